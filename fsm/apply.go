@@ -1,0 +1,47 @@
+package fsm
+
+// Result is what applying one entry produced: one reply per command, in the
+// entry's order.
+type Result struct {
+	Index   uint64
+	Replies []Reply
+}
+
+// Apply applies a decoded entry at log index with the entry's Raft term. It
+// is the whole of the state machine's write path.
+func (s *State) Apply(index, term uint64, e *Entry) *Result {
+	if term > s.term {
+		s.term = term
+	}
+	s.applied = index
+	res := &Result{Index: index}
+	switch e.Kind {
+	case KindCommands:
+		res.Replies = make([]Reply, len(e.Cmds))
+		for i, cmd := range e.Cmds {
+			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, TimeMs: e.TimeMs}
+			res.Replies[i] = run(ctx, cmd.Args)
+		}
+	case KindTermStart, KindNodeMeta:
+		s.applyNodeMeta(e.Node)
+	}
+	return res
+}
+
+func (s *State) applyNodeMeta(n NodeMeta) {
+	if n.Remove {
+		delete(s.nodes, n.ID)
+		return
+	}
+	if n.RespAddr != "" {
+		s.nodes[n.ID] = n.RespAddr
+	}
+}
+
+// Read runs a read-only command against the state without changing it.
+func (s *State) Read(db int, args [][]byte) Reply {
+	return run(&Ctx{State: s, DBNum: db, Index: s.applied}, args)
+}
+
+// Term returns the highest Raft term of any applied entry.
+func (s *State) Term() uint64 { return s.term }

@@ -1,0 +1,169 @@
+package fsm
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+)
+
+// Flags declare how a command may be run; the front door and the state
+// machine decide from them, never from the command's name.
+type Flags uint32
+
+const (
+	// Write commands change state and go through the log.
+	Write Flags = 1 << iota
+	// ReadOnly commands only read state.
+	ReadOnly
+	// DenyOOM commands may grow memory.
+	DenyOOM
+	// Fast commands run in O(1) or O(log N).
+	Fast
+	// Blocking commands may park the client as a waiter.
+	Blocking
+	// NoScript commands may not be called from a script.
+	NoScript
+	// Admin commands are for operators.
+	Admin
+	// Loading commands are allowed while a node loads data.
+	Loading
+	// Stale commands may run on a node whose data is stale.
+	Stale
+	// NoMulti commands may not be queued in MULTI.
+	NoMulti
+)
+
+// FlagNames lists every flag with the name COMMAND INFO reports for it.
+var FlagNames = []struct {
+	Flag Flags
+	Name string
+}{
+	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
+	{NoScript, "noscript"}, {Blocking, "blocking"}, {Loading, "loading"},
+	{Stale, "stale"}, {Fast, "fast"}, {NoMulti, "no_multi"},
+}
+
+// Spec is what every command declares, in the state machine's table or in
+// the front door's: name, arity (negative: at least that many, counting the
+// name), flags and key positions, as Redis's command table does.
+type Spec struct {
+	Name     string
+	Arity    int
+	Flags    Flags
+	FirstKey int
+	LastKey  int // -1: the last argument; -2: all but the last
+	KeyStep  int
+	Group    string
+	Summary  string
+	Since    string
+}
+
+// CheckArity returns Redis's arity error when args (name included) has the
+// wrong count.
+func (s *Spec) CheckArity(args [][]byte) error {
+	n := len(args)
+	if (s.Arity > 0 && n != s.Arity) || (s.Arity < 0 && n < -s.Arity) {
+		return ErrWrongArity(s.Name)
+	}
+	return nil
+}
+
+// Exec runs a prepared command against the state.
+type Exec func(c *Ctx) Reply
+
+// Command is a state machine command. Prepare checks the arguments without
+// looking at state: everything it rejects is rejected before proposal and
+// never reaches the log. The Exec it returns does the rest.
+type Command struct {
+	Spec
+	Prepare func(args [][]byte) (Exec, error)
+}
+
+// Ctx is what a running command sees: the state, the selected database and
+// the entry's log index and leader timestamp.
+type Ctx struct {
+	State  *State
+	DBNum  int
+	Index  uint64
+	TimeMs int64
+}
+
+// DB returns the selected database.
+func (c *Ctx) DB() *DB { return c.State.dbs[c.DBNum] }
+
+// commandTable is the one table of state machine commands, grouped by family
+// (one file each) the way Redis groups commands.def.
+var commandTable = buildTable(listCommands, keyspaceCommands, stringCommands)
+
+func buildTable(groups ...[]Command) map[string]*Command {
+	t := make(map[string]*Command)
+	for _, g := range groups {
+		for i := range g {
+			c := &g[i]
+			if _, dup := t[c.Name]; dup {
+				panic("fsm: command registered twice: " + c.Name)
+			}
+			t[c.Name] = c
+		}
+	}
+	return t
+}
+
+// Lookup finds a command by name, case-insensitively.
+func Lookup(name []byte) *Command {
+	if c, ok := commandTable[string(name)]; ok {
+		return c
+	}
+	return commandTable[string(bytes.ToLower(name))]
+}
+
+// Commands returns every state machine command in name order.
+func Commands() []*Command {
+	out := make([]*Command, 0, len(commandTable))
+	for _, c := range commandTable {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Validate checks a command completely without state: known, right arity,
+// arguments well formed. A command that passes can be proposed.
+func Validate(args [][]byte) (*Command, error) {
+	c := Lookup(args[0])
+	if c == nil {
+		return nil, ErrUnknownCommand(args)
+	}
+	if err := c.CheckArity(args); err != nil {
+		return nil, err
+	}
+	if _, err := c.Prepare(args); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// run executes one command against the state and returns its reply. Errors
+// from Prepare become error replies: a committed entry is always applied the
+// same way on every node, even if it should never have been proposed.
+func run(c *Ctx, args [][]byte) Reply {
+	cmd := Lookup(args[0])
+	if cmd == nil {
+		return ErrUnknownCommand(args)
+	}
+	if err := cmd.CheckArity(args); err != nil {
+		return err.(Error)
+	}
+	exec, err := cmd.Prepare(args)
+	if err != nil {
+		return asError(err)
+	}
+	return exec(c)
+}
+
+func asError(err error) Error {
+	if e, ok := err.(Error); ok {
+		return e
+	}
+	return Error("ERR " + strings.TrimPrefix(err.Error(), "ERR "))
+}

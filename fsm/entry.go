@@ -1,0 +1,203 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// FormatVersion is the newest log entry format this binary writes and
+// understands. Raise it only together with a decoder for the new format.
+const FormatVersion = 1
+
+// Kind says what a log entry is. This is the closed list of every kind; Apply
+// dispatches on it.
+type Kind uint8
+
+const (
+	// KindCommands carries client commands, applied in order exactly as if
+	// they had arrived one by one.
+	KindCommands Kind = 1
+	// KindTermStart is the first entry a new leader proposes in its term. It
+	// opens the leader gate and records the leader's client address.
+	KindTermStart Kind = 2
+	// KindNodeMeta records (or forgets) a member's client address so every
+	// node can tell clients where the leader is.
+	KindNodeMeta Kind = 3
+)
+
+// Entry is one Raft log entry as the state machine sees it.
+type Entry struct {
+	Kind Kind
+	// TimeMs is the leader's wall clock at proposal, the only clock the state
+	// machine may read.
+	TimeMs int64
+	Cmds   []Cmd    // KindCommands
+	Node   NodeMeta // KindTermStart, KindNodeMeta
+}
+
+// Cmd is one client command inside an entry.
+type Cmd struct {
+	DB int
+	// Owner names the node process that proposed the command (node id and
+	// incarnation); Seq is that owner's counter. Together they route replies
+	// and name any waiter the command creates.
+	Owner string
+	Seq   uint64
+	Args  [][]byte
+}
+
+// NodeMeta describes a member as clients reach it.
+type NodeMeta struct {
+	ID       string
+	RespAddr string
+	Remove   bool
+}
+
+var (
+	// ErrNewerFormat means a committed entry was written by a newer binary.
+	// Applying must stop: skipping it would silently diverge.
+	ErrNewerFormat = errors.New("log entry format is newer than this binary; upgrade")
+	// ErrCorruptEntry means an entry's bytes do not decode.
+	ErrCorruptEntry = errors.New("corrupt log entry")
+)
+
+// Encode returns the entry's wire form.
+func (e *Entry) Encode() []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, FormatVersion, byte(e.Kind))
+	b = binary.AppendVarint(b, e.TimeMs)
+	switch e.Kind {
+	case KindCommands:
+		b = binary.AppendUvarint(b, uint64(len(e.Cmds)))
+		for _, c := range e.Cmds {
+			b = binary.AppendUvarint(b, uint64(c.DB))
+			b = appendBytes(b, []byte(c.Owner))
+			b = binary.AppendUvarint(b, c.Seq)
+			b = binary.AppendUvarint(b, uint64(len(c.Args)))
+			for _, a := range c.Args {
+				b = appendBytes(b, a)
+			}
+		}
+	case KindTermStart, KindNodeMeta:
+		b = appendBytes(b, []byte(e.Node.ID))
+		b = appendBytes(b, []byte(e.Node.RespAddr))
+		if e.Node.Remove {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	return b
+}
+
+// DecodeEntry parses an entry. It never panics and never allocates more
+// than the input's size, whatever the bytes say.
+func DecodeEntry(data []byte) (*Entry, error) {
+	d := decoder{buf: data}
+	version := d.byte()
+	if d.err == nil && version > FormatVersion {
+		return nil, fmt.Errorf("log entry format %d: %w", version, ErrNewerFormat)
+	}
+	e := &Entry{Kind: Kind(d.byte()), TimeMs: d.varint()}
+	switch e.Kind {
+	case KindCommands:
+		n := d.count()
+		e.Cmds = make([]Cmd, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			c := Cmd{DB: int(d.uvarint()), Owner: string(d.bytes()), Seq: d.uvarint()}
+			nargs := d.count()
+			c.Args = make([][]byte, 0, nargs)
+			for j := 0; j < nargs && d.err == nil; j++ {
+				c.Args = append(c.Args, d.bytes())
+			}
+			if c.DB >= NumDBs || len(c.Args) == 0 {
+				d.fail("bad command")
+			}
+			e.Cmds = append(e.Cmds, c)
+		}
+	case KindTermStart, KindNodeMeta:
+		e.Node = NodeMeta{ID: string(d.bytes()), RespAddr: string(d.bytes()), Remove: d.byte() == 1}
+	default:
+		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))
+	}
+	if d.err == nil && len(d.buf) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
+
+func appendBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decoder reads the entry format, remembering the first error so callers can
+// read a whole record and check once.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail(why string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrCorruptEntry, why)
+	}
+	d.buf = nil
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.buf) == 0 {
+		d.fail("short")
+		return 0
+	}
+	c := d.buf[0]
+	d.buf = d.buf[1:]
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.buf)
+	if d.err != nil || n <= 0 {
+		d.fail("bad uvarint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.buf)
+	if d.err != nil || n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+// count reads an element count, refusing counts that the remaining bytes
+// could not possibly hold (each element takes at least one byte).
+func (d *decoder) count() int {
+	v := d.uvarint()
+	if v > uint64(len(d.buf)) {
+		d.fail("count exceeds data")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) {
+		d.fail("length exceeds data")
+		return nil
+	}
+	// A copy, so state built from an entry never pins the log's buffer.
+	s := append([]byte(nil), d.buf[:n]...)
+	d.buf = d.buf[n:]
+	return s
+}

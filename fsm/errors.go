@@ -1,0 +1,81 @@
+package fsm
+
+import "fmt"
+
+// The error replies a client can cause, worded exactly as redis-server 7.0
+// words them. Keeping them in one place keeps the wording consistent.
+var (
+	ErrSyntax         = Error("ERR syntax error")
+	ErrWrongType      = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
+	ErrNotInteger     = Error("ERR value is not an integer or out of range")
+	ErrOutOfRange     = Error("ERR index out of range")
+	ErrNoSuchKey      = Error("ERR no such key")
+	ErrPositive       = Error("ERR value is out of range, must be positive")
+	ErrInvalidDB      = Error("ERR DB index is out of range")
+	ErrInvalidCursor  = Error("ERR invalid cursor")
+	ErrNumKeys        = Error("ERR numkeys should be greater than 0")
+	ErrRankZero       = Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+	ErrCountNegative  = Error("ERR COUNT can't be negative")
+	ErrMaxLenNegative = Error("ERR MAXLEN can't be negative")
+)
+
+// ErrWrongArity is Redis's arity error for the named command.
+func ErrWrongArity(name string) Error {
+	return Error(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
+}
+
+// ErrUnknownCommand is Redis's reply to a command it does not know; args
+// starts with the command name. Like Redis it quotes at most 128 bytes of
+// arguments, stops each at a NUL (Redis formats them as C strings) and turns
+// CR and LF into spaces so the reply stays one protocol line.
+func ErrUnknownCommand(args [][]byte) Error {
+	quoted := ""
+	for _, a := range args[1:] {
+		if len(quoted) >= 128 {
+			break
+		}
+		quoted += "'" + clip(a, 128-len(quoted)) + "' "
+	}
+	return sanitize("ERR unknown command '" + clip(args[0], 128) + "', with args beginning with: " + quoted)
+}
+
+// ErrUnknownSubcommand is Redis's reply to an unknown subcommand of a
+// container command such as CLIENT or COMMAND.
+func ErrUnknownSubcommand(cmd, sub []byte) Error {
+	return sanitize(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), upper(cmd)))
+}
+
+// clip renders a as C's "%.*s" would: up to the first NUL, at most n bytes.
+func clip(a []byte, n int) string {
+	for i, c := range a {
+		if c == 0 {
+			a = a[:i]
+			break
+		}
+	}
+	if len(a) > n {
+		a = a[:n]
+	}
+	return string(a)
+}
+
+func sanitize(s string) Error {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return Error(b)
+}
+
+func upper(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return string(out)
+}

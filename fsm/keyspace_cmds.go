@@ -1,0 +1,4 @@
+package fsm
+
+// keyspaceCommands work on keys whatever they hold.
+var keyspaceCommands = []Command{}

@@ -1,0 +1,150 @@
+package fsm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// Machine adapts State to hashicorp/raft. Raft calls Apply, Snapshot,
+// Restore and StoreConfiguration from one goroutine, never concurrently;
+// the front door reads concurrently through View, so a RWMutex guards state.
+type Machine struct {
+	mu      sync.RWMutex
+	st      *State
+	applied uint64
+	// halt is set when a committed entry cannot be decoded; from then on
+	// nothing is applied and nothing may be read.
+	halt error
+	// advanced is closed and replaced each time applied moves, waking
+	// WaitApplied callers.
+	advanced chan struct{}
+}
+
+// NewMachine returns a machine over an empty state.
+func NewMachine() *Machine {
+	return &Machine{st: NewState(), advanced: make(chan struct{})}
+}
+
+// Apply implements raft.FSM. It returns *Result, or an error when the entry
+// cannot be applied (which also halts the machine).
+func (m *Machine) Apply(l *raft.Log) interface{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.halt != nil {
+		return m.halt
+	}
+	e, err := DecodeEntry(l.Data)
+	if err != nil {
+		m.halt = fmt.Errorf("apply log index %d: %w", l.Index, err)
+		m.advance(m.applied) // wake waiters so they see the halt
+		return m.halt
+	}
+	res := m.st.Apply(l.Index, l.Term, e)
+	m.advance(l.Index)
+	return res
+}
+
+// StoreConfiguration implements raft.ConfigurationStore: configuration
+// entries never reach Apply, but they occupy log indexes a read may wait on.
+func (m *Machine) StoreConfiguration(index uint64, _ raft.Configuration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(index)
+}
+
+func (m *Machine) advance(index uint64) {
+	if index > m.applied {
+		m.applied = index
+	}
+	close(m.advanced)
+	m.advanced = make(chan struct{})
+}
+
+// AppliedIndex returns the last log index this machine has applied.
+func (m *Machine) AppliedIndex() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.applied
+}
+
+// Halted returns why the machine stopped applying, or nil.
+func (m *Machine) Halted() error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.halt
+}
+
+// WaitApplied blocks until the machine has applied index, the machine halts
+// or ctx ends.
+func (m *Machine) WaitApplied(ctx context.Context, index uint64) error {
+	for {
+		m.mu.RLock()
+		applied, halt, ch := m.applied, m.halt, m.advanced
+		m.mu.RUnlock()
+		if halt != nil {
+			return halt
+		}
+		if applied >= index {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for log index %d (applied %d): %w", index, applied, ctx.Err())
+		}
+	}
+}
+
+// View runs f with read access to the state. f must not keep the state.
+func (m *Machine) View(f func(s *State)) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.halt != nil {
+		return m.halt
+	}
+	f(m.st)
+	return nil
+}
+
+// Snapshot implements raft.FSM: it clones the state under the lock and lets
+// raft write the clone in the background while Apply goes on.
+func (m *Machine) Snapshot() (raft.FSMSnapshot, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.halt != nil {
+		return nil, m.halt
+	}
+	return &snapshot{st: m.st.Clone()}, nil
+}
+
+// Restore implements raft.FSM: it reads a whole snapshot into fresh state and
+// swaps it in only when complete.
+func (m *Machine) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st, err := ReadSnapshot(rc)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st = st
+	m.halt = nil
+	m.advance(st.applied)
+	return nil
+}
+
+type snapshot struct{ st *State }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if err := WriteSnapshot(sink, s.st); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}

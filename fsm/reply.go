@@ -1,0 +1,94 @@
+package fsm
+
+import "strconv"
+
+// Reply is a RESP2 value produced by a command. Commands return replies as
+// data; they never write to a connection.
+type Reply interface {
+	appendRESP(dst []byte) []byte
+}
+
+// Status is a simple string reply, such as OK or PONG.
+type Status string
+
+// Error is an error reply. Its text starts with the Redis error code
+// ("ERR", "WRONGTYPE", ...). It doubles as a Go error so syntax checks can
+// return it directly.
+type Error string
+
+// Int is an integer reply.
+type Int int64
+
+// Bulk is a binary-safe bulk string reply.
+type Bulk []byte
+
+// Array is an array reply.
+type Array []Reply
+
+type nullBulk struct{}
+type nullArray struct{}
+
+var (
+	// NullBulk is the RESP2 nil bulk string ($-1).
+	NullBulk Reply = nullBulk{}
+	// NullArray is the RESP2 nil array (*-1).
+	NullArray Reply = nullArray{}
+	// OK is the ubiquitous +OK.
+	OK Reply = Status("OK")
+)
+
+func (e Error) Error() string { return string(e) }
+
+func (s Status) appendRESP(dst []byte) []byte {
+	dst = append(dst, '+')
+	dst = append(dst, s...)
+	return append(dst, '\r', '\n')
+}
+
+func (e Error) appendRESP(dst []byte) []byte {
+	dst = append(dst, '-')
+	dst = append(dst, e...)
+	return append(dst, '\r', '\n')
+}
+
+func (n Int) appendRESP(dst []byte) []byte {
+	dst = append(dst, ':')
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, '\r', '\n')
+}
+
+func (b Bulk) appendRESP(dst []byte) []byte {
+	dst = append(dst, '$')
+	dst = strconv.AppendInt(dst, int64(len(b)), 10)
+	dst = append(dst, '\r', '\n')
+	dst = append(dst, b...)
+	return append(dst, '\r', '\n')
+}
+
+func (a Array) appendRESP(dst []byte) []byte {
+	dst = append(dst, '*')
+	dst = strconv.AppendInt(dst, int64(len(a)), 10)
+	dst = append(dst, '\r', '\n')
+	for _, r := range a {
+		dst = r.appendRESP(dst)
+	}
+	return dst
+}
+
+func (nullBulk) appendRESP(dst []byte) []byte  { return append(dst, "$-1\r\n"...) }
+func (nullArray) appendRESP(dst []byte) []byte { return append(dst, "*-1\r\n"...) }
+
+// AppendRESP appends the RESP2 encoding of r to dst.
+func AppendRESP(dst []byte, r Reply) []byte { return r.appendRESP(dst) }
+
+// BulkString is a convenience for a bulk reply from a Go string.
+func BulkString(s string) Bulk { return Bulk(s) }
+
+// BulkArray turns a list of elements into an array of bulk replies.
+func BulkArray(elems [][]byte) Array {
+	out := make(Array, len(elems))
+	for i, e := range elems {
+		out[i] = Bulk(e)
+	}
+	return out
+}

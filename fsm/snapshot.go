@@ -1,0 +1,183 @@
+package fsm
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// A snapshot is a header, then a stream of typed records, then an end
+// record. Records are written in a fixed order (databases ascending, keys in
+// byte order, nodes by id) so equal states give equal snapshots.
+const snapshotMagic = "RAFTLIST-SNAP"
+const snapshotVersion = 1
+
+const (
+	recMeta   byte = 1 // term, applied index
+	recNode   byte = 2 // member id, client address
+	recList   byte = 3 // db, key, elements
+	recString byte = 4 // db, key, value
+	recEnd    byte = 0xff
+)
+
+// maxSnapshotString bounds any single length read from a snapshot so a
+// corrupt file cannot make Restore allocate without limit.
+const maxSnapshotString = 1 << 30
+
+// WriteSnapshot writes st to w.
+func WriteSnapshot(w io.Writer, st *State) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var b []byte
+	flush := func() error {
+		_, err := bw.Write(b)
+		b = b[:0]
+		return err
+	}
+	b = append(b, snapshotMagic...)
+	b = append(b, snapshotVersion, recMeta)
+	b = binary.AppendUvarint(b, st.term)
+	b = binary.AppendUvarint(b, st.applied)
+	for _, n := range st.Nodes() {
+		b = append(b, recNode)
+		b = appendBytes(b, []byte(n.ID))
+		b = appendBytes(b, []byte(n.RespAddr))
+	}
+	for db, d := range st.dbs {
+		for _, k := range d.SortedKeys() {
+			switch v := d.keys[k].(type) {
+			case *List:
+				b = append(b, recList)
+				b = binary.AppendUvarint(b, uint64(db))
+				b = appendBytes(b, []byte(k))
+				b = binary.AppendUvarint(b, uint64(v.Len()))
+				for i := 0; i < v.Len(); i++ {
+					b = appendBytes(b, v.At(i))
+					if len(b) > 1<<16 {
+						if err := flush(); err != nil {
+							return err
+						}
+					}
+				}
+			case *String:
+				b = append(b, recString)
+				b = binary.AppendUvarint(b, uint64(db))
+				b = appendBytes(b, []byte(k))
+				b = appendBytes(b, v.B)
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	b = append(b, recEnd)
+	if err := flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// ReadSnapshot reads a snapshot written by WriteSnapshot into a new state.
+// It returns an error, never panics, on any malformed input.
+func ReadSnapshot(r io.Reader) (*State, error) {
+	sr := snapReader{r: bufio.NewReaderSize(r, 1<<16)}
+	magic := sr.read(len(snapshotMagic))
+	if sr.err == nil && string(magic) != snapshotMagic {
+		return nil, errors.New("not a raftlist snapshot")
+	}
+	if v := sr.byte(); sr.err == nil && v != snapshotVersion {
+		return nil, fmt.Errorf("snapshot version %d is not supported by this binary", v)
+	}
+	st := NewState()
+	for sr.err == nil {
+		switch rec := sr.byte(); rec {
+		case recMeta:
+			st.term, st.applied = sr.uvarint(), sr.uvarint()
+		case recNode:
+			id, addr := sr.bytes(), sr.bytes()
+			st.nodes[string(id)] = string(addr)
+		case recList:
+			db, key := sr.db(), sr.bytes()
+			n := sr.uvarint()
+			l := &List{}
+			for i := uint64(0); i < n && sr.err == nil; i++ {
+				l.PushBack(sr.bytes())
+			}
+			if sr.err == nil && l.Len() > 0 {
+				st.dbs[db].Set(key, l)
+			}
+		case recString:
+			db, key := sr.db(), sr.bytes()
+			st.dbs[db].Set(key, &String{B: sr.bytes()})
+		case recEnd:
+			return st, nil
+		default:
+			sr.fail(fmt.Errorf("unknown snapshot record %d", rec))
+		}
+	}
+	return nil, sr.err
+}
+
+type snapReader struct {
+	r   *bufio.Reader
+	err error
+}
+
+func (s *snapReader) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+func (s *snapReader) byte() byte {
+	if s.err != nil {
+		return 0
+	}
+	c, err := s.r.ReadByte()
+	if err != nil {
+		s.fail(fmt.Errorf("read snapshot: %w", err))
+	}
+	return c
+}
+
+func (s *snapReader) uvarint() uint64 {
+	if s.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		s.fail(fmt.Errorf("read snapshot: %w", err))
+	}
+	return v
+}
+
+func (s *snapReader) db() int {
+	db := s.uvarint()
+	if db >= NumDBs {
+		s.fail(fmt.Errorf("snapshot names database %d", db))
+		return 0
+	}
+	return int(db)
+}
+
+func (s *snapReader) read(n int) []byte {
+	if s.err != nil {
+		return nil
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(s.r, buf); err != nil {
+		s.fail(fmt.Errorf("read snapshot: %w", err))
+		return nil
+	}
+	return buf
+}
+
+func (s *snapReader) bytes() []byte {
+	n := s.uvarint()
+	if n > maxSnapshotString {
+		s.fail(fmt.Errorf("snapshot string of %d bytes is too large", n))
+		return nil
+	}
+	return s.read(int(n))
+}

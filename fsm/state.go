@@ -1,0 +1,152 @@
+package fsm
+
+import "sort"
+
+// NumDBs is the number of databases, as in a default redis-server.
+const NumDBs = 16
+
+// Value is what a key holds. Lists are the service; plain strings exist so
+// that type errors behave as in Redis.
+type Value interface {
+	// TypeName is the name TYPE and SCAN TYPE use.
+	TypeName() string
+}
+
+// TypeName implements Value.
+func (*List) TypeName() string { return "list" }
+
+// String is a plain string value.
+type String struct{ B []byte }
+
+// TypeName implements Value.
+func (*String) TypeName() string { return "string" }
+
+// DB is one numbered keyspace.
+type DB struct {
+	keys map[string]Value
+}
+
+func newDB() *DB { return &DB{keys: make(map[string]Value)} }
+
+// Get returns the value at key, or nil.
+func (d *DB) Get(key []byte) Value { return d.keys[string(key)] }
+
+// Set stores v at key.
+func (d *DB) Set(key []byte, v Value) { d.keys[string(key)] = v }
+
+// Delete removes key and reports whether it existed.
+func (d *DB) Delete(key []byte) bool {
+	if _, ok := d.keys[string(key)]; !ok {
+		return false
+	}
+	delete(d.keys, string(key))
+	return true
+}
+
+// Len returns the number of keys.
+func (d *DB) Len() int { return len(d.keys) }
+
+// SortedKeys returns every key in byte order, the one order the state
+// machine ever exposes, so map order never reaches a reply.
+func (d *DB) SortedKeys() []string {
+	out := make([]string, 0, len(d.keys))
+	for k := range d.keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// List returns the list at key; nil when the key is missing, ErrWrongType
+// when it holds something else.
+func (d *DB) List(key []byte) (*List, error) {
+	v := d.keys[string(key)]
+	if v == nil {
+		return nil, nil
+	}
+	l, ok := v.(*List)
+	if !ok {
+		return nil, ErrWrongType
+	}
+	return l, nil
+}
+
+// ListForPush returns the list at key, creating an empty one (not yet
+// stored) when the key is missing; callers store it with SetList.
+func (d *DB) ListForPush(key []byte) (*List, error) {
+	l, err := d.List(key)
+	if err != nil || l != nil {
+		return l, err
+	}
+	return &List{}, nil
+}
+
+// SetList stores l at key, or deletes the key when l is empty: Redis never
+// keeps an empty list.
+func (d *DB) SetList(key []byte, l *List) {
+	if l.Len() == 0 {
+		d.Delete(key)
+		return
+	}
+	d.keys[string(key)] = l
+}
+
+// State is the whole replicated state.
+type State struct {
+	dbs [NumDBs]*DB
+	// nodes maps member id to client (RESP) address, recorded through the log.
+	nodes map[string]string
+	// term is the highest Raft term of any applied entry.
+	term uint64
+	// applied is the index of the last entry this state has seen.
+	applied uint64
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	s := &State{nodes: make(map[string]string)}
+	for i := range s.dbs {
+		s.dbs[i] = newDB()
+	}
+	return s
+}
+
+// DB returns database i (0 <= i < NumDBs).
+func (s *State) DB(i int) *DB { return s.dbs[i] }
+
+// Clone returns a deep copy sharing only immutable element bytes, taken for
+// snapshots so that writing one never blocks Apply.
+func (s *State) Clone() *State {
+	c := NewState()
+	for i, d := range s.dbs {
+		for k, v := range d.keys {
+			switch v := v.(type) {
+			case *List:
+				c.dbs[i].keys[k] = v.Clone()
+			case *String:
+				c.dbs[i].keys[k] = &String{B: v.B}
+			}
+		}
+	}
+	for id, addr := range s.nodes {
+		c.nodes[id] = addr
+	}
+	c.term, c.applied = s.term, s.applied
+	return c
+}
+
+// Nodes returns the recorded members in id order.
+func (s *State) Nodes() []NodeMeta {
+	out := make([]NodeMeta, 0, len(s.nodes))
+	for id, addr := range s.nodes {
+		out = append(out, NodeMeta{ID: id, RespAddr: addr})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// NodeAddr returns the client address recorded for a member.
+func (s *State) NodeAddr(id string) string { return s.nodes[id] }
+
+// Applied returns the index of the last entry applied.
+func (s *State) Applied() uint64 { return s.applied }
