@@ -99,19 +99,25 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	if d.err == nil && version > FormatVersion {
 		return nil, fmt.Errorf("log entry format %d: %w", version, ErrNewerFormat)
 	}
+	if d.err == nil && version == 0 {
+		d.fail("format 0") // no binary ever wrote it
+	}
 	e := &Entry{Kind: Kind(d.byte()), TimeMs: d.varint()}
 	switch e.Kind {
 	case KindCommands:
 		n := d.count()
 		e.Cmds = make([]Cmd, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
-			c := Cmd{DB: int(d.uvarint()), Owner: string(d.bytes()), Seq: d.uvarint()}
+			// Check the database number before it becomes an int: a huge
+			// one would turn negative and pass the range check.
+			db := d.uvarint()
+			c := Cmd{DB: int(db), Owner: string(d.bytes()), Seq: d.uvarint()}
 			nargs := d.count()
 			c.Args = make([][]byte, 0, nargs)
 			for j := 0; j < nargs && d.err == nil; j++ {
 				c.Args = append(c.Args, d.bytes())
 			}
-			if c.DB >= NumDBs || len(c.Args) == 0 {
+			if db >= NumDBs || len(c.Args) == 0 {
 				d.fail("bad command")
 			}
 			e.Cmds = append(e.Cmds, c)

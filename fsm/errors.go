@@ -17,6 +17,7 @@ var (
 	ErrRankZero       = Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
 	ErrCountNegative  = Error("ERR COUNT can't be negative")
 	ErrMaxLenNegative = Error("ERR MAXLEN can't be negative")
+	ErrCountPositive  = Error("ERR count should be greater than 0") // LMPOP COUNT
 )
 
 // ErrWrongArity is Redis's arity error for the named command.
@@ -79,3 +80,11 @@ func upper(b []byte) string {
 	}
 	return string(out)
 }
+
+// Errors of the keyspace and string commands that redis-server would not
+// give: raftlist's own limits, worded like Redis errors.
+var (
+	// ErrNoExpiry answers SET's EX, PX, EXAT, PXAT and KEEPTTL: keys never
+	// expire in raftlist.
+	ErrNoExpiry = Error("ERR raftlist does not support key expiry")
+)

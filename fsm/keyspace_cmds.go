@@ -1,4 +1,184 @@
 package fsm
 
+import (
+	"strconv"
+)
+
 // keyspaceCommands work on keys whatever they hold.
-var keyspaceCommands = []Command{}
+var keyspaceCommands = []Command{
+	// DEL key [key ...]
+	{Spec: Spec{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
+		Group: "generic", Since: "1.0.0", Summary: "Delete a key"}, Prepare: del},
+	// UNLINK key [key ...]
+	{Spec: Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+		Group: "generic", Since: "4.0.0", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."}, Prepare: del},
+	// EXISTS key [key ...]
+	{Spec: Spec{Name: "exists", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+		Group: "generic", Since: "1.0.0", Summary: "Determine if a key exists"}, Prepare: exists},
+	// TYPE key
+	{Spec: Spec{Name: "type", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+		Group: "generic", Since: "1.0.0", Summary: "Determine the type stored at key"}, Prepare: typeOf},
+	// KEYS pattern
+	{Spec: Spec{Name: "keys", Arity: 2, Flags: ReadOnly,
+		Group: "generic", Since: "1.0.0", Summary: "Find all keys matching the given pattern"}, Prepare: keys},
+	// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+	{Spec: Spec{Name: "scan", Arity: -2, Flags: ReadOnly,
+		Group: "generic", Since: "2.8.0", Summary: "Incrementally iterate the keys space"}, Prepare: scan},
+	// RENAME key newkey
+	{Spec: Spec{Name: "rename", Arity: 3, Flags: Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
+		Group: "generic", Since: "1.0.0", Summary: "Rename a key"}, Prepare: renameCommand(false)},
+	// RENAMENX key newkey
+	{Spec: Spec{Name: "renamenx", Arity: 3, Flags: Write | Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
+		Group: "generic", Since: "1.0.0", Summary: "Rename a key, only if the new key does not exist"}, Prepare: renameCommand(true)},
+	// DBSIZE
+	{Spec: Spec{Name: "dbsize", Arity: 1, Flags: ReadOnly | Fast,
+		Group: "server", Since: "1.0.0", Summary: "Return the number of keys in the selected database"}, Prepare: dbsize},
+	// FLUSHDB [ASYNC|SYNC]
+	{Spec: Spec{Name: "flushdb", Arity: -1, Flags: Write,
+		Group: "server", Since: "1.0.0", Summary: "Remove all keys from the current database"}, Prepare: flushCommand(false)},
+	// FLUSHALL [ASYNC|SYNC]
+	{Spec: Spec{Name: "flushall", Arity: -1, Flags: Write,
+		Group: "server", Since: "1.0.0", Summary: "Remove all keys from all databases"}, Prepare: flushCommand(true)},
+}
+
+// DEL key [key ...]
+// UNLINK key [key ...] is the same here: nothing is freed in the background.
+func del(args [][]byte) (Exec, error) {
+	keys := args[1:]
+	return func(c *Ctx) Reply {
+		n := 0
+		for _, k := range keys {
+			if c.DB().Delete(k) {
+				n++
+			}
+		}
+		return Int(n)
+	}, nil
+}
+
+// EXISTS key [key ...]
+// A key named twice counts twice, as in Redis.
+func exists(args [][]byte) (Exec, error) {
+	keys := args[1:]
+	return func(c *Ctx) Reply {
+		n := 0
+		for _, k := range keys {
+			if c.DB().Get(k) != nil {
+				n++
+			}
+		}
+		return Int(n)
+	}, nil
+}
+
+// TYPE key
+func typeOf(args [][]byte) (Exec, error) {
+	key := args[1]
+	return func(c *Ctx) Reply {
+		v := c.DB().Get(key)
+		if v == nil {
+			return Status("none")
+		}
+		return Status(v.TypeName())
+	}, nil
+}
+
+// KEYS pattern
+//
+// Redis answers in hash-table order, which no client may rely on; raftlist
+// answers in byte order so that every node gives the same reply.
+func keys(args [][]byte) (Exec, error) {
+	pattern := args[1]
+	all := len(pattern) == 1 && pattern[0] == '*'
+	return func(c *Ctx) Reply {
+		out := Array{}
+		for _, k := range c.DB().SortedKeys() {
+			if all || globMatch(pattern, []byte(k), false) {
+				out = append(out, BulkString(k))
+			}
+		}
+		return out
+	}, nil
+}
+
+// RENAME key newkey
+// RENAMENX key newkey
+func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
+	return func(args [][]byte) (Exec, error) {
+		from, to := args[1], args[2]
+		return func(c *Ctx) Reply {
+			d := c.DB()
+			v := d.Get(from)
+			switch {
+			case v == nil:
+				return ErrNoSuchKey
+			case string(from) == string(to):
+				// Redis checks that the key exists, then does nothing.
+				return renameReply(nx, false)
+			case nx && d.Get(to) != nil:
+				return renameReply(nx, false)
+			}
+			d.Delete(from)
+			d.Set(to, v)
+			return renameReply(nx, true)
+		}, nil
+	}
+}
+
+// renameReply is OK for RENAME, and 1 or 0 for RENAMENX.
+func renameReply(nx, renamed bool) Reply {
+	switch {
+	case !nx:
+		return OK
+	case renamed:
+		return Int(1)
+	}
+	return Int(0)
+}
+
+// DBSIZE
+func dbsize(args [][]byte) (Exec, error) {
+	return func(c *Ctx) Reply { return Int(c.DB().Len()) }, nil
+}
+
+// FLUSHDB [ASYNC|SYNC]
+// FLUSHALL [ASYNC|SYNC]
+// Both modes do the same here: an apply never frees memory in the background.
+func flushCommand(all bool) func(args [][]byte) (Exec, error) {
+	return func(args [][]byte) (Exec, error) {
+		if len(args) > 2 || (len(args) == 2 && !isCWord(args[1], "sync") && !isCWord(args[1], "async")) {
+			return nil, ErrSyntax
+		}
+		return func(c *Ctx) Reply {
+			for i, d := range c.State.dbs {
+				if all || i == c.DBNum {
+					d.keys = make(map[string]Value)
+				}
+			}
+			return OK
+		}, nil
+	}
+}
+
+// cString is arg as Redis's C string functions (strcasecmp, strtoul) see
+// it: up to the first NUL byte.
+func cString(arg []byte) []byte {
+	for i, c := range arg {
+		if c == 0 {
+			return arg[:i]
+		}
+	}
+	return arg
+}
+
+// isCWord reports whether arg is the option word, as Redis's strcasecmp
+// decides: ASCII case ignored and the argument read only up to a NUL byte,
+// so "sync\x00junk" is SYNC.
+func isCWord(arg []byte, word string) bool {
+	return isWord(cString(arg), word)
+}
+
+// formatCursor renders a SCAN cursor.
+func formatCursor(cursor uint64) Bulk {
+	return Bulk(strconv.AppendUint(nil, cursor, 10))
+}

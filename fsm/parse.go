@@ -61,3 +61,7 @@ func intArg(b []byte) (int64, error) {
 func isWord(arg []byte, word string) bool {
 	return len(arg) == len(word) && bytes.EqualFold(arg, []byte(word))
 }
+
+// ParseInt parses an integer exactly as Redis does (string2ll), for
+// arguments the front door checks itself.
+func ParseInt(b []byte) (int64, bool) { return parseInt(b) }

@@ -25,6 +25,10 @@ type Bulk []byte
 // Array is an array reply.
 type Array []Reply
 
+// Raw is a reply already in wire form, such as one relayed verbatim from the
+// leader to a client of a follower.
+type Raw []byte
+
 type nullBulk struct{}
 type nullArray struct{}
 
@@ -74,6 +78,8 @@ func (a Array) appendRESP(dst []byte) []byte {
 	}
 	return dst
 }
+
+func (r Raw) appendRESP(dst []byte) []byte { return append(dst, r...) }
 
 func (nullBulk) appendRESP(dst []byte) []byte  { return append(dst, "$-1\r\n"...) }
 func (nullArray) appendRESP(dst []byte) []byte { return append(dst, "*-1\r\n"...) }

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -161,16 +162,31 @@ func (s *snapReader) db() int {
 	return int(db)
 }
 
+// snapReadChunk is the most read allocates before the bytes it has read so
+// far prove that the length it was given is real.
+const snapReadChunk = 1 << 20
+
+// read returns the next n bytes. A long string is read in chunks and joined
+// only once all have arrived, so a corrupt length in a short snapshot costs
+// what the snapshot holds, not up to maxSnapshotString.
 func (s *snapReader) read(n int) []byte {
 	if s.err != nil {
 		return nil
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(s.r, buf); err != nil {
-		s.fail(fmt.Errorf("read snapshot: %w", err))
-		return nil
+	var chunks [][]byte
+	for left := n; left > 0 || chunks == nil; {
+		buf := make([]byte, min(left, snapReadChunk))
+		if _, err := io.ReadFull(s.r, buf); err != nil {
+			s.fail(fmt.Errorf("read snapshot: %w", err))
+			return nil
+		}
+		chunks = append(chunks, buf)
+		left -= len(buf)
 	}
-	return buf
+	if len(chunks) == 1 {
+		return chunks[0]
+	}
+	return bytes.Join(chunks, nil)
 }
 
 func (s *snapReader) bytes() []byte {

@@ -1,0 +1,118 @@
+package fsm
+
+// listEnd parses LEFT or RIGHT, as Redis's getListPositionFromObjectOrReply
+// does; front is true for LEFT.
+func listEnd(arg []byte) (front bool, err error) {
+	switch {
+	case isWord(arg, "left"):
+		return true, nil
+	case isWord(arg, "right"):
+		return false, nil
+	}
+	return false, ErrSyntax
+}
+
+// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
+func lmove(args [][]byte) (Exec, error) {
+	from, err := listEnd(args[3])
+	if err != nil {
+		return nil, err
+	}
+	to, err := listEnd(args[4])
+	if err != nil {
+		return nil, err
+	}
+	return moveExec(args[1], args[2], from, to), nil
+}
+
+// RPOPLPUSH source destination
+func rpoplpush(args [][]byte) (Exec, error) {
+	return moveExec(args[1], args[2], false, true), nil
+}
+
+// moveExec is the shared shape of LMOVE and RPOPLPUSH (Redis's
+// lmoveGenericCommand). A missing source answers nil whatever the
+// destination holds; a destination of the wrong type is refused before
+// anything is popped. When source and destination are the same key the
+// element rotates: the list is one object, popped and pushed in place.
+func moveExec(src, dst []byte, from, to bool) Exec {
+	return func(c *Ctx) Reply {
+		sl, err := c.DB().List(src)
+		if err != nil {
+			return err.(Error)
+		}
+		if sl == nil {
+			return NullBulk
+		}
+		dl, err := c.DB().ListForPush(dst)
+		if err != nil {
+			return err.(Error)
+		}
+		v := popEnd(sl, from)
+		pushTo(c, dst, dl, to, v)
+		c.DB().SetList(src, sl)
+		return Bulk(v)
+	}
+}
+
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+//
+// Pops from the first non-empty list among the keys and answers [key,
+// [elements]], or a nil array when every key is missing. A key of another
+// type answers WRONGTYPE only if no key before it had elements.
+func lmpop(args [][]byte) (Exec, error) {
+	numKeys, ok := parseInt(args[1])
+	if !ok || numKeys < 1 {
+		return nil, ErrNumKeys
+	}
+	// Redis: the LEFT|RIGHT after the keys must exist (compared without
+	// adding, so a huge numkeys cannot overflow).
+	if numKeys > int64(len(args)-3) {
+		return nil, ErrSyntax
+	}
+	keys, rest := args[2:2+numKeys], args[2+numKeys:]
+	front, err := listEnd(rest[0])
+	if err != nil {
+		return nil, err
+	}
+	count, err := mpopCount(rest[1:])
+	if err != nil {
+		return nil, err
+	}
+	return func(c *Ctx) Reply {
+		for _, key := range keys {
+			l, err := c.DB().List(key)
+			if err != nil {
+				return err.(Error)
+			}
+			if l == nil {
+				continue
+			}
+			elems := popN(l, front, count)
+			c.DB().SetList(key, l)
+			return Array{Bulk(key), BulkArray(elems)}
+		}
+		return NullArray
+	}, nil
+}
+
+// mpopCount parses LMPOP's options after LEFT|RIGHT: at most one
+// COUNT count, count >= 1; without it the count is 1.
+func mpopCount(opts [][]byte) (int64, error) {
+	count := int64(-1)
+	for j := 0; j < len(opts); j++ {
+		if count != -1 || !isWord(opts[j], "count") || j+1 == len(opts) {
+			return 0, ErrSyntax
+		}
+		j++
+		n, ok := parseInt(opts[j])
+		if !ok || n < 1 {
+			return 0, ErrCountPositive
+		}
+		count = n
+	}
+	if count == -1 {
+		count = 1
+	}
+	return count, nil
+}
