@@ -97,7 +97,7 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	d := decoder{buf: data}
 	version := d.byte()
 	if d.err == nil && version > FormatVersion {
-		return nil, fmt.Errorf("log entry format %d: %w", version, ErrNewerFormat)
+		return nil, newerFormatError(version)
 	}
 	if d.err == nil && version == 0 {
 		d.fail("format 0") // no binary ever wrote it
@@ -135,6 +135,16 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	}
 	return e, nil
 }
+
+// newerFormatError names the format a newer binary wrote; it matches
+// ErrNewerFormat with errors.Is.
+type newerFormatError byte
+
+func (v newerFormatError) Error() string {
+	return fmt.Sprintf("log entry format %d is newer than this binary; upgrade", byte(v))
+}
+
+func (v newerFormatError) Is(target error) bool { return target == ErrNewerFormat }
 
 func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

@@ -146,7 +146,7 @@ func dbsize(args [][]byte) (Exec, error) {
 // Both modes do the same here: an apply never frees memory in the background.
 func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
-		if len(args) > 2 || (len(args) == 2 && !isCWord(args[1], "sync") && !isCWord(args[1], "async")) {
+		if len(args) > 2 || (len(args) == 2 && !isWord(args[1], "sync") && !isWord(args[1], "async")) {
 			return nil, ErrSyntax
 		}
 		return func(c *Ctx) Reply {
@@ -158,24 +158,6 @@ func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 			return OK
 		}, nil
 	}
-}
-
-// cString is arg as Redis's C string functions (strcasecmp, strtoul) see
-// it: up to the first NUL byte.
-func cString(arg []byte) []byte {
-	for i, c := range arg {
-		if c == 0 {
-			return arg[:i]
-		}
-	}
-	return arg
-}
-
-// isCWord reports whether arg is the option word, as Redis's strcasecmp
-// decides: ASCII case ignored and the argument read only up to a NUL byte,
-// so "sync\x00junk" is SYNC.
-func isCWord(arg []byte, word string) bool {
-	return isWord(cString(arg), word)
 }
 
 // formatCursor renders a SCAN cursor.

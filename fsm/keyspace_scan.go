@@ -17,10 +17,11 @@ import (
 // the top bit cleared (cursors stay below 2^63, positive in any client),
 // ties broken by the key's bytes. A cursor is the hash to resume from. Keys
 // sharing a hash always go out in the same call, so a resumed walk never
-// skips or repeats one. This keeps Redis's guarantees: a key present from
-// the start to the end of a full iteration is returned at least once, a key
-// is returned at most once unless it is removed and added back, and an
-// iteration ends when the cursor returned is 0. COUNT is, as in Redis, how
+// skips or repeats one. This keeps Redis's guarantees and tightens one: a
+// key present from the start to the end of a full iteration is returned
+// (exactly once here), no key is returned twice in one iteration (Redis may
+// repeat keys while its table resizes), and an iteration ends when the
+// cursor returned is 0. COUNT is, as in Redis, how
 // many keys a call looks at before MATCH and TYPE filter them, so a call may
 // return no keys and a cursor that is not 0.
 //
@@ -72,7 +73,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 			return opt, ErrSyntax
 		}
 		switch val := args[i+1]; {
-		case isCWord(args[i], "count"):
+		case isWord(args[i], "count"):
 			n, err := intArg(val)
 			if err != nil {
 				return opt, err
@@ -81,13 +82,13 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 				return opt, ErrSyntax
 			}
 			opt.count = n
-		case isCWord(args[i], "match"):
+		case isWord(args[i], "match"):
 			// The exact pattern "*" matches everything, even "".
 			opt.pattern = val
 			if len(val) == 1 && val[0] == '*' {
 				opt.pattern = nil
 			}
-		case isCWord(args[i], "type"):
+		case isWord(args[i], "type"):
 			opt.typ = cString(val)
 		default:
 			return opt, ErrSyntax

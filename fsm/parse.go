@@ -56,10 +56,20 @@ func intArg(b []byte) (int64, error) {
 	return v, nil
 }
 
-// isWord reports whether arg equals word, ignoring ASCII case, as Redis's
-// strcasecmp option parsing does.
+// isWord reports whether arg is the option word as Redis's strcasecmp
+// decides: ASCII case ignored, and the argument read only up to a NUL byte
+// (Redis compares C strings), so "sync\x00junk" is SYNC.
 func isWord(arg []byte, word string) bool {
+	arg = cString(arg)
 	return len(arg) == len(word) && bytes.EqualFold(arg, []byte(word))
+}
+
+// cString cuts arg at its first NUL, as C sees a string.
+func cString(arg []byte) []byte {
+	if i := bytes.IndexByte(arg, 0); i >= 0 {
+		return arg[:i]
+	}
+	return arg
 }
 
 // ParseInt parses an integer exactly as Redis does (string2ll), for

@@ -120,7 +120,7 @@ func parseSetFlags(args [][]byte) (setFlags, error) {
 // setOptionFor returns the index in setOptions of arg, or -1.
 func setOptionFor(arg []byte) int {
 	for i, o := range setOptions {
-		if isCWord(arg, o.word) {
+		if isWord(arg, o.word) {
 			return i
 		}
 	}

@@ -120,7 +120,7 @@ var ksStringCases = []ksCase{
 		{args: []string{"SET", "s", "v", "EX", "10", "EX", "20"}, exp: ErrNoExpiry, differs: "no expiry"},
 		{args: []string{"SET", "s", "v", "EX", "0"}, exp: ErrNoExpiry, differs: "no expiry"},
 		{args: []string{"SET", "s", "v", "EX", "abc"}, exp: ErrNoExpiry, differs: "no expiry"},
-		ks(Int(0), "EXISTS", "s"),
+		{args: []string{"EXISTS", "s"}, exp: Int(0), differs: "no expiry"},
 	}},
 	{"SET expiry options that Redis's grammar refuses stay syntax errors", []ksStep{
 		ks(Error("ERR syntax error"), "SET", "s", "v", "EX"),

@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// client is one connection's state. Its handler runs in the connection's
+// own goroutine, but CLIENT LIST reads it from others: shared fields are
+// atomic or under mu.
+type client struct {
+	id      int64
+	conn    redcon.Conn
+	created time.Time
+
+	db       atomic.Int64 // selected database
+	readonly atomic.Bool  // READONLY: serve reads from local (possibly stale) state
+
+	mu      sync.Mutex
+	name    string
+	libName string
+	libVer  string
+
+	lastCmd     atomic.Int64 // unix nanos
+	lastCmdName atomic.Value // string
+}
+
+func (c *client) getName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.name
+}
+
+// infoLine is the client's line in CLIENT LIST and CLIENT INFO, with the
+// fields redis-server 7.0 prints.
+func (c *client) infoLine() string {
+	c.mu.Lock()
+	name, libName, libVer := c.name, c.libName, c.libVer
+	c.mu.Unlock()
+	now := time.Now()
+	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
+	flags := "N"
+	if c.readonly.Load() {
+		flags = "r"
+	}
+	fields := []string{
+		fmt.Sprintf("id=%d", c.id),
+		"addr=" + c.conn.RemoteAddr(),
+		"laddr=" + c.conn.NetConn().LocalAddr().String(),
+		"fd=-1",
+		"name=" + name,
+		fmt.Sprintf("age=%d", int(now.Sub(c.created).Seconds())),
+		fmt.Sprintf("idle=%d", int(idle.Seconds())),
+		"flags=" + flags,
+		fmt.Sprintf("db=%d", c.db.Load()),
+		"sub=0", "psub=0", "ssub=0", "multi=-1", "qbuf=0", "qbuf-free=0",
+		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
+		"events=r",
+		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
+		"user=default", "redir=-1", "resp=2",
+		"lib-name=" + libName, "lib-ver=" + libVer,
+	}
+	return strings.Join(fields, " ")
+}

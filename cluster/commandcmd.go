@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// allSpecs returns every command the node answers, data and connection
+// commands alike, in name order.
+func allSpecs() []*fsm.Spec {
+	var out []*fsm.Spec
+	for _, c := range fsm.Commands() {
+		out = append(out, &c.Spec)
+	}
+	for _, c := range connCommands {
+		out = append(out, &c.Spec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func findSpec(name []byte) *fsm.Spec {
+	if c := fsm.Lookup(name); c != nil {
+		return &c.Spec
+	}
+	if c := lookupConnCommand(name); c != nil {
+		return &c.Spec
+	}
+	return nil
+}
+
+// COMMAND | COMMAND COUNT | COMMAND LIST | COMMAND INFO [name ...] |
+// COMMAND DOCS [name ...]
+func commandCommand(_ *Server, r *request) fsm.Reply {
+	if len(r.args) == 1 {
+		return commandInfos(allSpecs())
+	}
+	sub, args := r.args[1], r.args[2:]
+	switch {
+	case isWord(sub, "count") && len(args) == 0:
+		return fsm.Int(len(allSpecs()))
+	case isWord(sub, "list") && len(args) == 0:
+		var out fsm.Array
+		for _, sp := range allSpecs() {
+			out = append(out, fsm.BulkString(sp.Name))
+		}
+		return out
+	case isWord(sub, "info"):
+		if len(args) == 0 {
+			return commandInfos(allSpecs())
+		}
+		var out fsm.Array
+		for _, a := range args {
+			if sp := findSpec(a); sp != nil {
+				out = append(out, commandInfo(sp))
+			} else {
+				out = append(out, fsm.NullBulk)
+			}
+		}
+		return out
+	case isWord(sub, "docs"):
+		specs := allSpecs()
+		if len(args) > 0 {
+			specs = nil
+			for _, a := range args {
+				if sp := findSpec(a); sp != nil {
+					specs = append(specs, sp)
+				}
+			}
+		}
+		var out fsm.Array
+		for _, sp := range specs {
+			out = append(out, fsm.BulkString(sp.Name), fsm.Array{
+				fsm.BulkString("summary"), fsm.BulkString(sp.Summary),
+				fsm.BulkString("since"), fsm.BulkString(sp.Since),
+				fsm.BulkString("group"), fsm.BulkString(sp.Group),
+			})
+		}
+		return out
+	}
+	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(sub) + "'. Try COMMAND HELP.")
+}
+
+func commandInfos(specs []*fsm.Spec) fsm.Array {
+	out := make(fsm.Array, len(specs))
+	for i, sp := range specs {
+		out[i] = commandInfo(sp)
+	}
+	return out
+}
+
+// commandInfo is Redis 7's ten-field command description.
+func commandInfo(sp *fsm.Spec) fsm.Reply {
+	var flags fsm.Array
+	for _, f := range fsm.FlagNames {
+		if sp.Flags&f.Flag != 0 {
+			flags = append(flags, fsm.Status(f.Name))
+		}
+	}
+	cats := fsm.Array{fsm.Status("@" + strings.ReplaceAll(sp.Group, "_", ""))}
+	switch {
+	case sp.Flags&fsm.Write != 0:
+		cats = append(cats, fsm.Status("@write"))
+	case sp.Flags&fsm.ReadOnly != 0:
+		cats = append(cats, fsm.Status("@read"))
+	}
+	if sp.Flags&fsm.Fast != 0 {
+		cats = append(cats, fsm.Status("@fast"))
+	} else {
+		cats = append(cats, fsm.Status("@slow"))
+	}
+	return fsm.Array{
+		fsm.BulkString(sp.Name), fsm.Int(sp.Arity), flags,
+		fsm.Int(sp.FirstKey), fsm.Int(sp.LastKey), fsm.Int(sp.KeyStep),
+		cats, fsm.Array{}, fsm.Array{}, fsm.Array{},
+	}
+}

@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
+)
+
+// request is one command on its way through the node.
+type request struct {
+	c    *client
+	db   int
+	args [][]byte
+	// forwarded is set when a follower sent this request to us as leader;
+	// a forwarded request is never forwarded again (one hop).
+	forwarded bool
+}
+
+// handle is redcon's callback, run in the connection's goroutine. It blocks
+// until the reply is known, which keeps pipelined replies in order.
+func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
+	c := conn.Context().(*client)
+	s.commands.Add(1)
+	c.lastCmd.Store(time.Now().UnixNano())
+	c.lastCmdName.Store(string(cmd.Args[0]))
+	req := &request{c: c, db: int(c.db.Load()), args: cmd.Args}
+	reply := s.execute(req)
+	conn.WriteRaw(fsm.AppendRESP(nil, reply))
+	if cc := lookupConnCommand(cmd.Args[0]); cc != nil && cc.closeAfter {
+		conn.Close()
+	}
+}
+
+// execute runs one command: connection commands here, everything else
+// validated first (bad input never reaches the log), then written through
+// the log or read linearizably.
+func (s *Server) execute(r *request) fsm.Reply {
+	if cc := lookupConnCommand(r.args[0]); cc != nil {
+		if err := cc.CheckArity(r.args); err != nil {
+			return err.(fsm.Error)
+		}
+		return cc.run(s, r)
+	}
+	cmd, err := fsm.Validate(r.args)
+	if err != nil {
+		return errorReply(err)
+	}
+	if cmd.Flags&fsm.Write != 0 {
+		return s.write(r)
+	}
+	return s.read(r)
+}
+
+// write proposes the command and answers with its result once this node
+// has applied the entry.
+func (s *Server) write(r *request) fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	cmd := fsm.Cmd{DB: r.db, Owner: s.node.Owner(), Seq: s.node.NextSeq(), Args: r.args}
+	res, err := s.node.Propose(ctx, []fsm.Cmd{cmd})
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return s.toLeader(ctx, r, true)
+	}
+	if err != nil {
+		return errorReply(err)
+	}
+	return res.Replies[0]
+}
+
+// read answers from local state: at once for READONLY connections,
+// otherwise after the leader's read barrier.
+func (s *Server) read(r *request) fsm.Reply {
+	if !r.c.readonly.Load() || r.forwarded {
+		ctx, cancel := s.requestContext()
+		defer cancel()
+		err := s.node.ReadBarrier(ctx)
+		if errors.Is(err, raftnode.ErrNotLeader) {
+			return s.toLeader(ctx, r, false)
+		}
+		if err != nil {
+			return errorReply(err)
+		}
+	}
+	return s.readLocal(r.db, r.args)
+}
+
+func (s *Server) readLocal(db int, args [][]byte) fsm.Reply {
+	var reply fsm.Reply
+	if err := s.node.Machine().View(func(st *fsm.State) { reply = st.Read(db, args) }); err != nil {
+		return errorReply(err)
+	}
+	return reply
+}
+
+// toLeader sends a request this node cannot serve to the leader: a -MOVED
+// redirect in redirect mode, otherwise one forwarding hop whose reply is
+// relayed verbatim.
+func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply {
+	addr := s.node.LeaderAddr()
+	if addr == "" || r.forwarded || addr == s.cfg.ListenAddr {
+		return errNoLeader
+	}
+	if s.cfg.Redirect {
+		return fsm.Error("MOVED 0 " + addr)
+	}
+	s.forwarded.Add(1)
+	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db))}, r.args...)
+	raw, sent, err := s.fwd.do(ctx, addr, fwd)
+	switch {
+	case err == nil:
+		return fsm.Raw(raw)
+	case !sent || !write:
+		return fsm.Error(errTryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
+	default:
+		return fsm.Error(errUncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
+	}
+}
+
+// raftForward is the leader's side of a forwarding hop:
+// RAFT FORWARD db command [arg ...].
+func raftForward(s *Server, r *request) fsm.Reply {
+	if len(r.args) < 4 {
+		return fsm.ErrWrongArity("raft|forward")
+	}
+	db, err := strconv.Atoi(string(r.args[2]))
+	if err != nil || db < 0 || db >= fsm.NumDBs {
+		return fsm.ErrInvalidDB
+	}
+	inner := &request{c: r.c, db: db, args: r.args[3:], forwarded: true}
+	if cc := lookupConnCommand(inner.args[0]); cc != nil && !cc.forwardable {
+		return fsm.Error("ERR command cannot be forwarded")
+	}
+	if bytes.EqualFold(inner.args[0], []byte("raft")) && len(inner.args) > 1 && bytes.EqualFold(inner.args[1], []byte("forward")) {
+		return fsm.Error("ERR command cannot be forwarded")
+	}
+	return s.execute(inner)
+}

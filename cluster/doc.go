@@ -1,0 +1,11 @@
+// Package cluster is a raftlist node as clients see it: the RESP front door
+// (redcon), per-connection state (SELECT, READONLY, client names), routing of
+// writes and linearizable reads to the leader (by forwarding or by -MOVED),
+// membership commands, INFO, COMMAND and DEBUG DIGEST.
+//
+// It owns the path of a command up to the log and back: validate (so bad
+// input never reaches the log), propose or read, reply only after the entry
+// is applied. It must never change state except through raftnode's Propose,
+// never forward a command more than one hop, and never decide what a data
+// command does (that is fsm's job).
+package cluster

@@ -1,0 +1,117 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
+)
+
+// RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
+// RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop)
+func raftCommand(s *Server, r *request) fsm.Reply {
+	sub, n := r.args[1], len(r.args)
+	switch {
+	case isWord(sub, "nodes") && n == 2:
+		return raftNodes(s)
+	case isWord(sub, "addnode") && n == 5:
+		return s.membership(r, func(ctx context.Context) error {
+			return s.node.AddNode(ctx, string(r.args[2]), string(r.args[3]), string(r.args[4]))
+		})
+	case isWord(sub, "removenode") && n == 3:
+		return s.membership(r, func(ctx context.Context) error {
+			return s.node.RemoveNode(ctx, string(r.args[2]))
+		})
+	case isWord(sub, "forward"):
+		return raftForward(s, r)
+	}
+	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(sub) + "'. Try RAFT HELP.")
+}
+
+// membership runs a membership change on the leader, forwarding it there
+// from a follower.
+func (s *Server) membership(r *request, change func(ctx context.Context) error) fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	err := change(ctx)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return s.toLeader(ctx, r, true)
+	}
+	if err != nil {
+		return errorReply(err)
+	}
+	return fsm.OK
+}
+
+// raftNodes lists members as [id, raft-addr, resp-addr, role] with role one
+// of leader, voter, nonvoter.
+func raftNodes(s *Server) fsm.Reply {
+	members, err := s.node.Members()
+	if err != nil {
+		return errorReply(err)
+	}
+	out := make(fsm.Array, 0, len(members))
+	for _, m := range members {
+		role := "nonvoter"
+		switch {
+		case m.Leader:
+			role = "leader"
+		case m.Voter:
+			role = "voter"
+		}
+		out = append(out, fsm.Array{
+			fsm.BulkString(m.ID), fsm.BulkString(m.RaftAddr), fsm.BulkString(m.RespAddr), fsm.BulkString(role),
+		})
+	}
+	return out
+}
+
+// Join asks the member at memberAddr (any member's RESP address) to add this
+// node, retrying until it succeeds or ctx ends. Adding a node that is
+// already a member with the same address succeeds, so joining again after a
+// restart is harmless.
+func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
+	var last error
+	for {
+		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("join through %s: %w (last error: %v)", memberAddr, ctx.Err(), last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", memberAddr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(15 * time.Second))
+	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
+	if _, err := conn.Write(cmd); err != nil {
+		return err
+	}
+	raw, err := resp.NewReader(conn, 1<<20).ReadReply()
+	if err != nil {
+		return err
+	}
+	v, err := resp.ParseReply(raw)
+	if err != nil {
+		return err
+	}
+	if v.Kind == resp.Error {
+		return errors.New(string(v.Str))
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tidwall/redcon"
+
+	"github.com/raftlist/raftlist/raftnode"
+)
+
+// Config is how the front door behaves.
+type Config struct {
+	// ListenAddr is the RESP address clients connect to.
+	ListenAddr string
+	// Redirect makes followers answer -MOVED 0 leader:port instead of
+	// forwarding writes and linearizable reads to the leader.
+	Redirect bool
+	// MaxBulkLen bounds one argument, as Redis's proto-max-bulk-len.
+	MaxBulkLen int64
+	// RequestTimeout bounds how long one command may wait for the log or
+	// the leader before the client gets an error.
+	RequestTimeout time.Duration
+	Logger         hclog.Logger
+}
+
+// Server is the RESP front door of one node.
+type Server struct {
+	cfg     Config
+	node    *raftnode.Node
+	srv     *redcon.Server
+	fwd     *forwarder
+	log     hclog.Logger
+	started time.Time
+
+	clientsMu sync.Mutex
+	clients   map[int64]*client
+	nextID    atomic.Int64
+
+	// stats for INFO
+	commands    atomic.Int64
+	connections atomic.Int64
+	forwarded   atomic.Int64
+}
+
+// New builds a front door over node. Call Serve to accept clients.
+func New(cfg Config, node *raftnode.Node) *Server {
+	if cfg.MaxBulkLen == 0 {
+		cfg.MaxBulkLen = 64 << 20
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	s := &Server{
+		cfg:     cfg,
+		node:    node,
+		log:     cfg.Logger,
+		started: time.Now(),
+		clients: make(map[int64]*client),
+	}
+	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
+	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
+	return s
+}
+
+// Serve listens and serves until Close. It sends nil (or the listen error)
+// on ready once the listener is up.
+func (s *Server) Serve(ready chan<- error) error {
+	signal := make(chan error, 1)
+	go func() {
+		err := <-signal
+		if ready != nil {
+			ready <- err
+		}
+	}()
+	if err := s.srv.ListenServeAndSignal(signal); err != nil {
+		return fmt.Errorf("serve RESP on %s: %w", s.cfg.ListenAddr, err)
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.srv.Addr() }
+
+// Close stops accepting clients and closes every connection.
+func (s *Server) Close() error {
+	s.fwd.close()
+	return s.srv.Close()
+}
+
+func (s *Server) accept(conn redcon.Conn) bool {
+	c := &client{
+		id:      s.nextID.Add(1),
+		conn:    conn,
+		created: time.Now(),
+	}
+	c.lastCmd.Store(time.Now().UnixNano())
+	c.lastCmdName.Store("NULL")
+	conn.SetContext(c)
+	s.clientsMu.Lock()
+	s.clients[c.id] = c
+	s.clientsMu.Unlock()
+	s.connections.Add(1)
+	return true
+}
+
+func (s *Server) closed(conn redcon.Conn, _ error) {
+	c, ok := conn.Context().(*client)
+	if !ok {
+		return
+	}
+	s.clientsMu.Lock()
+	delete(s.clients, c.id)
+	s.clientsMu.Unlock()
+}
+
+// clientList returns the connected clients in id order.
+func (s *Server) clientList() []*client {
+	s.clientsMu.Lock()
+	out := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	s.clientsMu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (s *Server) requestContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+}

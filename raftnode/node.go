@@ -1,0 +1,259 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// Config is everything a node needs to start.
+type Config struct {
+	ID        string // unique, stable member id
+	RaftAddr  string // host:port the Raft transport binds and advertises
+	RespAddr  string // host:port clients reach this node on
+	DataDir   string
+	Bootstrap bool // start a new one-node cluster if the data dir is empty
+
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	SnapshotThreshold uint64 // entries between snapshots
+	SnapshotInterval  time.Duration
+	TrailingLogs      uint64 // entries kept after a snapshot for slow followers
+	ProposeTimeout    time.Duration
+
+	Logger hclog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = 500 * time.Millisecond
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = 500 * time.Millisecond
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = 8192
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 30 * time.Second
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = 10240
+	}
+	if c.ProposeTimeout == 0 {
+		c.ProposeTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.New(&hclog.LoggerOptions{Name: c.ID, Level: hclog.Info, Output: os.Stderr})
+	}
+}
+
+// Node is one raftlist member's consensus half.
+type Node struct {
+	cfg       Config
+	raft      *raft.Raft
+	machine   *fsm.Machine
+	store     *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+	log       hclog.Logger
+
+	// owner names this process in entries it proposes: the node id plus an
+	// incarnation, so request ids never repeat across restarts.
+	owner string
+	seq   atomic.Uint64
+
+	// gateTerm is the term in which this node, as leader, has applied its
+	// own term-start entry. Writes and linearizable reads are served only
+	// while it equals the current term.
+	gateTerm  atomic.Uint64
+	gateMu    sync.Mutex
+	gateTried uint64 // term of the term-start proposal in flight or done
+
+	verifier  verifier
+	observer  *raft.Observer
+	stop      chan struct{}
+	closeOnce sync.Once
+}
+
+// New opens (or creates) the node's data dir and starts Raft.
+func New(cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	n := &Node{
+		cfg:     cfg,
+		machine: fsm.NewMachine(),
+		log:     cfg.Logger,
+		owner:   cfg.ID + "/" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		stop:    make(chan struct{}),
+	}
+	var err error
+	n.store, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open raft log store: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
+	if err != nil {
+		n.store.Close()
+		return nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
+	if err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout / 2
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.MaxAppendEntries = 512
+	rc.BatchApplyCh = true
+	rc.Logger = cfg.Logger.Named("raft")
+
+	logs, err := raft.NewLogCache(1024, n.store)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("create log cache: %w", err)
+	}
+	if cfg.Bootstrap {
+		if err := n.bootstrap(rc, logs, snaps); err != nil {
+			n.closeStores()
+			return nil, err
+		}
+	}
+	n.raft, err = raft.NewRaft(rc, n.machine, logs, n.store, snaps, n.transport)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	n.verifier.raft = n.raft
+	n.watchLeadership()
+	return n, nil
+}
+
+// bootstrap starts a one-node cluster unless the data dir already holds
+// Raft state, so passing --bootstrap to a restarted node is harmless.
+func (n *Node) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.SnapshotStore) error {
+	exists, err := raft.HasExistingState(logs, n.store, snaps)
+	if err != nil {
+		return fmt.Errorf("inspect existing raft state: %w", err)
+	}
+	if exists {
+		return nil
+	}
+	conf := raft.Configuration{Servers: []raft.Server{{
+		ID: rc.LocalID, Address: n.transport.LocalAddr(), Suffrage: raft.Voter,
+	}}}
+	if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.transport, conf); err != nil {
+		return fmt.Errorf("bootstrap cluster: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) closeStores() {
+	n.transport.Close()
+	n.store.Close()
+}
+
+// Machine returns the node's state machine, for local reads.
+func (n *Node) Machine() *fsm.Machine { return n.machine }
+
+// ID returns the node's member id.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// Owner returns the name this process stamps on its proposals.
+func (n *Node) Owner() string { return n.owner }
+
+// NextSeq returns a fresh request sequence number for this process.
+func (n *Node) NextSeq() uint64 { return n.seq.Add(1) }
+
+// Shutdown stops Raft and closes the stores. Safe to call more than once.
+func (n *Node) Shutdown() error {
+	var err error
+	n.closeOnce.Do(func() {
+		close(n.stop)
+		n.raft.DeregisterObserver(n.observer)
+		err = n.raft.Shutdown().Error()
+		n.closeStores()
+	})
+	if err != nil {
+		return fmt.Errorf("shut down raft: %w", err)
+	}
+	return nil
+}
+
+// Propose appends cmds as one entry and waits until this node has applied
+// it. It returns the state machine's result, or an error that says whether
+// the entry may have been applied (see IsRetryable).
+func (n *Node) Propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error) {
+	if err := n.checkGate(); err != nil {
+		return nil, err
+	}
+	e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: time.Now().UnixMilli(), Cmds: cmds}
+	res, err := n.apply(ctx, &e)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// apply proposes e and waits for its result on this node's state machine.
+func (n *Node) apply(ctx context.Context, e *fsm.Entry) (*fsm.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.ProposeTimeout)
+	defer cancel()
+	f := n.raft.Apply(e.Encode(), n.cfg.ProposeTimeout)
+	done := make(chan struct{})
+	go func() { f.Error(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, errors.Join(ErrUnknownOutcome, fmt.Errorf("wait for entry to apply: %w", ctx.Err()))
+	}
+	if err := f.Error(); err != nil {
+		return nil, classify(err)
+	}
+	switch r := f.Response().(type) {
+	case *fsm.Result:
+		return r, nil
+	case error:
+		// The machine halted: it will not apply anything again.
+		return nil, errors.Join(ErrUnknownOutcome, r)
+	default:
+		return nil, fmt.Errorf("unexpected apply response %T", r)
+	}
+}
+
+// checkGate refuses work unless this node leads and has applied an entry of
+// its current term (so its state reflects every entry committed before).
+func (n *Node) checkGate() error {
+	if err := n.machine.Halted(); err != nil {
+		return err
+	}
+	if n.raft.State() != raft.Leader {
+		return ErrNotLeader
+	}
+	if n.gateTerm.Load() != n.raft.CurrentTerm() {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// IsLeader reports whether this node leads with its gate open.
+func (n *Node) IsLeader() bool { return n.checkGate() == nil }

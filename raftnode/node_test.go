@@ -1,0 +1,194 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startNode(t *testing.T, id string, bootstrap bool) *Node {
+	t.Helper()
+	n, err := New(Config{
+		ID: id, RaftAddr: freeAddr(t), RespAddr: "resp-" + id, DataDir: t.TempDir(), Bootstrap: bootstrap,
+		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
+		Logger: hclog.New(&hclog.LoggerOptions{Name: id, Level: hclog.Warn}),
+	})
+	if err != nil {
+		t.Fatalf("start node %s: %v", id, err)
+	}
+	t.Cleanup(func() { n.Shutdown() })
+	return n
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func push(n *Node, key, elem string) (*fsm.Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return n.Propose(ctx, []fsm.Cmd{{Owner: n.Owner(), Seq: n.NextSeq(),
+		Args: [][]byte{[]byte("rpush"), []byte(key), []byte(elem)}}})
+}
+
+func llen(t *testing.T, n *Node, key string) int64 {
+	t.Helper()
+	var r fsm.Reply
+	if err := n.Machine().View(func(s *fsm.State) { r = s.Read(0, [][]byte{[]byte("llen"), []byte(key)}) }); err != nil {
+		t.Fatal(err)
+	}
+	return int64(r.(fsm.Int))
+}
+
+func TestSingleNodeProposesAndReadsAfterGateOpens(t *testing.T) {
+	n := startNode(t, "n1", true)
+	waitFor(t, "leader gate", n.IsLeader)
+	res, err := push(n, "k", "a")
+	if err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	if exp, got := fsm.Int(1), res.Replies[0]; got != exp {
+		t.Fatalf("exp %v, got %v", exp, got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.ReadBarrier(ctx); err != nil {
+		t.Fatalf("read barrier: %v", err)
+	}
+	if exp, got := int64(1), llen(t, n, "k"); got != exp {
+		t.Fatalf("exp %d, got %d", exp, got)
+	}
+	if exp, got := "resp-n1", n.LeaderAddr(); got != exp {
+		t.Fatalf("leader addr: exp %q, got %q", exp, got)
+	}
+}
+
+func TestFollowerRefusesWritesAndReadsAsNotLeader(t *testing.T) {
+	nodes := startThree(t)
+	leader := leaderOf(t, nodes)
+	for _, n := range nodes {
+		if n == leader {
+			continue
+		}
+		if _, err := push(n, "k", "x"); !errors.Is(err, ErrNotLeader) || !IsRetryable(err) {
+			t.Fatalf("follower propose: exp ErrNotLeader, got %v", err)
+		}
+		if err := n.ReadBarrier(context.Background()); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("follower read barrier: exp ErrNotLeader, got %v", err)
+		}
+	}
+}
+
+func TestNewLeaderServesAfterLeaderShutdownAndKeepsAcknowledgedWrites(t *testing.T) {
+	nodes := startThree(t)
+	leader := leaderOf(t, nodes)
+	for i := 0; i < 50; i++ {
+		if _, err := push(leader, "k", fmt.Sprint(i)); err != nil {
+			t.Fatalf("push %d: %v", i, err)
+		}
+	}
+	leader.Shutdown()
+	var rest []*Node
+	for _, n := range nodes {
+		if n != leader {
+			rest = append(rest, n)
+		}
+	}
+	next := leaderOf(t, rest)
+	if _, err := push(next, "k", "after"); err != nil {
+		t.Fatalf("push on new leader: %v", err)
+	}
+	if exp, got := int64(51), llen(t, next, "k"); got != exp {
+		t.Fatalf("exp %d, got %d", exp, got)
+	}
+	if exp, got := "resp-"+next.ID(), next.LeaderAddr(); got != exp {
+		t.Fatalf("leader addr after failover: exp %q, got %q", exp, got)
+	}
+}
+
+func TestRemovedNodeLeavesConfiguration(t *testing.T) {
+	nodes := startThree(t)
+	leader := leaderOf(t, nodes)
+	var victim *Node
+	for _, n := range nodes {
+		if n != leader {
+			victim = n
+			break
+		}
+	}
+	if err := leader.RemoveNode(context.Background(), victim.ID()); err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	ms, err := leader.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp, got := 2, len(ms); got != exp {
+		t.Fatalf("members: exp %d, got %d (%v)", exp, got, ms)
+	}
+	if err := leader.RemoveNode(context.Background(), "nope"); err == nil {
+		t.Fatal("removing an unknown node: exp error, got nil")
+	}
+}
+
+func startThree(t *testing.T) []*Node {
+	t.Helper()
+	n1 := startNode(t, "n1", true)
+	waitFor(t, "n1 leader", n1.IsLeader)
+	nodes := []*Node{n1}
+	for _, id := range []string{"n2", "n3"} {
+		n := startNode(t, id, false)
+		if err := n1.AddNode(context.Background(), id, string(n.transport.LocalAddr()), "resp-"+id); err != nil {
+			t.Fatalf("add %s: %v", id, err)
+		}
+		nodes = append(nodes, n)
+	}
+	waitFor(t, "all nodes applied", func() bool {
+		for _, n := range nodes {
+			if n.Machine().AppliedIndex() < n1.Machine().AppliedIndex() {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+func leaderOf(t *testing.T, nodes []*Node) *Node {
+	t.Helper()
+	var leader *Node
+	waitFor(t, "a leader with an open gate", func() bool {
+		for _, n := range nodes {
+			if n.IsLeader() {
+				leader = n
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}

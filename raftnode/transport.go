@@ -1,0 +1,50 @@
+package raftnode
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// streamLayer is raft's TCP stream layer, except that it dials from the
+// node's own --raft IP. The stock layer dials unbound, so every connection
+// leaves from 127.0.0.1 whatever the node listens on, and a partition made
+// with per-address iptables rules would not cut it.
+type streamLayer struct {
+	ln     net.Listener
+	dialer net.Dialer
+}
+
+func newStreamLayer(bind string) (*streamLayer, error) {
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("listen for raft on %s: %w", bind, err)
+	}
+	tcp := ln.Addr().(*net.TCPAddr)
+	s := &streamLayer{ln: ln}
+	if !tcp.IP.IsUnspecified() {
+		s.dialer.LocalAddr = &net.TCPAddr{IP: tcp.IP}
+	}
+	return s, nil
+}
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	d := s.dialer
+	d.Timeout = timeout
+	return d.Dial("tcp", string(addr))
+}
+
+func (s *streamLayer) Accept() (net.Conn, error) { return s.ln.Accept() }
+func (s *streamLayer) Close() error              { return s.ln.Close() }
+func (s *streamLayer) Addr() net.Addr            { return s.ln.Addr() }
+
+func newTransport(bind string, logOutput io.Writer) (*raft.NetworkTransport, error) {
+	stream, err := newStreamLayer(bind)
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransport(stream, 5, 10*time.Second, logOutput), nil
+}
