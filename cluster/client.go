@@ -21,13 +21,17 @@ type client struct {
 	db       atomic.Int64 // selected database
 	readonly atomic.Bool  // READONLY: serve reads from local (possibly stale) state
 
-	mu      sync.Mutex
-	name    string
-	libName string
-	libVer  string
+	mu   sync.Mutex
+	name string
 
 	lastCmd     atomic.Int64 // unix nanos
 	lastCmdName atomic.Value // string
+}
+
+func (c *client) setName(name []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.name = string(name)
 }
 
 func (c *client) getName() string {
@@ -39,9 +43,7 @@ func (c *client) getName() string {
 // infoLine is the client's line in CLIENT LIST and CLIENT INFO, with the
 // fields redis-server 7.0 prints.
 func (c *client) infoLine() string {
-	c.mu.Lock()
-	name, libName, libVer := c.name, c.libName, c.libVer
-	c.mu.Unlock()
+	name := c.getName()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
 	flags := "N"
@@ -63,7 +65,6 @@ func (c *client) infoLine() string {
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
 		"user=default", "redir=-1", "resp=2",
-		"lib-name=" + libName, "lib-ver=" + libVer,
 	}
 	return strings.Join(fields, " ")
 }

@@ -6,38 +6,39 @@ import (
 	"github.com/raftlist/raftlist/fsm"
 )
 
-// CLIENT ID | GETNAME | SETNAME name | LIST [TYPE normal] [ID id ...] |
-// INFO | SETINFO LIB-NAME|LIB-VER value
+var clientSubcommands = []subcommand{
+	{"id", 2, func(_ *Server, r *request) fsm.Reply { return fsm.Int(r.c.id) }},
+	{"getname", 2, clientGetName},
+	{"setname", 3, clientSetName},
+	{"info", 2, func(_ *Server, r *request) fsm.Reply { return fsm.Bulk(r.c.infoLine() + "\n") }},
+	{"list", -2, clientList},
+}
+
+// CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO
 func clientCommand(s *Server, r *request) fsm.Reply {
-	sub, args := r.args[1], r.args[2:]
-	switch {
-	case isWord(sub, "id") && len(args) == 0:
-		return fsm.Int(r.c.id)
-	case isWord(sub, "getname") && len(args) == 0:
-		if name := r.c.getName(); name != "" {
-			return fsm.BulkString(name)
-		}
-		return fsm.NullBulk
-	case isWord(sub, "setname") && len(args) == 1:
-		if err := validClientName(args[0]); err != nil {
-			return err
-		}
-		r.c.mu.Lock()
-		r.c.name = string(args[0])
-		r.c.mu.Unlock()
-		return fsm.OK
-	case isWord(sub, "setinfo") && len(args) == 2:
-		return clientSetInfo(r.c, args[0], args[1])
-	case isWord(sub, "info") && len(args) == 0:
-		return fsm.Bulk(r.c.infoLine() + "\n")
-	case isWord(sub, "list"):
-		return clientList(s, args)
+	return runSubcommand("client", clientSubcommands, s, r)
+}
+
+// CLIENT GETNAME
+func clientGetName(_ *Server, r *request) fsm.Reply {
+	if name := r.c.getName(); name != "" {
+		return fsm.BulkString(name)
 	}
-	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(sub) + "'. Try CLIENT HELP.")
+	return fsm.NullBulk
+}
+
+// CLIENT SETNAME name
+func clientSetName(_ *Server, r *request) fsm.Reply {
+	if err := validClientName(r.args[2]); err != nil {
+		return err
+	}
+	r.c.setName(r.args[2])
+	return fsm.OK
 }
 
 // clientList answers CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...].
-func clientList(s *Server, args [][]byte) fsm.Reply {
+func clientList(s *Server, r *request) fsm.Reply {
+	args := r.args[2:]
 	var ids map[int64]bool
 	onlyNone := false
 	switch {
@@ -55,7 +56,7 @@ func clientList(s *Server, args [][]byte) fsm.Reply {
 		ids = make(map[int64]bool)
 		for _, a := range args[1:] {
 			id, ok := fsm.ParseInt(a)
-			if !ok || id <= 0 {
+			if !ok {
 				return fsm.Error("ERR Invalid client ID")
 			}
 			ids[id] = true
@@ -72,25 +73,6 @@ func clientList(s *Server, args [][]byte) fsm.Reply {
 		b.WriteByte('\n')
 	}
 	return fsm.Bulk(b.String())
-}
-
-func clientSetInfo(c *client, attr, value []byte) fsm.Reply {
-	for _, ch := range value {
-		if ch < '!' || ch > '~' {
-			return fsm.Error("ERR " + strings.ToUpper(string(attr)) + " cannot contain spaces, newlines or special characters.")
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case isWord(attr, "lib-name"):
-		c.libName = string(value)
-	case isWord(attr, "lib-ver"):
-		c.libVer = string(value)
-	default:
-		return fsm.Error("ERR Unrecognized option '" + string(attr) + "'")
-	}
-	return fsm.OK
 }
 
 // validClientName applies Redis's rule: printable ASCII without spaces.

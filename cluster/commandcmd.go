@@ -31,56 +31,70 @@ func findSpec(name []byte) *fsm.Spec {
 	return nil
 }
 
+var commandSubcommands = []subcommand{
+	{"count", 2, func(*Server, *request) fsm.Reply { return fsm.Int(len(allSpecs())) }},
+	{"list", -2, commandList},
+	{"info", -2, commandInfoCmd},
+	{"docs", -2, commandDocs},
+}
+
 // COMMAND | COMMAND COUNT | COMMAND LIST | COMMAND INFO [name ...] |
 // COMMAND DOCS [name ...]
-func commandCommand(_ *Server, r *request) fsm.Reply {
+func commandCommand(s *Server, r *request) fsm.Reply {
 	if len(r.args) == 1 {
 		return commandInfos(allSpecs())
 	}
-	sub, args := r.args[1], r.args[2:]
-	switch {
-	case isWord(sub, "count") && len(args) == 0:
-		return fsm.Int(len(allSpecs()))
-	case isWord(sub, "list") && len(args) == 0:
-		var out fsm.Array
-		for _, sp := range allSpecs() {
-			out = append(out, fsm.BulkString(sp.Name))
-		}
-		return out
-	case isWord(sub, "info"):
-		if len(args) == 0 {
-			return commandInfos(allSpecs())
-		}
-		var out fsm.Array
-		for _, a := range args {
-			if sp := findSpec(a); sp != nil {
-				out = append(out, commandInfo(sp))
-			} else {
-				out = append(out, fsm.NullBulk)
-			}
-		}
-		return out
-	case isWord(sub, "docs"):
-		specs := allSpecs()
-		if len(args) > 0 {
-			specs = nil
-			for _, a := range args {
-				if sp := findSpec(a); sp != nil {
-					specs = append(specs, sp)
-				}
-			}
-		}
-		var out fsm.Array
-		for _, sp := range specs {
-			out = append(out, fsm.BulkString(sp.Name), fsm.Array{
-				fsm.BulkString("summary"), fsm.BulkString(sp.Summary),
-				fsm.BulkString("since"), fsm.BulkString(sp.Since),
-				fsm.BulkString("group"), fsm.BulkString(sp.Group),
-			})
-		}
-		return out
+	return runSubcommand("command", commandSubcommands, s, r)
+}
+
+// COMMAND LIST (the FILTERBY option is not supported)
+func commandList(_ *Server, r *request) fsm.Reply {
+	if len(r.args) > 2 {
+		return fsm.ErrSyntax
 	}
-	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(sub) + "'. Try COMMAND HELP.")
+	var out fsm.Array
+	for _, sp := range allSpecs() {
+		out = append(out, fsm.BulkString(sp.Name))
+	}
+	return out
+}
+
+// COMMAND INFO [name ...]
+func commandInfoCmd(_ *Server, r *request) fsm.Reply {
+	if len(r.args) == 2 {
+		return commandInfos(allSpecs())
+	}
+	var out fsm.Array
+	for _, a := range r.args[2:] {
+		if sp := findSpec(a); sp != nil {
+			out = append(out, commandInfo(sp))
+		} else {
+			out = append(out, fsm.NullBulk)
+		}
+	}
+	return out
+}
+
+// COMMAND DOCS [name ...]
+func commandDocs(_ *Server, r *request) fsm.Reply {
+	specs := allSpecs()
+	if len(r.args) > 2 {
+		specs = nil
+		for _, a := range r.args[2:] {
+			if sp := findSpec(a); sp != nil {
+				specs = append(specs, sp)
+			}
+		}
+	}
+	out := fsm.Array{}
+	for _, sp := range specs {
+		out = append(out, fsm.BulkString(sp.Name), fsm.Array{
+			fsm.BulkString("summary"), fsm.BulkString(sp.Summary),
+			fsm.BulkString("since"), fsm.BulkString(sp.Since),
+			fsm.BulkString("group"), fsm.BulkString(sp.Group),
+		})
+	}
+	return out
 }
 
 func commandInfos(specs []*fsm.Spec) fsm.Array {

@@ -131,6 +131,8 @@ func hello(s *Server, r *request) fsm.Reply {
 		more := len(args) - i - 1
 		switch {
 		case isWord(args[i], "auth") && more >= 2:
+			// raftlist has no users or passwords yet: the default user,
+			// like Redis's nopass default user, accepts any password.
 			if !isWord(args[i+1], "default") {
 				return fsm.Error("WRONGPASS invalid username-password pair or user is disabled.")
 			}
@@ -146,9 +148,7 @@ func hello(s *Server, r *request) fsm.Reply {
 		}
 	}
 	if name != nil {
-		r.c.mu.Lock()
-		r.c.name = string(name)
-		r.c.mu.Unlock()
+		r.c.setName(name)
 	}
 	role := "replica"
 	if s.node.IsLeader() {

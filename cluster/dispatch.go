@@ -126,9 +126,6 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply
 // raftForward is the leader's side of a forwarding hop:
 // RAFT FORWARD db command [arg ...].
 func raftForward(s *Server, r *request) fsm.Reply {
-	if len(r.args) < 4 {
-		return fsm.ErrWrongArity("raft|forward")
-	}
 	db, err := strconv.Atoi(string(r.args[2]))
 	if err != nil || db < 0 || db >= fsm.NumDBs {
 		return fsm.ErrInvalidDB

@@ -12,25 +12,31 @@ import (
 	"github.com/raftlist/raftlist/raftnode"
 )
 
+var raftSubcommands = []subcommand{
+	{"nodes", 2, func(s *Server, _ *request) fsm.Reply { return raftNodes(s) }},
+	{"addnode", 5, raftAddNode},
+	{"removenode", 3, raftRemoveNode},
+	{"forward", -4, raftForward},
+}
+
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
 // RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop)
 func raftCommand(s *Server, r *request) fsm.Reply {
-	sub, n := r.args[1], len(r.args)
-	switch {
-	case isWord(sub, "nodes") && n == 2:
-		return raftNodes(s)
-	case isWord(sub, "addnode") && n == 5:
-		return s.membership(r, func(ctx context.Context) error {
-			return s.node.AddNode(ctx, string(r.args[2]), string(r.args[3]), string(r.args[4]))
-		})
-	case isWord(sub, "removenode") && n == 3:
-		return s.membership(r, func(ctx context.Context) error {
-			return s.node.RemoveNode(ctx, string(r.args[2]))
-		})
-	case isWord(sub, "forward"):
-		return raftForward(s, r)
-	}
-	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(sub) + "'. Try RAFT HELP.")
+	return runSubcommand("raft", raftSubcommands, s, r)
+}
+
+// RAFT ADDNODE id raft-addr resp-addr
+func raftAddNode(s *Server, r *request) fsm.Reply {
+	return s.membership(r, func(ctx context.Context) error {
+		return s.node.AddNode(ctx, string(r.args[2]), string(r.args[3]), string(r.args[4]))
+	})
+}
+
+// RAFT REMOVENODE id
+func raftRemoveNode(s *Server, r *request) fsm.Reply {
+	return s.membership(r, func(ctx context.Context) error {
+		return s.node.RemoveNode(ctx, string(r.args[2]))
+	})
 }
 
 // membership runs a membership change on the leader, forwarding it there

@@ -27,12 +27,17 @@ func (n *Node) watchLeadership() {
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
+		haltLogged := false
 		for {
 			select {
 			case <-n.stop:
 				return
 			case <-ch:
 			case <-tick.C:
+			}
+			if err := n.machine.Halted(); err != nil && !haltLogged {
+				n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
+				haltLogged = true
 			}
 			n.maybeStartTerm()
 		}
