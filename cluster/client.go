@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tidwall/redcon"
+	"github.com/raftlist/raftlist/third_party/redcon"
 )
 
 // client is one connection's state. Its handler runs in the connection's

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tidwall/redcon"
+	"github.com/raftlist/raftlist/third_party/redcon"
 
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/raftnode"

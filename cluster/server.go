@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/tidwall/redcon"
+	"github.com/raftlist/raftlist/third_party/redcon"
 
 	"github.com/raftlist/raftlist/raftnode"
 )

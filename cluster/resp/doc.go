@@ -1,0 +1,16 @@
+// Package resp reads and writes the RESP2 replies and commands that one
+// raftlist node exchanges with another: a follower forwards a client's
+// command to the leader with AppendCommand, reads the leader's answer with
+// Reader.ReadReply and writes those bytes to its client unchanged.
+//
+// It owns the framing of one reply: where it ends, and that it is well
+// formed RESP2 (simple string, error, integer, bulk string, array, and the
+// null bulk and null array) within Limits. ParseReply and Value give the
+// same bytes a structure, for tests and the few internal calls that look
+// inside a reply.
+//
+// It must never panic or hang on garbage, allocate in proportion to a
+// length or count the peer declares rather than to bytes that arrived,
+// recurse once per nesting level, or alter a reply it relays. It knows
+// nothing of commands, Raft or the keyspace.
+package resp

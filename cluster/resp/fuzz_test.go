@@ -1,0 +1,115 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime/metrics"
+	"testing"
+	"testing/iotest"
+)
+
+var allocSample = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+
+// heapAllocs avoids ReadMemStats's stop-the-world on every fuzz input; it
+// counts large allocations, the ones a preallocation bug makes, at once.
+func heapAllocs() uint64 {
+	metrics.Read(allocSample)
+	return allocSample[0].Value.Uint64()
+}
+
+var tinyLimits = Limits{MaxBulk: 8, MaxArray: 4, MaxDepth: 3, MaxLine: 16, MaxReply: 96}
+
+// readAll reads replies until the first error.
+func readAll(data []byte, lim Limits, oneByte bool) ([][]byte, error) {
+	var src io.Reader = bytes.NewReader(data)
+	if oneByte {
+		src = iotest.OneByteReader(src)
+	}
+	rd := NewReader(src, 0)
+	rd.SetLimits(lim)
+	var out [][]byte
+	for {
+		raw, err := rd.ReadReply()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, raw)
+	}
+}
+
+// FuzzReadReply feeds arbitrary bytes to the reply reader and to
+// ParseReply. Neither may panic or allocate in proportion to a declared
+// size; the replies read must be consecutive prefixes of the input, each
+// accepted by ParseReply and re-encoded by AppendValue byte for byte; and
+// how the bytes are split into reads must not change anything.
+func FuzzReadReply(f *testing.F) {
+	for _, seed := range []string{
+		"+OK\r\n", "-ERR x\r\n", ":-12\r\n", "$3\r\nfoo\r\n", "$-1\r\n", "*-1\r\n",
+		"*2\r\n*1\r\n:1\r\n$0\r\n\r\n",
+		"$9223372036854775806\r\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		before := heapAllocs()
+		replies, err := readAll(data, Limits{}, false)
+		if used, bound := heapAllocs()-before, uint64(64*len(data)+1<<20); used > bound {
+			t.Fatalf("allocated %d bytes for %d input bytes", used, len(data))
+		}
+		checkReplies(t, data, replies, err)
+		for _, lim := range []Limits{{}, tinyLimits} {
+			ref, rerr := readAll(data, lim, false)
+			checkReplies(t, data, ref, rerr)
+			got, gerr := readAll(data, lim, true)
+			if len(got) != len(ref) || (gerr == nil) != (rerr == nil) || gerr.Error() != rerr.Error() {
+				t.Fatalf("one-byte reads: %d replies, %v; whole: %d, %v", len(got), gerr, len(ref), rerr)
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], ref[i]) {
+					t.Fatalf("reply %d differs with one-byte reads", i)
+				}
+			}
+		}
+
+		before = heapAllocs()
+		v, perr := ParseReply(data)
+		if used, bound := heapAllocs()-before, uint64(128*len(data)+1<<20); used > bound {
+			t.Fatalf("ParseReply allocated %d bytes for %d input bytes", used, len(data))
+		}
+		if perr == nil {
+			if back := AppendValue(nil, v); !bytes.Equal(back, data) {
+				t.Fatalf("ParseReply/AppendValue round trip: %q -> %q", data, back)
+			}
+			if len(replies) != 1 || !bytes.Equal(replies[0], data) {
+				t.Fatalf("ParseReply accepts %q but ReadReply read %q", data, replies)
+			}
+		} else if !errors.Is(perr, ErrProtocol) {
+			t.Fatalf("ParseReply error %v does not wrap ErrProtocol", perr)
+		}
+	})
+}
+
+func checkReplies(t *testing.T, data []byte, replies [][]byte, err error) {
+	t.Helper()
+	if err != io.EOF && err != io.ErrUnexpectedEOF && !errors.Is(err, ErrProtocol) && !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("unexpected error %v", err)
+	}
+	rest := data
+	for _, raw := range replies {
+		if !bytes.HasPrefix(rest, raw) || len(raw) == 0 {
+			t.Fatalf("reply %q is not the next bytes of the input", raw)
+		}
+		rest = rest[len(raw):]
+		v, perr := ParseReply(raw)
+		if perr != nil {
+			t.Fatalf("ParseReply(%q): %v", raw, perr)
+		}
+		if back := AppendValue(nil, v); !bytes.Equal(back, raw) {
+			t.Fatalf("round trip: %q -> %q", raw, back)
+		}
+	}
+	if err == io.EOF && len(rest) != 0 {
+		t.Fatalf("clean EOF with %d bytes unread", len(rest))
+	}
+}
