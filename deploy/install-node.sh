@@ -29,7 +29,7 @@ SERVICE_USER=raftlist
 BIN_PATH=/usr/local/bin/raftlist
 UNIT_NAME=raftlist.service
 UNIT_PATH=/etc/systemd/system/$UNIT_NAME
-GO_ROOT=/usr/local/go
+GO_ROOT=${RAFTLIST_GO_ROOT:-/usr/local/go}   # where Go is looked for / installed
 BUILD_CACHE=/var/cache/raftlist-build
 
 usage() {
@@ -86,7 +86,9 @@ die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # run CMD...: run a command that changes the system, or only print it in dry-run mode.
 run() {
     if [[ $DRY_RUN == 1 ]]; then
-        printf '[dry-run] %s\n' "$*"
+        printf '[dry-run]'
+        printf ' %q' "$@"
+        printf '\n'
     else
         "$@"
     fi
@@ -235,11 +237,12 @@ install_go_tarball() {
     fi
     ensure_work_dir
     tmp=$WORK_DIR
-    curl -fSL --retry 3 -o "$tmp/go.tar.gz" "$url" || die "download of $url failed; set GO_TARBALL_URL, install Go in $GO_ROOT, or pass --binary"
+    curl -fsSL --show-error --retry 3 -o "$tmp/go.tar.gz" "$url" || die "download of $url failed; set GO_TARBALL_URL, install Go in $GO_ROOT, or pass --binary"
     if [[ -n $GO_TARBALL_SHA256 ]]; then
         echo "$GO_TARBALL_SHA256  $tmp/go.tar.gz" | sha256sum -c - >/dev/null || die "checksum mismatch for $url"
     fi
     rm -rf "$GO_ROOT"
+    mkdir -p "$(dirname "$GO_ROOT")"
     tar -C "$(dirname "$GO_ROOT")" -xzf "$tmp/go.tar.gz"
     [[ -x $GO_BIN ]] || die "$url did not contain go/bin/go"
     log "installed Go $(go_version "$GO_BIN")"
@@ -323,7 +326,6 @@ render_unit() {
 # Written by deploy/install-node.sh; re-run the script to change it.
 [Unit]
 Description=raftlist node $NODE_ID (Redis-compatible replicated lists)
-Documentation=https://github.com/raftlist/raftlist
 After=network-online.target
 Wants=network-online.target
 # Keep retrying (e.g. while the IP is not configured yet at boot).
