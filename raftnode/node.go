@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -101,16 +102,21 @@ func New(cfg Config) (*Node, error) {
 		stop:    make(chan struct{}),
 	}
 	var err error
-	n.store, err = raftboltdb.NewBoltStore(filepath.Join(cfg.DataDir, "raft.db"))
+	// bolt locks its file; without a timeout a second process on the same
+	// data dir would wait forever instead of saying why it cannot start.
+	n.store, err = raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(cfg.DataDir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("open raft log store: %w", err)
+		return nil, fmt.Errorf("open raft log store in %s (is another node using this data dir?): %w", cfg.DataDir, err)
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
+	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err

@@ -2,10 +2,10 @@ package raftnode
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 )
 
@@ -41,10 +41,12 @@ func (s *streamLayer) Accept() (net.Conn, error) { return s.ln.Accept() }
 func (s *streamLayer) Close() error              { return s.ln.Close() }
 func (s *streamLayer) Addr() net.Addr            { return s.ln.Addr() }
 
-func newTransport(bind string, logOutput io.Writer) (*raft.NetworkTransport, error) {
+func newTransport(bind string, logger hclog.Logger) (*raft.NetworkTransport, error) {
 	stream, err := newStreamLayer(bind)
 	if err != nil {
 		return nil, err
 	}
-	return raft.NewNetworkTransport(stream, 5, 10*time.Second, logOutput), nil
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 5, Timeout: 10 * time.Second, Logger: logger,
+	}), nil
 }
