@@ -20,6 +20,8 @@ type client struct {
 
 	db       atomic.Int64 // selected database
 	readonly atomic.Bool  // READONLY: serve reads from local (possibly stale) state
+	// closeAfterReply closes the connection once the current reply is out.
+	closeAfterReply atomic.Bool
 
 	mu   sync.Mutex
 	name string

@@ -12,6 +12,7 @@ var clientSubcommands = []subcommand{
 	{"setname", 3, clientSetName},
 	{"info", 2, func(_ *Server, r *request) fsm.Reply { return fsm.Bulk(r.c.infoLine() + "\n") }},
 	{"list", -2, clientList},
+	{"unblock", -3, clientUnblock},
 }
 
 // CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO

@@ -18,9 +18,15 @@ type request struct {
 	c    *client
 	db   int
 	args [][]byte
+	// owner and seq name the request in the log: they route the answers of
+	// a blocked client to the node holding its connection.
+	owner string
+	seq   uint64
 	// forwarded is set when a follower sent this request to us as leader;
 	// a forwarded request is never forwarded again (one hop).
 	forwarded bool
+	// received is when the command arrived; blocking timeouts count from it.
+	received time.Time
 }
 
 // handle is redcon's callback, run in the connection's goroutine. It blocks
@@ -30,10 +36,10 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	s.commands.Add(1)
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store(string(cmd.Args[0]))
-	req := &request{c: c, db: int(c.db.Load()), args: cmd.Args}
+	req := &request{c: c, db: int(c.db.Load()), args: cmd.Args, received: time.Now()}
 	reply := s.execute(req)
 	conn.WriteRaw(fsm.AppendRESP(nil, reply))
-	if cc := lookupConnCommand(cmd.Args[0]); cc != nil && cc.closeAfter {
+	if cc := lookupConnCommand(cmd.Args[0]); (cc != nil && cc.closeAfter) || c.closeAfterReply.Load() {
 		conn.Close()
 	}
 }
@@ -52,7 +58,10 @@ func (s *Server) execute(r *request) fsm.Reply {
 	if err != nil {
 		return errorReply(err)
 	}
-	if cmd.Flags&fsm.Write != 0 {
+	switch {
+	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+		return s.blockingWrite(r)
+	case cmd.Flags&fsm.Write != 0:
 		return s.write(r)
 	}
 	return s.read(r)
@@ -63,7 +72,10 @@ func (s *Server) execute(r *request) fsm.Reply {
 func (s *Server) write(r *request) fsm.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
-	cmd := fsm.Cmd{DB: r.db, Owner: s.node.Owner(), Seq: s.node.NextSeq(), Args: r.args}
+	if r.owner == "" {
+		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+	}
+	cmd := fsm.Cmd{DB: r.db, Owner: r.owner, Seq: r.seq, Args: r.args}
 	res, err := s.node.Propose(ctx, []fsm.Cmd{cmd})
 	if errors.Is(err, raftnode.ErrNotLeader) {
 		return s.toLeader(ctx, r, true)
@@ -111,7 +123,11 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply
 		return fsm.Error("MOVED 0 " + addr)
 	}
 	s.forwarded.Add(1)
-	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db))}, r.args...)
+	if r.owner == "" {
+		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+	}
+	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
+		[]byte(r.owner), []byte(strconv.FormatUint(r.seq, 10))}, r.args...)
 	raw, sent, err := s.fwd.do(ctx, addr, fwd)
 	switch {
 	case err == nil:
@@ -124,13 +140,20 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply
 }
 
 // raftForward is the leader's side of a forwarding hop:
-// RAFT FORWARD db command [arg ...].
+// RAFT FORWARD db owner seq command [arg ...]. The follower names the
+// request, so a waiter it creates belongs to the follower, which holds the
+// client and answers it when it applies the entry that serves it.
 func raftForward(s *Server, r *request) fsm.Reply {
 	db, err := strconv.Atoi(string(r.args[2]))
 	if err != nil || db < 0 || db >= fsm.NumDBs {
 		return fsm.ErrInvalidDB
 	}
-	inner := &request{c: r.c, db: db, args: r.args[3:], forwarded: true}
+	seq, err := strconv.ParseUint(string(r.args[4]), 10, 64)
+	if err != nil {
+		return fsm.ErrNotInteger
+	}
+	inner := &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
+		forwarded: true, received: r.received}
 	if cc := lookupConnCommand(inner.args[0]); cc != nil && !cc.forwardable {
 		return fsm.Error("ERR command cannot be forwarded")
 	}

@@ -74,7 +74,7 @@ func infoServer(s *Server, b *strings.Builder) {
 
 func infoClients(s *Server, b *strings.Builder) {
 	field(b, "connected_clients", len(s.clientList()))
-	field(b, "blocked_clients", 0)
+	field(b, "blocked_clients", s.blocked.count())
 }
 
 func infoMemory(_ *Server, b *strings.Builder) {
@@ -116,7 +116,7 @@ func infoRaft(s *Server, b *strings.Builder) {
 	field(b, "raft_commit_index", st.CommitIndex)
 	field(b, "raft_applied_index", st.AppliedIndex)
 	field(b, "raft_last_log_index", st.LastIndex)
-	field(b, "raft_blocked_waiters", 0)
+	field(b, "raft_blocked_waiters", s.node.Machine().BlockedWaiters())
 	if st.Halted != nil {
 		field(b, "raft_halted", oneLine(st.Halted))
 	}

@@ -16,7 +16,8 @@ var raftSubcommands = []subcommand{
 	{"nodes", 2, func(s *Server, _ *request) fsm.Reply { return raftNodes(s) }},
 	{"addnode", 5, raftAddNode},
 	{"removenode", 3, raftRemoveNode},
-	{"forward", -4, raftForward},
+	{"forward", -6, raftForward},
+	{"unblock", 5, raftUnblock},
 }
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
@@ -27,21 +28,21 @@ func raftCommand(s *Server, r *request) fsm.Reply {
 
 // RAFT ADDNODE id raft-addr resp-addr
 func raftAddNode(s *Server, r *request) fsm.Reply {
-	return s.membership(r, func(ctx context.Context) error {
+	return s.onLeader(r, func(ctx context.Context) error {
 		return s.node.AddNode(ctx, string(r.args[2]), string(r.args[3]), string(r.args[4]))
 	})
 }
 
 // RAFT REMOVENODE id
 func raftRemoveNode(s *Server, r *request) fsm.Reply {
-	return s.membership(r, func(ctx context.Context) error {
+	return s.onLeader(r, func(ctx context.Context) error {
 		return s.node.RemoveNode(ctx, string(r.args[2]))
 	})
 }
 
-// membership runs a membership change on the leader, forwarding it there
-// from a follower.
-func (s *Server) membership(r *request, change func(ctx context.Context) error) fsm.Reply {
+// onLeader runs a change (membership, unblock) on the leader, forwarding it
+// there from a follower.
+func (s *Server) onLeader(r *request, change func(ctx context.Context) error) fsm.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	err := change(ctx)

@@ -39,6 +39,8 @@ type Server struct {
 	log     hclog.Logger
 	started time.Time
 
+	blocked blockRegistry
+
 	clientsMu sync.Mutex
 	clients   map[int64]*client
 	nextID    atomic.Int64
@@ -68,6 +70,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		clients: make(map[int64]*client),
 	}
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	node.Machine().OnServed(s.deliverServed)
 	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
 	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
 	return s

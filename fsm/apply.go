@@ -1,16 +1,21 @@
 package fsm
 
 // Result is what applying one entry produced: one reply per command, in the
-// entry's order.
+// entry's order, and every waiter the entry ended (served, timed out,
+// cancelled or purged), for their owners to answer.
 type Result struct {
 	Index   uint64
 	Replies []Reply
+	Served  []Served
 }
 
 // Apply applies a decoded entry at log index with the entry's Raft term. It
 // is the whole of the state machine's write path.
 func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	if term > s.term {
+		// The first entry of a newer term: waiters of older terms belong
+		// to a leadership that is gone.
+		s.purgeOlderTerms(term)
 		s.term = term
 	}
 	s.applied = index
@@ -19,12 +24,17 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindCommands:
 		res.Replies = make([]Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
-			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, TimeMs: e.TimeMs}
+			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: e.TimeMs, Owner: cmd.Owner, Seq: cmd.Seq}
 			res.Replies[i] = run(ctx, cmd.Args)
+			// Redis serves blocked clients after each whole command.
+			s.serveReady(index, term, e.TimeMs)
 		}
 	case KindTermStart, KindNodeMeta:
 		s.applyNodeMeta(e.Node)
+	case KindUnblock:
+		s.unblock(e.Unblock)
 	}
+	res.Served = s.takeServed()
 	return res
 }
 

@@ -85,7 +85,17 @@ type Ctx struct {
 	State  *State
 	DBNum  int
 	Index  uint64
+	Term   uint64
 	TimeMs int64
+	// Owner and Seq name the client's request; a blocking command that
+	// blocks becomes the waiter with this id.
+	Owner string
+	Seq   uint64
+	// Args is the running command as sent.
+	Args [][]byte
+	// NoBlock makes blocking commands answer as if they timed out at once,
+	// as inside MULTI and scripts.
+	NoBlock bool
 }
 
 // DB returns the selected database.
@@ -93,7 +103,7 @@ func (c *Ctx) DB() *DB { return c.State.dbs[c.DBNum] }
 
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
-var commandTable = buildTable(listCommands, keyspaceCommands, stringCommands)
+var commandTable = buildTable(listCommands, blockingCommands, keyspaceCommands, stringCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)
@@ -158,6 +168,7 @@ func run(c *Ctx, args [][]byte) Reply {
 	if err != nil {
 		return asError(err)
 	}
+	c.Args = args
 	return exec(c)
 }
 

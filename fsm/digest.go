@@ -8,7 +8,7 @@ import (
 )
 
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
-// database, key, type and element. Two states that applied the same entries
+// database, key, type and element, and every blocked client. Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
 // Membership and term are left out: they are not data.
 func (s *State) Digest() string {
@@ -33,6 +33,10 @@ func (s *State) Digest() string {
 				h.Write(appendBytes(b, v.B))
 			}
 		}
+	}
+	for _, w := range s.waitersInOrder() {
+		empty = false
+		h.Write(appendWaiter(b[:0], w))
 	}
 	if empty {
 		return strings.Repeat("0", 40)

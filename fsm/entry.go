@@ -24,6 +24,9 @@ const (
 	// KindNodeMeta records (or forgets) a member's client address so every
 	// node can tell clients where the leader is.
 	KindNodeMeta Kind = 3
+	// KindUnblock ends a waiter: its timeout fired, its client went away,
+	// or CLIENT UNBLOCK. A no-op if the waiter already ended.
+	KindUnblock Kind = 4
 )
 
 // Entry is one Raft log entry as the state machine sees it.
@@ -31,9 +34,10 @@ type Entry struct {
 	Kind Kind
 	// TimeMs is the leader's wall clock at proposal, the only clock the state
 	// machine may read.
-	TimeMs int64
-	Cmds   []Cmd    // KindCommands
-	Node   NodeMeta // KindTermStart, KindNodeMeta
+	TimeMs  int64
+	Cmds    []Cmd    // KindCommands
+	Node    NodeMeta // KindTermStart, KindNodeMeta
+	Unblock Unblock  // KindUnblock
 }
 
 // Cmd is one client command inside an entry.
@@ -87,6 +91,10 @@ func (e *Entry) Encode() []byte {
 		} else {
 			b = append(b, 0)
 		}
+	case KindUnblock:
+		b = appendBytes(b, []byte(e.Unblock.Owner))
+		b = binary.AppendUvarint(b, e.Unblock.Seq)
+		b = append(b, byte(e.Unblock.Reason))
 	}
 	return b
 }
@@ -124,6 +132,11 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		}
 	case KindTermStart, KindNodeMeta:
 		e.Node = NodeMeta{ID: string(d.bytes()), RespAddr: string(d.bytes()), Remove: d.byte() == 1}
+	case KindUnblock:
+		e.Unblock = Unblock{WaiterID: WaiterID{Owner: string(d.bytes()), Seq: d.uvarint()}, Reason: UnblockReason(d.byte())}
+		if r := e.Unblock.Reason; d.err == nil && (r < UnblockTimeout || r > UnblockError) {
+			d.fail("bad unblock reason")
+		}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))
 	}

@@ -120,6 +120,9 @@ func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 			}
 			d.Delete(from)
 			d.Set(to, v)
+			if _, isList := v.(*List); isList {
+				c.State.signalReady(c.DBNum, to)
+			}
 			return renameReply(nx, true)
 		}, nil
 	}

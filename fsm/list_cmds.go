@@ -76,6 +76,9 @@ func pushTo(c *Ctx, key []byte, l *List, front bool, elems ...[]byte) {
 		}
 	}
 	c.DB().SetList(key, l)
+	if len(elems) > 0 {
+		c.State.signalReady(c.DBNum, key)
+	}
 }
 
 // popEnd removes and returns one element from the front or the back of l,

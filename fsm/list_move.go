@@ -61,24 +61,38 @@ func moveExec(src, dst []byte, from, to bool) Exec {
 // [elements]], or a nil array when every key is missing. A key of another
 // type answers WRONGTYPE only if no key before it had elements.
 func lmpop(args [][]byte) (Exec, error) {
-	numKeys, ok := parseInt(args[1])
+	keys, front, count, err := parseMPop(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	return mpopExec(keys, front, count), nil
+}
+
+// parseMPop parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]", the
+// tail LMPOP and BLMPOP share.
+func parseMPop(args [][]byte) (keys [][]byte, front bool, count int64, err error) {
+	numKeys, ok := parseInt(args[0])
 	if !ok || numKeys < 1 {
-		return nil, ErrNumKeys
+		return nil, false, 0, ErrNumKeys
 	}
 	// Redis: the LEFT|RIGHT after the keys must exist (compared without
 	// adding, so a huge numkeys cannot overflow).
-	if numKeys > int64(len(args)-3) {
-		return nil, ErrSyntax
+	if numKeys > int64(len(args)-2) {
+		return nil, false, 0, ErrSyntax
 	}
-	keys, rest := args[2:2+numKeys], args[2+numKeys:]
-	front, err := listEnd(rest[0])
-	if err != nil {
-		return nil, err
+	keys, rest := args[1:1+numKeys], args[1+numKeys:]
+	if front, err = listEnd(rest[0]); err != nil {
+		return nil, false, 0, err
 	}
-	count, err := mpopCount(rest[1:])
-	if err != nil {
-		return nil, err
+	if count, err = mpopCount(rest[1:]); err != nil {
+		return nil, false, 0, err
 	}
+	return keys, front, count, nil
+}
+
+// mpopExec pops up to count elements from the first non-empty list among
+// keys; a nil array when every key is missing.
+func mpopExec(keys [][]byte, front bool, count int64) Exec {
 	return func(c *Ctx) Reply {
 		for _, key := range keys {
 			l, err := c.DB().List(key)
@@ -93,7 +107,7 @@ func lmpop(args [][]byte) (Exec, error) {
 			return Array{Bulk(key), BulkArray(elems)}
 		}
 		return NullArray
-	}, nil
+	}
 }
 
 // mpopCount parses LMPOP's options after LEFT|RIGHT: at most one

@@ -22,6 +22,17 @@ type Machine struct {
 	// advanced is closed and replaced each time applied moves, waking
 	// WaitApplied callers.
 	advanced chan struct{}
+	// onServed hears of every waiter an applied entry ended.
+	onServed func(served []Served)
+}
+
+// OnServed installs f to hear, on every node, of every waiter an entry
+// ended, as that entry is applied. Set it before Raft starts. f runs inside
+// Apply and must not block.
+func (m *Machine) OnServed(f func(served []Served)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onServed = f
 }
 
 // NewMachine returns a machine over an empty state.
@@ -45,6 +56,9 @@ func (m *Machine) Apply(l *raft.Log) interface{} {
 	}
 	res := m.st.Apply(l.Index, l.Term, e)
 	m.advance(l.Index)
+	if m.onServed != nil && len(res.Served) > 0 {
+		m.onServed(res.Served)
+	}
 	return res
 }
 
@@ -69,6 +83,13 @@ func (m *Machine) AppliedIndex() uint64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.applied
+}
+
+// BlockedWaiters returns how many clients are blocked, cluster-wide.
+func (m *Machine) BlockedWaiters() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.st.BlockedWaiters()
 }
 
 // Halted returns why the machine stopped applying, or nil.

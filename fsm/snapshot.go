@@ -20,6 +20,8 @@ const (
 	recNode   byte = 2 // member id, client address
 	recList   byte = 3 // db, key, elements
 	recString byte = 4 // db, key, value
+	recWaiter byte = 5 // owner, seq, db, term, order, args, keys
+	recOrder  byte = 6 // the waiter registration counter
 	recEnd    byte = 0xff
 )
 
@@ -72,6 +74,11 @@ func WriteSnapshot(w io.Writer, st *State) error {
 			}
 		}
 	}
+	b = append(b, recOrder)
+	b = binary.AppendUvarint(b, st.blk.nextOrder)
+	for _, w := range st.waitersInOrder() {
+		b = appendWaiter(b, w)
+	}
 	b = append(b, recEnd)
 	if err := flush(); err != nil {
 		return err
@@ -111,6 +118,18 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 		case recString:
 			db, key := sr.db(), sr.bytes()
 			st.dbs[db].Set(key, &String{B: sr.bytes()})
+		case recOrder:
+			st.blk.nextOrder = sr.uvarint()
+		case recWaiter:
+			w := &waiter{id: WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}, db: sr.db(),
+				term: sr.uvarint(), order: sr.uvarint()}
+			w.args, w.keys = sr.byteSlices(), sr.byteSlices()
+			if sr.err == nil && (len(w.args) == 0 || len(w.keys) == 0) {
+				sr.fail(fmt.Errorf("snapshot waiter %s/%d has no command or keys", w.id.Owner, w.id.Seq))
+			}
+			if sr.err == nil {
+				st.addWaiter(w)
+			}
 		case recEnd:
 			return st, nil
 		default:
@@ -196,4 +215,32 @@ func (s *snapReader) bytes() []byte {
 		return nil
 	}
 	return s.read(int(n))
+}
+
+// byteSlices reads a count and that many strings. Each string takes at
+// least one byte, so a corrupt count fails on data, not on allocation.
+func (s *snapReader) byteSlices() [][]byte {
+	n := s.uvarint()
+	var out [][]byte
+	for i := uint64(0); i < n && s.err == nil; i++ {
+		out = append(out, s.bytes())
+	}
+	return out
+}
+
+// appendWaiter encodes one waiter record; the digest uses the same bytes.
+func appendWaiter(b []byte, w *waiter) []byte {
+	b = append(b, recWaiter)
+	b = appendBytes(b, []byte(w.id.Owner))
+	b = binary.AppendUvarint(b, w.id.Seq)
+	b = binary.AppendUvarint(b, uint64(w.db))
+	b = binary.AppendUvarint(b, w.term)
+	b = binary.AppendUvarint(b, w.order)
+	for _, list := range [][][]byte{w.args, w.keys} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, a := range list {
+			b = appendBytes(b, a)
+		}
+	}
+	return b
 }

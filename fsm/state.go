@@ -100,11 +100,13 @@ type State struct {
 	term uint64
 	// applied is the index of the last entry this state has seen.
 	applied uint64
+	// blk holds the blocked clients (waiters).
+	blk blocking
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{nodes: make(map[string]string)}
+	s := &State{nodes: make(map[string]string), blk: newBlocking()}
 	for i := range s.dbs {
 		s.dbs[i] = newDB()
 	}
@@ -132,6 +134,10 @@ func (s *State) Clone() *State {
 		c.nodes[id] = addr
 	}
 	c.term, c.applied = s.term, s.applied
+	for _, w := range s.waitersInOrder() {
+		c.addWaiter(w) // waiters are never modified, only replaced
+	}
+	c.blk.nextOrder = s.blk.nextOrder
 	return c
 }
 

@@ -38,11 +38,13 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	// hashicorp/raft's defaults: tighter timeouts fail over faster but
+	// call spurious elections on a loaded two-core machine.
 	if c.HeartbeatTimeout == 0 {
-		c.HeartbeatTimeout = 500 * time.Millisecond
+		c.HeartbeatTimeout = time.Second
 	}
 	if c.ElectionTimeout == 0 {
-		c.ElectionTimeout = 500 * time.Millisecond
+		c.ElectionTimeout = time.Second
 	}
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = 8192
@@ -218,6 +220,17 @@ func (n *Node) Propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error)
 		return nil, err
 	}
 	return res, nil
+}
+
+// ProposeUnblock ends a waiter through the log (timeout, cancel, CLIENT
+// UNBLOCK). If the waiter already ended, the entry is a no-op.
+func (n *Node) ProposeUnblock(ctx context.Context, u fsm.Unblock) error {
+	if err := n.checkGate(); err != nil {
+		return err
+	}
+	e := fsm.Entry{Kind: fsm.KindUnblock, TimeMs: time.Now().UnixMilli(), Unblock: u}
+	_, err := n.apply(ctx, &e)
+	return err
 }
 
 // apply proposes e and waits for its result on this node's state machine.

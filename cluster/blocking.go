@@ -1,0 +1,258 @@
+package cluster
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// A blocked client is held by the node its connection is on. Its waiter
+// lives in the replicated state; this node registers a slot before
+// proposing, and the slot is filled when this node applies the entry that
+// ends the waiter (served, timed out, cancelled, purged) — never earlier,
+// so a client is answered only with what a committed entry decided.
+
+// leaderlessLimit bounds how long a blocked client waits while its node
+// sees no leader: without one, the node cannot learn whether the waiter was
+// served, so it gives an unknown-outcome error and closes the connection.
+const leaderlessLimit = 10 * time.Second
+
+// blockSlot is where one blocked client's answer lands.
+type blockSlot struct {
+	client  *client
+	reply   chan fsm.Reply         // one Served per waiter
+	unblock chan fsm.UnblockReason // CLIENT UNBLOCK
+}
+
+// blockRegistry maps this process's request seq to its slot.
+type blockRegistry struct {
+	mu    sync.Mutex
+	slots map[uint64]*blockSlot
+}
+
+func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
+	slot := &blockSlot{client: c, reply: make(chan fsm.Reply, 1), unblock: make(chan fsm.UnblockReason, 1)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.slots == nil {
+		b.slots = make(map[uint64]*blockSlot)
+	}
+	b.slots[seq] = slot
+	return slot
+}
+
+func (b *blockRegistry) drop(seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.slots, seq)
+}
+
+func (b *blockRegistry) deliver(seq uint64, reply fsm.Reply) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if slot := b.slots[seq]; slot != nil {
+		select {
+		case slot.reply <- reply:
+		default: // a waiter ends once; a second answer cannot happen
+		}
+	}
+}
+
+// byClient returns the slot of a client blocked on this node.
+func (b *blockRegistry) byClient(id int64) *blockSlot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, slot := range b.slots {
+		if slot.client.id == id {
+			return slot
+		}
+	}
+	return nil
+}
+
+func (b *blockRegistry) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.slots)
+}
+
+// deliverServed runs inside the state machine's Apply on every node: it
+// hands this process's waiters their answers.
+func (s *Server) deliverServed(served []fsm.Served) {
+	owner := s.node.Owner()
+	for _, sv := range served {
+		if sv.Owner == owner {
+			s.blocked.deliver(sv.Seq, sv.Reply)
+		}
+	}
+}
+
+// blockingWrite runs a blocking command: propose (or forward) it named by
+// this process, and if it blocked, hold the client until its waiter ends.
+func (s *Server) blockingWrite(r *request) fsm.Reply {
+	r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+	slot := s.blocked.register(r.seq, r.c)
+	defer s.blocked.drop(r.seq)
+	reply := s.write(r)
+	if e, ok := reply.(fsm.Error); ok && isUncertain(e) {
+		// The waiter may exist with nobody left to answer: cancel it so no
+		// element is popped for this client later.
+		go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
+		return reply
+	}
+	if !isBlocked(reply) {
+		return reply
+	}
+	return s.awaitServed(r, slot, blockTimeout(r.args))
+}
+
+func isBlocked(reply fsm.Reply) bool {
+	if raw, ok := reply.(fsm.Raw); ok {
+		return string(raw) == fsm.BlockedWire
+	}
+	return reply == fsm.Blocked
+}
+
+func isUncertain(e fsm.Error) bool {
+	return len(e) >= len(errUncertainPrefix) && string(e[:len(errUncertainPrefix)]) == errUncertainPrefix
+}
+
+// blockTimeout returns a validated blocking command's timeout in ms
+// (0: forever). BLMPOP has it first, the others last.
+func blockTimeout(args [][]byte) int64 {
+	arg := args[len(args)-1]
+	if isWord(args[0], "blmpop") {
+		arg = args[1]
+	}
+	ms, _ := fsm.ParseTimeout(arg)
+	return ms
+}
+
+// awaitServed waits for the entry that ends the waiter. Its timeout, a
+// CLIENT UNBLOCK and a vanished client all end it through the log, so the
+// answer is whatever the log decided first: an element served before the
+// timeout entry is the answer, not the timeout.
+func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.Reply {
+	var timeout <-chan time.Time
+	if timeoutMs > 0 {
+		t := time.NewTimer(time.Until(r.received.Add(time.Duration(timeoutMs) * time.Millisecond)))
+		defer t.Stop()
+		timeout = t.C
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var reason fsm.UnblockReason // an unblock to propose, until one is applied
+	proposed := false
+	var leaderless time.Time
+	for {
+		select {
+		case reply := <-slot.reply:
+			return reply
+		case <-timeout:
+			timeout, reason = nil, fsm.UnblockTimeout
+		case why := <-slot.unblock:
+			if reason == 0 {
+				reason = why
+			}
+		case <-tick.C:
+			if reason == 0 && peerClosed(r.c.conn.NetConn()) {
+				reason = fsm.UnblockCancel
+			}
+			if s.node.Status().LeaderID != "" {
+				leaderless = time.Time{}
+			} else if leaderless.IsZero() {
+				leaderless = time.Now()
+			} else if time.Since(leaderless) > leaderlessLimit {
+				r.c.closeAfterReply.Store(true)
+				return fsm.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
+			}
+		}
+		if reason != 0 && !proposed {
+			proposed = s.proposeUnblock(r.owner, r.seq, reason)
+		}
+	}
+}
+
+// proposeUnblock puts an UNBLOCK entry in the log through the leader and
+// reports whether it was applied there.
+func (s *Server) proposeUnblock(owner string, seq uint64, reason fsm.UnblockReason) bool {
+	req := &request{args: [][]byte{[]byte("raft"), []byte("unblock"), []byte(owner),
+		[]byte(strconv.FormatUint(seq, 10)), {byte('0' + reason)}}, c: &client{}}
+	return string(fsm.AppendRESP(nil, s.execute(req))) == "+OK\r\n"
+}
+
+// unblockUntilDone retries an UNBLOCK for a bounded time.
+func (s *Server) unblockUntilDone(owner string, seq uint64, reason fsm.UnblockReason) {
+	deadline := time.Now().Add(leaderlessLimit)
+	for time.Now().Before(deadline) && !s.proposeUnblock(owner, seq, reason) {
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// RAFT UNBLOCK owner seq reason (internal: 1 timeout, 2 cancel, 3 error)
+func raftUnblock(s *Server, r *request) fsm.Reply {
+	seq, err := strconv.ParseUint(string(r.args[3]), 10, 64)
+	reason := fsm.UnblockReason(0)
+	if len(r.args[4]) == 1 {
+		reason = fsm.UnblockReason(r.args[4][0] - '0')
+	}
+	if err != nil || reason < fsm.UnblockTimeout || reason > fsm.UnblockError {
+		return fsm.ErrSyntax
+	}
+	u := fsm.Unblock{WaiterID: fsm.WaiterID{Owner: string(r.args[2]), Seq: seq}, Reason: reason}
+	return s.onLeader(r, func(ctx context.Context) error { return s.node.ProposeUnblock(ctx, u) })
+}
+
+// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
+func clientUnblock(s *Server, r *request) fsm.Reply {
+	id, ok := fsm.ParseInt(r.args[2])
+	if !ok {
+		return fsm.ErrNotInteger
+	}
+	reason := fsm.UnblockTimeout
+	if len(r.args) == 4 {
+		switch {
+		case isWord(r.args[3], "timeout"):
+		case isWord(r.args[3], "error"):
+			reason = fsm.UnblockError
+		default:
+			return fsm.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+		}
+	}
+	slot := s.blocked.byClient(id)
+	if slot == nil {
+		return fsm.Int(0)
+	}
+	select {
+	case slot.unblock <- reason:
+	default:
+	}
+	return fsm.Int(1)
+}
+
+// peerClosed peeks at a client socket without consuming or blocking: EOF
+// or an error means the client is gone. Pending bytes (a pipeline) mean it
+// is still there.
+func peerClosed(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	err = raw.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		closed = (rerr == nil && n == 0) || (rerr != nil && rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK)
+		return true
+	})
+	return err == nil && closed
+}
