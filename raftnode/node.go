@@ -85,6 +85,7 @@ type Node struct {
 	gateTried uint64 // term of the term-start proposal in flight or done
 
 	verifier  verifier
+	batch     batcher
 	observer  *raft.Observer
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -152,6 +153,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	n.verifier.raft = n.raft
+	n.batch.n = n
 	n.watchLeadership()
 	return n, nil
 }
@@ -207,19 +209,15 @@ func (n *Node) Shutdown() error {
 	return nil
 }
 
-// Propose appends cmds as one entry and waits until this node has applied
-// it. It returns the state machine's result, or an error that says whether
-// the entry may have been applied (see IsRetryable).
+// Propose appends cmds, contiguous, to the log (batched with concurrent
+// proposals into one entry) and waits until this node has applied them. It
+// returns their replies, or an error that says whether they may have been
+// applied (see IsRetryable).
 func (n *Node) Propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error) {
 	if err := n.checkGate(); err != nil {
 		return nil, err
 	}
-	e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: time.Now().UnixMilli(), Cmds: cmds}
-	res, err := n.apply(ctx, &e)
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return n.batch.propose(ctx, cmds)
 }
 
 // ProposeUnblock ends a waiter through the log (timeout, cancel, CLIENT

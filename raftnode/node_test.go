@@ -192,3 +192,45 @@ func leaderOf(t *testing.T, nodes []*Node) *Node {
 	})
 	return leader
 }
+
+func TestConcurrentProposalsShareEntriesButEachGetsItsOwnReply(t *testing.T) {
+	n := startNode(t, "n1", true)
+	waitFor(t, "leader gate", n.IsLeader)
+	const clients = 200
+	replies := make(chan fsm.Reply, clients)
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			res, err := push(n, "k", fmt.Sprint(i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			if exp, got := 1, len(res.Replies); got != exp {
+				errs <- fmt.Errorf("replies: exp %d, got %d", exp, got)
+				return
+			}
+			replies <- res.Replies[0]
+		}(i)
+	}
+	seen := make(map[fsm.Reply]bool)
+	for i := 0; i < clients; i++ {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case r := <-replies:
+			if seen[r] {
+				t.Fatalf("reply %v given twice: a caller got another's reply", r)
+			}
+			seen[r] = true
+		}
+	}
+	for i := 1; i <= clients; i++ {
+		if !seen[fsm.Int(i)] {
+			t.Fatalf("exp a caller to see list length %d, none did", i)
+		}
+	}
+	if last := n.Machine().AppliedIndex(); last >= clients {
+		t.Logf("applied index %d for %d proposals: batching did not combine any", last, clients)
+	}
+}

@@ -1,0 +1,110 @@
+package raftnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// Proposals from many connections are carried in few entries: Raft's cost
+// is per entry (encode, store, fsync, replicate, apply), so a batch of k
+// commands pays it once. The batcher keeps at most maxInflight entries in
+// flight; while they are, new commands queue and leave together in the next
+// entry. One command alone still leaves at once. The state machine applies
+// a batch exactly as if its commands had arrived one by one, serving
+// blocked clients after each.
+const (
+	maxInflight   = 4
+	maxBatchCmds  = 512
+	maxBatchBytes = 4 << 20
+)
+
+type batcher struct {
+	n        *Node
+	mu       sync.Mutex
+	queue    []*proposal
+	inflight int
+}
+
+// proposal is one caller's commands, kept contiguous inside an entry.
+type proposal struct {
+	cmds []fsm.Cmd
+	size int
+	done chan proposalResult
+}
+
+type proposalResult struct {
+	res *fsm.Result
+	err error
+}
+
+func (b *batcher) propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error) {
+	p := &proposal{cmds: cmds, size: cmdsSize(cmds), done: make(chan proposalResult, 1)}
+	b.mu.Lock()
+	b.queue = append(b.queue, p)
+	b.flushLocked()
+	b.mu.Unlock()
+	select {
+	case r := <-p.done:
+		return r.res, r.err
+	case <-ctx.Done():
+		// Queued or in flight: it may still be applied.
+		return nil, errors.Join(ErrUnknownOutcome, fmt.Errorf("wait for proposal: %w", ctx.Err()))
+	}
+}
+
+// flushLocked starts entries while there is room in flight.
+func (b *batcher) flushLocked() {
+	for b.inflight < maxInflight && len(b.queue) > 0 {
+		n, cmds, size := 0, 0, 0
+		for n < len(b.queue) {
+			p := b.queue[n]
+			if n > 0 && (cmds+len(p.cmds) > maxBatchCmds || size+p.size > maxBatchBytes) {
+				break
+			}
+			n, cmds, size = n+1, cmds+len(p.cmds), size+p.size
+		}
+		batch := b.queue[:n:n]
+		b.queue = b.queue[n:]
+		b.inflight++
+		go b.run(batch, cmds)
+	}
+}
+
+// run proposes one batch and hands every caller its own replies.
+func (b *batcher) run(batch []*proposal, ncmds int) {
+	cmds := make([]fsm.Cmd, 0, ncmds)
+	for _, p := range batch {
+		cmds = append(cmds, p.cmds...)
+	}
+	e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: time.Now().UnixMilli(), Cmds: cmds}
+	res, err := b.n.apply(context.Background(), &e)
+	offset := 0
+	for _, p := range batch {
+		if err != nil {
+			p.done <- proposalResult{err: err}
+			continue
+		}
+		end := offset + len(p.cmds)
+		p.done <- proposalResult{res: &fsm.Result{Index: res.Index, Replies: res.Replies[offset:end:end]}}
+		offset = end
+	}
+	b.mu.Lock()
+	b.inflight--
+	b.flushLocked()
+	b.mu.Unlock()
+}
+
+func cmdsSize(cmds []fsm.Cmd) int {
+	size := 0
+	for _, c := range cmds {
+		for _, a := range c.Args {
+			size += len(a)
+		}
+	}
+	return size
+}
