@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/third_party/redcon"
+
+	"github.com/raftlist/raftlist/fsm"
 )
 
 // client is one connection's state. Its handler runs in the connection's
@@ -22,6 +24,14 @@ type client struct {
 	readonly atomic.Bool  // READONLY: serve reads from local (possibly stale) state
 	// closeAfterReply closes the connection once the current reply is out.
 	closeAfterReply atomic.Bool
+
+	// tx is the MULTI queue (nil outside MULTI) and watches the WATCHed
+	// keys (multi.go); only the connection's goroutine touches them.
+	// multiLen is what CLIENT LIST shows: 0 outside MULTI, else 1 + the
+	// number of queued commands.
+	tx       *txState
+	watches  []fsm.Watch
+	multiLen atomic.Int64
 
 	mu   sync.Mutex
 	name string
@@ -48,9 +58,16 @@ func (c *client) infoLine() string {
 	name := c.getName()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
-	flags := "N"
+	flags := ""
+	multi := c.multiLen.Load() - 1
+	if multi >= 0 {
+		flags += "x"
+	}
 	if c.readonly.Load() {
-		flags = "r"
+		flags += "r"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	fields := []string{
 		fmt.Sprintf("id=%d", c.id),
@@ -62,7 +79,7 @@ func (c *client) infoLine() string {
 		fmt.Sprintf("idle=%d", int(idle.Seconds())),
 		"flags=" + flags,
 		fmt.Sprintf("db=%d", c.db.Load()),
-		"sub=0", "psub=0", "ssub=0", "multi=-1", "qbuf=0", "qbuf-free=0",
+		"sub=0", "psub=0", "ssub=0", fmt.Sprintf("multi=%d", multi), "qbuf=0", "qbuf-free=0",
 		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),

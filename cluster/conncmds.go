@@ -23,25 +23,25 @@ type connCommand struct {
 // init: COMMAND's handler reads the table it is part of.
 var connCommands map[string]*connCommand
 
-func init() { connCommands = buildConnTable(connCommandList) }
+func init() { connCommands = buildConnTable(append(connCommandList, txConnCommands...)) }
 
 var connCommandList = []*connCommand{
 	// PING [message]
-	{Spec: spec("ping", -1, fsm.Fast|fsm.Stale|fsm.Loading, "connection", "1.0.0", "Ping the server"), run: ping},
+	{Spec: spec("ping", -1, fsm.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
 	// ECHO message
-	{Spec: spec("echo", 2, fsm.Fast, "connection", "1.0.0", "Echo the given string"), run: echo},
+	{Spec: spec("echo", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
 	// SELECT index
 	{Spec: spec("select", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
 	// QUIT
-	{Spec: spec("quit", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
+	{Spec: spec("quit", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
 	// HELLO [protover [AUTH username password] [SETNAME clientname]]
-	{Spec: spec("hello", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale, "connection", "6.0.0", "Handshake with Redis"), run: hello},
+	{Spec: spec("hello", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
 	// READONLY
 	{Spec: spec("readonly", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
 	// READWRITE
 	{Spec: spec("readwrite", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
 	// CLIENT subcommand [arg ...]
-	{Spec: spec("client", -2, fsm.NoScript|fsm.Loading|fsm.Stale, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand},
+	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand},
 	// INFO [section ...]
 	{Spec: spec("info", -1, fsm.Loading|fsm.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
@@ -49,7 +49,7 @@ var connCommandList = []*connCommand{
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...
-	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "cluster", "0.1.0", "Raft membership: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES"), run: raftCommand, forwardable: true},
+	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoMulti, "cluster", "0.1.0", "Raft membership: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES"), run: raftCommand, forwardable: true},
 }
 
 func spec(name string, arity int, flags fsm.Flags, group, since, summary string) fsm.Spec {
@@ -85,8 +85,11 @@ func echo(_ *Server, r *request) fsm.Reply { return fsm.Bulk(r.args[1]) }
 // SELECT index
 func selectDB(_ *Server, r *request) fsm.Reply {
 	db, ok := fsm.ParseInt(r.args[1])
-	if !ok || db != int64(int32(db)) {
+	if !ok {
 		return fsm.ErrNotInteger
+	}
+	if db != int64(int32(db)) {
+		return fsm.Error("ERR value is out of range, value must between -2147483648 and 2147483647")
 	}
 	if db < 0 || db >= fsm.NumDBs {
 		return fsm.ErrInvalidDB

@@ -48,6 +48,9 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // validated first (bad input never reaches the log), then written through
 // the log or read linearizably.
 func (s *Server) execute(r *request) fsm.Reply {
+	if r.c.tx != nil && !r.forwarded && !runsInMulti(r.args[0]) {
+		return s.queueInMulti(r)
+	}
 	if cc := lookupConnCommand(r.args[0]); cc != nil {
 		if err := cc.CheckArity(r.args); err != nil {
 			return err.(fsm.Error)
@@ -115,6 +118,18 @@ func (s *Server) readLocal(db int, args [][]byte) fsm.Reply {
 // redirect in redirect mode, otherwise one forwarding hop whose reply is
 // relayed verbatim.
 func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply {
+	if r.owner == "" {
+		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+	}
+	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
+		[]byte(r.owner), []byte(strconv.FormatUint(r.seq, 10))}, r.args...)
+	return s.forwardToLeader(ctx, r, write, fwd)
+}
+
+// forwardToLeader is toLeader's hop with the command to send to the leader
+// spelled out: RAFT FORWARD for one command, RAFT EXEC for a transaction,
+// RAFT READINDEX for WATCH. The leader never forwards it again.
+func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fwd [][]byte) fsm.Reply {
 	addr := s.node.LeaderAddr()
 	if addr == "" || r.forwarded || addr == s.cfg.ListenAddr {
 		return errNoLeader
@@ -123,11 +138,6 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply
 		return fsm.Error("MOVED 0 " + addr)
 	}
 	s.forwarded.Add(1)
-	if r.owner == "" {
-		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
-	}
-	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
-		[]byte(r.owner), []byte(strconv.FormatUint(r.seq, 10))}, r.args...)
 	raw, sent, err := s.fwd.do(ctx, addr, fwd)
 	switch {
 	case err == nil:

@@ -18,10 +18,13 @@ var raftSubcommands = []subcommand{
 	{"removenode", 3, raftRemoveNode},
 	{"forward", -6, raftForward},
 	{"unblock", 5, raftUnblock},
+	{"exec", -7, raftExec},
+	{"readindex", 2, raftReadIndex},
 }
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
-// RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop)
+// RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop) |
+// RAFT EXEC ... and RAFT READINDEX (internal: MULTI/EXEC and WATCH, multi.go)
 func raftCommand(s *Server, r *request) fsm.Reply {
 	return runSubcommand("raft", raftSubcommands, s, r)
 }

@@ -13,15 +13,27 @@ type subcommand struct {
 // runSubcommand dispatches args[1] among subs with Redis's errors for an
 // unknown subcommand and for a known one with the wrong arity.
 func runSubcommand(container string, subs []subcommand, s *Server, r *request) fsm.Reply {
-	for _, sc := range subs {
-		if !isWord(r.args[1], sc.name) {
+	sc, err := findSubcommand(container, subs, r.args)
+	if err != nil {
+		return err
+	}
+	return sc.run(s, r)
+}
+
+// findSubcommand looks args[1] up among subs and checks its arity; the
+// error is the reply Redis gives, also when it refuses to queue the command
+// inside MULTI.
+func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcommand, fsm.Reply) {
+	for i := range subs {
+		sc := &subs[i]
+		if !isWord(args[1], sc.name) {
 			continue
 		}
 		spec := fsm.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
-		if err := spec.CheckArity(r.args); err != nil {
-			return err.(fsm.Error)
+		if err := spec.CheckArity(args); err != nil {
+			return nil, err.(fsm.Error)
 		}
-		return sc.run(s, r)
+		return sc, nil
 	}
-	return fsm.ErrUnknownSubcommand(r.args[0], r.args[1])
+	return nil, fsm.ErrUnknownSubcommand(args[0], args[1])
 }

@@ -33,7 +33,10 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.applyNodeMeta(e.Node)
 	case KindUnblock:
 		s.unblock(e.Unblock)
+	case KindExec:
+		res.Replies = []Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
 	}
+	s.pruneVersions(index)
 	res.Served = s.takeServed()
 	return res
 }

@@ -201,8 +201,8 @@ func (s *State) serveReady(index, term uint64, timeMs int64) {
 }
 
 // serveKey serves the waiters of one key in FIFO order while it holds
-// elements. A waiter that cannot be served (a BLMOVE whose destination has
-// become another type) stays blocked, as in Redis.
+// elements. A BLMOVE whose destination has become another type is served
+// WRONGTYPE without popping, as in Redis 7.0.
 func (s *State) serveKey(dk dbKey, index, term uint64, timeMs int64) {
 	queue := append([]WaiterID(nil), s.blk.queues[dk]...)
 	for _, id := range queue {

@@ -3,6 +3,7 @@ package fsm
 import (
 	"errors"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -24,7 +25,7 @@ var blockingCommands = []Command{
 	{Spec: Spec{Name: "blmove", Arity: 6, Flags: Write | DenyOOM | Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: blmove},
 	// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
-	{Spec: Spec{Name: "blmpop", Arity: -5, Flags: Write | Blocking,
+	{Spec: Spec{Name: "blmpop", Arity: -5, Flags: Write | Blocking | MovableKeys,
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available"}, Prepare: blmpop},
 }
 
@@ -33,28 +34,60 @@ var (
 	errTimeoutNegative = Error("ERR timeout is negative")
 )
 
-// ParseTimeout reads a blocking command's timeout in seconds, as Redis does
-// (strtold on the whole argument), and returns milliseconds; 0 means
-// forever. Values whose milliseconds overflow a long long come out negative
-// in Redis, and so here.
+// maxTimeoutChars is the longest timeout Redis reads: string2ld's buffer of
+// MAX_LONG_DOUBLE_CHARS (5 KiB) also holds the terminating NUL.
+const maxTimeoutChars = 5*1024 - 1
+
+// Redis parses a timeout into an x87 long double (64-bit mantissa, 15-bit
+// exponent). strtold overflows to HUGE_VAL from 2^16384 on and underflows to
+// 0 at half the least denormal, 2^-16446, and below; Redis refuses both.
+var (
+	longDoubleOverflow  = new(big.Float).SetMantExp(big.NewFloat(1), 16384)
+	longDoubleUnderflow = new(big.Float).SetMantExp(big.NewFloat(1), -16446)
+)
+
+// ParseTimeout reads a blocking command's timeout in seconds exactly as
+// Redis 7.0 does, (long long) ceill(strtold(arg) * 1000.0) in long double
+// arithmetic, and returns milliseconds; 0 means forever. So a timeout under
+// a millisecond is one millisecond, one in (-0.001, 0] is forever, and
+// milliseconds past a long long come out LLONG_MIN: "negative".
 func ParseTimeout(arg []byte) (int64, error) {
 	s := string(arg)
-	if s == "" || strings.ContainsAny(s[:1], " \t\n\r\v\f") || strings.ContainsRune(s, '_') {
+	if s == "" || len(s) > maxTimeoutChars || strings.ContainsAny(s[:1], " \t\n\r\v\f") || strings.ContainsRune(s, '_') {
 		return 0, errTimeoutNotFloat
 	}
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "0x") && !strings.Contains(lower, "p") {
 		s += "p0" // strtold reads C hex floats without an exponent
 	}
+	// strconv decides which texts strtold accepts; big does the arithmetic
+	// at long double precision and range.
 	f, err := strconv.ParseFloat(s, 64)
 	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(f) {
 		return 0, errTimeoutNotFloat
 	}
-	ms := f * 1000
-	if ms < 0 || ms >= math.MaxInt64 {
+	if err == nil && math.IsInf(f, 0) {
+		return 0, errTimeoutNegative // "inf" itself: (long long) of inf
+	}
+	x, _, err := big.ParseFloat(s, 0, 64, big.ToNearestEven)
+	if err != nil || new(big.Float).Abs(x).Cmp(longDoubleOverflow) >= 0 {
+		return 0, errTimeoutNotFloat
+	}
+	if x.Sign() != 0 && x.MantExp(nil) <= -16445 {
+		// At the underflow line 64 bits blur which side the text is on.
+		x, _, _ = big.ParseFloat(s, 0, 128, big.ToNearestEven)
+		if new(big.Float).Abs(x).Cmp(longDoubleUnderflow) <= 0 {
+			return 0, errTimeoutNotFloat
+		}
+	}
+	ms, acc := x.Mul(x, big.NewFloat(1000)).Int(nil) // rounded to 64 bits, then truncated
+	if acc == big.Below {
+		ms.Add(ms, big.NewInt(1)) // ceill
+	}
+	if !ms.IsInt64() || ms.Sign() < 0 {
 		return 0, errTimeoutNegative
 	}
-	return int64(ms), nil
+	return ms.Int64(), nil
 }
 
 // BLPOP key [key ...] timeout
@@ -104,7 +137,9 @@ func blockingMove(src, dst []byte, from, to bool, timeout []byte) (Exec, error) 
 	}
 	move := moveExec(src, dst, from, to)
 	return func(c *Ctx) Reply {
-		if r := move(c); r != NullBulk {
+		// Inside MULTI an empty source answers LMOVE's nil bulk, not the
+		// nil array of the other blocking pops (Redis: addReplyNull).
+		if r := move(c); r != NullBulk || c.NoBlock {
 			return r
 		}
 		return c.block([][]byte{src})
@@ -112,12 +147,14 @@ func blockingMove(src, dst []byte, from, to bool, timeout []byte) (Exec, error) 
 }
 
 // BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+//
+// Redis checks numkeys, the side and COUNT before the timeout.
 func blmpop(args [][]byte) (Exec, error) {
-	if _, err := ParseTimeout(args[1]); err != nil {
-		return nil, err
-	}
 	keys, front, count, err := parseMPop(args[2:])
 	if err != nil {
+		return nil, err
+	}
+	if _, err := ParseTimeout(args[1]); err != nil {
 		return nil, err
 	}
 	pop := mpopExec(keys, front, count)
@@ -131,7 +168,8 @@ func blmpop(args [][]byte) (Exec, error) {
 
 // serveWaiter serves a waiter from the ready key, as its command would have
 // popped from that key had it been non-empty when the client blocked. ok is
-// false when the waiter cannot be served now and stays blocked.
+// false when the waiter cannot be served now and stays blocked (only a
+// command this binary does not know as blocking).
 func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
 	switch strings.ToLower(string(args[0])) {
 	case "blpop":
@@ -139,11 +177,14 @@ func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
 	case "brpop":
 		return popOneServe(false)(c, key), true
 	case "brpoplpush":
-		return moveServe(c, key, args[2], false, true)
+		// A destination of another type ends the waiter with WRONGTYPE
+		// and pops nothing, leaving the element to the next waiter, as
+		// Redis 7.0 does.
+		return moveExec(key, args[2], false, true)(c), true
 	case "blmove":
 		from, _ := listEnd(args[3])
 		to, _ := listEnd(args[4])
-		return moveServe(c, key, args[2], from, to)
+		return moveExec(key, args[2], from, to)(c), true
 	case "blmpop":
 		_, front, count, _ := parseMPop(args[2:])
 		l, _ := c.DB().List(key)
@@ -163,13 +204,4 @@ func popOneServe(front bool) func(c *Ctx, key []byte) Reply {
 		c.DB().SetList(key, l)
 		return Array{Bulk(key), Bulk(v)}
 	}
-}
-
-// moveServe moves one element from the list at src to dst. A destination
-// of another type leaves the waiter blocked, as in Redis.
-func moveServe(c *Ctx, src, dst []byte, from, to bool) (Reply, bool) {
-	if _, err := c.DB().ListForPush(dst); err != nil {
-		return nil, false
-	}
-	return moveExec(src, dst, from, to)(c), true
 }

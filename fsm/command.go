@@ -31,6 +31,12 @@ const (
 	Stale
 	// NoMulti commands may not be queued in MULTI.
 	NoMulti
+	// MovableKeys commands find their keys through an argument (numkeys).
+	MovableKeys
+	// NoAuth commands run before authentication.
+	NoAuth
+	// AllowBusy commands run while a script is busy.
+	AllowBusy
 )
 
 // FlagNames lists every flag with the name COMMAND INFO reports for it.
@@ -40,7 +46,7 @@ var FlagNames = []struct {
 }{
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
 	{NoScript, "noscript"}, {Blocking, "blocking"}, {Loading, "loading"},
-	{Stale, "stale"}, {Fast, "fast"}, {NoMulti, "no_multi"},
+	{Stale, "stale"}, {Fast, "fast"}, {NoMulti, "no_multi"}, {NoAuth, "no_auth"}, {AllowBusy, "allow_busy"}, {MovableKeys, "movablekeys"},
 }
 
 // Spec is what every command declares, in the state machine's table or in

@@ -10,7 +10,13 @@ import (
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
 // database, key, type and element, and every blocked client. Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
-// Membership and term are left out: they are not data.
+// Membership and term are left out: they are not data. So are WATCH's key
+// versions (watch.go): like Redis's DEBUG DIGEST, this digests what clients
+// can read, and versions are bookkeeping derived from the log indexes that
+// touched each key. Leaving them out keeps equal data digesting equal even
+// when the history differs (a node restored from an older binary's snapshot
+// holds conservative versions); snapshot and determinism tests compare
+// versions directly.
 func (s *State) Digest() string {
 	h := sha1.New()
 	empty := true

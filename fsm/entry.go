@@ -27,6 +27,9 @@ const (
 	// KindUnblock ends a waiter: its timeout fired, its client went away,
 	// or CLIENT UNBLOCK. A no-op if the waiter already ended.
 	KindUnblock Kind = 4
+	// KindExec carries one MULTI/EXEC transaction (multi.go): the client's
+	// WATCHed keys and queued commands, applied as one unit.
+	KindExec Kind = 5
 )
 
 // Entry is one Raft log entry as the state machine sees it.
@@ -35,9 +38,10 @@ type Entry struct {
 	// TimeMs is the leader's wall clock at proposal, the only clock the state
 	// machine may read.
 	TimeMs  int64
-	Cmds    []Cmd    // KindCommands
-	Node    NodeMeta // KindTermStart, KindNodeMeta
-	Unblock Unblock  // KindUnblock
+	Cmds    []Cmd       // KindCommands
+	Node    NodeMeta    // KindTermStart, KindNodeMeta
+	Unblock Unblock     // KindUnblock
+	Tx      Transaction // KindExec
 }
 
 // Cmd is one client command inside an entry.
@@ -95,6 +99,8 @@ func (e *Entry) Encode() []byte {
 		b = appendBytes(b, []byte(e.Unblock.Owner))
 		b = binary.AppendUvarint(b, e.Unblock.Seq)
 		b = append(b, byte(e.Unblock.Reason))
+	case KindExec:
+		b = appendTransaction(b, &e.Tx)
 	}
 	return b
 }
@@ -137,6 +143,8 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		if r := e.Unblock.Reason; d.err == nil && (r < UnblockTimeout || r > UnblockError) {
 			d.fail("bad unblock reason")
 		}
+	case KindExec:
+		e.Tx = d.transaction()
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))
 	}

@@ -136,6 +136,9 @@ func FuzzDecodeEntry(f *testing.F) {
 	for _, tc := range ksEntries {
 		f.Add(tc.e.Encode())
 	}
+	for _, tc := range txEntries { // multi_test.go
+		f.Add(tc.e.Encode())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := DecodeEntry(data)
 		if err != nil {

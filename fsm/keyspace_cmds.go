@@ -155,7 +155,7 @@ func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 		return func(c *Ctx) Reply {
 			for i, d := range c.State.dbs {
 				if all || i == c.DBNum {
-					d.keys = make(map[string]Value)
+					d.Flush()
 				}
 			}
 			return OK

@@ -58,7 +58,7 @@ var listCommands = []Command{
 	//
 	// Its keys are found through numkeys (Redis: movablekeys), so the fixed
 	// key positions are zero, as COMMAND INFO reports them.
-	{Spec: Spec{Name: "lmpop", Arity: -4, Flags: Write,
+	{Spec: Spec{Name: "lmpop", Arity: -4, Flags: Write | MovableKeys,
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list"}, Prepare: lmpop},
 }
 
@@ -214,6 +214,8 @@ func popCommand(name string, front bool) func(args [][]byte) (Exec, error) {
 				v := popEnd(l, front)
 				c.DB().SetList(key, l)
 				return Bulk(v)
+			case count == 0:
+				return Array{} // nothing popped: not a modification
 			}
 			elems := popN(l, front, count)
 			c.DB().SetList(key, l)
@@ -295,6 +297,7 @@ func lset(args [][]byte) (Exec, error) {
 			return ErrOutOfRange
 		}
 		l.Set(i, elem)
+		c.DB().Touch(key)
 		return OK
 	}, nil
 }
@@ -323,6 +326,7 @@ func linsert(args [][]byte) (Exec, error) {
 					i++
 				}
 				l.Insert(i, elem)
+				c.DB().Touch(key)
 				return Int(l.Len())
 			}
 		}
@@ -346,7 +350,9 @@ func lrem(args [][]byte) (Exec, error) {
 			return Int(0)
 		}
 		removed := removeMatches(l, elem, count)
-		c.DB().SetList(key, l)
+		if removed > 0 {
+			c.DB().SetList(key, l)
+		}
 		return Int(removed)
 	}, nil
 }

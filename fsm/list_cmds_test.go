@@ -666,7 +666,7 @@ func TestListCommandTable(t *testing.T) {
 		{"ltrim", 4, Write, 1, 1, 1},
 		{"lmove", 5, Write | DenyOOM, 1, 2, 1},
 		{"rpoplpush", 3, Write | DenyOOM, 1, 2, 1},
-		{"lmpop", -4, Write, 0, 0, 0},
+		{"lmpop", -4, Write | MovableKeys, 0, 0, 0},
 	}
 	if exp, got := len(cases), len(listCommands); exp != got {
 		t.Fatalf("list commands: exp %d, got %d", exp, got)

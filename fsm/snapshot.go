@@ -22,7 +22,13 @@ const (
 	recString byte = 4 // db, key, value
 	recWaiter byte = 5 // owner, seq, db, term, order, args, keys
 	recOrder  byte = 6 // the waiter registration counter
-	recEnd    byte = 0xff
+	// WATCH versions (watch.go): every key's last modification index,
+	// deleted keys included, and the newest version pruned. A snapshot
+	// without them (an older binary's) restores every key at the snapshot's
+	// index: a WATCH from before it then aborts, never misses a change.
+	recVersion      byte = 0x10 // db, key, version
+	recVersionFloor byte = 0x11 // floor
+	recEnd          byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a
@@ -79,6 +85,19 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	for _, w := range st.waitersInOrder() {
 		b = appendWaiter(b, w)
 	}
+	b = append(b, recVersionFloor)
+	b = binary.AppendUvarint(b, st.ver.floor)
+	for _, v := range st.sortedVersions() {
+		b = append(b, recVersion)
+		b = binary.AppendUvarint(b, uint64(v.key.db))
+		b = appendBytes(b, []byte(v.key.key))
+		b = binary.AppendUvarint(b, v.version)
+		if len(b) > 1<<16 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
 	b = append(b, recEnd)
 	if err := flush(); err != nil {
 		return err
@@ -130,7 +149,16 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			if sr.err == nil {
 				st.addWaiter(w)
 			}
+		case recVersionFloor:
+			st.ver.floor = sr.uvarint()
+		case recVersion:
+			db, key := sr.db(), sr.bytes()
+			v := sr.uvarint()
+			if sr.err == nil {
+				st.ver.last[dbKey{db, string(key)}] = v
+			}
 		case recEnd:
+			st.rebuildTombs()
 			return st, nil
 		default:
 			sr.fail(fmt.Errorf("unknown snapshot record %d", rec))

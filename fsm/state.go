@@ -24,15 +24,22 @@ func (*String) TypeName() string { return "string" }
 // DB is one numbered keyspace.
 type DB struct {
 	keys map[string]Value
+	// st and num let every store and delete record the key's version for
+	// WATCH (watch.go).
+	st  *State
+	num int
 }
 
-func newDB() *DB { return &DB{keys: make(map[string]Value)} }
+func newDB(st *State, num int) *DB { return &DB{keys: make(map[string]Value), st: st, num: num} }
 
 // Get returns the value at key, or nil.
 func (d *DB) Get(key []byte) Value { return d.keys[string(key)] }
 
 // Set stores v at key.
-func (d *DB) Set(key []byte, v Value) { d.keys[string(key)] = v }
+func (d *DB) Set(key []byte, v Value) {
+	d.keys[string(key)] = v
+	d.touch(string(key))
+}
 
 // Delete removes key and reports whether it existed.
 func (d *DB) Delete(key []byte) bool {
@@ -40,6 +47,8 @@ func (d *DB) Delete(key []byte) bool {
 		return false
 	}
 	delete(d.keys, string(key))
+	d.touch(string(key))
+	d.deleted(string(key))
 	return true
 }
 
@@ -88,7 +97,7 @@ func (d *DB) SetList(key []byte, l *List) {
 		d.Delete(key)
 		return
 	}
-	d.keys[string(key)] = l
+	d.Set(key, l)
 }
 
 // State is the whole replicated state.
@@ -102,13 +111,15 @@ type State struct {
 	applied uint64
 	// blk holds the blocked clients (waiters).
 	blk blocking
+	// ver holds every key's last modification index, for WATCH.
+	ver versions
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{nodes: make(map[string]string), blk: newBlocking()}
+	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions()}
 	for i := range s.dbs {
-		s.dbs[i] = newDB()
+		s.dbs[i] = newDB(s, i)
 	}
 	return s
 }
@@ -138,6 +149,7 @@ func (s *State) Clone() *State {
 		c.addWaiter(w) // waiters are never modified, only replaced
 	}
 	c.blk.nextOrder = s.blk.nextOrder
+	s.cloneVersions(c)
 	return c
 }
 

@@ -1,0 +1,452 @@
+package cluster
+
+// MULTI/EXEC/DISCARD/WATCH/UNWATCH at the front door, as redis-server 7.0
+// behaves. A connection in MULTI queues what it sends and answers QUEUED;
+// commands Redis refuses at queue time (unknown, wrong arity, unknown
+// subcommand, not allowed in MULTI) answer their error and make EXEC
+// answer EXECABORT. Everything else, bad arguments included, fails inside
+// EXEC, as in Redis.
+//
+// EXEC proposes ONE KindExec entry holding the queued data commands (with
+// SELECT, PING and ECHO, which the state machine runs in order) and the
+// connection's WATCHes. A follower forwards it in one hop:
+//
+//	RAFT EXEC db owner seq nwatches [wdb key since]... ncmds [argc arg...]...
+//
+// Queued connection commands the state machine cannot run (CLIENT, INFO,
+// COMMAND, DEBUG, HELLO, READONLY, READWRITE, UNWATCH) run here once the
+// entry is applied, in their places in EXEC's reply, and only if it ran.
+//
+// WATCH takes a linearizable read index (the leader's, through RAFT
+// READINDEX on a follower); EXEC carries it per key and the state machine
+// aborts if any watched key was modified at a later log index.
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
+)
+
+// Limits that keep a transaction one log entry and its forwarding hop one
+// RESP request under the node's input limits (redcon's 1M arguments).
+const (
+	maxTxArgs    = 1 << 19  // arguments of all queued commands together
+	maxTxBytes   = 64 << 20 // their bytes
+	maxTxWatches = 1 << 16  // WATCHed keys per connection
+)
+
+var (
+	errMultiNested    = fsm.Error("ERR MULTI calls can not be nested")
+	errExecNoMulti    = fsm.Error("ERR EXEC without MULTI")
+	errDiscardNoMulti = fsm.Error("ERR DISCARD without MULTI")
+	errWatchInMulti   = fsm.Error("ERR WATCH inside MULTI is not allowed")
+	errExecAbort      = fsm.Error("EXECABORT Transaction discarded because of previous errors.")
+	errNotInMulti     = fsm.Error("ERR Command not allowed inside a transaction")
+	errTxTooLarge     = fsm.Error("ERR the transaction is too large for one log entry (raftlist allows 524288 arguments and 64 MiB)")
+	errTooManyWatches = fsm.Error("ERR too many watched keys (raftlist allows 65536 per connection)")
+	errBadTx          = fsm.Error("ERR malformed forwarded transaction")
+)
+
+var queued = fsm.Status("QUEUED")
+
+// txState is one connection's MULTI queue.
+type txState struct {
+	cmds []txCmd
+	// dirty is set when a command was refused while queueing.
+	dirty       bool
+	args, bytes int
+}
+
+// txCmd is one queued command. local names the front-door command that
+// runs it at EXEC; nil means the state machine runs it.
+type txCmd struct {
+	args  [][]byte
+	local *connCommand
+}
+
+// txConnCommands are the transaction commands; conncmds.go adds them to the
+// front door's table.
+var txConnCommands = []*connCommand{
+	// MULTI
+	{Spec: spec("multi", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "1.2.0", "Start a transaction"), run: multiCommand},
+	// EXEC
+	{Spec: spec("exec", 1, fsm.NoScript|fsm.Loading|fsm.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
+	// DISCARD
+	{Spec: spec("discard", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
+	// WATCH key [key ...]
+	{Spec: keySpec(spec("watch", -2, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
+	// UNWATCH
+	{Spec: spec("unwatch", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
+}
+
+func keySpec(sp fsm.Spec, first, last, step int) fsm.Spec {
+	sp.FirstKey, sp.LastKey, sp.KeyStep = first, last, step
+	return sp
+}
+
+// runsInMulti names the commands that run at once inside MULTI rather than
+// being queued (Redis's processCommand exceptions; RESET is not supported).
+func runsInMulti(name []byte) bool {
+	for _, n := range []string{"exec", "discard", "multi", "watch", "quit"} {
+		if isWord(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// queueInMulti queues a command sent inside MULTI, checking what Redis
+// checks before it queues.
+func (s *Server) queueInMulti(r *request) fsm.Reply {
+	tx := r.c.tx
+	refuse := func(e fsm.Reply) fsm.Reply {
+		tx.dirty = true
+		return e
+	}
+	var local *connCommand
+	if cc := lookupConnCommand(r.args[0]); cc != nil {
+		if err := cc.CheckArity(r.args); err != nil {
+			return refuse(err.(fsm.Error))
+		}
+		if subs := containerSubcommands(cc.Name); subs != nil && len(r.args) > 1 {
+			if _, err := findSubcommand(cc.Name, subs, r.args); err != nil {
+				return refuse(err)
+			}
+		}
+		if cc.Flags&fsm.NoMulti != 0 {
+			return refuse(errNotInMulti)
+		}
+		if !fsm.TxCommand(r.args[0]) {
+			local = cc
+		}
+	} else {
+		cmd := fsm.Lookup(r.args[0])
+		if cmd == nil {
+			return refuse(fsm.ErrUnknownCommand(r.args))
+		}
+		if err := cmd.CheckArity(r.args); err != nil {
+			return refuse(err.(fsm.Error))
+		}
+		if cmd.Flags&fsm.NoMulti != 0 {
+			return refuse(errNotInMulti)
+		}
+	}
+	size := 0
+	for _, a := range r.args {
+		size += len(a)
+	}
+	if tx.args+len(r.args) > maxTxArgs || tx.bytes+size > maxTxBytes {
+		return refuse(errTxTooLarge)
+	}
+	tx.args += len(r.args)
+	tx.bytes += size
+	tx.cmds = append(tx.cmds, txCmd{args: cloneArgs(r.args), local: local})
+	r.c.multiLen.Store(int64(len(tx.cmds)) + 1)
+	return queued
+}
+
+// containerSubcommands returns the subcommand table Redis checks at queue
+// time for a container command (DEBUG has none in Redis's table).
+func containerSubcommands(name string) []subcommand {
+	switch name {
+	case "client":
+		return clientSubcommands
+	case "command":
+		return commandSubcommands
+	}
+	return nil
+}
+
+// cloneArgs copies arguments out of the connection's read buffer, which
+// redcon reuses once the handler returns.
+func cloneArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		buf = append(buf, a...)
+		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
+	}
+	return out
+}
+
+// endTx leaves MULTI and forgets the WATCHed keys, as EXEC and DISCARD do.
+func (c *client) endTx() {
+	c.tx, c.watches = nil, nil
+	c.multiLen.Store(0)
+}
+
+// MULTI
+func multiCommand(_ *Server, r *request) fsm.Reply {
+	if r.c.tx != nil {
+		return errMultiNested
+	}
+	r.c.tx = &txState{}
+	r.c.multiLen.Store(1)
+	return fsm.OK
+}
+
+// DISCARD
+func discardCommand(_ *Server, r *request) fsm.Reply {
+	if r.c.tx == nil {
+		return errDiscardNoMulti
+	}
+	r.c.endTx()
+	return fsm.OK
+}
+
+// UNWATCH
+func unwatchCommand(_ *Server, r *request) fsm.Reply {
+	r.c.watches = nil
+	return fsm.OK
+}
+
+// WATCH key [key ...]
+//
+// A key watched again keeps its first WATCH, as in Redis: a change since
+// then still aborts.
+func watchCommand(s *Server, r *request) fsm.Reply {
+	if r.c.tx != nil {
+		return errWatchInMulti
+	}
+	since, errReply := s.watchIndex(r)
+	if errReply != nil {
+		return errReply
+	}
+	for _, k := range r.args[1:] {
+		if r.c.watching(r.db, k) {
+			continue
+		}
+		if len(r.c.watches) >= maxTxWatches {
+			return errTooManyWatches
+		}
+		r.c.watches = append(r.c.watches, fsm.Watch{DB: r.db, Key: bytes.Clone(k), Since: since})
+	}
+	return fsm.OK
+}
+
+func (c *client) watching(db int, key []byte) bool {
+	for _, w := range c.watches {
+		if w.DB == db && bytes.Equal(w.Key, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// watchIndex returns a linearizable read index: on the leader from its own
+// read barrier, on a follower from the leader (RAFT READINDEX).
+func (s *Server) watchIndex(r *request) (uint64, fsm.Reply) {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	index, err := s.node.ReadIndex(ctx)
+	if err == nil {
+		return index, nil
+	}
+	if !errors.Is(err, raftnode.ErrNotLeader) {
+		return 0, errorReply(err)
+	}
+	reply := s.forwardToLeader(ctx, r, false, [][]byte{[]byte("raft"), []byte("readindex")})
+	raw, ok := reply.(fsm.Raw)
+	if !ok {
+		return 0, reply
+	}
+	v, err := resp.ParseReply(raw)
+	switch {
+	case err == nil && v.Kind == resp.Int && v.Int >= 0:
+		return uint64(v.Int), nil
+	case err == nil && v.Kind == resp.Error:
+		return 0, raw
+	}
+	return 0, fsm.Error("ERR unexpected read index from the leader: " + strconv.Quote(string(raw)))
+}
+
+// RAFT READINDEX (internal: WATCH on a follower)
+func raftReadIndex(s *Server, _ *request) fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	index, err := s.node.ReadIndex(ctx)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return errNoLeader // one hop: never forwarded again
+	}
+	if err != nil {
+		return errorReply(err)
+	}
+	return fsm.Int(index)
+}
+
+// EXEC
+func execCommand(s *Server, r *request) fsm.Reply {
+	c := r.c
+	tx, watches := c.tx, c.watches
+	if tx == nil {
+		return errExecNoMulti
+	}
+	// CLIENT LIST shows the transaction until EXEC has answered.
+	defer c.multiLen.Store(0)
+	c.tx, c.watches = nil, nil
+	if tx.dirty {
+		return errExecAbort
+	}
+	t := fsm.Transaction{DB: r.db, Watches: watches}
+	needsParse := false
+	for _, q := range tx.cmds {
+		if q.local == nil {
+			t.Cmds = append(t.Cmds, q.args)
+		}
+		needsParse = needsParse || q.local != nil || isWord(q.args[0], "select")
+	}
+	var replies []fsm.Reply
+	if len(t.Cmds) > 0 || len(t.Watches) > 0 {
+		reply := s.proposeTx(r, t)
+		if !needsParse {
+			return reply
+		}
+		var ok bool
+		if replies, ok = execElements(reply, len(t.Cmds)); !ok {
+			return reply // nil (a watched key changed) or an error
+		}
+	}
+	out := make(fsm.Array, 0, len(tx.cmds))
+	for _, q := range tx.cmds {
+		if q.local != nil {
+			out = append(out, q.local.run(s, &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}))
+			continue
+		}
+		reply := replies[0]
+		replies = replies[1:]
+		if isWord(q.args[0], "select") && isOKReply(reply) {
+			db, _ := fsm.ParseInt(q.args[1])
+			c.db.Store(db)
+		}
+		out = append(out, reply)
+	}
+	return out
+}
+
+// execElements splits EXEC's reply (local, or relayed from the leader) into
+// one reply per command; ok is false when EXEC did not run them.
+func execElements(reply fsm.Reply, n int) ([]fsm.Reply, bool) {
+	switch r := reply.(type) {
+	case fsm.Array:
+		return r, len(r) == n
+	case fsm.Raw:
+		v, err := resp.ParseReply(r)
+		if err != nil || v.Kind != resp.Array || len(v.Array) != n {
+			return nil, false
+		}
+		out := make([]fsm.Reply, n)
+		for i, e := range v.Array {
+			out[i] = fsm.Raw(resp.AppendValue(nil, e))
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func isOKReply(r fsm.Reply) bool { return string(fsm.AppendRESP(nil, r)) == "+OK\r\n" }
+
+// proposeTx puts the transaction in the log on the leader, or forwards it
+// there.
+func (s *Server) proposeTx(r *request, t fsm.Transaction) fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	if r.owner == "" {
+		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+	}
+	t.Owner, t.Seq = r.owner, r.seq
+	res, err := s.node.ProposeTx(ctx, t)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return s.forwardToLeader(ctx, r, true, raftExecArgs(&t))
+	}
+	if err != nil {
+		return errorReply(err)
+	}
+	return res.Replies[0]
+}
+
+// raftExecArgs spells a transaction as RAFT EXEC.
+func raftExecArgs(t *fsm.Transaction) [][]byte {
+	n := 7 + 3*len(t.Watches)
+	for _, c := range t.Cmds {
+		n += 1 + len(c)
+	}
+	num := func(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
+	out := make([][]byte, 0, n)
+	out = append(out, []byte("raft"), []byte("exec"), num(uint64(t.DB)), []byte(t.Owner), num(t.Seq), num(uint64(len(t.Watches))))
+	for _, w := range t.Watches {
+		out = append(out, num(uint64(w.DB)), w.Key, num(w.Since))
+	}
+	out = append(out, num(uint64(len(t.Cmds))))
+	for _, c := range t.Cmds {
+		out = append(out, num(uint64(len(c))))
+		out = append(out, c...)
+	}
+	return out
+}
+
+// RAFT EXEC db owner seq nwatches [wdb key since]... ncmds [argc arg...]...
+// (internal: a follower's EXEC). The leader proposes it and answers EXEC's
+// reply; it never forwards it again.
+func raftExec(s *Server, r *request) fsm.Reply {
+	t, ok := parseRaftExec(r.args[2:])
+	if !ok {
+		return errBadTx
+	}
+	inner := &request{c: r.c, db: t.DB, owner: t.Owner, seq: t.Seq, forwarded: true, received: r.received}
+	return s.proposeTx(inner, t)
+}
+
+// parseRaftExec reads RAFT EXEC's arguments after the subcommand. Every
+// count is checked against the arguments left, so a bad one cannot make
+// it allocate more than the request holds.
+func parseRaftExec(args [][]byte) (fsm.Transaction, bool) {
+	var t fsm.Transaction
+	bad := false
+	next := func() []byte {
+		if len(args) == 0 {
+			bad = true
+			return nil
+		}
+		a := args[0]
+		args = args[1:]
+		return a
+	}
+	number := func(limit uint64) uint64 {
+		v, err := strconv.ParseUint(string(next()), 10, 64)
+		if err != nil || v > limit {
+			bad = true
+			return 0
+		}
+		return v
+	}
+	left := func(per int) uint64 { return uint64(len(args) / per) }
+	t.DB = int(number(fsm.NumDBs - 1))
+	t.Owner = string(next())
+	t.Seq = number(^uint64(0))
+	nw := number(left(3))
+	for i := uint64(0); i < nw && !bad; i++ {
+		t.Watches = append(t.Watches, fsm.Watch{DB: int(number(fsm.NumDBs - 1)), Key: next(), Since: number(^uint64(0))})
+	}
+	nc := number(left(2))
+	for i := uint64(0); i < nc && !bad; i++ {
+		argc := number(left(1))
+		if argc == 0 {
+			bad = true
+		}
+		cmd := make([][]byte, 0, argc)
+		for j := uint64(0); j < argc && !bad; j++ {
+			cmd = append(cmd, next())
+		}
+		t.Cmds = append(t.Cmds, cmd)
+	}
+	return t, !bad && len(args) == 0
+}

@@ -1,0 +1,33 @@
+package raftnode
+
+import (
+	"context"
+	"time"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// ProposeTx appends one MULTI/EXEC transaction to the log as its own entry
+// and waits until this node has applied it. Result.Replies holds one reply:
+// the EXEC's array, or a nil array when a WATCHed key changed. A
+// transaction is never batched with other proposals: it is one entry, so
+// nothing can interleave with it and waiters are served after all of it.
+func (n *Node) ProposeTx(ctx context.Context, tx fsm.Transaction) (*fsm.Result, error) {
+	if err := n.checkGate(); err != nil {
+		return nil, err
+	}
+	e := fsm.Entry{Kind: fsm.KindExec, TimeMs: time.Now().UnixMilli(), Tx: tx}
+	return n.apply(ctx, &e)
+}
+
+// ReadIndex returns a log index at or after every write acknowledged before
+// the call began, confirmed by the leader's read barrier: WATCH records it,
+// and EXEC aborts if a watched key changed at a later index. It is the
+// commit index after the barrier: every entry up to it was committed before
+// the call returned, so it may count as before the WATCH.
+func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
+	if err := n.ReadBarrier(ctx); err != nil {
+		return 0, err
+	}
+	return n.raft.CommitIndex(), nil
+}
