@@ -142,6 +142,12 @@ const startTimeout = 60 * time.Second
 // extraArgs added to every node's command line. The cluster is stopped when
 // the test ends; if the test failed, the tail of every node's log is
 // printed first.
+// testTimingArgs give test clusters Raft timeouts twice the default: a
+// two-core CI machine running race-detector tests beside three nodes starves
+// heartbeats, and a leader that steps down turns a differential comparison
+// into a (correct) UNCERTAIN. A test's own flags come later and win.
+var testTimingArgs = []string{"--heartbeat-timeout", "2s", "--election-timeout", "2s"}
+
 func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
@@ -160,7 +166,7 @@ func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 			BasePort:  freeBasePort(t),
 			Host:      "127.0.0.1",
 			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			ExtraArgs: extraArgs,
+			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
 			LogDir:    filepath.Join(logDir, fmt.Sprintf("try%d", attempt)),
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
