@@ -113,7 +113,11 @@ func commandInfo(sp *fsm.Spec) fsm.Reply {
 			flags = append(flags, fsm.Status(f.Name))
 		}
 	}
-	cats := fsm.Array{fsm.Status("@" + strings.ReplaceAll(sp.Group, "_", ""))}
+	group := strings.ReplaceAll(sp.Group, "_", "")
+	if group == "transactions" {
+		group = "transaction" // Redis's ACL category is singular
+	}
+	cats := fsm.Array{fsm.Status("@" + group)}
 	switch {
 	case sp.Flags&fsm.Write != 0:
 		cats = append(cats, fsm.Status("@write"))

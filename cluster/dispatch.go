@@ -48,12 +48,12 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // validated first (bad input never reaches the log), then written through
 // the log or read linearizably.
 func (s *Server) execute(r *request) fsm.Reply {
-	if r.c.tx != nil && !r.forwarded && !runsInMulti(r.args[0]) {
+	if r.c.tx != nil && !r.forwarded {
 		return s.queueInMulti(r)
 	}
 	if cc := lookupConnCommand(r.args[0]); cc != nil {
 		if err := cc.CheckArity(r.args); err != nil {
-			return err.(fsm.Error)
+			return rejected(r, err.(fsm.Error))
 		}
 		return cc.run(s, r)
 	}

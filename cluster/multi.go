@@ -25,6 +25,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/resp"
@@ -73,7 +74,7 @@ type txCmd struct {
 // front door's table.
 var txConnCommands = []*connCommand{
 	// MULTI
-	{Spec: spec("multi", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "1.2.0", "Start a transaction"), run: multiCommand},
+	{Spec: spec("multi", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
 	// EXEC
 	{Spec: spec("exec", 1, fsm.NoScript|fsm.Loading|fsm.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
 	// DISCARD
@@ -100,14 +101,13 @@ func runsInMulti(name []byte) bool {
 	return false
 }
 
-// queueInMulti queues a command sent inside MULTI, checking what Redis
-// checks before it queues.
+// queueInMulti handles a command sent inside MULTI as Redis's
+// processCommand does: first the checks that refuse it (and flag the
+// transaction), then EXEC, DISCARD, MULTI, WATCH and QUIT run at once and
+// everything else is queued.
 func (s *Server) queueInMulti(r *request) fsm.Reply {
 	tx := r.c.tx
-	refuse := func(e fsm.Reply) fsm.Reply {
-		tx.dirty = true
-		return e
-	}
+	refuse := func(e fsm.Error) fsm.Reply { return rejected(r, e) }
 	var local *connCommand
 	if cc := lookupConnCommand(r.args[0]); cc != nil {
 		if err := cc.CheckArity(r.args); err != nil {
@@ -115,11 +115,14 @@ func (s *Server) queueInMulti(r *request) fsm.Reply {
 		}
 		if subs := containerSubcommands(cc.Name); subs != nil && len(r.args) > 1 {
 			if _, err := findSubcommand(cc.Name, subs, r.args); err != nil {
-				return refuse(err)
+				return refuse(err.(fsm.Error))
 			}
 		}
 		if cc.Flags&fsm.NoMulti != 0 {
 			return refuse(errNotInMulti)
+		}
+		if runsInMulti(r.args[0]) {
+			return cc.run(s, r)
 		}
 		if !fsm.TxCommand(r.args[0]) {
 			local = cc
@@ -148,6 +151,20 @@ func (s *Server) queueInMulti(r *request) fsm.Reply {
 	tx.cmds = append(tx.cmds, txCmd{args: cloneArgs(r.args), local: local})
 	r.c.multiLen.Store(int64(len(tx.cmds)) + 1)
 	return queued
+}
+
+// rejected answers a command refused before it runs (Redis's
+// rejectCommand): inside MULTI the transaction is flagged, and a refused
+// EXEC discards it and says why, in or out of MULTI.
+func rejected(r *request, e fsm.Error) fsm.Reply {
+	if r.c.tx != nil {
+		r.c.tx.dirty = true
+	}
+	if isWord(r.args[0], "exec") {
+		r.c.endTx()
+		return fsm.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(string(e), "ERR "))
+	}
+	return e
 }
 
 // containerSubcommands returns the subcommand table Redis checks at queue
