@@ -8,7 +8,8 @@ import (
 )
 
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
-// database, key, type and element, and every blocked client. Two states that applied the same entries
+// database, key, type and element, every blocked client and every cached
+// script (by SHA1). Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
 // Membership and term are left out: they are not data. So are WATCH's key
 // versions (watch.go): like Redis's DEBUG DIGEST, this digests what clients
@@ -43,6 +44,10 @@ func (s *State) Digest() string {
 	for _, w := range s.waitersInOrder() {
 		empty = false
 		h.Write(appendWaiter(b[:0], w))
+	}
+	for _, sha := range s.sortedScripts() {
+		empty = false
+		h.Write(appendBytes(append(b[:0], recScript), []byte(sha)))
 	}
 	if empty {
 		return strings.Repeat("0", 40)

@@ -88,3 +88,24 @@ var (
 	// expire in raftlist.
 	ErrNoExpiry = Error("ERR raftlist does not support key expiry")
 )
+
+// Errors of scripts (EVAL, EVALSHA, SCRIPT and redis.call), worded as
+// redis-server 7.0.15 words them, then raftlist's own.
+var (
+	ErrNoScript           = Error("NOSCRIPT No matching script. Please use EVAL.")
+	ErrNotBusy            = Error("NOTBUSY No scripts in execution right now.")
+	ErrScriptTooManyKeys  = Error("ERR Number of keys can't be greater than number of args")
+	ErrScriptNegativeKeys = Error("ERR Number of keys can't be negative")
+	ErrScriptWriteFlag    = Error("ERR Can not execute a script with write flag using *_ro command.")
+	ErrScriptFlushOption  = Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+	ErrScriptDebugMode    = Error("ERR Use SCRIPT DEBUG YES/SYNC/NO")
+	ErrScriptUnknownCmd   = Error("ERR Unknown Redis command called from script")
+	ErrScriptArity        = Error("ERR Wrong number of args calling Redis command from script")
+	ErrScriptNoScript     = Error("ERR This Redis command is not allowed from script")
+	ErrScriptWrite        = Error("ERR Write commands are not allowed from read-only scripts.")
+	ErrScriptNoArgs       = Error("ERR Please specify at least one argument for this redis lib call")
+	ErrScriptArgType      = Error("ERR Lua redis lib command arguments must be strings or integers")
+	// ErrScriptDebug answers SCRIPT DEBUG YES and SYNC: raftlist has no
+	// Lua debugger.
+	ErrScriptDebug = Error("ERR raftlist does not support the Lua debugger (SCRIPT DEBUG YES|SYNC)")
+)

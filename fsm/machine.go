@@ -92,6 +92,15 @@ func (m *Machine) BlockedWaiters() int {
 	return m.st.BlockedWaiters()
 }
 
+// TakeScriptLogs returns the redis.log lines scripts wrote since the last
+// call (see State.TakeScriptLogs).
+func (m *Machine) TakeScriptLogs() ([]ScriptLog, int) {
+	m.mu.RLock()
+	st := m.st
+	m.mu.RUnlock()
+	return st.TakeScriptLogs()
+}
+
 // Halted returns why the machine stopped applying, or nil.
 func (m *Machine) Halted() error {
 	m.mu.RLock()

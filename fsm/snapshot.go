@@ -28,7 +28,10 @@ const (
 	// index: a WATCH from before it then aborts, never misses a change.
 	recVersion      byte = 0x10 // db, key, version
 	recVersionFloor byte = 0x11 // floor
-	recEnd          byte = 0xff
+	// The script cache (script_cmds.go): one record per script, in SHA1
+	// order; the SHA1 is computed from the body when read.
+	recScript byte = 0x20 // body
+	recEnd    byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a
@@ -98,6 +101,13 @@ func WriteSnapshot(w io.Writer, st *State) error {
 			}
 		}
 	}
+	for _, sha := range st.sortedScripts() {
+		b = append(b, recScript)
+		b = appendBytes(b, []byte(st.scripts[sha]))
+		if err := flush(); err != nil {
+			return err
+		}
+	}
 	b = append(b, recEnd)
 	if err := flush(); err != nil {
 		return err
@@ -156,6 +166,10 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			v := sr.uvarint()
 			if sr.err == nil {
 				st.ver.last[dbKey{db, string(key)}] = v
+			}
+		case recScript:
+			if body := sr.bytes(); sr.err == nil {
+				st.scripts[ScriptSHA(body)] = string(body)
 			}
 		case recEnd:
 			st.rebuildTombs()

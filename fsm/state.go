@@ -113,11 +113,17 @@ type State struct {
 	blk blocking
 	// ver holds every key's last modification index, for WATCH.
 	ver versions
+	// scripts is the script cache: SHA1 (lowercase hex) to body.
+	scripts map[string]string
+	// scriptLog holds redis.log lines for the node to take; not
+	// replicated state (script_redis.go).
+	scriptLog *scriptLogBuffer
 }
 
 // NewState returns an empty state.
 func NewState() *State {
-	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions()}
+	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
+		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
 	}
@@ -150,6 +156,9 @@ func (s *State) Clone() *State {
 	}
 	c.blk.nextOrder = s.blk.nextOrder
 	s.cloneVersions(c)
+	for sha, body := range s.scripts {
+		c.scripts[sha] = body
+	}
 	return c
 }
 

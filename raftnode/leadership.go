@@ -35,6 +35,7 @@ func (n *Node) watchLeadership() {
 			case <-ch:
 			case <-tick.C:
 			}
+			n.logScripts()
 			if err := n.machine.Halted(); err != nil && !haltLogged {
 				n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
 				haltLogged = true
@@ -73,4 +74,23 @@ func (n *Node) maybeStartTerm() {
 		}
 		n.gateMu.Unlock()
 	}()
+}
+
+// logScripts writes what scripts passed to redis.log into the node log;
+// the state machine only collects the lines, it never writes.
+func (n *Node) logScripts() {
+	lines, dropped := n.machine.TakeScriptLogs()
+	for _, l := range lines {
+		switch {
+		case l.Level >= fsm.ScriptLogWarning:
+			n.log.Warn("script: " + l.Line)
+		case l.Level >= fsm.ScriptLogVerbose:
+			n.log.Info("script: " + l.Line)
+		default:
+			n.log.Debug("script: " + l.Line)
+		}
+	}
+	if dropped > 0 {
+		n.log.Warn("script log lines dropped", "count", dropped)
+	}
 }

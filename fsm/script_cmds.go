@@ -1,0 +1,234 @@
+package fsm
+
+import (
+	"sort"
+	"strings"
+)
+
+// scriptCommands are Lua scripting, as redis-server 7.0.15 has it. EVAL,
+// EVALSHA and SCRIPT go through the log: the script cache is replicated
+// state, so EVALSHA works on any node and after a leader change. EVAL_RO and
+// EVALSHA_RO are reads: they neither write nor add to the cache.
+var scriptCommands = []Command{
+	// EVAL script numkeys [key [key ...]] [arg [arg ...]]
+	{Spec: Spec{Name: "eval", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalCommand(false)},
+	// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
+	{Spec: Spec{Name: "evalsha", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalshaCommand(false)},
+	// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
+	{Spec: Spec{Name: "eval_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalCommand(true)},
+	// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
+	{Spec: Spec{Name: "evalsha_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalshaCommand(true)},
+	// SCRIPT LOAD script | EXISTS sha1 [sha1 ...] | FLUSH [ASYNC|SYNC] | KILL | DEBUG YES|SYNC|NO | HELP
+	//
+	// One write command: every subcommand goes through the log, so LOAD
+	// and FLUSH are replicated and EXISTS is linearizable.
+	{Spec: Spec{Name: "script", Arity: -2, Flags: Write | NoScript,
+		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands"}, Prepare: scriptCommand},
+}
+
+// scrKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.
+func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
+	n, ok := parseInt(args[2])
+	switch {
+	case !ok:
+		return nil, nil, ErrNotInteger
+	case n > int64(len(args)-3):
+		return nil, nil, ErrScriptTooManyKeys
+	case n < 0:
+		return nil, nil, ErrScriptNegativeKeys
+	}
+	return args[3 : 3+n], args[3+n:], nil
+}
+
+// EVAL script numkeys [key [key ...]] [arg [arg ...]]
+// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
+//
+// The script is compiled here, so a script that does not compile never
+// reaches the log. EVAL adds it to the cache, as Redis does.
+func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
+	return func(args [][]byte) (Exec, error) {
+		keys, argv, err := scrKeysArgs(args)
+		if err != nil {
+			return nil, err
+		}
+		s, err := scrLoad(args[1])
+		if err != nil {
+			return nil, err
+		}
+		if err := scrCheckReadOnly(s, readOnly); err != nil {
+			return nil, err
+		}
+		return func(c *Ctx) Reply {
+			if !readOnly {
+				c.State.scripts[s.sha] = s.body
+			}
+			return runScript(c, s, keys, argv, readOnly)
+		}, nil
+	}
+}
+
+// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
+// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
+//
+// Whether the script is cached depends on state: that is decided when the
+// command is applied. A name that is not 40 characters long can never
+// match, and Redis says so before it looks at numkeys.
+func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
+	return func(args [][]byte) (Exec, error) {
+		if len(args[1]) != 40 {
+			return nil, ErrNoScript
+		}
+		keys, argv, err := scrKeysArgs(args)
+		if err != nil {
+			return nil, err
+		}
+		sha := strings.ToLower(string(args[1]))
+		return func(c *Ctx) Reply {
+			body, ok := c.State.scripts[sha]
+			if !ok {
+				return ErrNoScript
+			}
+			s, err := scrLoad([]byte(body))
+			if err == nil {
+				err = scrCheckReadOnly(s, readOnly)
+			}
+			if err != nil {
+				return asError(err)
+			}
+			return runScript(c, s, keys, argv, readOnly)
+		}, nil
+	}
+}
+
+// scrCheckReadOnly refuses, for EVAL_RO and EVALSHA_RO, a script that
+// declares itself with "#!lua" but not flags=no-writes. Scripts without a
+// shebang may run read-only; a write inside them fails when it is called.
+func scrCheckReadOnly(s *scrScript, readOnly bool) error {
+	if readOnly && s.flags&scrShebang != 0 && s.flags&scrNoWrites == 0 {
+		return ErrScriptWriteFlag
+	}
+	return nil
+}
+
+// SCRIPT subcommand [arg ...]
+func scriptCommand(args [][]byte) (Exec, error) {
+	sub := strings.ToLower(string(cString(args[1])))
+	arity := map[string]int{"load": 3, "exists": -3, "flush": -2, "kill": 2, "debug": 3, "help": 2}[sub]
+	if arity == 0 || !isWord(args[1], sub) {
+		return nil, ErrUnknownSubcommand(args[0], args[1])
+	}
+	spec := Spec{Name: "script|" + sub, Arity: arity}
+	if err := spec.CheckArity(args); err != nil {
+		return nil, err
+	}
+	switch sub {
+	case "load":
+		return scriptLoad(args)
+	case "exists":
+		return scriptExists(args), nil
+	case "flush":
+		return scriptFlush(args)
+	case "kill":
+		return func(*Ctx) Reply { return ErrNotBusy }, nil
+	case "debug":
+		return scriptDebug(args)
+	}
+	return func(*Ctx) Reply { return scriptHelp }, nil
+}
+
+// SCRIPT LOAD script
+func scriptLoad(args [][]byte) (Exec, error) {
+	s, err := scrLoad(args[2])
+	if err != nil {
+		return nil, err
+	}
+	return func(c *Ctx) Reply {
+		c.State.scripts[s.sha] = s.body
+		return BulkString(s.sha)
+	}, nil
+}
+
+// SCRIPT EXISTS sha1 [sha1 ...]
+func scriptExists(args [][]byte) Exec {
+	shas := args[2:]
+	return func(c *Ctx) Reply {
+		out := make(Array, len(shas))
+		for i, sha := range shas {
+			_, ok := c.State.scripts[strings.ToLower(string(sha))]
+			out[i] = Int(0)
+			if ok {
+				out[i] = Int(1)
+			}
+		}
+		return out
+	}
+}
+
+// SCRIPT FLUSH [ASYNC|SYNC]
+func scriptFlush(args [][]byte) (Exec, error) {
+	if len(args) > 3 || (len(args) == 3 && !isWord(args[2], "async") && !isWord(args[2], "sync")) {
+		return nil, ErrScriptFlushOption
+	}
+	return func(c *Ctx) Reply {
+		c.State.scripts = make(map[string]string)
+		return OK
+	}, nil
+}
+
+// SCRIPT DEBUG YES|SYNC|NO: raftlist has no Lua debugger; NO is what is
+// always in effect.
+func scriptDebug(args [][]byte) (Exec, error) {
+	switch {
+	case isWord(args[2], "no"):
+		return func(*Ctx) Reply { return OK }, nil
+	case isWord(args[2], "yes"), isWord(args[2], "sync"):
+		return nil, ErrScriptDebug
+	}
+	return nil, ErrScriptDebugMode
+}
+
+// scriptHelp is SCRIPT HELP's reply, as redis-server 7.0.15 words it.
+var scriptHelp = func() Array {
+	lines := []string{
+		"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"DEBUG (YES|SYNC|NO)",
+		"    Set the debug mode for subsequent scripts executed.",
+		"EXISTS <sha1> [<sha1> ...]",
+		"    Return information about the existence of the scripts in the script cache.",
+		"FLUSH [ASYNC|SYNC]",
+		"    Flush the Lua scripts cache. Very dangerous on replicas.",
+		"    When called without the optional mode argument, the behavior is determined by the",
+		"    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+		"    * ASYNC: Asynchronously flush the scripts cache.",
+		"    * SYNC: Synchronously flush the scripts cache.",
+		"KILL",
+		"    Kill the currently executing Lua script.",
+		"LOAD <script>",
+		"    Load a script into the scripts cache without executing it.",
+		"HELP",
+		"    Prints this help.",
+	}
+	out := make(Array, len(lines))
+	for i, l := range lines {
+		out[i] = Status(l)
+	}
+	return out
+}()
+
+// ScriptCount returns how many scripts the cache holds.
+func (s *State) ScriptCount() int { return len(s.scripts) }
+
+// sortedScripts returns the cached scripts' SHA1s in order: snapshots and
+// the digest walk the cache this way, never in map order.
+func (s *State) sortedScripts() []string {
+	out := make([]string, 0, len(s.scripts))
+	for sha := range s.scripts {
+		out = append(out, sha)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,642 @@
+package fsm
+
+// Compiling scripts. A body is checked the way redis-server 7.0.15 checks
+// it (shebang line, then Lua source), parsed by gopher-lua, rewritten so
+// that the operations gopher-lua performs unmetered in one instruction go
+// through metered helpers, and compiled once per SHA1:
+//
+//   - a .. b .. c          becomes  \x00concat(a, b, c)  (one string may not
+//     double in size per instruction without limit);
+//   - t[k] = v             becomes  \x00set(t, k, v) unless k is a constant
+//     string (gopher-lua pads a table's array with nils up to any integer
+//     key below 2^26);
+//   - {[k] = v, ...}       becomes  \x00table(...) when a key could pad;
+//   - #t                   becomes  \x00len(t) (gopher-lua scans trailing
+//     nils).
+//
+// The helper names start with a NUL byte, so no script can name, shadow or
+// redefine them. Compilation is a pure function of the body, so caching it
+// outside the replicated state changes nothing.
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// scrScript is a compiled script.
+type scrScript struct {
+	sha   string
+	body  string
+	flags scrFlags
+	proto *lua.FunctionProto
+}
+
+// scrFlags are what a "#!lua flags=..." line declares.
+type scrFlags uint8
+
+const (
+	// scrShebang: the script starts with "#!lua" (not Redis's
+	// compatibility mode for EVAL scripts).
+	scrShebang scrFlags = 1 << iota
+	// scrNoWrites: "flags=no-writes".
+	scrNoWrites
+)
+
+// scrShebangFlags are the flags Redis 7.0 accepts; only no-writes changes
+// anything here (there is no OOM, staleness or cluster slot to allow).
+var scrShebangFlags = map[string]scrFlags{
+	"no-writes": scrNoWrites, "allow-oom": 0, "allow-stale": 0, "no-cluster": 0, "allow-cross-slot-keys": 0,
+}
+
+// ScriptSHA returns the lowercase hex SHA1 of a script body, its name in
+// the script cache.
+func ScriptSHA(body []byte) string {
+	sum := sha1.Sum(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// scrCompiled caches compiled scripts by SHA1 for every state in the
+// process. Bounded: when full it is emptied and refilled on demand.
+var scrCompiled = struct {
+	sync.Mutex
+	m     map[string]*scrScript
+	bytes int
+}{m: make(map[string]*scrScript)}
+
+const (
+	scrCompiledMax      = 4096
+	scrCompiledMaxBytes = 64 << 20
+)
+
+// scrLoad returns the compiled script for body, or the error reply Redis
+// gives for its shebang or source.
+func scrLoad(body []byte) (*scrScript, error) {
+	sha := ScriptSHA(body)
+	scrCompiled.Lock()
+	s := scrCompiled.m[sha]
+	scrCompiled.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	flags, code, err := scrParseShebang(body)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := scrCompile(code, scrChunkName)
+	if err != nil {
+		return nil, Error("ERR Error compiling script (new function): " + err.Error())
+	}
+	s = &scrScript{sha: sha, body: string(body), flags: flags, proto: proto}
+	scrCompiled.Lock()
+	defer scrCompiled.Unlock()
+	if len(scrCompiled.m) >= scrCompiledMax || scrCompiled.bytes+len(body) > scrCompiledMaxBytes {
+		scrCompiled.m, scrCompiled.bytes = make(map[string]*scrScript), 0
+	}
+	scrCompiled.m[sha] = s
+	scrCompiled.bytes += len(body)
+	return s, nil
+}
+
+// scrChunkName is the name error positions show for a script's own code
+// ("user_script:3: ..."); Redis loads scripts as "@user_script".
+const scrChunkName = "user_script"
+
+// scrParseShebang reads an optional "#!lua [flags=f1,f2]" first line as
+// redis-server 7.0.15 does and returns the flags and the code to compile:
+// the body after the shebang, newline included so line numbers stay.
+func scrParseShebang(body []byte) (scrFlags, string, error) {
+	if !strings.HasPrefix(string(body), "#!") {
+		return 0, string(body), nil
+	}
+	end := strings.IndexByte(string(body), '\n')
+	if end < 0 {
+		return 0, "", Error("ERR Invalid script shebang")
+	}
+	parts, ok := scrSplitArgs(string(body[:end]))
+	if !ok || len(parts) == 0 {
+		return 0, "", Error("ERR Invalid engine in script shebang")
+	}
+	if parts[0] != "#!lua" {
+		return 0, "", Error("ERR Unexpected engine in script shebang: " + parts[0])
+	}
+	flags := scrShebang
+	for _, part := range parts[1:] {
+		list, ok := strings.CutPrefix(part, "flags=")
+		if !ok {
+			return 0, "", Error("ERR Unknown lua shebang option: " + part)
+		}
+		if list == "" {
+			continue
+		}
+		for _, name := range strings.Split(list, ",") {
+			f, ok := scrShebangFlags[name]
+			if !ok {
+				return 0, "", Error("ERR Unexpected flag in script shebang: " + name)
+			}
+			flags |= f
+		}
+	}
+	return flags, string(body[end:]), nil
+}
+
+// scrSplitArgs splits a line into words as Redis's sdssplitargs does:
+// blanks separate, "double quotes" (with \ escapes) and 'single quotes'
+// group; a closing quote must end the word. ok is false on bad quoting.
+func scrSplitArgs(line string) ([]string, bool) {
+	var out []string
+	i := 0
+	for {
+		for i < len(line) && strings.IndexByte(" \n\r\t\f\v", line[i]) >= 0 {
+			i++
+		}
+		if i >= len(line) {
+			return out, true
+		}
+		var word strings.Builder
+		var quote byte
+		for ; ; i++ {
+			if i >= len(line) {
+				if quote != 0 {
+					return nil, false
+				}
+				break
+			}
+			c := line[i]
+			if quote == 0 {
+				if strings.IndexByte(" \n\r\t\f\v", c) >= 0 {
+					break
+				}
+				if c == '"' || c == '\'' {
+					quote = c
+					continue
+				}
+				word.WriteByte(c)
+				continue
+			}
+			if c == '\\' && i+1 < len(line) {
+				if quote == '\'' && line[i+1] == '\'' {
+					i++
+					word.WriteByte('\'')
+					continue
+				}
+				if quote == '"' {
+					i++
+					word.WriteByte(scrUnescape(line, &i))
+					continue
+				}
+			}
+			if c == quote {
+				if i+1 < len(line) && strings.IndexByte(" \n\r\t\f\v", line[i+1]) < 0 {
+					return nil, false
+				}
+				i++
+				break
+			}
+			word.WriteByte(c)
+		}
+		out = append(out, word.String())
+	}
+}
+
+// scrUnescape reads the escape after a backslash at line[*i] inside
+// double quotes, as sdssplitargs does: \n \r \t \b \a, \xHH, or the
+// character itself.
+func scrUnescape(line string, i *int) byte {
+	switch c := line[*i]; c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'a':
+		return '\a'
+	case 'x':
+		if *i+2 < len(line) {
+			if v, err := strconv.ParseUint(line[*i+1:*i+3], 16, 8); err == nil {
+				*i += 2
+				return byte(v)
+			}
+		}
+		return c
+	default:
+		return c
+	}
+}
+
+// scrCompile parses, rewrites and compiles Lua source. Errors read as Lua
+// 5.1's "chunk:line: message near 'token'" (the message itself may differ
+// from PUC Lua's wording).
+func scrCompile(src, chunk string) (proto *lua.FunctionProto, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			proto, err = nil, fmt.Errorf("%s:1: cannot compile: %v", chunk, r)
+		}
+	}()
+	stmts, err := parse.Parse(strings.NewReader(src), chunk)
+	if err != nil {
+		return nil, scrParseError(err, chunk, src)
+	}
+	rw := scrRewriter{}
+	stmts = rw.stmts(stmts)
+	if rw.err != nil {
+		return nil, rw.err
+	}
+	proto, err = lua.Compile(stmts, chunk)
+	if ce, ok := err.(*lua.CompileError); ok {
+		return nil, fmt.Errorf("%s:%d: %s", chunk, ce.Line, ce.Message)
+	}
+	return proto, err
+}
+
+func scrParseError(err error, chunk, src string) error {
+	pe, ok := err.(*parse.Error)
+	if !ok {
+		return fmt.Errorf("%s:1: %s", chunk, strings.TrimSpace(err.Error()))
+	}
+	msg := map[string]string{
+		"syntax error": "unexpected symbol", "parse error": "unexpected symbol",
+		"unterminated string": "unfinished string", "unterminated multiline string": "unfinished long string",
+		"invalid multiline comment": "unfinished long comment", "illegal hexadecimal number": "malformed number",
+	}[pe.Message]
+	if msg == "" {
+		msg = pe.Message
+	}
+	line, tok := pe.Pos.Line, pe.Token
+	if line == parse.EOF {
+		line, tok = 1+strings.Count(src, "\n"), "<eof>"
+	}
+	return fmt.Errorf("%s:%d: %s near '%s'", chunk, line, msg, tok)
+}
+
+// scrChunkID is Lua 5.1's luaO_chunkid: how a chunk name shows in error
+// positions ("user_script", `[string "x = 1"]`).
+func scrChunkID(source string) string {
+	source = string(cString([]byte(source)))
+	switch {
+	case strings.HasPrefix(source, "="):
+		return scrTruncate(source[1:], 59)
+	case strings.HasPrefix(source, "@"):
+		name := source[1:]
+		if max := 60 - len(" '...' ") - 1; len(name) > max {
+			return "..." + name[len(name)-max:]
+		}
+		return name
+	}
+	line, max := source, 60-len(" [string \"...\"] ")-1
+	cut := strings.IndexAny(line, "\n\r")
+	if cut >= 0 {
+		line = line[:cut]
+	}
+	if len(line) > max {
+		line = line[:max]
+	}
+	if len(line) < len(source) {
+		return `[string "` + line + `..."]`
+	}
+	return `[string "` + line + `"]`
+}
+
+func scrTruncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// scrMaxSyntaxDepth bounds how deeply statements and expressions nest, so
+// that compiling (recursive in gopher-lua) cannot exhaust Go's stack.
+const scrMaxSyntaxDepth = 1000
+
+// scrMaxCallArgs is how many arguments a rewritten call takes at most;
+// longer concatenations and constructors are split (gopher-lua has 255
+// registers per function).
+const scrMaxCallArgs = 50
+
+// scrRewriter rewrites a chunk in place (see the file comment).
+type scrRewriter struct {
+	depth int
+	err   error
+}
+
+func (r *scrRewriter) enter(line int) bool {
+	r.depth++
+	if r.depth > scrMaxSyntaxDepth && r.err == nil {
+		r.err = fmt.Errorf("%s:%d: chunk has too many syntax levels", scrChunkName, line)
+	}
+	return r.err == nil
+}
+
+func (r *scrRewriter) stmts(list []ast.Stmt) []ast.Stmt {
+	for i, s := range list {
+		list[i] = r.stmt(s)
+	}
+	return list
+}
+
+func (r *scrRewriter) exprs(list []ast.Expr) []ast.Expr {
+	for i, e := range list {
+		list[i] = r.expr(e)
+	}
+	return list
+}
+
+func (r *scrRewriter) stmt(s ast.Stmt) ast.Stmt {
+	defer func() { r.depth-- }()
+	if !r.enter(s.Line()) {
+		return s
+	}
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		r.exprs(s.Lhs)
+		r.exprs(s.Rhs)
+		return r.assign(s)
+	case *ast.LocalAssignStmt:
+		r.exprs(s.Exprs)
+	case *ast.FuncCallStmt:
+		s.Expr = r.expr(s.Expr)
+	case *ast.DoBlockStmt:
+		r.stmts(s.Stmts)
+	case *ast.WhileStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Stmts)
+	case *ast.RepeatStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Stmts)
+	case *ast.IfStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Then)
+		r.stmts(s.Else)
+	case *ast.NumberForStmt:
+		s.Init, s.Limit = r.expr(s.Init), r.expr(s.Limit)
+		if s.Step != nil {
+			s.Step = r.expr(s.Step)
+		}
+		r.stmts(s.Stmts)
+	case *ast.GenericForStmt:
+		r.exprs(s.Exprs)
+		r.stmts(s.Stmts)
+	case *ast.FuncDefStmt:
+		r.expr(s.Func)
+	case *ast.ReturnStmt:
+		r.exprs(s.Exprs)
+	}
+	return s
+}
+
+func (r *scrRewriter) expr(e ast.Expr) ast.Expr {
+	defer func() { r.depth-- }()
+	if !r.enter(e.Line()) {
+		return e
+	}
+	switch e := e.(type) {
+	case *ast.AttrGetExpr:
+		e.Object, e.Key = r.expr(e.Object), r.expr(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			if f.Key != nil {
+				f.Key = r.expr(f.Key)
+			}
+			f.Value = r.expr(f.Value)
+		}
+		return r.table(e)
+	case *ast.FuncCallExpr:
+		if e.Func != nil {
+			e.Func = r.expr(e.Func)
+		}
+		if e.Receiver != nil {
+			e.Receiver = r.expr(e.Receiver)
+		}
+		r.exprs(e.Args)
+	case *ast.LogicalOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.RelationalOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		e.Expr = r.expr(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		e.Expr = r.expr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		return scrCall(e, "\x00len", r.expr(e.Expr))
+	case *ast.StringConcatOpExpr:
+		return r.concat(e)
+	case *ast.FunctionExpr:
+		r.stmts(e.Stmts)
+	}
+	return e
+}
+
+// concat flattens a chain a .. b .. c (right-associative) into one call,
+// or for a long chain calls of at most scrMaxCallArgs operands, each taking
+// the previous one's result first (operands are still evaluated left to
+// right; only __concat metamethods could see the grouping).
+func (r *scrRewriter) concat(e *ast.StringConcatOpExpr) ast.Expr {
+	var ops []ast.Expr
+	var rest ast.Expr = e
+	for {
+		c, ok := rest.(*ast.StringConcatOpExpr)
+		if !ok {
+			ops = append(ops, r.expr(rest))
+			break
+		}
+		ops = append(ops, r.expr(c.Lhs))
+		rest = c.Rhs
+	}
+	call := scrCall(e, "\x00concat", ops[:min(len(ops), scrMaxCallArgs)]...)
+	for rest := ops[len(call.Args):]; len(rest) > 0; rest = rest[min(len(rest), scrMaxCallArgs-1):] {
+		call = scrCall(e, "\x00concat", append([]ast.Expr{call}, rest[:min(len(rest), scrMaxCallArgs-1)]...)...)
+	}
+	return call
+}
+
+// assign rewrites an assignment whose targets include t[k] with a key that
+// is not a constant string.
+func (r *scrRewriter) assign(s *ast.AssignStmt) ast.Stmt {
+	risky := false
+	for _, target := range s.Lhs {
+		if a, ok := target.(*ast.AttrGetExpr); ok && !scrIsStringConst(a.Key) {
+			risky = true
+		}
+	}
+	if !risky {
+		return s
+	}
+	if len(s.Lhs) == 1 {
+		a := s.Lhs[0].(*ast.AttrGetExpr)
+		return scrCallStmt(s, "\x00set", append([]ast.Expr{a.Object, a.Key}, s.Rhs...)...)
+	}
+	// a[i], b = x, y: evaluate the targets' tables and keys, then the
+	// values, into fresh locals; then assign right to left as Lua 5.1 does.
+	var names []string
+	var exprs []ast.Expr
+	tmp := func(e ast.Expr) *ast.IdentExpr {
+		name := "\x00v" + strconv.Itoa(len(names))
+		names, exprs = append(names, name), append(exprs, e)
+		return scrIdent(s, name)
+	}
+	type target struct{ obj, key, ident ast.Expr }
+	targets := make([]target, len(s.Lhs))
+	for i, t := range s.Lhs {
+		if a, ok := t.(*ast.AttrGetExpr); ok {
+			targets[i] = target{obj: tmp(a.Object), key: a.Key}
+			if !scrIsStringConst(a.Key) {
+				targets[i].key = tmp(a.Key)
+			}
+		} else {
+			targets[i] = target{ident: t}
+		}
+	}
+	values := make([]ast.Expr, 0, len(s.Lhs))
+	for i := 0; i < max(len(s.Lhs), len(s.Rhs)); i++ {
+		name := "\x00v" + strconv.Itoa(len(names))
+		names = append(names, name)
+		if i < len(s.Rhs) {
+			exprs = append(exprs, s.Rhs[i])
+		}
+		values = append(values, scrIdent(s, name))
+	}
+	block := &ast.DoBlockStmt{Stmts: []ast.Stmt{&ast.LocalAssignStmt{Names: names, Exprs: exprs}}}
+	block.SetLine(s.Line())
+	block.SetLastLine(s.LastLine())
+	for i := len(targets) - 1; i >= 0; i-- {
+		t := targets[i]
+		var st ast.Stmt
+		switch {
+		case t.ident != nil:
+			st = &ast.AssignStmt{Lhs: []ast.Expr{t.ident}, Rhs: []ast.Expr{values[i]}}
+		case scrIsStringConst(t.key):
+			get := &ast.AttrGetExpr{Object: t.obj, Key: t.key}
+			get.SetLine(s.Line())
+			st = &ast.AssignStmt{Lhs: []ast.Expr{get}, Rhs: []ast.Expr{values[i]}}
+		default:
+			st = scrCallStmt(s, "\x00set", t.obj, t.key, values[i])
+		}
+		st.SetLine(s.Line())
+		st.SetLastLine(s.LastLine())
+		block.Stmts = append(block.Stmts, st)
+	}
+	block.Stmts[0].SetLine(s.Line())
+	block.Stmts[0].SetLastLine(s.LastLine())
+	return block
+}
+
+// table rewrites a constructor with a key that could pad the array part:
+// any key but a constant string or a constant integer no larger than the
+// number of fields. The fields become calls of at most scrMaxCallArgs
+// arguments, in source order; a shape string says how to read them ('p' a
+// positional value, 'k' a key and a value, 'm' the last positional field's
+// many values).
+func (r *scrRewriter) table(e *ast.TableExpr) ast.Expr {
+	risky := false
+	for _, f := range e.Fields {
+		if f.Key != nil && !scrIsStringConst(f.Key) && !scrIsSmallIndex(f.Key, len(e.Fields)) {
+			risky = true
+		}
+	}
+	if !risky {
+		return e
+	}
+	var call ast.Expr
+	pos := 1
+	for start := 0; start < len(e.Fields); {
+		var shape strings.Builder
+		var args []ast.Expr
+		i := start
+		for ; i < len(e.Fields) && len(args) < scrMaxCallArgs-3; i++ {
+			f := e.Fields[i]
+			switch {
+			case f.Key != nil:
+				shape.WriteByte('k')
+				args = append(args, f.Key, f.Value)
+			case i == len(e.Fields)-1 && scrIsMulti(f.Value):
+				shape.WriteByte('m')
+				args = append(args, f.Value)
+			default:
+				shape.WriteByte('p')
+				args = append(args, f.Value)
+			}
+		}
+		head := []ast.Expr{scrNumber(e, pos), scrString(e, shape.String())}
+		if call != nil {
+			head = append([]ast.Expr{call}, head...)
+			call = scrCall(e, "\x00tmore", append(head, args...)...)
+		} else {
+			call = scrCall(e, "\x00table", append(head, args...)...)
+		}
+		pos += strings.Count(shape.String(), "p")
+		start = i
+	}
+	return call
+}
+
+func scrIsStringConst(e ast.Expr) bool {
+	_, ok := e.(*ast.StringExpr)
+	return ok
+}
+
+// scrIsSmallIndex reports whether e is a constant integer in [1, n].
+func scrIsSmallIndex(e ast.Expr, n int) bool {
+	num, ok := e.(*ast.NumberExpr)
+	if !ok {
+		return false
+	}
+	f, ok := scrToNumber(lua.LString(num.Value))
+	return ok && f >= 1 && f <= float64(n) && f == float64(int(f))
+}
+
+// scrIsMulti reports whether e can produce many values (an unparenthesized
+// call or ...).
+func scrIsMulti(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.FuncCallExpr:
+		return !e.AdjustRet
+	case *ast.Comma3Expr:
+		return !e.AdjustRet
+	}
+	return false
+}
+
+func scrIdent(at ast.PositionHolder, name string) *ast.IdentExpr {
+	id := &ast.IdentExpr{Value: name}
+	id.SetLine(at.Line())
+	id.SetLastLine(at.LastLine())
+	return id
+}
+
+func scrNumber(at ast.PositionHolder, n int) ast.Expr {
+	e := &ast.NumberExpr{Value: strconv.Itoa(n)}
+	e.SetLine(at.Line())
+	return e
+}
+
+func scrString(at ast.PositionHolder, s string) ast.Expr {
+	e := &ast.StringExpr{Value: s}
+	e.SetLine(at.Line())
+	return e
+}
+
+func scrCall(at ast.PositionHolder, helper string, args ...ast.Expr) *ast.FuncCallExpr {
+	call := &ast.FuncCallExpr{Func: scrIdent(at, helper), Args: args, AdjustRet: true}
+	call.SetLine(at.Line())
+	call.SetLastLine(at.LastLine())
+	return call
+}
+
+func scrCallStmt(at ast.PositionHolder, helper string, args ...ast.Expr) ast.Stmt {
+	st := &ast.FuncCallStmt{Expr: scrCall(at, helper, args...)}
+	st.SetLine(at.Line())
+	st.SetLastLine(at.LastLine())
+	return st
+}
