@@ -14,9 +14,9 @@ import (
 
 // The differential test of the blocking commands: scripted scenarios run
 // step by step, in lockstep, against redis-server and a raftlist cluster,
-// with the scenario's connections spread over the cluster's nodes (and the
-// spread rotated, so every connection lands on the leader and on each
-// follower in turn). Replies must be byte-identical: nil arrays and nil
+// with the scenario's connections spread over the cluster's nodes (and,
+// outside -short, the spread rotated, so every connection lands on the
+// leader and on each follower in turn). Replies must be byte-identical: nil arrays and nil
 // bulks, errors, the moment a client blocks and what it finally gets.
 // Then a seeded random run mixes blocking commands that cannot block for
 // long into the foundation's differential generator, and the whole
@@ -26,7 +26,7 @@ var (
 	flagBlkKnownBugs = flag.Bool("blk.known-bugs", false,
 		"also run the blocking tests and scenarios that reproduce open server bugs (they fail until the bugs are fixed)")
 	flagBlkSeed = flag.Uint64("blk.seed", 0, "seed of the blocking differential test's random run (default: from the clock; printed)")
-	flagBlkOps  = flag.Int("blk.ops", 0, "operations in the blocking differential test's random run (default 2000; 400 with -short)")
+	flagBlkOps  = flag.Int("blk.ops", 0, "operations in the blocking differential test's random run (default 2000; 200 with -short)")
 )
 
 // blkKnownBug skips a test that reproduces an open server bug unless
@@ -34,7 +34,7 @@ var (
 func blkKnownBug(t *testing.T, bug string) {
 	t.Helper()
 	if !*flagBlkKnownBugs {
-		t.Skipf("reproduces an open server bug, run with -blk.known-bugs: %s", bug)
+		t.Skipf("reproduces an open server bug (go test ./tests/ -run %s -blk.known-bugs): %s", t.Name(), bug)
 	}
 }
 
@@ -169,7 +169,7 @@ func blkDiffScenarios() []blkScenario {
 		}},
 		{name: "one element for two clients: the second times out", steps: []blkStep{
 			blkBlock(0, 1, "BRPOP", "{}k", "0"),
-			blkBlock(1, 2, "BLPOP", "{}k", "0.5"),
+			blkBlock(1, 2, "BLPOP", "{}k", "1"),
 			blkDo(2, "LPUSH", "{}k", "only"),
 			blkGet(0), blkGet(1),
 			blkDo(2, "EXISTS", "{}k"),
@@ -212,7 +212,7 @@ func blkDiffScenarios() []blkScenario {
 			blkGet(2),
 		}},
 		{name: "DEL and SET of a waited-on key do not unblock", steps: []blkStep{
-			blkBlock(0, 1, "BLPOP", "{}k", "0.5"),
+			blkBlock(0, 1, "BLPOP", "{}k", "1"),
 			blkDo(1, "DEL", "{}k"),
 			blkDo(1, "SET", "{}k", "string"),
 			blkGet(0),
@@ -603,7 +603,7 @@ func TestBlockingCommandsDifferentialAgainstRedis(t *testing.T) {
 	// scenario keys included, are compared.
 	ops := *flagBlkOps
 	if ops == 0 {
-		ops = scale(400, 2000)
+		ops = scale(200, 2000)
 	}
 	seed := *flagBlkSeed
 	if seed == 0 {

@@ -83,6 +83,7 @@ type demo struct {
 	cluster *local.Cluster
 	killAt  atomic.Int64 // unix nanos of the SIGKILL, 0 before
 	first   firstAck
+	blk     *blockedStory
 }
 
 func (d *demo) run(ctx context.Context, cfg local.Config) error {
@@ -135,10 +136,18 @@ func (d *demo) run(ctx context.Context, cfg local.Config) error {
 		}
 	}()
 	d.step("Two clients now RPUSH without pause: one through follower %s, one through leader %s", follower.ID, leader.ID)
-	// Blocked clients join the story here in a later issue: BLPOP waiters
-	// on the leader and on a follower, which the failover must either serve
-	// or answer with a retry error, never both and never lose an element.
-	sleepCtx(ctx, time.Second)
+	// Blocked clients: some served before the kill, some still waiting at
+	// it, which the failover must answer with a retry error or a closed
+	// connection, never a hang, never an element both handed out and kept.
+	d.blk = newBlockedStory(d)
+	defer d.blk.close()
+	if err := d.blk.serveBeforeKill(ctx, leader, follower); err != nil {
+		return err
+	}
+	if err := d.blk.blockForKill(ctx, leader); err != nil {
+		return err
+	}
+	sleepCtx(ctx, 500*time.Millisecond)
 	d.detail("%d writes acknowledged so far", d.led.count(acked))
 
 	if err := d.failover(ctx, leader, viaLeader); err != nil {
@@ -199,6 +208,7 @@ func (d *demo) failover(ctx context.Context, old *local.Node, viaLeader *writer)
 		return fmt.Errorf("no new leader after the kill: %w", err)
 	}
 	d.step("%s was elected leader in term %s, %s after the kill", leader.ID, term, since(killed))
+	d.blk.afterKill(old, killed)
 	viaLeader.target.Store(leader)
 	viaLeader.name = "through leader " + old.ID + ", then " + leader.ID
 	d.detail("the leader writer now goes through %s (it got %d connection errors from dead %s)",
@@ -209,6 +219,9 @@ func (d *demo) failover(ctx context.Context, old *local.Node, viaLeader *writer)
 		return fmt.Errorf("no write acknowledged after the kill: %w", err)
 	}
 	d.step("First write acknowledged after the kill: %s after it, through %s", at.Sub(killed).Round(time.Millisecond), via)
+	if err := d.blk.retryAfterKill(ctx, leader); err != nil {
+		return err
+	}
 
 	d.step("Writing through the new leader %s for 3s", leader.ID)
 	before := d.led.count(acked)
@@ -336,11 +349,15 @@ func (d *demo) check(ctx context.Context) error {
 	} else {
 		d.detail("no write had an unknown outcome")
 	}
+	d.blk.check(ctx, leader)
+	failed = append(failed, d.blk.failures...)
 	if len(failed) > 0 {
 		d.step("FAILED: %d check(s)", len(failed))
 		return fmt.Errorf("%d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
-	d.step("PASSED: the leader died mid-write, a new one took over, and no acknowledged write was lost or doubled")
+	d.step("PASSED: the leader died mid-write, a new one took over, and no acknowledged write was lost or doubled;")
+	d.detail("blocked clients were served in the order they came, told to retry or cut off by the kill, never left hanging,")
+	d.detail("and no job was both handed to a client and left in the list")
 	return nil
 }
 
