@@ -4,11 +4,15 @@ import (
 	"context"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
 )
 
 // A blocked client is held by the node its connection is on. Its waiter
@@ -20,7 +24,8 @@ import (
 // leaderlessLimit bounds how long a blocked client waits while its node
 // sees no leader: without one, the node cannot learn whether the waiter was
 // served, so it gives an unknown-outcome error and closes the connection.
-const leaderlessLimit = 10 * time.Second
+// The leader gives up on such a node's waiters after the same time.
+const leaderlessLimit = raftnode.OwnerLostAfter
 
 // blockSlot is where one blocked client's answer lands.
 type blockSlot struct {
@@ -99,7 +104,7 @@ func (s *Server) blockingWrite(r *request) fsm.Reply {
 	slot := s.blocked.register(r.seq, r.c)
 	defer s.blocked.drop(r.seq)
 	reply := s.write(r)
-	if e, ok := reply.(fsm.Error); ok && isUncertain(e) {
+	if isUncertain(reply) {
 		// The waiter may exist with nobody left to answer: cancel it so no
 		// element is popped for this client later.
 		go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
@@ -118,8 +123,10 @@ func isBlocked(reply fsm.Reply) bool {
 	return reply == fsm.Blocked
 }
 
-func isUncertain(e fsm.Error) bool {
-	return len(e) >= len(errUncertainPrefix) && string(e[:len(errUncertainPrefix)]) == errUncertainPrefix
+// isUncertain reports an unknown-outcome error, ours or relayed from the
+// leader.
+func isUncertain(reply fsm.Reply) bool {
+	return strings.HasPrefix(string(fsm.AppendRESP(nil, reply)), "-"+errUncertainPrefix)
 }
 
 // blockTimeout returns a validated blocking command's timeout in ms
@@ -169,6 +176,7 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 				leaderless = time.Now()
 			} else if time.Since(leaderless) > leaderlessLimit {
 				r.c.closeAfterReply.Store(true)
+				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
 				return fsm.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
 			}
 		}
@@ -181,17 +189,56 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 // proposeUnblock puts an UNBLOCK entry in the log through the leader and
 // reports whether it was applied there.
 func (s *Server) proposeUnblock(owner string, seq uint64, reason fsm.UnblockReason) bool {
-	req := &request{args: [][]byte{[]byte("raft"), []byte("unblock"), []byte(owner),
-		[]byte(strconv.FormatUint(seq, 10)), {byte('0' + reason)}}, c: &client{}}
-	return string(fsm.AppendRESP(nil, s.execute(req))) == "+OK\r\n"
+	reply := s.internal("unblock", owner, strconv.FormatUint(seq, 10), string(rune('0'+reason)))
+	return string(fsm.AppendRESP(nil, reply)) == "+OK\r\n"
 }
 
-// unblockUntilDone retries an UNBLOCK for a bounded time.
+// unblockUntilDone retries an UNBLOCK until it is applied, the server
+// closes, or a minute passes.
 func (s *Server) unblockUntilDone(owner string, seq uint64, reason fsm.UnblockReason) {
-	deadline := time.Now().Add(leaderlessLimit)
-	for time.Now().Before(deadline) && !s.proposeUnblock(owner, seq, reason) {
-		time.Sleep(200 * time.Millisecond)
+	s.retryOnLeader(time.Minute, func() fsm.Reply {
+		return s.internal("unblock", owner, strconv.FormatUint(seq, 10), string(rune('0'+reason)))
+	})
+}
+
+// purgeEarlierIncarnations ends the waiters this node's earlier processes
+// left behind (their clients' connections died with them), so no element
+// is popped for a client nobody will answer.
+func (s *Server) purgeEarlierIncarnations() {
+	s.retryOnLeader(time.Hour, func() fsm.Reply {
+		return s.internal("purgeowner", s.node.ID(), s.node.Owner())
+	})
+}
+
+// retryOnLeader runs an internal RAFT subcommand until it answers OK, the
+// server closes, or the time runs out.
+func (s *Server) retryOnLeader(limit time.Duration, try func() fsm.Reply) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if string(fsm.AppendRESP(nil, try())) == "+OK\r\n" {
+			return
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
+}
+
+// internal runs "RAFT sub args..." as the node itself, on the leader.
+func (s *Server) internal(sub string, args ...string) fsm.Reply {
+	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: &client{}}
+	for _, a := range args {
+		req.args = append(req.args, []byte(a))
+	}
+	return s.execute(req)
+}
+
+// RAFT PURGEOWNER node-id keep-owner (internal)
+func raftPurgeOwner(s *Server, r *request) fsm.Reply {
+	p := fsm.PurgeOwner{NodeID: string(r.args[2]), KeepOwner: string(r.args[3])}
+	return s.onLeader(r, func(ctx context.Context) error { return s.node.ProposePurgeOwner(ctx, p) })
 }
 
 // RAFT UNBLOCK owner seq reason (internal: 1 timeout, 2 cancel, 3 error)
@@ -235,9 +282,9 @@ func clientUnblock(s *Server, r *request) fsm.Reply {
 	return fsm.Int(1)
 }
 
-// peerClosed peeks at a client socket without consuming or blocking: EOF
-// or an error means the client is gone. Pending bytes (a pipeline) mean it
-// is still there.
+// peerClosed asks the kernel, without reading or blocking, whether the
+// client has closed its end: POLLRDHUP sees the close even when the client
+// sent more commands before it (a pipeline still unread).
 func peerClosed(conn net.Conn) bool {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -248,11 +295,10 @@ func peerClosed(conn net.Conn) bool {
 		return false
 	}
 	closed := false
-	err = raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = (rerr == nil && n == 0) || (rerr != nil && rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK)
-		return true
+	err = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		n, perr := unix.Poll(fds, 0)
+		closed = perr == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 	})
 	return err == nil && closed
 }

@@ -46,10 +46,12 @@ var connCommandList = []*connCommand{
 	{Spec: spec("info", -1, fsm.Loading|fsm.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
 	{Spec: spec("command", -1, fsm.Loading|fsm.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
+	// MEMORY PURGE
+	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...
-	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoMulti, "cluster", "0.1.0", "Raft membership: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES"), run: raftCommand, forwardable: true},
+	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
 }
 
 func spec(name string, arity int, flags fsm.Flags, group, since, summary string) fsm.Spec {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -158,4 +159,22 @@ func splitHostPort(addr string) (string, string) {
 func portOf(addr string) string {
 	_, p := splitHostPort(addr)
 	return p
+}
+
+var memorySubcommands = []subcommand{
+	{"purge", 2, memoryPurge},
+}
+
+// MEMORY PURGE
+func memoryCommand(s *Server, r *request) fsm.Reply {
+	return runSubcommand("memory", memorySubcommands, s, r)
+}
+
+// memoryPurge is Go's counterpart of Redis's allocator purge: a full
+// garbage collection that also returns freed memory to the OS, so the
+// used_memory INFO reports next counts live data, not garbage awaiting
+// collection.
+func memoryPurge(_ *Server, _ *request) fsm.Reply {
+	debug.FreeOSMemory()
+	return fsm.OK
 }

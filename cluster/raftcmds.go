@@ -18,11 +18,14 @@ var raftSubcommands = []subcommand{
 	{"removenode", 3, raftRemoveNode},
 	{"forward", -6, raftForward},
 	{"unblock", 5, raftUnblock},
+	{"purgeowner", 4, raftPurgeOwner},
 	{"exec", -7, raftExec},
 	{"readindex", 2, raftReadIndex},
+	{"snapshot", 2, raftSnapshot},
 }
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
+// RAFT SNAPSHOT |
 // RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop) |
 // RAFT EXEC ... and RAFT READINDEX (internal: MULTI/EXEC and WATCH, multi.go)
 func raftCommand(s *Server, r *request) fsm.Reply {
@@ -56,6 +59,18 @@ func (s *Server) onLeader(r *request, change func(ctx context.Context) error) fs
 		return errorReply(err)
 	}
 	return fsm.OK
+}
+
+// RAFT SNAPSHOT
+//
+// Takes a snapshot of this node's state now (any member, as SAVE works on a
+// Redis replica) and answers [last-index, size-in-bytes, milliseconds].
+func raftSnapshot(s *Server, _ *request) fsm.Reply {
+	info, err := s.node.Snapshot()
+	if err != nil {
+		return fsm.Error("ERR " + oneLine(err))
+	}
+	return fsm.Array{fsm.Int(info.Index), fsm.Int(info.Size), fsm.Int(info.Took.Milliseconds())}
 }
 
 // raftNodes lists members as [id, raft-addr, resp-addr, role] with role one

@@ -40,6 +40,9 @@ type Server struct {
 	started time.Time
 
 	blocked blockRegistry
+	// done closes when the server closes, ending background retries.
+	done      chan struct{}
+	closeOnce sync.Once
 
 	clientsMu sync.Mutex
 	clients   map[int64]*client
@@ -68,6 +71,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		log:     cfg.Logger,
 		started: time.Now(),
 		clients: make(map[int64]*client),
+		done:    make(chan struct{}),
 	}
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
 	node.Machine().OnServed(s.deliverServed)
@@ -86,6 +90,9 @@ func (s *Server) Serve(ready chan<- error) error {
 			ready <- err
 		}
 	}()
+	if s.node.Restarted() {
+		go s.purgeEarlierIncarnations()
+	}
 	if err := s.srv.ListenServeAndSignal(signal); err != nil {
 		return fmt.Errorf("serve RESP on %s: %w", s.cfg.ListenAddr, err)
 	}
@@ -97,6 +104,7 @@ func (s *Server) Addr() net.Addr { return s.srv.Addr() }
 
 // Close stops accepting clients and closes every connection.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
 	s.fwd.close()
 	return s.srv.Close()
 }

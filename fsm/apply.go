@@ -31,6 +31,12 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		}
 	case KindTermStart, KindNodeMeta:
 		s.applyNodeMeta(e.Node)
+		if e.Node.Remove {
+			// A removed node will answer none of its blocked clients.
+			s.purgeOwner(PurgeOwner{NodeID: e.Node.ID})
+		}
+	case KindPurgeOwner:
+		s.purgeOwner(e.Purge)
 	case KindUnblock:
 		s.unblock(e.Unblock)
 	case KindExec:

@@ -24,6 +24,7 @@ package fsm
 import (
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // WaiterID names a waiter: the proposing process and its request counter.
@@ -85,6 +86,9 @@ func (blockedReply) appendRESP(dst []byte) []byte { return append(dst, BlockedWi
 var (
 	// ErrUnblocked is Redis's reply to CLIENT UNBLOCK id ERROR.
 	ErrUnblocked = Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+	// ErrOwnerGone ends the waiters of a node process that restarted, was
+	// removed, or lost the cluster: nothing was popped for the client.
+	ErrOwnerGone = Error("TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry")
 	// ErrLeaderChanged ends waiters purged at a leader change: nothing was
 	// popped for the client, so it may retry.
 	ErrLeaderChanged = Error("TRYAGAIN the leader changed while the client was blocked; nothing was popped for it, retry")
@@ -195,6 +199,9 @@ func (s *State) serveReady(index, term uint64, timeMs int64) {
 		dk := s.blk.ready[0]
 		s.blk.ready = s.blk.ready[1:]
 		delete(s.blk.readySet, dk)
+		if breakSkipServing != nil && breakSkipServing() { // jepsen_break_* builds only (break.go)
+			continue
+		}
 		s.serveKey(dk, index, term, timeMs)
 	}
 	s.blk.ready = nil
@@ -264,4 +271,30 @@ func (s *State) takeServed() []Served {
 	out := s.blk.served
 	s.blk.served = nil
 	return out
+}
+
+// PurgeOwner names the waiters a KindPurgeOwner entry ends: every waiter
+// owned by a process of node NodeID except the process KeepOwner (empty:
+// none kept).
+type PurgeOwner struct {
+	NodeID    string
+	KeepOwner string
+}
+
+// purgeOwner ends the waiters p names, in registration order.
+func (s *State) purgeOwner(p PurgeOwner) {
+	for _, w := range s.waitersInOrder() {
+		if OwnerNode(w.id.Owner) == p.NodeID && w.id.Owner != p.KeepOwner {
+			s.removeWaiter(w)
+			s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: ErrOwnerGone})
+		}
+	}
+}
+
+// OwnerNode returns the node id part of an owner ("node-id/incarnation").
+func OwnerNode(owner string) string {
+	if i := strings.LastIndexByte(owner, '/'); i >= 0 {
+		return owner[:i]
+	}
+	return owner
 }

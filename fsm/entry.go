@@ -30,6 +30,11 @@ const (
 	// KindExec carries one MULTI/EXEC transaction (multi.go): the client's
 	// WATCHed keys and queued commands, applied as one unit.
 	KindExec Kind = 5
+	// KindPurgeOwner ends the waiters of a node's processes that can no
+	// longer answer them: its earlier incarnations (proposed by the node as
+	// it starts) or, when the leader has not heard from it for long, all of
+	// them.
+	KindPurgeOwner Kind = 6
 )
 
 // Entry is one Raft log entry as the state machine sees it.
@@ -42,6 +47,7 @@ type Entry struct {
 	Node    NodeMeta    // KindTermStart, KindNodeMeta
 	Unblock Unblock     // KindUnblock
 	Tx      Transaction // KindExec
+	Purge   PurgeOwner  // KindPurgeOwner
 }
 
 // Cmd is one client command inside an entry.
@@ -101,6 +107,9 @@ func (e *Entry) Encode() []byte {
 		b = append(b, byte(e.Unblock.Reason))
 	case KindExec:
 		b = appendTransaction(b, &e.Tx)
+	case KindPurgeOwner:
+		b = appendBytes(b, []byte(e.Purge.NodeID))
+		b = appendBytes(b, []byte(e.Purge.KeepOwner))
 	}
 	return b
 }
@@ -145,6 +154,8 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		}
 	case KindExec:
 		e.Tx = d.transaction()
+	case KindPurgeOwner:
+		e.Purge = PurgeOwner{NodeID: string(d.bytes()), KeepOwner: string(d.bytes())}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))
 	}

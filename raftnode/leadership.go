@@ -18,7 +18,8 @@ func (n *Node) watchLeadership() {
 	ch := make(chan raft.Observation, 16)
 	n.observer = raft.NewObserver(ch, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
-		case raft.RaftState, raft.LeaderObservation:
+		case raft.RaftState, raft.LeaderObservation,
+			raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation:
 			return true
 		}
 		return false
@@ -28,11 +29,13 @@ func (n *Node) watchLeadership() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		haltLogged := false
+		lost := make(map[raft.ServerID]bool) // peers whose waiters were purged
 		for {
 			select {
 			case <-n.stop:
 				return
-			case <-ch:
+			case o := <-ch:
+				n.watchPeer(o, lost)
 			case <-tick.C:
 			}
 			n.logScripts()
@@ -93,4 +96,41 @@ func (n *Node) logScripts() {
 	if dropped > 0 {
 		n.log.Warn("script log lines dropped", "count", dropped)
 	}
+}
+
+// OwnerLostAfter is how long a node may be out of touch before its blocked
+// clients are given up on: the leader purges the waiters of a follower it
+// has not heard from for this long, and a node that has seen no leader for
+// this long answers its blocked clients with an unknown outcome. Either
+// way no element is popped for a client nobody can answer.
+const OwnerLostAfter = 10 * time.Second
+
+// watchPeer purges, as leader, the waiters of a follower unreachable for
+// longer than OwnerLostAfter, once per outage.
+func (n *Node) watchPeer(o raft.Observation, lost map[raft.ServerID]bool) {
+	switch ob := o.Data.(type) {
+	case raft.ResumedHeartbeatObservation:
+		delete(lost, ob.PeerID)
+	case raft.FailedHeartbeatObservation:
+		if lost[ob.PeerID] || time.Since(ob.LastContact) < OwnerLostAfter || n.checkGate() != nil {
+			return
+		}
+		lost[ob.PeerID] = true
+		go func() {
+			err := n.ProposePurgeOwner(context.Background(), fsm.PurgeOwner{NodeID: string(ob.PeerID)})
+			n.log.Warn("purged the blocked clients of an unreachable node", "node", ob.PeerID,
+				"last_contact", ob.LastContact, "error", err)
+		}()
+	}
+}
+
+// ProposePurgeOwner ends the waiters of a node's processes (all but
+// p.KeepOwner) through the log.
+func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
+	if err := n.checkGate(); err != nil {
+		return err
+	}
+	e := fsm.Entry{Kind: fsm.KindPurgeOwner, TimeMs: time.Now().UnixMilli(), Purge: p}
+	_, err := n.apply(ctx, &e)
+	return err
 }

@@ -84,6 +84,10 @@ type Node struct {
 	gateMu    sync.Mutex
 	gateTried uint64 // term of the term-start proposal in flight or done
 
+	// restarted is set when the data dir held Raft state from an earlier
+	// process of this node.
+	restarted bool
+
 	verifier  verifier
 	batch     batcher
 	observer  *raft.Observer
@@ -132,6 +136,10 @@ func New(cfg Config) (*Node, error) {
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
+	// Followers learn that an entry committed from the next append; with
+	// no traffic that comes CommitTimeout later (default 50 ms), which is
+	// how late a follower would answer a blocked client it holds.
+	rc.CommitTimeout = 5 * time.Millisecond
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.Logger = cfg.Logger.Named("raft")
@@ -141,7 +149,12 @@ func New(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("create log cache: %w", err)
 	}
-	if cfg.Bootstrap {
+	n.restarted, err = raft.HasExistingState(logs, n.store, snaps)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("inspect existing raft state: %w", err)
+	}
+	if cfg.Bootstrap && !n.restarted {
 		if err := n.bootstrap(rc, logs, snaps); err != nil {
 			n.closeStores()
 			return nil, err
@@ -158,16 +171,10 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// bootstrap starts a one-node cluster unless the data dir already holds
-// Raft state, so passing --bootstrap to a restarted node is harmless.
+// bootstrap starts a one-node cluster in an empty data dir. New calls it
+// only when the dir holds no Raft state, so passing --bootstrap to a
+// restarted node is harmless.
 func (n *Node) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.SnapshotStore) error {
-	exists, err := raft.HasExistingState(logs, n.store, snaps)
-	if err != nil {
-		return fmt.Errorf("inspect existing raft state: %w", err)
-	}
-	if exists {
-		return nil
-	}
 	conf := raft.Configuration{Servers: []raft.Server{{
 		ID: rc.LocalID, Address: n.transport.LocalAddr(), Suffrage: raft.Voter,
 	}}}
@@ -181,6 +188,9 @@ func (n *Node) closeStores() {
 	n.transport.Close()
 	n.store.Close()
 }
+
+// Restarted reports whether this process resumed an earlier one's data.
+func (n *Node) Restarted() bool { return n.restarted }
 
 // Machine returns the node's state machine, for local reads.
 func (n *Node) Machine() *fsm.Machine { return n.machine }
@@ -233,6 +243,9 @@ func (n *Node) ProposeUnblock(ctx context.Context, u fsm.Unblock) error {
 
 // apply proposes e and waits for its result on this node's state machine.
 func (n *Node) apply(ctx context.Context, e *fsm.Entry) (*fsm.Result, error) {
+	if res, ok := breakReplyBeforeCommit(n, e); ok { // jepsen_break_* builds only (break.go)
+		return res, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ProposeTimeout)
 	defer cancel()
 	f := n.raft.Apply(e.Encode(), n.cfg.ProposeTimeout)

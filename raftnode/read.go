@@ -13,6 +13,9 @@ import (
 // call began, and has applied everything committed before that moment. It
 // never writes to the log.
 func (n *Node) ReadBarrier(ctx context.Context) error {
+	if breakFollowerLocalReads && n.raft.State() != raft.Leader { // jepsen_break_* builds only (break.go)
+		return nil
+	}
 	if err := n.checkGate(); err != nil {
 		return err
 	}

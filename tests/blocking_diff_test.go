@@ -29,15 +29,6 @@ var (
 	flagBlkOps  = flag.Int("blk.ops", 0, "operations in the blocking differential test's random run (default 2000; 200 with -short)")
 )
 
-// blkKnownBug skips a test that reproduces an open server bug unless
-// -blk.known-bugs is given.
-func blkKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	if !*flagBlkKnownBugs {
-		t.Skipf("reproduces an open server bug (go test ./tests/ -run %s -blk.known-bugs): %s", t.Name(), bug)
-	}
-}
-
 // blkMode is what a scenario step does.
 type blkMode int
 

@@ -251,7 +251,6 @@ func TestBlockedWaitersAreInSnapshotsAndAFollowerRestoredFromOneServesThem(t *te
 }
 
 func TestBlockedClientThatSentMoreBeforeClosingIsCancelled(t *testing.T) {
-	blkKnownBug(t, "cluster.peerClosed peeks one byte: a closed socket with unread bytes behind the blocked command (a pipelined PING, a QUIT) never looks closed")
 	c := mustStartCluster(t, 3)
 	leader := mustLeader(t, c)
 	for _, node := range []*local.Node{leader, followers(c, leader)[0]} {
@@ -273,7 +272,6 @@ func TestBlockedClientThatSentMoreBeforeClosingIsCancelled(t *testing.T) {
 }
 
 func TestBlockedWaitersOfAKilledNodeEndWhenItRestarts(t *testing.T) {
-	blkKnownBug(t, "a node that dies leaves its waiters in the replicated state: nothing cancels them until the next leader change, so later pushes are popped for clients that no longer exist")
 	c := mustStartCluster(t, 3)
 	leader := mustLeader(t, c)
 	f := followers(c, leader)[0]

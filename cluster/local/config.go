@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Config describes a local cluster. Node i (1-based) is named node<i>,
@@ -24,6 +26,12 @@ type Config struct {
 	RaftBasePort int
 	// Host is the address every node listens on (default 127.0.0.1).
 	Host string
+	// Hosts, when not empty, gives each node its own address instead of
+	// Host: node i listens on Hosts[(i-1) % len(Hosts)], so nodes added
+	// later take the next ones. A fault test gives each node its own
+	// loopback IP (127.0.0.11, .12, ...) so that iptables rules can cut
+	// the Raft traffic between two of them.
+	Hosts []string
 	// Dir holds one data directory per node. If it already holds a node's
 	// data, Start brings that cluster back instead of creating a new one.
 	Dir string
@@ -60,7 +68,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Host = "127.0.0.1"
 	}
 	if c.BasePort == 0 {
-		p, err := FreeBasePort(c.Host, c.Nodes)
+		p, err := freeBasePort(c.hostsOf(c.Nodes), c.Nodes)
 		if err != nil {
 			return c, err
 		}
@@ -85,13 +93,32 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// host is the address node i (1-based) listens on.
+func (c Config) host(i int) string {
+	if len(c.Hosts) > 0 {
+		return c.Hosts[(i-1)%len(c.Hosts)]
+	}
+	return c.Host
+}
+
+// hostsOf returns the distinct addresses of nodes 1..n.
+func (c Config) hostsOf(n int) []string {
+	var out []string
+	for i := 1; i <= n; i++ {
+		if h := c.host(i); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // node describes node i (1-based) of the cluster, not yet started.
 func (c Config) node(i int) *Node {
 	id := "node" + strconv.Itoa(i)
 	return &Node{
 		ID:         id,
-		ClientAddr: net.JoinHostPort(c.Host, strconv.Itoa(c.BasePort+i-1)),
-		RaftAddr:   net.JoinHostPort(c.Host, strconv.Itoa(c.RaftBasePort+i-1)),
+		ClientAddr: net.JoinHostPort(c.host(i), strconv.Itoa(c.BasePort+i-1)),
+		RaftAddr:   net.JoinHostPort(c.host(i), strconv.Itoa(c.RaftBasePort+i-1)),
 		DataDir:    filepath.Join(c.Dir, id),
 		LogFile:    filepath.Join(c.LogDir, id+".log"),
 		binary:     c.Binary,
@@ -103,15 +130,24 @@ func (c Config) node(i int) *Node {
 // process may still take one before the nodes bind it; tests that race for
 // ports should retry.
 func FreeBasePort(host string, n int) (int, error) {
+	return freeBasePort([]string{host}, n)
+}
+
+// freeBasePort is FreeBasePort with the runs free on every one of hosts.
+func freeBasePort(hosts []string, n int) (int, error) {
 	for try := 0; try < 200; try++ {
 		// Both runs stay below Linux's ephemeral range (32768+), where an
 		// outgoing connection could take a port between the check and use.
 		base := 10000 + rand.IntN(12000)
-		if portsFree(host, base, n) && portsFree(host, base+raftPortOffset, n) {
+		free := true
+		for _, host := range hosts {
+			free = free && portsFree(host, base, n) && portsFree(host, base+raftPortOffset, n)
+		}
+		if free {
 			return base, nil
 		}
 	}
-	return 0, fmt.Errorf("local: no run of %d free ports found on %s", n, host)
+	return 0, fmt.Errorf("local: no run of %d free ports found on %s", n, strings.Join(hosts, ", "))
 }
 
 func portsFree(host string, base, n int) bool {

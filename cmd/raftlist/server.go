@@ -23,6 +23,7 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
+	pprof                                      string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
@@ -46,6 +47,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,6 +83,11 @@ func runServer(args []string) error {
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name: f.id, Level: hclog.LevelFromString(f.logLevel), Output: os.Stderr,
 	})
+	if f.pprof != "" {
+		if err := servePprof(f.pprof, logger); err != nil {
+			return err
+		}
+	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,

@@ -1,0 +1,9 @@
+package fsm
+
+// breakSkipServing is a switch for the fault test's deliberately broken
+// builds (tests/jepsen); every shipped build leaves it nil. Only
+// break_leader_only_waiters.go, behind the build tag
+// jepsen_break_leader_only_waiters that never ships, sets it: when it
+// returns true, (*State).serveReady drops a ready key without serving its
+// waiters. Consulted once, in serveReady.
+var breakSkipServing func() bool

@@ -1,0 +1,21 @@
+package raftnode
+
+import "github.com/raftlist/raftlist/fsm"
+
+// Switches for the fault test's deliberately broken builds (tests/jepsen).
+// Every shipped build leaves them unset. Each is set only by a file behind a
+// build tag that never ships (break_*.go, `//go:build jepsen_break_*`), and
+// each is consulted at exactly one place, named below, so that a green fault
+// test is known to be able to go red.
+var (
+	// breakReplyBeforeCommit, replaced by jepsen_break_reply_before_commit,
+	// answers a proposal before its entry is committed. Consulted once, at
+	// the top of (*Node).apply; ok=false (always, here) takes the real path.
+	breakReplyBeforeCommit = func(*Node, *fsm.Entry) (res *fsm.Result, ok bool) { return nil, false }
+
+	// breakFollowerLocalReads (jepsen_break_follower_local_reads) lets a
+	// follower pass the read barrier and answer a linearizable read from its
+	// own, possibly stale, state. Consulted once, at the top of
+	// (*Node).ReadBarrier.
+	breakFollowerLocalReads = false
+)
