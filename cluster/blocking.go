@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -282,23 +281,10 @@ func clientUnblock(s *Server, r *request) fsm.Reply {
 	return fsm.Int(1)
 }
 
-// peerClosed asks the kernel, without reading or blocking, whether the
-// client has closed its end: POLLRDHUP sees the close even when the client
-// sent more commands before it (a pipeline still unread).
+// peerClosed reports whether the client has closed its end: POLLRDHUP sees
+// the close even when the client sent more commands before it (a pipeline
+// still unread).
 func peerClosed(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	closed := false
-	err = raw.Control(func(fd uintptr) {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
-		n, perr := unix.Poll(fds, 0)
-		closed = perr == nil && n > 0 && fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
-	})
-	return err == nil && closed
+	rev, ok := pollNow(conn, unix.POLLRDHUP)
+	return ok && rev&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }

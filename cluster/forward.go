@@ -9,12 +9,15 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/raftlist/raftlist/cluster/resp"
 )
 
 // forwarder carries requests from a follower to the leader over plain RESP
-// connections, one request at a time per connection, so a reply always
-// belongs to the request just sent. A connection that sees any error or
+// connections, one request (do) or one pipelined run of requests (doMany)
+// at a time per connection, so replies always belong, in order, to what
+// was just sent. A connection that sees any error or
 // timeout is closed, never reused: a late reply then has nowhere to land.
 type forwarder struct {
 	maxBulk int64
@@ -66,6 +69,41 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 	return raw, true, nil
 }
 
+// doMany sends reqs to addr as one pipelined write on one connection and
+// returns their raw replies in order. On an error it returns the replies
+// read before it: the requests after them were sent (sent is true) or not.
+func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte) (raws [][]byte, sent bool, err error) {
+	u, err := f.get(ctx, addr)
+	if err != nil {
+		return nil, false, err
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(f.timeout)
+	}
+	u.conn.SetDeadline(deadline)
+	var buf []byte
+	for _, args := range reqs {
+		buf = resp.AppendCommand(buf, args...)
+	}
+	u.w.Write(buf)
+	if err := u.w.Flush(); err != nil {
+		u.conn.Close()
+		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
+	}
+	raws = make([][]byte, 0, len(reqs))
+	for range reqs {
+		raw, err := u.rd.ReadReply()
+		if err != nil {
+			u.conn.Close()
+			return raws, true, fmt.Errorf("read leader %s reply: %w", addr, err)
+		}
+		raws = append(raws, raw)
+	}
+	f.put(addr, u)
+	return raws, true, nil
+}
+
 func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 	for {
 		u := f.takeIdle(addr)
@@ -109,25 +147,32 @@ func (f *forwarder) takeIdle(addr string) *upstream {
 	return u
 }
 
-// alive peeks at an idle connection without blocking: nothing to read means
-// it is still open; EOF, an error or stray bytes mean it must not be used.
+// alive reports whether an idle connection can carry a request: nothing
+// to read and not closed. EOF, an error or stray bytes mean it must not be
+// used.
 func alive(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return false
+	rev, ok := pollNow(conn, unix.POLLIN|unix.POLLRDHUP)
+	return ok && rev == 0
+}
+
+// pollNow asks the kernel, without reading or blocking, which of events
+// are pending on conn's socket. ok is false when it cannot tell.
+func pollNow(conn net.Conn, events int16) (revents int16, ok bool) {
+	sc, isSys := conn.(syscall.Conn)
+	if !isSys {
+		return 0, false
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return false
+		return 0, false
 	}
-	open := false
-	err = raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		open = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
+	var perr error
+	err = raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		_, perr = unix.Poll(fds, 0)
+		revents = fds[0].Revents
 	})
-	return err == nil && open
+	return revents, err == nil && perr == nil
 }
 
 func (f *forwarder) put(addr string, u *upstream) {
