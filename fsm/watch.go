@@ -164,6 +164,36 @@ func (s *State) pruneVersions(index uint64) {
 		clear(v.tombs[n:])
 		v.tombs, v.tombHead = v.tombs[:n], 0
 	}
+	// A key deleted again and again (a list emptied and refilled) queues a
+	// deletion each time; all but the last are dead weight until the
+	// horizon passes them, so the queue would grow with the deletion rate.
+	if len(v.tombs)-v.tombHead > 2*s.tombstones()+tombQueueCompact {
+		s.compactTombs()
+	}
+}
+
+// compactTombs drops the queued deletions pruning would skip: the key
+// exists again or was written since (its version moved on), or the same
+// deletion is queued already. What remains is what rebuildTombs queues
+// after a restore, in version order, so pruning and WATCH decide as
+// before; the queue then holds at most one deletion per tombstone.
+func (s *State) compactTombs() {
+	v := &s.ver
+	seen := make(map[tomb]bool)
+	out := v.tombs[:0]
+	for _, t := range v.tombs[v.tombHead:] {
+		cur, ok := v.last[t.key]
+		if !ok || cur != t.version || s.dbs[t.key.db].keys[t.key.key] != nil || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	clear(v.tombs[len(out):])
+	if cap(out) > 4*(len(out)+tombQueueCompact) {
+		out = append([]tomb(nil), out...) // let a burst's array go
+	}
+	v.tombs, v.tombHead = out, 0
 }
 
 // sortedVersions returns every remembered version in (db, key) order, the
