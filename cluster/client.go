@@ -33,6 +33,15 @@ type client struct {
 	watches  []fsm.Watch
 	multiLen atomic.Int64
 
+	// Scratch space of the connection's goroutine (pipeline.go): the
+	// reply being encoded, the run being served, a lone command, and
+	// whether the connection is closing so the rest of its pipeline is
+	// dropped.
+	out     []byte
+	run     []request
+	one     [1]redcon.Command
+	closing bool
+
 	mu   sync.Mutex
 	name string
 

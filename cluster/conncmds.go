@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -58,16 +57,34 @@ func spec(name string, arity int, flags fsm.Flags, group, since, summary string)
 	return fsm.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
 }
 
+// maxConnCommandName bounds a front-door command's name (lookupConnCommand).
+const maxConnCommandName = 32
+
 func buildConnTable(cmds []*connCommand) map[string]*connCommand {
 	t := make(map[string]*connCommand, len(cmds))
 	for _, c := range cmds {
+		if len(c.Name) > maxConnCommandName {
+			panic("connection command name too long: " + c.Name)
+		}
 		t[c.Name] = c
 	}
 	return t
 }
 
+// lookupConnCommand finds name in any case without allocating: it runs for
+// every command a client sends.
 func lookupConnCommand(name []byte) *connCommand {
-	return connCommands[strings.ToLower(string(name))]
+	var buf [maxConnCommandName]byte
+	if len(name) > len(buf) {
+		return nil // longer than any command name
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return connCommands[string(buf[:len(name)])]
 }
 
 // PING [message]

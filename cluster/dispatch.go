@@ -29,19 +29,11 @@ type request struct {
 	received time.Time
 }
 
-// handle is redcon's callback, run in the connection's goroutine. It blocks
-// until the reply is known, which keeps pipelined replies in order.
+// handle is redcon's callback, run in the connection's goroutine. It serves
+// the command and the rest of the pipeline read with it (pipeline.go),
+// blocking until each reply is known, which keeps replies in order.
 func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
-	c := conn.Context().(*client)
-	s.commands.Add(1)
-	c.lastCmd.Store(time.Now().UnixNano())
-	c.lastCmdName.Store(string(cmd.Args[0]))
-	req := &request{c: c, db: int(c.db.Load()), args: cmd.Args, received: time.Now()}
-	reply := s.execute(req)
-	conn.WriteRaw(fsm.AppendRESP(nil, reply))
-	if cc := lookupConnCommand(cmd.Args[0]); (cc != nil && cc.closeAfter) || c.closeAfterReply.Load() {
-		conn.Close()
-	}
+	s.servePipeline(conn, cmd)
 }
 
 // execute runs one command: connection commands here, everything else
@@ -118,12 +110,17 @@ func (s *Server) readLocal(db int, args [][]byte) fsm.Reply {
 // redirect in redirect mode, otherwise one forwarding hop whose reply is
 // relayed verbatim.
 func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply {
+	return s.forwardToLeader(ctx, r, write, s.forwardArgs(r))
+}
+
+// forwardArgs is RAFT FORWARD db owner seq command [arg ...] for r, naming
+// it first if it has no name yet.
+func (s *Server) forwardArgs(r *request) [][]byte {
 	if r.owner == "" {
 		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
 	}
-	fwd := append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
+	return append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
 		[]byte(r.owner), []byte(strconv.FormatUint(r.seq, 10))}, r.args...)
-	return s.forwardToLeader(ctx, r, write, fwd)
 }
 
 // forwardToLeader is toLeader's hop with the command to send to the leader
@@ -139,14 +136,20 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 	}
 	s.forwarded.Add(1)
 	raw, sent, err := s.fwd.do(ctx, addr, fwd)
-	switch {
-	case err == nil:
-		return fsm.Raw(raw)
-	case !sent || !write:
-		return fsm.Error(errTryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
-	default:
-		return fsm.Error(errUncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
+	if err != nil {
+		return forwardFailure(err, sent, write)
 	}
+	return fsm.Raw(raw)
+}
+
+// forwardFailure is the reply to a forwarded command whose answer did not
+// come back: safe to retry if nothing was sent or it was a read, else of
+// unknown outcome.
+func forwardFailure(err error, sent, write bool) fsm.Reply {
+	if !sent || !write {
+		return fsm.Error(errTryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
+	}
+	return fsm.Error(errUncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
 }
 
 // raftForward is the leader's side of a forwarding hop:

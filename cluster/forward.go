@@ -15,17 +15,20 @@ import (
 )
 
 // forwarder carries requests from a follower to the leader over plain RESP
-// connections, one request (do) or one pipelined run of requests (doMany)
-// at a time per connection, so replies always belong, in order, to what
-// was just sent. A connection that sees any error or
+// connections. A blocking command, a transaction or a read index goes alone
+// on a pooled connection of its own (do), so its reply belongs to the
+// request just sent; runs of plain writes and reads share a few pipelined
+// connections (doMany, forward_mux.go), their replies matched in order. A connection that sees any error or
 // timeout is closed, never reused: a late reply then has nowhere to land.
 type forwarder struct {
 	maxBulk int64
 	timeout time.Duration
 
-	mu     sync.Mutex
-	idle   map[string][]*upstream
-	closed bool
+	mu      sync.Mutex
+	idle    map[string][]*upstream
+	muxes   map[string][]*mux // shared connections for runs (forward_mux.go)
+	dialing map[string][]*muxDial
+	closed  bool
 }
 
 type upstream struct {
@@ -39,7 +42,8 @@ type upstream struct {
 const maxIdlePerLeader = 128
 
 func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
-	return &forwarder{maxBulk: maxBulk, timeout: timeout, idle: make(map[string][]*upstream)}
+	return &forwarder{maxBulk: maxBulk, timeout: timeout, idle: make(map[string][]*upstream),
+		muxes: make(map[string][]*mux), dialing: make(map[string][]*muxDial)}
 }
 
 // do sends args to addr and returns the raw reply. sent reports whether any
@@ -69,39 +73,21 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 	return raw, true, nil
 }
 
-// doMany sends reqs to addr as one pipelined write on one connection and
-// returns their raw replies in order. On an error it returns the replies
-// read before it: the requests after them were sent (sent is true) or not.
+// doMany sends reqs, a run of plain writes or reads, to addr in order on a
+// connection shared with other runs (a mux) and returns their raw replies in
+// order. On an error it returns the replies read before it; sent reports
+// whether the others may have reached the leader.
 func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte) (raws [][]byte, sent bool, err error) {
-	u, err := f.get(ctx, addr)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	m, err := f.muxFor(ctx, addr)
 	if err != nil {
 		return nil, false, err
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(f.timeout)
-	}
-	u.conn.SetDeadline(deadline)
-	var buf []byte
-	for _, args := range reqs {
-		buf = resp.AppendCommand(buf, args...)
-	}
-	u.w.Write(buf)
-	if err := u.w.Flush(); err != nil {
-		u.conn.Close()
-		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
-	}
-	raws = make([][]byte, 0, len(reqs))
-	for range reqs {
-		raw, err := u.rd.ReadReply()
-		if err != nil {
-			u.conn.Close()
-			return raws, true, fmt.Errorf("read leader %s reply: %w", addr, err)
-		}
-		raws = append(raws, raw)
-	}
-	f.put(addr, u)
-	return raws, true, nil
+	return m.call(ctx, reqs)
 }
 
 func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
@@ -187,12 +173,20 @@ func (f *forwarder) put(addr string, u *upstream) {
 
 func (f *forwarder) close() {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.closed = true
 	for addr, pool := range f.idle {
 		for _, u := range pool {
 			u.conn.Close()
 		}
 		delete(f.idle, addr)
+	}
+	var muxes []*mux
+	for addr, ms := range f.muxes {
+		muxes = append(muxes, ms...)
+		delete(f.muxes, addr)
+	}
+	f.mu.Unlock()
+	for _, m := range muxes {
+		m.fail(errForwarderClosed)
 	}
 }

@@ -1,7 +1,6 @@
 package fsm
 
 import (
-	"bytes"
 	"sort"
 	"strings"
 )
@@ -119,18 +118,36 @@ func buildTable(groups ...[]Command) map[string]*Command {
 			if _, dup := t[c.Name]; dup {
 				panic("fsm: command registered twice: " + c.Name)
 			}
+			if len(c.Name) > maxCommandName {
+				panic("fsm: command name too long: " + c.Name)
+			}
 			t[c.Name] = c
 		}
 	}
 	return t
 }
 
-// Lookup finds a command by name, case-insensitively.
+// maxCommandName bounds a command's name, so Lookup can lower-case into a
+// buffer on the stack.
+const maxCommandName = 32
+
+// Lookup finds a command by name, case-insensitively, without allocating:
+// it runs for every command, on every node.
 func Lookup(name []byte) *Command {
 	if c, ok := commandTable[string(name)]; ok {
 		return c
 	}
-	return commandTable[string(bytes.ToLower(name))]
+	var buf [maxCommandName]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return commandTable[string(buf[:len(name)])]
 }
 
 // Commands returns every state machine command in name order.

@@ -623,3 +623,31 @@ func TestRespHelpersOnHostileInput(t *testing.T) {
 		t.Fatalf("negative bulk: %v", err)
 	}
 }
+
+// A long pipeline that fills every read is read in bigger bites, up to
+// maxIdleBufSize, so a handler gets many commands at once; the buffer still
+// tracks the bytes that arrived.
+func TestReaderGrowsForAPipelineThatFillsEveryRead(t *testing.T) {
+	data := []byte(strings.Repeat("*1\r\n$4\r\nPING\r\n", 20000))
+	src := &watchReader{chunkReader: chunkReader{b: data, n: 1 << 20}}
+	rd := NewReader(src)
+	src.rd = rd
+	most, total := 0, 0
+	for total < 20000 {
+		cmds, err := rd.readCommands()
+		if err != nil {
+			t.Fatalf("after %d commands: %v", total, err)
+		}
+		most = max(most, len(cmds))
+		total += len(cmds)
+	}
+	if len(rd.buf) != maxIdleBufSize {
+		t.Fatalf("exp the buffer to grow to %d, got %d", maxIdleBufSize, len(rd.buf))
+	}
+	if exp := maxIdleBufSize / 14 * 9 / 10; most < exp {
+		t.Fatalf("exp a read of at least %d commands, the most was %d", exp, most)
+	}
+	if src.maxRatio > 2.01 {
+		t.Fatalf("buffer reached %.2fx the bytes delivered", src.maxRatio)
+	}
+}

@@ -118,6 +118,9 @@ type Reader struct {
 	err error
 	// rerr holds a read error that came together with data.
 	rerr error
+	// lastFull is set when the last read filled all the room it had: more
+	// of a pipeline is likely waiting behind it.
+	lastFull bool
 
 	// Progress on the request at buf[start:], as offsets from start (so
 	// compaction keeps them valid). Resuming from here keeps the cost of
@@ -453,6 +456,15 @@ func (rd *Reader) fill() error {
 		rd.err = ErrQueryBufferLimit
 		return rd.err
 	}
+	if rd.lastFull && len(rd.buf) < maxIdleBufSize {
+		// A pipeline fills every read: read it in bigger bites (up to
+		// maxIdleBufSize), so the handler gets more commands at once.
+		// The buffer still only doubles after that many bytes arrived.
+		nb := make([]byte, 2*len(rd.buf))
+		copy(nb, rd.buf[rd.start:rd.end])
+		rd.buf = nb
+		rd.start, rd.end = 0, pending
+	}
 	if rd.end == len(rd.buf) {
 		size := len(rd.buf)
 		if pending > size/2 {
@@ -482,6 +494,7 @@ func (rd *Reader) fill() error {
 	}
 	n, err := rd.rd.Read(room)
 	rd.end += n
+	rd.lastFull = n > 0 && n == len(room)
 	if err != nil {
 		// Parse what came with the error before reporting it.
 		rd.rerr = err

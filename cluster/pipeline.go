@@ -1,0 +1,266 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/raftlist/raftlist/third_party/redcon"
+
+	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
+)
+
+// A client that pipelines sends many commands before reading a reply;
+// redcon hands the connection's handler everything it has read at once
+// (ReadPipeline). Serving them one by one would cost one Raft round, or one
+// read barrier, per command. Instead consecutive commands of one kind form a
+// run:
+//
+//   - plain writes (a write that cannot block, or any forwarded write) become
+//     ONE proposal, their commands contiguous in one entry in pipeline order;
+//   - linearizable reads share ONE read barrier, taken after all of them
+//     arrived, then read the local state in order.
+//
+// Everything else (connection commands, blocking commands, commands inside
+// MULTI, READONLY reads, bad input) runs alone, as before, and ends the run
+// in front of it. Replies are written in pipeline order, and only once known:
+// a run's replies come after its entry is applied on this node, exactly as
+// if each command had been proposed alone. A follower forwards a run to the
+// leader as one pipelined write on one upstream connection; the leader sees
+// a pipeline of RAFT FORWARD commands and makes them one run again.
+
+// Bounds on one run, well within what the batcher packs into one entry
+// (raftnode: 2048 commands, 4 MiB); a longer pipeline becomes several runs.
+const (
+	maxRunCmds  = 512
+	maxRunBytes = 1 << 20
+)
+
+type runKind uint8
+
+const (
+	runAlone runKind = iota
+	runWrite
+	runRead
+)
+
+// servePipeline serves cmd and the rest of the pipeline read with it.
+func (s *Server) servePipeline(conn redcon.Conn, cmd redcon.Command) {
+	c := conn.Context().(*client)
+	rest := conn.ReadPipeline()
+	if len(rest) == 0 {
+		// No pipeline; a plain command is still a run of one, so that a
+		// follower forwards it on a shared connection.
+		c.one[0] = cmd
+		s.serveRest(conn, c, c.one[:])
+		c.one[0] = redcon.Command{}
+		return
+	}
+	s.serveRest(conn, c, append([]redcon.Command{cmd}, rest...))
+}
+
+// serveRest serves cmds in order, grouping runs.
+func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
+	for len(cmds) > 0 && !c.closing {
+		kind, r := s.classify(c, cmds[0].Args)
+		if kind == runAlone {
+			s.serveAlone(conn, c, cmds[0].Args)
+			cmds = cmds[1:]
+			continue
+		}
+		run := append(c.run[:0], r)
+		size := argsSize(r.args)
+		n := 1
+		for n < len(cmds) && n < maxRunCmds {
+			k, next := s.classify(c, cmds[n].Args)
+			if k != kind {
+				break
+			}
+			if size += argsSize(next.args); size > maxRunBytes {
+				break
+			}
+			run = append(run, next)
+			n++
+		}
+		c.run = run
+		s.serveRun(conn, c, kind, run, cmds[n-1].Args[0])
+		cmds = cmds[n:]
+	}
+}
+
+// serveAlone runs one command by itself.
+func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
+	s.count(c, 1, args[0])
+	req := &request{c: c, db: int(c.db.Load()), args: args, received: time.Now()}
+	s.reply(conn, c, s.execute(req))
+	if cc := lookupConnCommand(args[0]); (cc != nil && cc.closeAfter) || c.closeAfterReply.Load() {
+		c.closing = true
+		conn.Close()
+	}
+}
+
+// serveRun runs a run of writes or reads and writes its replies in order.
+func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []request, last []byte) {
+	s.count(c, len(run), last)
+	now := time.Now()
+	for i := range run {
+		run[i].received = now
+	}
+	var replies []fsm.Reply
+	if kind == runWrite {
+		replies = s.writeRun(run)
+	} else {
+		replies = s.readRun(run)
+	}
+	for _, r := range replies {
+		s.reply(conn, c, r)
+	}
+}
+
+func (s *Server) count(c *client, n int, name []byte) {
+	s.commands.Add(int64(n))
+	c.lastCmd.Store(time.Now().UnixNano())
+	if old, _ := c.lastCmdName.Load().(string); old != string(name) {
+		c.lastCmdName.Store(string(name))
+	}
+}
+
+// reply encodes r into the connection's scratch buffer and queues it;
+// redcon flushes after the pipeline.
+func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
+	c.out = fsm.AppendRESP(c.out[:0], r)
+	conn.WriteRaw(c.out)
+	if cap(c.out) > 64<<10 {
+		c.out = nil // do not keep a large reply's buffer per connection
+	}
+}
+
+// classify says whether args, arriving on c now, may join a run, and
+// returns the request it makes (for RAFT FORWARD, the forwarded command).
+// It mirrors execute's decisions exactly.
+func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
+	r := request{c: c, db: int(c.db.Load()), args: args}
+	if c.tx != nil {
+		return runAlone, r
+	}
+	if isForwardHop(args) {
+		db, err := strconv.Atoi(string(args[2]))
+		seq, serr := strconv.ParseUint(string(args[4]), 10, 64)
+		if err != nil || serr != nil || db < 0 || db >= fsm.NumDBs {
+			return runAlone, r // raftForward gives the error
+		}
+		r = request{c: c, db: db, args: args[5:], owner: string(args[3]), seq: seq, forwarded: true}
+	}
+	if lookupConnCommand(r.args[0]) != nil {
+		return runAlone, r
+	}
+	cmd, err := fsm.Validate(r.args)
+	switch {
+	case err != nil:
+		return runAlone, r
+	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+		return runAlone, r
+	case cmd.Flags&fsm.Write != 0:
+		return runWrite, r
+	case c.readonly.Load() && !r.forwarded:
+		return runAlone, r // a local read: nothing to share
+	}
+	return runRead, r
+}
+
+// isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
+func isForwardHop(args [][]byte) bool {
+	return len(args) >= 6 && isWord(args[0], "raft") && isWord(args[1], "forward")
+}
+
+func argsSize(args [][]byte) int {
+	n := 0
+	for _, a := range args {
+		n += len(a) + 16
+	}
+	return n
+}
+
+// writeRun proposes the run as one proposal (forwarding it to the leader
+// from a follower) and returns one reply per command.
+func (s *Server) writeRun(run []request) []fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	cmds := make([]fsm.Cmd, len(run))
+	for i := range run {
+		r := &run[i]
+		if r.owner == "" {
+			r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
+		}
+		cmds[i] = fsm.Cmd{DB: r.db, Owner: r.owner, Seq: r.seq, Args: r.args}
+	}
+	res, err := s.node.Propose(ctx, cmds)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return s.forwardRun(ctx, run, true)
+	}
+	if err != nil {
+		return fill(len(run), errorReply(err))
+	}
+	return res.Replies
+}
+
+// readRun passes one read barrier for the whole run, then reads in order.
+func (s *Server) readRun(run []request) []fsm.Reply {
+	ctx, cancel := s.requestContext()
+	defer cancel()
+	err := s.node.ReadBarrier(ctx)
+	if errors.Is(err, raftnode.ErrNotLeader) {
+		return s.forwardRun(ctx, run, false)
+	}
+	if err != nil {
+		return fill(len(run), errorReply(err))
+	}
+	replies := make([]fsm.Reply, len(run))
+	err = s.node.Machine().View(func(st *fsm.State) {
+		for i := range run {
+			replies[i] = st.Read(run[i].db, run[i].args)
+		}
+	})
+	if err != nil {
+		return fill(len(run), errorReply(err))
+	}
+	return replies
+}
+
+// forwardRun is toLeader for a run: one pipelined hop to the leader on one
+// connection. Replies that came back are relayed; the others get the error
+// forwardToLeader would give.
+func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []fsm.Reply {
+	addr := s.node.LeaderAddr()
+	switch {
+	case addr == "" || run[0].forwarded || addr == s.cfg.ListenAddr:
+		return fill(len(run), errNoLeader)
+	case s.cfg.Redirect:
+		return fill(len(run), fsm.Error("MOVED 0 "+addr))
+	}
+	reqs := make([][][]byte, len(run))
+	for i := range run {
+		reqs[i] = s.forwardArgs(&run[i])
+	}
+	s.forwarded.Add(int64(len(run)))
+	raws, sent, err := s.fwd.doMany(ctx, addr, reqs)
+	replies := make([]fsm.Reply, len(run))
+	for i := range replies {
+		if i < len(raws) {
+			replies[i] = fsm.Raw(raws[i])
+		} else {
+			replies[i] = forwardFailure(err, sent, write)
+		}
+	}
+	return replies
+}
+
+func fill(n int, r fsm.Reply) []fsm.Reply {
+	out := make([]fsm.Reply, n)
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}

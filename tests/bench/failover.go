@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/raftlist/raftlist/cluster/local"
+)
+
+// failoverSeries is one heartbeat/election timeout setting's trials.
+type failoverSeries struct {
+	timeout string
+	trials  []time.Duration
+	failed  []string
+	// spurious counts elections under load without any failure: the
+	// price of short timeouts on a busy machine.
+	spurious    uint64
+	stabilityOp string
+}
+
+func (s *failoverSeries) quantile(q float64) time.Duration {
+	if len(s.trials) == 0 {
+		return 0
+	}
+	t := slices.Clone(s.trials)
+	slices.Sort(t)
+	i := int(q*float64(len(t))+0.999999) - 1
+	return t[max(0, min(len(t)-1, i))]
+}
+
+// runFailover measures, for each timeout setting, the time from SIGKILL of
+// the leader to the first write a surviving node acknowledges, and how
+// many elections a stretch of heavy load causes with no failure at all.
+func runFailover(p *plan, rep *report, bin, dir string) error {
+	for _, to := range p.failoverTimeouts {
+		logf("failover: 3-node cluster with --heartbeat-timeout %s --election-timeout %s", to, to)
+		c, err := startCluster(bin, filepath.Join(dir, strings.ReplaceAll(to, ".", "_")),
+			[]string{"--heartbeat-timeout", to, "--election-timeout", to})
+		if err != nil {
+			return err
+		}
+		stop := onExit(c.Stop)
+		s := failoverSeries{timeout: to}
+		s.spurious, s.stabilityOp = stability(p, c)
+		for i := 0; i < p.failoverTrials; i++ {
+			d, err := failoverTrial(c)
+			if err != nil {
+				s.failed = append(s.failed, err.Error())
+				logf("failover trial %d: %v", i+1, err)
+				continue
+			}
+			s.trials = append(s.trials, d)
+			logf("failover %s trial %d: %v", to, i+1, d.Round(time.Millisecond))
+		}
+		stop()
+		rep.failovers = append(rep.failovers, s)
+	}
+	return nil
+}
+
+// stability drives LPUSH at 200 clients, pipeline 16, through the leader
+// and returns how much the Raft term grew.
+func stability(p *plan, c *local.Cluster) (uint64, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		return 0, ""
+	}
+	d := 3 * time.Second
+	if p.quick {
+		d = time.Second
+	}
+	before := clusterTerm(c)
+	cl := cell{addr: leader.ClientAddr, op: newOp(words("LPUSH", "bench:stability", element)), clients: 200, pipeline: 16,
+		measure: d}
+	res, err := cl.run()
+	desc := fmt.Sprintf("LPUSH, 200 clients, pipeline 16, %v", d)
+	if err == nil {
+		desc += fmt.Sprintf(": %s ops/s", fmtOps(res.throughput()))
+	}
+	if sc, err := dialSetup(leader.ClientAddr); err == nil {
+		sc.del("bench:stability")
+		sc.close()
+	}
+	return clusterTerm(c) - before, desc
+}
+
+// failoverTrial kills the leader and returns the time until a write is
+// acknowledged through either survivor, then restarts the killed node and
+// waits until all three agree again.
+func failoverTrial(c *local.Cluster) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var survivors []string
+	for _, n := range c.Nodes {
+		if n != leader {
+			survivors = append(survivors, n.ClientAddr)
+		}
+	}
+	// Connections to the survivors are open before the kill.
+	conns := make([]*rconn, len(survivors))
+	for i, addr := range survivors {
+		if conns[i], err = dial(addr); err != nil {
+			return 0, err
+		}
+	}
+	first := make(chan time.Time, len(survivors))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	began := time.Now()
+	leader.Kill()
+	for i, addr := range survivors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if t, ok := writeUntilAcked(addr, conns[i], stop); ok {
+				first <- t
+			}
+		}()
+	}
+	var took time.Duration
+	select {
+	case t := <-first:
+		took = t.Sub(began)
+	case <-time.After(30 * time.Second):
+		err = fmt.Errorf("no write acknowledged within 30s of killing %s", leader.ID)
+	}
+	close(stop)
+	wg.Wait()
+	if rerr := leader.Restart(ctx); rerr != nil {
+		return 0, rerr
+	}
+	if werr := c.WaitConverged(ctx); werr != nil {
+		return 0, werr
+	}
+	return took, err
+}
+
+// writeUntilAcked sends LPUSH to addr until one is acknowledged, redialling
+// after any error; every attempt has a short deadline so a request lost
+// with the old leader does not hide the new one.
+func writeUntilAcked(addr string, cn *rconn, stop <-chan struct{}) (time.Time, bool) {
+	o := newOp(words("LPUSH", "bench:failover", element))
+	defer func() {
+		if cn != nil {
+			cn.close()
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return time.Time{}, false
+		default:
+		}
+		if cn == nil {
+			var err error
+			if cn, err = dial(addr); err != nil {
+				cn = nil
+				time.Sleep(2 * time.Millisecond)
+				continue
+			}
+		}
+		cn.c.SetDeadline(time.Now().Add(250 * time.Millisecond))
+		_, err := cn.c.Write(o.wire)
+		var kind byte
+		if err == nil {
+			kind, err = cn.skipReply()
+		}
+		if err == nil && kind == ':' {
+			return time.Now(), true
+		}
+		if err != nil {
+			cn.close()
+			cn = nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
