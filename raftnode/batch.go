@@ -53,6 +53,9 @@ type proposalResult struct {
 
 func (b *batcher) propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error) {
 	p := &proposal{cmds: cmds, size: cmdsSize(cmds), done: make(chan proposalResult, 1)}
+	if err := b.n.checkCmdsSize(p.size, len(cmds)); err != nil {
+		return nil, err
+	}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	b.flushLocked()
@@ -69,14 +72,7 @@ func (b *batcher) propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, err
 // flushLocked starts entries while there is room in flight.
 func (b *batcher) flushLocked() {
 	for b.inflight < maxInflight && len(b.queue) > 0 {
-		n, cmds, size := 0, 0, 0
-		for n < len(b.queue) {
-			p := b.queue[n]
-			if n > 0 && (cmds+len(p.cmds) > maxBatchCmds || size+p.size > maxBatchBytes) {
-				break
-			}
-			n, cmds, size = n+1, cmds+len(p.cmds), size+p.size
-		}
+		n, cmds := nextBatch(b.queue, batchBytes(b.n.cfg.MaxEntrySize))
 		batch := b.queue[:n:n]
 		b.queue = b.queue[n:]
 		b.inflight++
@@ -108,12 +104,33 @@ func (b *batcher) run(batch []*proposal, ncmds int) {
 	b.mu.Unlock()
 }
 
+// nextBatch returns how many proposals at the head of queue go in the next
+// entry, and how many commands they hold: at most maxBatchCmds commands
+// and maxBytes of encoded commands, except that the first proposal always
+// goes, alone if it must (propose refused any that cannot fit an entry).
+func nextBatch(queue []*proposal, maxBytes int) (n, cmds int) {
+	size := 0
+	for n < len(queue) {
+		p := queue[n]
+		if n > 0 && (cmds+len(p.cmds) > maxBatchCmds || size+p.size > maxBytes) {
+			break
+		}
+		n, cmds, size = n+1, cmds+len(p.cmds), size+p.size
+	}
+	return n, cmds
+}
+
+// batchBytes is the most encoded command bytes one entry may carry.
+func batchBytes(maxEntrySize int) int {
+	return min(maxBatchBytes, maxEntrySize-fsm.EntryHeaderMax)
+}
+
+// cmdsSize is the exact size of cmds inside an entry, which is what
+// max-entry-size bounds.
 func cmdsSize(cmds []fsm.Cmd) int {
 	size := 0
-	for _, c := range cmds {
-		for _, a := range c.Args {
-			size += len(a)
-		}
+	for i := range cmds {
+		size += fsm.CmdSize(&cmds[i])
 	}
 	return size
 }

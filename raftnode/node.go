@@ -33,6 +33,8 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64 // entries kept after a snapshot for slow followers
 	ProposeTimeout    time.Duration
+	// MaxEntrySize bounds one log entry in bytes (entrysize.go).
+	MaxEntrySize int
 
 	Logger hclog.Logger
 }
@@ -57,6 +59,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ProposeTimeout == 0 {
 		c.ProposeTimeout = 10 * time.Second
+	}
+	if c.MaxEntrySize <= 0 {
+		c.MaxEntrySize = DefaultMaxEntrySize
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.New(&hclog.LoggerOptions{Name: c.ID, Level: hclog.Info, Output: os.Stderr})
@@ -248,7 +253,11 @@ func (n *Node) apply(ctx context.Context, e *fsm.Entry) (*fsm.Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.ProposeTimeout)
 	defer cancel()
-	f := n.raft.Apply(e.Encode(), n.cfg.ProposeTimeout)
+	data := e.Encode()
+	if err := n.checkEntrySize(e, data); err != nil {
+		return nil, err
+	}
+	f := n.raft.Apply(data, n.cfg.ProposeTimeout)
 	done := make(chan struct{})
 	go func() { f.Error(); close(done) }()
 	select {

@@ -67,6 +67,12 @@ type Conn interface {
 	WriteNull()
 	// WriteRaw writes raw data to the client.
 	WriteRaw(data []byte)
+	// OutputLen returns how many bytes of replies are written but not yet
+	// flushed to the network (output.go).
+	OutputLen() int
+	// FlushWithin flushes now, failing when the network does not take
+	// the bytes within d (no deadline when d is 0) (output.go).
+	FlushWithin(d time.Duration) error
 	// WriteAny writes any type to the client.
 	//   nil             -> null
 	//   error           -> error (adds "ERR " when first word is not uppercase)

@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A node's configuration file is a Redis-style raftlist.conf: one
+// "keyword value" per line, '#' comments, values quoted as Redis's
+// sdssplitargs quotes them. Every flag of `raftlist server` is a keyword of
+// the same name, found through the FlagSet itself, so a flag added to
+// parseServerFlags is a config key with no further code. Flags on the
+// command line override the file, as `redis-server redis.conf --port 7000`
+// does.
+
+// configFileFlag names the file when it is not the first argument.
+const configFileFlag = "config"
+
+// flagAliases are flags kept for compatibility under an older name; the
+// example file and CONFIG GET list the name they alias.
+var flagAliases = map[string]string{"max-bulk-len": "proto-max-bulk-len"}
+
+// multiWord is implemented by flag values that, like Redis's
+// client-output-buffer-limit, take several words on one config line.
+type multiWord interface{ MultiWord() bool }
+
+// boolFlag is what the flag package's bool values implement.
+type boolFlag interface{ IsBoolFlag() bool }
+
+// parseWithConfig parses args into fs after applying the config file named
+// by a leading non-flag argument or by --config, so that the command line
+// wins over the file.
+func parseWithConfig(fs *flag.FlagSet, args []string) error {
+	fs.String(configFileFlag, "", "read settings from this Redis-style config file first (also accepted as the first argument); flags given on the command line override it")
+	path, args := configPath(args)
+	if path != "" {
+		if err := loadConfigFile(fs, path); err != nil {
+			return err
+		}
+	}
+	return fs.Parse(args)
+}
+
+// configPath finds the config file in args: the first argument when it is
+// not a flag, or --config PATH / --config=PATH anywhere before the first
+// non-flag argument. The leading path is removed from what flag parses.
+func configPath(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	for i, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if name == configFileFlag && i+1 < len(args) {
+			return args[i+1], args
+		}
+		if v, ok := strings.CutPrefix(name, configFileFlag+"="); ok {
+			return v, args
+		}
+	}
+	return "", args
+}
+
+// configError is Redis's way of saying a config file is wrong: the file,
+// the line and the text of the line.
+type configError struct {
+	path string
+	line int
+	text string
+	why  string
+}
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("\n*** FATAL CONFIG FILE ERROR ***\nReading the configuration file %s, at line %d\n>>> '%s'\n%s", e.path, e.line, e.text, e.why)
+}
+
+// loadConfigFile sets fs's flags from the file at path.
+func loadConfigFile(fs *flag.FlagSet, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open config file: %w", err)
+	}
+	defer f.Close()
+	return applyConfig(fs, path, f)
+}
+
+// applyConfig reads config lines from r (named path in errors) into fs.
+func applyConfig(fs *flag.FlagSet, path string, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fail := func(why string) error { return &configError{path: path, line: n, text: line, why: why} }
+		argv, err := splitArgs(line)
+		if err != nil {
+			return fail("Unbalanced quotes in configuration line")
+		}
+		key := strings.ToLower(argv[0])
+		fl := fs.Lookup(key)
+		if fl == nil || key == configFileFlag {
+			return fail("Bad directive or wrong number of arguments")
+		}
+		value, err := configValue(fl, argv[1:])
+		if err != nil {
+			return fail(err.Error())
+		}
+		if err := fs.Set(key, value); err != nil {
+			return fail(fmt.Sprintf("Invalid argument '%s' for %s: %v", value, key, err))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// configValue turns a line's arguments into what fs.Set takes: yes/no for
+// booleans as Redis writes them, several words only where the flag takes
+// them.
+func configValue(fl *flag.Flag, args []string) (string, error) {
+	if mw, ok := fl.Value.(multiWord); ok && mw.MultiWord() && len(args) > 0 {
+		return strings.Join(args, " "), nil
+	}
+	if len(args) != 1 {
+		return "", errors.New("wrong number of arguments")
+	}
+	if bf, ok := fl.Value.(boolFlag); ok && bf.IsBoolFlag() {
+		switch strings.ToLower(args[0]) {
+		case "yes":
+			return "true", nil
+		case "no":
+			return "false", nil
+		}
+		return "", errors.New("argument must be 'yes' or 'no'")
+	}
+	return args[0], nil
+}
+
+// splitArgs splits a config line as Redis's sdssplitargs does: words
+// separated by blanks, "double quotes" with \n \r \t \b \a \\ \" and \xHH
+// escapes, 'single quotes' with \' only; a closing quote must end the word.
+func splitArgs(line string) ([]string, error) {
+	var out []string
+	i := 0
+	for {
+		for i < len(line) && isBlank(line[i]) {
+			i++
+		}
+		if i == len(line) {
+			return out, nil
+		}
+		var w strings.Builder
+		var err error
+		switch line[i] {
+		case '"':
+			i, err = doubleQuoted(line, i+1, &w)
+		case '\'':
+			i, err = singleQuoted(line, i+1, &w)
+		default:
+			for i < len(line) && !isBlank(line[i]) {
+				w.WriteByte(line[i])
+				i++
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w.String())
+	}
+}
+
+var errUnbalanced = errors.New("unbalanced quotes")
+
+func doubleQuoted(line string, i int, w *strings.Builder) (int, error) {
+	for ; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
+			v, _ := strconv.ParseUint(line[i+2:i+4], 16, 8)
+			w.WriteByte(byte(v))
+			i += 3
+		case c == '\\' && i+1 < len(line):
+			i++
+			w.WriteByte(unescape(line[i]))
+		case c == '"':
+			if i+1 < len(line) && !isBlank(line[i+1]) {
+				return 0, errUnbalanced
+			}
+			return i + 1, nil
+		default:
+			w.WriteByte(c)
+		}
+	}
+	return 0, errUnbalanced
+}
+
+func singleQuoted(line string, i int, w *strings.Builder) (int, error) {
+	for ; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
+			i++
+			w.WriteByte('\'')
+		case c == '\'':
+			if i+1 < len(line) && !isBlank(line[i+1]) {
+				return 0, errUnbalanced
+			}
+			return i + 1, nil
+		default:
+			w.WriteByte(c)
+		}
+	}
+	return 0, errUnbalanced
+}
+
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'a':
+		return '\a'
+	}
+	return c
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// configValues is every config key of fs with its effective value, as
+// CONFIG GET shows it, plus the Redis names derived from raftlist's own:
+// port and bind from --listen, dir from --data.
+func configValues(fs *flag.FlagSet) map[string]string {
+	out := make(map[string]string)
+	fs.VisitAll(func(fl *flag.Flag) {
+		if fl.Name == configFileFlag {
+			return
+		}
+		v := fl.Value.String()
+		if bf, ok := fl.Value.(boolFlag); ok && bf.IsBoolFlag() {
+			v = map[bool]string{true: "yes", false: "no"}[v == "true"]
+		}
+		out[fl.Name] = v
+	})
+	if host, port, err := net.SplitHostPort(out["listen"]); err == nil {
+		out["bind"], out["port"] = host, port
+	}
+	if dir, err := filepath.Abs(out["data"]); err == nil {
+		out["dir"] = dir
+	}
+	return out
+}
+
+// exampleConfig renders a config file listing every key of fs with its
+// default and usage; docs/raftlist.conf.example is this text (a test keeps
+// them equal).
+func exampleConfig(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(`# raftlist.conf: settings of one raftlist node ("raftlist server").
+#
+# Start a node with it as Redis takes redis.conf:
+#
+#     raftlist server /etc/raftlist/raftlist.conf [--flag value ...]
+#     raftlist server --config /etc/raftlist/raftlist.conf [--flag value ...]
+#
+# Every "raftlist server --NAME value" flag is the keyword NAME here, one
+# "keyword value" per line; flags on the command line override the file.
+# Booleans take yes or no. Values with blanks are quoted as in redis.conf.
+# Sizes in bytes accept Redis's units: 1k = 1000, 1kb = 1024, mb, gb.
+# An unknown keyword stops the node at startup, naming the line.
+#
+# This file is generated from the server's flags (go test ./cmd/raftlist
+# fails when it drifts); every line below shows the default, commented out.
+`)
+	var names []string
+	fs.VisitAll(func(fl *flag.Flag) {
+		if fl.Name != configFileFlag && flagAliases[fl.Name] == "" {
+			names = append(names, fl.Name)
+		}
+	})
+	sort.Strings(names)
+	for _, name := range names {
+		fl := fs.Lookup(name)
+		b.WriteString("\n# " + fl.Usage + "\n")
+		def := fl.DefValue
+		if bf, ok := fl.Value.(boolFlag); ok && bf.IsBoolFlag() {
+			def = map[bool]string{true: "yes", false: "no"}[def == "true"]
+		}
+		if def == "" || strings.ContainsAny(def, " \t\"'") {
+			def = strconv.Quote(def)
+		}
+		fmt.Fprintf(&b, "# %s %s\n", name, def)
+	}
+	return b.String()
+}
