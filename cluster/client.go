@@ -47,6 +47,14 @@ type client struct {
 
 	lastCmd     atomic.Int64 // unix nanos
 	lastCmdName atomic.Value // string
+
+	// limits.go: admitted once the first command classified the
+	// connection; overLimit if it arrived over maxclients; node for node
+	// traffic; busy while a command of it runs (the idle timeout spares it).
+	admitted  bool
+	overLimit bool
+	node      atomic.Bool
+	busy      atomic.Bool
 }
 
 func (c *client) setName(name []byte) {

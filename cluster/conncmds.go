@@ -45,6 +45,8 @@ var connCommandList = []*connCommand{
 	{Spec: spec("info", -1, fsm.Loading|fsm.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
 	{Spec: spec("command", -1, fsm.Loading|fsm.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
+	// CONFIG GET parameter [parameter ...] | HELP
+	{Spec: spec("config", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
 	// MEMORY PURGE
 	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
 	// DEBUG DIGEST

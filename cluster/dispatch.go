@@ -33,7 +33,14 @@ type request struct {
 // the command and the rest of the pipeline read with it (pipeline.go),
 // blocking until each reply is known, which keeps replies in order.
 func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
+	c := conn.Context().(*client)
+	if c.closing || (!c.admitted && !s.admit(conn, c, cmd.Args)) {
+		return
+	}
+	c.busy.Store(true)
 	s.servePipeline(conn, cmd)
+	c.lastCmd.Store(time.Now().UnixNano()) // idle counts from the reply, as Redis's lastinteraction
+	c.busy.Store(false)
 }
 
 // execute runs one command: connection commands here, everything else

@@ -91,6 +91,8 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "total_connections_received", s.connections.Load())
 	field(b, "total_commands_processed", s.commands.Load())
 	field(b, "forwarded_commands", s.forwarded.Load())
+	field(b, "rejected_connections", s.rejected.Load())
+	field(b, "client_output_buffer_limit_disconnections", s.outputLimited.Load())
 }
 
 // infoReplication speaks in Redis's terms so tools that read "role" see the

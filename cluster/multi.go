@@ -175,6 +175,8 @@ func containerSubcommands(name string) []subcommand {
 		return clientSubcommands
 	case "command":
 		return commandSubcommands
+	case "config":
+		return configSubcommands
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"time"
@@ -71,14 +72,14 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 			continue
 		}
 		run := append(c.run[:0], r)
-		size := argsSize(r.args)
+		size := s.entrySize(&r)
 		n := 1
 		for n < len(cmds) && n < maxRunCmds {
 			k, next := s.classify(c, cmds[n].Args)
 			if k != kind {
 				break
 			}
-			if size += argsSize(next.args); size > maxRunBytes {
+			if size += s.entrySize(&next); size > s.maxRunBytes() {
 				break
 			}
 			run = append(run, next)
@@ -130,11 +131,15 @@ func (s *Server) count(c *client, n int, name []byte) {
 // reply encodes r into the connection's scratch buffer and queues it;
 // redcon flushes after the pipeline.
 func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
+	if c.closing {
+		return
+	}
 	c.out = fsm.AppendRESP(c.out[:0], r)
 	conn.WriteRaw(c.out)
 	if cap(c.out) > 64<<10 {
 		c.out = nil // do not keep a large reply's buffer per connection
 	}
+	s.limitOutput(conn, c)
 }
 
 // classify says whether args, arriving on c now, may join a run, and
@@ -173,6 +178,22 @@ func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 // isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
 func isForwardHop(args [][]byte) bool {
 	return len(args) >= 6 && isWord(args[0], "raft") && isWord(args[1], "forward")
+}
+
+// entrySize bounds from above what r adds to a log entry (fsm.CmdSize
+// with every varint at its longest), so that a run of writes fits in one
+// entry under max-entry-size.
+func (s *Server) entrySize(r *request) int {
+	owner := r.owner
+	if owner == "" {
+		owner = s.node.Owner()
+	}
+	return argsSize(r.args) + len(owner) + 4*binary.MaxVarintLen64
+}
+
+// maxRunBytes is the most a run may add to one entry.
+func (s *Server) maxRunBytes() int {
+	return min(maxRunBytes, s.node.MaxEntrySize()-fsm.EntryHeaderMax)
 }
 
 func argsSize(args [][]byte) int {

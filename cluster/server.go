@@ -27,7 +27,15 @@ type Config struct {
 	// RequestTimeout bounds how long one command may wait for the log or
 	// the leader before the client gets an error.
 	RequestTimeout time.Duration
-	Logger         hclog.Logger
+	// MaxClients, IdleTimeout and OutputLimit are Redis's maxclients,
+	// timeout and client-output-buffer-limit (limits.go); zero is no limit.
+	MaxClients  int
+	IdleTimeout time.Duration
+	OutputLimit OutputBufferLimit
+	// ConfigValues returns the node's settings by config key, for CONFIG
+	// GET (config.go).
+	ConfigValues func() map[string]string
+	Logger       hclog.Logger
 }
 
 // Server is the RESP front door of one node.
@@ -52,6 +60,12 @@ type Server struct {
 	commands    atomic.Int64
 	connections atomic.Int64
 	forwarded   atomic.Int64
+
+	// limits.go: clients counted against maxclients (node traffic is not),
+	// connections refused by it, clients closed by the output limit.
+	clientCount   atomic.Int64
+	rejected      atomic.Int64
+	outputLimited atomic.Int64
 }
 
 // New builds a front door over node. Call Serve to accept clients.
@@ -93,6 +107,9 @@ func (s *Server) Serve(ready chan<- error) error {
 	if s.node.Restarted() {
 		go s.purgeEarlierIncarnations()
 	}
+	if s.cfg.IdleTimeout > 0 {
+		go s.reapIdle()
+	}
 	if err := s.srv.ListenServeAndSignal(signal); err != nil {
 		return fmt.Errorf("serve RESP on %s: %w", s.cfg.ListenAddr, err)
 	}
@@ -118,6 +135,8 @@ func (s *Server) accept(conn redcon.Conn) bool {
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)
+	n := s.clientCount.Add(1)
+	c.overLimit = s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients)
 	s.clientsMu.Lock()
 	s.clients[c.id] = c
 	s.clientsMu.Unlock()
@@ -133,6 +152,9 @@ func (s *Server) closed(conn redcon.Conn, _ error) {
 	s.clientsMu.Lock()
 	delete(s.clients, c.id)
 	s.clientsMu.Unlock()
+	if !c.node.Load() {
+		s.clientCount.Add(-1)
+	}
 }
 
 // clientList returns the connected clients in id order.

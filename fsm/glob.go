@@ -153,3 +153,6 @@ func globLower(c int) int {
 	}
 	return c
 }
+
+// GlobMatch is globMatch for the front door's patterns (CONFIG GET).
+func GlobMatch(pattern, str []byte, nocase bool) bool { return globMatch(pattern, str, nocase) }

@@ -312,3 +312,22 @@ func exampleConfig(fs *flag.FlagSet) string {
 	}
 	return b.String()
 }
+
+// minMaxEntrySize keeps room for the node's own entries (term start,
+// membership, unblock), which are never refused.
+const minMaxEntrySize = 4096
+
+// checkLimits refuses limits that cannot work, naming the flag.
+func checkLimits(f *serverFlags) error {
+	switch {
+	case f.maxBulkLen < 1:
+		return fmt.Errorf("--proto-max-bulk-len %d: must be at least 1", f.maxBulkLen)
+	case f.maxEntrySize < minMaxEntrySize:
+		return fmt.Errorf("--max-entry-size %d: must be at least %d", f.maxEntrySize, minMaxEntrySize)
+	case f.maxClients < 0:
+		return fmt.Errorf("--maxclients %d: must be 0 (no limit) or more", f.maxClients)
+	case f.idleTimeout < 0:
+		return fmt.Errorf("--timeout %d: must be 0 (never) or more", f.idleTimeout)
+	}
+	return nil
+}

@@ -27,12 +27,18 @@ type serverFlags struct {
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
-	maxBulkLen                                 int64
+	maxBulkLen, maxEntrySize                   cluster.ByteSize
+	maxClients, idleTimeout                    int
+	outputLimit                                cluster.OutputBufferLimit
+	// fs holds every flag by its config key, with the effective values,
+	// for CONFIG GET (config.go).
+	fs *flag.FlagSet
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
-	f := &serverFlags{}
+	f := &serverFlags{maxBulkLen: 64 << 20, maxEntrySize: raftnode.DefaultMaxEntrySize, outputLimit: cluster.DefaultOutputBufferLimit}
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	f.fs = fs
 	fs.StringVar(&f.id, "id", "", "unique node id (default: node-<listen port>)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:6379", "RESP address clients connect to")
 	fs.StringVar(&f.raftAddr, "raft", "", "Raft transport address (default: listen port + 10000 on the listen host)")
@@ -45,10 +51,15 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.DurationVar(&f.snapInterval, "snapshot-interval", 30*time.Second, "how often to check whether to snapshot")
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
-	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
+	fs.Var(&f.maxBulkLen, "proto-max-bulk-len", "largest accepted argument in bytes, as Redis's proto-max-bulk-len")
+	fs.Var(&f.maxBulkLen, "max-bulk-len", "alias of --proto-max-bulk-len")
+	fs.Var(&f.maxEntrySize, "max-entry-size", "largest Raft log entry in bytes: a command, transaction or script call whose entry would be larger is refused")
+	fs.IntVar(&f.maxClients, "maxclients", 10000, "most client connections at once (node-to-node connections do not count); 0: no limit")
+	fs.IntVar(&f.idleTimeout, "timeout", 0, "close a client idle for this many seconds (never a blocked one); 0: never")
+	fs.Var(&f.outputLimit, "client-output-buffer-limit", "normal <hard> <soft> <soft-seconds>: close a client whose unread replies exceed hard bytes, or stay over soft bytes for soft-seconds")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
-	if err := fs.Parse(args); err != nil {
+	if err := parseWithConfig(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -71,6 +82,13 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	if f.data == "" {
 		f.data = filepath.Join("data", f.id)
 	}
+	if err := checkLimits(f); err != nil {
+		return nil, err
+	}
+	// CONFIG GET shows what the node runs with, defaults worked out.
+	fs.Set("id", f.id)
+	fs.Set("raft", f.raftAddr)
+	fs.Set("data", f.data)
 	return f, nil
 }
 
@@ -92,13 +110,15 @@ func runServer(args []string) error {
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		Logger: logger,
+		MaxEntrySize: int(f.maxEntrySize), Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
-		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
+		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: int64(f.maxBulkLen), Logger: logger,
+		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout) * time.Second, OutputLimit: f.outputLimit,
+		ConfigValues: func() map[string]string { return configValues(f.fs) },
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)

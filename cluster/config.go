@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"bytes"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// CONFIG answers from the node's effective settings (Config.ConfigValues,
+// every flag of `raftlist server` by its config key) and from redisFacts.
+// Only GET and HELP exist: settings are fixed for a process's life, so SET,
+// REWRITE and RESETSTAT answer Redis's unknown-subcommand error rather
+// than pretend.
+
+var configSubcommands = []subcommand{
+	{"get", -3, configGet},
+	{"help", 2, configHelp},
+}
+
+// redisFacts are Redis config keys whose values follow from how raftlist
+// works rather than from a flag: every write is in the Raft log, fsynced
+// before it is acknowledged (appendonly yes, appendfsync always), there are
+// no RDB save points, and the databases are fsm.NumDBs.
+var redisFacts = map[string]string{
+	"appendonly":  "yes",
+	"appendfsync": "always",
+	"save":        "",
+	"databases":   strconv.Itoa(fsm.NumDBs),
+}
+
+// CONFIG GET|HELP
+func configCommand(s *Server, r *request) fsm.Reply {
+	return runSubcommand("config", configSubcommands, s, r)
+}
+
+// configValues is every config key the node answers, with its value.
+func (s *Server) configValues() map[string]string {
+	out := make(map[string]string, len(redisFacts)+32)
+	for k, v := range redisFacts {
+		out[k] = v
+	}
+	if s.cfg.ConfigValues != nil {
+		for k, v := range s.cfg.ConfigValues() {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// CONFIG GET parameter [parameter ...]
+//
+// As Redis 7: a pattern without glob characters is looked up by name in
+// any case and answered under the name as given; a glob pattern matches
+// names without regard to case. Each key is answered once.
+func configGet(s *Server, r *request) fsm.Reply {
+	values := s.configValues()
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	seen := make(map[string]bool)
+	var out fsm.Array
+	for _, pat := range r.args[2:] {
+		if !bytes.ContainsAny(pat, "[*?") {
+			name := strings.ToLower(string(pat))
+			if v, ok := values[name]; ok && !seen[name] {
+				seen[name] = true
+				out = append(out, fsm.Bulk(pat), fsm.BulkString(v))
+			}
+			continue
+		}
+		for _, name := range names {
+			if !seen[name] && fsm.GlobMatch(pat, []byte(name), true) {
+				seen[name] = true
+				out = append(out, fsm.BulkString(name), fsm.BulkString(values[name]))
+			}
+		}
+	}
+	if out == nil {
+		out = fsm.Array{}
+	}
+	return out
+}
+
+// CONFIG HELP
+func configHelp(_ *Server, _ *request) fsm.Reply {
+	return helpReply("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GET <pattern>",
+		"    Return parameters matching the glob-like <pattern> and their values.",
+	)
+}
+
+// helpReply is Redis's addReplyHelp: the lines as status replies, ending
+// with HELP's own entry.
+func helpReply(lines ...string) fsm.Reply {
+	out := make(fsm.Array, 0, len(lines)+2)
+	for _, l := range lines {
+		out = append(out, fsm.Status(l))
+	}
+	return append(out, fsm.Status("HELP"), fsm.Status("    Prints this help."))
+}
