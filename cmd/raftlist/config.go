@@ -289,7 +289,9 @@ func exampleConfig(fs *flag.FlagSet) string {
 # An unknown keyword stops the node at startup, naming the line.
 #
 # This file is generated from the server's flags (go test ./cmd/raftlist
-# fails when it drifts); every line below shows the default, commented out.
+# fails when it drifts); every setting below is at its default, so this
+# file as it stands changes nothing. Empty values ("") mean "worked out at
+# startup" as each comment says.
 `)
 	var names []string
 	fs.VisitAll(func(fl *flag.Flag) {
@@ -305,10 +307,14 @@ func exampleConfig(fs *flag.FlagSet) string {
 		if bf, ok := fl.Value.(boolFlag); ok && bf.IsBoolFlag() {
 			def = map[bool]string{true: "yes", false: "no"}[def == "true"]
 		}
-		if def == "" || strings.ContainsAny(def, " \t\"'") {
+		quote := def == "" || strings.ContainsAny(def, " \t\"'")
+		if mw, ok := fl.Value.(multiWord); ok && mw.MultiWord() && def != "" {
+			quote = false // several words, unquoted, as redis.conf writes them
+		}
+		if quote {
 			def = strconv.Quote(def)
 		}
-		fmt.Fprintf(&b, "# %s %s\n", name, def)
+		fmt.Fprintf(&b, "%s %s\n", name, def)
 	}
 	return b.String()
 }
