@@ -5,10 +5,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -119,7 +117,9 @@ func infoClients(s *Server, b *strings.Builder) {
 // There is no mem_fragmentation_ratio: RSS over heap measures the Go
 // runtime's overhead, not fragmentation, and would trip Redis alerts.
 func infoMemory(_ *Server, b *strings.Builder) {
-	used := heapObjectBytes()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	used := m.HeapAlloc
 	field(b, "used_memory", used)
 	field(b, "used_memory_human", humanBytes(used))
 	if rss, ok := residentBytes(); ok {
@@ -137,21 +137,6 @@ func infoMemory(_ *Server, b *strings.Builder) {
 	field(b, "maxmemory_human", "0B")
 	field(b, "maxmemory_policy", "noeviction")
 	field(b, "mem_allocator", runtime.Version())
-}
-
-var heapSample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-var heapSampleMu sync.Mutex
-
-// heapObjectBytes reads the heap size without stopping the world, as
-// runtime.ReadMemStats would.
-func heapObjectBytes() uint64 {
-	heapSampleMu.Lock()
-	defer heapSampleMu.Unlock()
-	metrics.Read(heapSample)
-	if heapSample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return heapSample[0].Value.Uint64()
 }
 
 // residentBytes is the process's resident set size, from /proc.
