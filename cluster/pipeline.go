@@ -174,14 +174,19 @@ func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 }
 
 // commandName is the name a command is counted under: the forwarded
-// command's for a forwarding hop, so that the leader counts what clients
-// asked for.
+// command's for a forwarding hop, and EXEC for a forwarded transaction, so
+// that the leader counts what clients asked for.
 func commandName(args [][]byte) []byte {
-	if isForwardHop(args) {
+	switch {
+	case isForwardHop(args):
 		return args[5]
+	case len(args) > 2 && isWord(args[0], "raft") && isWord(args[1], "exec"):
+		return execName
 	}
 	return args[0]
 }
+
+var execName = []byte("exec")
 
 // isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
 func isForwardHop(args [][]byte) bool {

@@ -118,3 +118,24 @@ func TestOpsSamplerAveragesSixteenSamples(t *testing.T) {
 		t.Fatalf("exp 1000 ops/s, got %d", got)
 	}
 }
+
+func TestTheLeaderCountsForwardedCommandsUnderTheClientsNames(t *testing.T) {
+	words := func(s string) [][]byte {
+		var out [][]byte
+		for _, w := range strings.Fields(s) {
+			out = append(out, []byte(w))
+		}
+		return out
+	}
+	tests := []struct{ args, exp string }{
+		{"LPUSH k v", "LPUSH"},
+		{"RAFT FORWARD 0 node1/x 7 lpush k v", "lpush"},
+		{"RAFT EXEC 0 node1/x 8 0 1 2 lpush k", "exec"},
+		{"RAFT SNAPSHOT", "RAFT"},
+	}
+	for _, tt := range tests {
+		if got := string(commandName(words(tt.args))); got != tt.exp {
+			t.Errorf("%s: exp %q, got %q", tt.args, tt.exp, got)
+		}
+	}
+}
