@@ -4,23 +4,16 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strings"
 
 	"github.com/hashicorp/go-hclog"
 )
 
-// logLevels are the names --log-level accepts, as hclog spells them.
-var logLevels = []string{"trace", "debug", "info", "warn", "error"}
-
 // checkLogFlags refuses a level or format the logger would otherwise
-// silently replace with its default.
+// silently replace with its default. hclog decides what a level name is
+// (any case): trace, debug, info, warn, error, off.
 func checkLogFlags(level, format string) error {
-	ok := false
-	for _, l := range logLevels {
-		ok = ok || strings.EqualFold(level, l)
-	}
-	if !ok {
-		return fmt.Errorf("--log-level %q: want one of %s", level, strings.Join(logLevels, ", "))
+	if hclog.LevelFromString(level) == hclog.NoLevel {
+		return fmt.Errorf("--log-level %q: want one of trace, debug, info, warn, error, off", level)
 	}
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", format)

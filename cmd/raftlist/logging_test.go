@@ -12,7 +12,7 @@ func TestServerFlagsRefuseUnknownLogLevelsAndFormats(t *testing.T) {
 	}{
 		{[]string{"--log-level", "debug"}, ""},
 		{[]string{"--log-level", "WARN", "--log-format", "json"}, ""},
-		{[]string{"--log-level", "verbose"}, `--log-level "verbose": want one of trace, debug, info, warn, error`},
+		{[]string{"--log-level", "verbose"}, `--log-level "verbose": want one of trace, debug, info, warn, error, off`},
 		{[]string{"--log-level", ""}, `--log-level "": want one of`},
 		{[]string{"--log-format", "logfmt"}, `--log-format "logfmt": want text or json`},
 	}
