@@ -28,6 +28,8 @@ type Config struct {
 	// the leader before the client gets an error.
 	RequestTimeout time.Duration
 	Logger         hclog.Logger
+	// Metrics, if set, exports this server's counters to Prometheus.
+	Metrics *Metrics
 }
 
 // Server is the RESP front door of one node.
@@ -48,10 +50,11 @@ type Server struct {
 	clients   map[int64]*client
 	nextID    atomic.Int64
 
-	// stats for INFO
-	commands    atomic.Int64
+	// stats counts commands for INFO and metrics (stats.go); runID names
+	// this process in INFO, as Redis's run_id.
+	stats       *stats
 	connections atomic.Int64
-	forwarded   atomic.Int64
+	runID       string
 }
 
 // New builds a front door over node. Call Serve to accept clients.
@@ -73,10 +76,16 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		clients: make(map[int64]*client),
 		done:    make(chan struct{}),
 	}
+	s.stats = newStats(commandNames())
+	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
 	node.Machine().OnServed(s.deliverServed)
 	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
 	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
+	go s.sampleOps()
+	if cfg.Metrics != nil {
+		cfg.Metrics.srv.Store(s)
+	}
 	return s
 }
 

@@ -23,7 +23,7 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
-	pprof                                      string
+	pprof, metrics, logFormat                  string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
@@ -46,13 +46,18 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkLogFlags(f.logLevel, f.logFormat); err != nil {
+		return nil, err
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
@@ -80,25 +85,43 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name: f.id, Level: hclog.LevelFromString(f.logLevel), Output: os.Stderr,
-	})
+	logger := newLogger(f.id, f.logLevel, f.logFormat)
+	if err := serveNode(f, logger); err != nil {
+		// Logged, so that even a failure keeps the log format and names
+		// the node; main only sets the exit status.
+		logger.Error("server failed", "error", err)
+		return errLogged{err}
+	}
+	return nil
+}
+
+// serveNode runs the node until SIGINT or SIGTERM.
+func serveNode(f *serverFlags, logger hclog.Logger) error {
 	if f.pprof != "" {
 		if err := servePprof(f.pprof, logger); err != nil {
 			return err
 		}
 	}
+	metrics := cluster.NewMetrics()
+	if f.metrics != "" {
+		stop, err := serveMetrics(f.metrics, metrics, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		Logger: logger,
+		Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
 		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
+		Metrics: metrics,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
