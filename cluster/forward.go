@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,9 @@ type forwarder struct {
 	muxes   map[string][]*mux // shared connections for runs (forward_mux.go)
 	dialing map[string][]*muxDial
 	closed  bool
+	// active counts dedicated connections out of the pool, carrying a
+	// request (metrics: forwarding connections).
+	active atomic.Int64
 }
 
 type upstream struct {
@@ -54,6 +58,8 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 	if err != nil {
 		return nil, false, err
 	}
+	f.active.Add(1)
+	defer f.active.Add(-1)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(f.timeout)

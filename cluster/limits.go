@@ -120,13 +120,13 @@ func (s *Server) admit(conn redcon.Conn, c *client, args [][]byte) bool {
 	c.admitted = true
 	if isNodeTraffic(args) {
 		c.node.Store(true)
-		s.clientCount.Add(-1)
+		s.limitedClients.Add(-1)
 		return true
 	}
 	if !c.overLimit {
 		return true
 	}
-	s.rejected.Add(1)
+	s.stats.rejectedConns.Add(1)
 	conn.ReadPipeline() // the rest of what it sent is not served either
 	conn.WriteError(errMaxClients)
 	c.closing = true

@@ -36,6 +36,8 @@ type Config struct {
 	// GET (config.go).
 	ConfigValues func() map[string]string
 	Logger       hclog.Logger
+	// Metrics, if set, exports this server's counters to Prometheus.
+	Metrics *Metrics
 }
 
 // Server is the RESP front door of one node.
@@ -56,16 +58,16 @@ type Server struct {
 	clients   map[int64]*client
 	nextID    atomic.Int64
 
-	// stats for INFO
-	commands    atomic.Int64
+	// stats counts commands for INFO and metrics (stats.go); runID names
+	// this process in INFO, as Redis's run_id.
+	stats       *stats
 	connections atomic.Int64
-	forwarded   atomic.Int64
+	runID       string
 
-	// limits.go: clients counted against maxclients (node traffic is not),
-	// connections refused by it, clients closed by the output limit.
-	clientCount   atomic.Int64
-	rejected      atomic.Int64
-	outputLimited atomic.Int64
+	// limits.go: clients counted against maxclients (node traffic is not)
+	// and clients closed by the output limit; refusals are in stats.
+	limitedClients atomic.Int64
+	outputLimited  atomic.Uint64
 }
 
 // New builds a front door over node. Call Serve to accept clients.
@@ -87,10 +89,16 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		clients: make(map[int64]*client),
 		done:    make(chan struct{}),
 	}
+	s.stats = newStats(commandNames())
+	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
 	node.Machine().OnServed(s.deliverServed)
 	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
 	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
+	go s.sampleOps()
+	if cfg.Metrics != nil {
+		cfg.Metrics.srv.Store(s)
+	}
 	return s
 }
 
@@ -135,7 +143,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)
-	n := s.clientCount.Add(1)
+	n := s.limitedClients.Add(1)
 	c.overLimit = s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients)
 	s.clientsMu.Lock()
 	s.clients[c.id] = c
@@ -153,7 +161,7 @@ func (s *Server) closed(conn redcon.Conn, _ error) {
 	delete(s.clients, c.id)
 	s.clientsMu.Unlock()
 	if !c.node.Load() {
-		s.clientCount.Add(-1)
+		s.limitedClients.Add(-1)
 	}
 }
 

@@ -37,6 +37,9 @@ type Config struct {
 	MaxEntrySize int
 
 	Logger hclog.Logger
+	// SnapshotObserver, if set, hears how long each snapshot phase took
+	// (SnapshotCapture, SnapshotPersist, SnapshotRestore).
+	SnapshotObserver func(phase string, took time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -165,7 +168,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.machine, logs, n.store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.store, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)

@@ -23,7 +23,7 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
-	pprof                                      string
+	pprof, metrics, logFormat                  string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
@@ -57,13 +57,18 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.IntVar(&f.maxClients, "maxclients", 10000, "most client connections at once (node-to-node connections do not count); 0: no limit")
 	fs.IntVar(&f.idleTimeout, "timeout", 0, "close a client idle for this many seconds (never a blocked one); 0: never")
 	fs.Var(&f.outputLimit, "client-output-buffer-limit", "normal <hard> <soft> <soft-seconds>: close a client whose unread replies exceed hard bytes, or stay over soft bytes for soft-seconds")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	if err := parseWithConfig(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkLogFlags(f.logLevel, f.logFormat); err != nil {
+		return nil, err
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
@@ -98,25 +103,43 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name: f.id, Level: hclog.LevelFromString(f.logLevel), Output: os.Stderr,
-	})
+	logger := newLogger(f.id, f.logLevel, f.logFormat)
+	if err := serveNode(f, logger); err != nil {
+		// Logged, so that even a failure keeps the log format and names
+		// the node; main only sets the exit status.
+		logger.Error("server failed", "error", err)
+		return errLogged{err}
+	}
+	return nil
+}
+
+// serveNode runs the node until SIGINT or SIGTERM.
+func serveNode(f *serverFlags, logger hclog.Logger) error {
 	if f.pprof != "" {
 		if err := servePprof(f.pprof, logger); err != nil {
 			return err
 		}
 	}
+	metrics := cluster.NewMetrics()
+	if f.metrics != "" {
+		stop, err := serveMetrics(f.metrics, metrics, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		MaxEntrySize: int(f.maxEntrySize), Logger: logger,
+		MaxEntrySize: int(f.maxEntrySize), Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
 		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: int64(f.maxBulkLen), Logger: logger,
+		Metrics:    metrics,
 		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout) * time.Second, OutputLimit: f.outputLimit,
 		ConfigValues: func() map[string]string { return configValues(f.fs) },
 	}, node)
