@@ -16,7 +16,7 @@ type verb struct {
 }
 
 var verbs = map[string]verb{
-	"server":  {"server --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | --join HOST:PORT]", runServer},
+	"server":  {"server [raftlist.conf] --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | --join HOST:PORT]", runServer},
 	"cluster": {"cluster up [--nodes 3] [--port 6379] [--dir DIR]", runCluster},
 	"demo":    {"demo failover [--port 7400] [--dir DIR]", runDemo},
 	"version": {"version", func([]string) error { fmt.Println("raftlist", version); return nil }},
