@@ -28,6 +28,8 @@ type serverFlags struct {
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen                                 int64
+	requirePass, requirePassFile               string
+	clusterSecret, clusterSecretFile           string
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -48,7 +50,14 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
+	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
+	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.resolveSecrets(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -92,13 +101,14 @@ func runServer(args []string) error {
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		Logger: logger,
+		ClusterSecret: f.clusterSecret, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
-		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
+		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen,
+		RequirePass: f.requirePass, ClusterSecret: f.clusterSecret, Logger: logger,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
@@ -111,21 +121,34 @@ func runServer(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	joinRefused := make(chan error, 1)
 	if f.join != "" {
 		go func() {
-			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen); err != nil {
+			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen, f.clusterSecret)
+			var ae *cluster.AuthError
+			switch {
+			case errors.As(err, &ae):
+				joinRefused <- err
+			case err != nil:
 				logger.Error("join failed", "through", f.join, "error", err)
-				return
+			default:
+				logger.Info("joined", "through", f.join)
 			}
-			logger.Info("joined", "through", f.join)
 		}()
 	}
+	var exitErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
+	case exitErr = <-joinRefused:
+		// A node the cluster will never admit would only sit idle.
+		logger.Error("join refused; stopping", "through", f.join, "error", exitErr)
 	}
 	srv.Close()
-	return node.Shutdown()
+	if err := node.Shutdown(); err != nil {
+		return err
+	}
+	return exitErr
 }
