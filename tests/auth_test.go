@@ -203,6 +203,20 @@ func TestAuthClusterServesAuthenticatedClientsAndRefusesInternalCommands(t *test
 			t.Fatalf("members after refused ADDNODE/REMOVENODE: exp 3, got %v (%v)", members, err)
 		}
 	})
+
+	t.Run("a node with the secret joins, serves and is removed", func(t *testing.T) {
+		n, err := c.AddNode(ctx)
+		if err != nil {
+			t.Fatalf("add a node with the secret: %v", err)
+		}
+		if err := n.Client().RPush(ctx, "authlist", n.ID).Err(); err != nil {
+			t.Fatalf("RPUSH through the new node %s: %v", n.ID, err)
+		}
+		mustConverge(t, c)
+		if err := c.RemoveNode(ctx, n); err != nil {
+			t.Fatalf("remove %s: %v", n.ID, err)
+		}
+	})
 	mustConverge(t, c)
 }
 
