@@ -37,10 +37,13 @@ const ClusterUser = "raftlist-cluster"
 
 type authLevel int32
 
+// The zero level is the node itself (internal requests such as the
+// UNBLOCK a blocked client's timer proposes run on a bare client);
+// accept sets every network connection's level explicitly.
 const (
-	authNone    authLevel = iota // must AUTH first
+	authCluster authLevel = iota // a fellow node, or the node itself: everything
 	authUser                     // the default user: all but internal commands
-	authCluster                  // a fellow node: everything
+	authNone                     // must AUTH first
 )
 
 var (

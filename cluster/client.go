@@ -42,7 +42,8 @@ type client struct {
 	one     [1]redcon.Command
 	closing bool
 
-	// auth is the connection's authLevel (auth.go).
+	// auth is the connection's authLevel (auth.go); zero, for a client
+	// the node makes itself, is authCluster.
 	auth atomic.Int32
 
 	mu   sync.Mutex

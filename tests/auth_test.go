@@ -204,6 +204,28 @@ func TestAuthClusterServesAuthenticatedClientsAndRefusesInternalCommands(t *test
 		}
 	})
 
+	t.Run("blocked clients on a follower time out and are served through the leader", func(t *testing.T) {
+		f := followers(c, leader)
+		rc := redis.NewClient(&redis.Options{Addr: f[0].ClientAddr, Password: authPassword, ReadTimeout: 20 * time.Second})
+		defer rc.Close()
+		// The timeout is an UNBLOCK the follower sends the leader.
+		if err := rc.BLPop(ctx, time.Second, "authnone").Err(); err != redis.Nil {
+			t.Fatalf("BLPOP authnone 1 on follower %s: exp nil, got %v", f[0].ID, err)
+		}
+		got := make(chan []string, 1)
+		go func() {
+			v, _ := rc.BLPop(ctx, 15*time.Second, "authq").Result()
+			got <- v
+		}()
+		time.Sleep(500 * time.Millisecond)
+		if err := f[1].Client().RPush(ctx, "authq", "x").Err(); err != nil {
+			t.Fatalf("RPUSH through %s: %v", f[1].ID, err)
+		}
+		if v := <-got; strings.Join(v, ",") != "authq,x" {
+			t.Fatalf("BLPOP on follower %s: exp [authq x], got %v", f[0].ID, v)
+		}
+	})
+
 	t.Run("a node with the secret joins, serves and is removed", func(t *testing.T) {
 		n, err := c.AddNode(ctx)
 		if err != nil {
