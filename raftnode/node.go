@@ -33,6 +33,10 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64 // entries kept after a snapshot for slow followers
 	ProposeTimeout    time.Duration
+	// ClusterSecret, when set, must be proven by both ends of every Raft
+	// connection (handshake.go); a process without it cannot vote or
+	// append entries.
+	ClusterSecret string
 
 	Logger hclog.Logger
 	// SnapshotObserver, if set, hears how long each snapshot phase took
@@ -126,7 +130,7 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.Named("raft-net"))
+	n.transport, err = newTransport(cfg.RaftAddr, []byte(cfg.ClusterSecret), cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err

@@ -28,6 +28,8 @@ type serverFlags struct {
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen                                 int64
+	requirePass, requirePassFile               string
+	clusterSecret, clusterSecretFile           string
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -50,7 +52,14 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
+	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
+	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.resolveSecrets(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -114,14 +123,14 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
+		ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
-		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
-		Metrics: metrics,
+		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen,
+		RequirePass: f.requirePass, ClusterSecret: f.clusterSecret, Logger: logger, Metrics: metrics,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
@@ -134,21 +143,34 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	joinRefused := make(chan error, 1)
 	if f.join != "" {
 		go func() {
-			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen); err != nil {
+			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen, f.clusterSecret)
+			var ae *cluster.AuthError
+			switch {
+			case errors.As(err, &ae):
+				joinRefused <- err
+			case err != nil:
 				logger.Error("join failed", "through", f.join, "error", err)
-				return
+			default:
+				logger.Info("joined", "through", f.join)
 			}
-			logger.Info("joined", "through", f.join)
 		}()
 	}
+	var exitErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
+	case exitErr = <-joinRefused:
+		// A node the cluster will never admit would only sit idle.
+		logger.Error("join refused; stopping", "through", f.join, "error", exitErr)
 	}
 	srv.Close()
-	return node.Shutdown()
+	if err := node.Shutdown(); err != nil {
+		return err
+	}
+	return exitErr
 }
