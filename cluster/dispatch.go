@@ -49,6 +49,9 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // validated first (bad input never reaches the log), then written through
 // the log or read linearizably.
 func (s *Server) execute(r *request) fsm.Reply {
+	if err := s.gate(r.c, r.args); err != nil {
+		return rejected(r, err.(fsm.Error))
+	}
 	if r.c.tx != nil && !r.forwarded {
 		return s.queueInMulti(r)
 	}

@@ -24,6 +24,9 @@ import (
 type forwarder struct {
 	maxBulk int64
 	timeout time.Duration
+	// secret, when set, is sent as AUTH raftlist-cluster on every new
+	// upstream connection before any request (auth.go).
+	secret string
 
 	mu      sync.Mutex
 	idle    map[string][]*upstream
@@ -112,6 +115,10 @@ func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
+		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
+	}
+	if err := authUpstream(ctx, conn, f.secret, f.timeout); err != nil {
+		conn.Close()
 		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
 	}
 	return &upstream{conn: conn, w: bufio.NewWriter(conn), rd: resp.NewReader(conn, f.maxBulk)}, nil

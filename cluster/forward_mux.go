@@ -255,6 +255,11 @@ type muxDial struct{ done chan struct{} }
 func (f *forwarder) dialMux(ctx context.Context, addr string, dial *muxDial) (*mux, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		if err = authUpstream(ctx, conn, f.secret, f.timeout); err != nil {
+			conn.Close()
+		}
+	}
 	var m *mux
 	if err == nil {
 		m = newMux(f, addr, conn)

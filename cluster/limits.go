@@ -21,6 +21,8 @@ import (
 //     joining) is another node and is never counted nor refused, so a full
 //     node still forwards and replicates. For a request/response client the
 //     difference does not show: its first command gets the error, then EOF.
+//     With a cluster secret, a node is a connection whose first command
+//     is AUTH raftlist-cluster <secret> (isNodeTraffic).
 //   - timeout: a client idle for that many seconds is closed, silently, as
 //     Redis's clientsCron does — also inside MULTI, but never while a
 //     command of it is running (a blocked BLPOP/BRPOPLPUSH is a running
@@ -118,7 +120,7 @@ const errMaxClients = "ERR max number of clients reached"
 // over maxclients. It returns false when the connection is being closed.
 func (s *Server) admit(conn redcon.Conn, c *client, args [][]byte) bool {
 	c.admitted = true
-	if isNodeTraffic(args) {
+	if s.isNodeTraffic(args) {
 		c.node.Store(true)
 		s.limitedClients.Add(-1)
 		return true
@@ -134,10 +136,18 @@ func (s *Server) admit(conn redcon.Conn, c *client, args [][]byte) bool {
 	return false
 }
 
-// isNodeTraffic reports a command only nodes send to each other as the
-// first on a connection (forwarding, joining). When node-to-node traffic
-// is authenticated, this is where to require it.
-func isNodeTraffic(args [][]byte) bool { return isWord(args[0], "raft") }
+// isNodeTraffic reports the first command of a connection from another
+// node. With a cluster secret, nodes log in first (authUpstream), and only
+// that login, with the right secret, counts: anyone could send RAFT NODES
+// to escape the limits. Without one, every node's first command is RAFT
+// (forwarding, joining) and nothing is protected anyway.
+func (s *Server) isNodeTraffic(args [][]byte) bool {
+	if s.cfg.ClusterSecret == "" {
+		return isWord(args[0], "raft")
+	}
+	return len(args) == 3 && isWord(args[0], "auth") && isWord(args[1], ClusterUser) &&
+		secretEqual(args[2], s.cfg.ClusterSecret)
+}
 
 // reapIdle closes clients idle for longer than the timeout, until the
 // server closes. One ticker per server: it only reads atomics.

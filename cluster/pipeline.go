@@ -150,7 +150,9 @@ func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
 // It mirrors execute's decisions exactly.
 func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 	r := request{c: c, db: int(c.db.Load()), args: args}
-	if c.tx != nil {
+	if c.tx != nil || s.gate(c, args) != nil {
+		// Refused commands (NOAUTH, NOPERM) run alone: execute answers
+		// them and they never join a proposal.
 		return runAlone, r
 	}
 	if isForwardHop(args) {

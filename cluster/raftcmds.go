@@ -99,13 +99,19 @@ func raftNodes(s *Server) fsm.Reply {
 // Join asks the member at memberAddr (any member's RESP address) to add this
 // node, retrying until it succeeds or ctx ends. Adding a node that is
 // already a member with the same address succeeds, so joining again after a
-// restart is harmless.
-func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
+// restart is harmless. With a cluster secret the request is sent logged in
+// as ClusterUser; a member refusing those credentials ends the join at once
+// with an *AuthError, since retrying cannot help.
+func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr, secret string) error {
 	var last error
 	for {
-		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr)
+		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, secret)
 		if last == nil {
 			return nil
+		}
+		var ae *AuthError
+		if errors.As(last, &ae) {
+			return fmt.Errorf("join through %s: %w", memberAddr, last)
 		}
 		select {
 		case <-ctx.Done():
@@ -115,13 +121,16 @@ func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error 
 	}
 }
 
-func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
+func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr, secret string) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", memberAddr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if err := authUpstream(ctx, conn, secret, 15*time.Second); err != nil {
+		return err
+	}
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
 	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
 	if _, err := conn.Write(cmd); err != nil {
@@ -136,6 +145,9 @@ func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string) er
 		return err
 	}
 	if v.Kind == resp.Error {
+		if isAuthRefusal(string(v.Str)) {
+			return &AuthError{Addr: memberAddr, Reply: string(v.Str)}
+		}
 		return errors.New(string(v.Str))
 	}
 	return nil

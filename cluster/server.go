@@ -35,7 +35,14 @@ type Config struct {
 	// ConfigValues returns the node's settings by config key, for CONFIG
 	// GET (config.go).
 	ConfigValues func() map[string]string
-	Logger       hclog.Logger
+	// RequirePass, when set, is the default user's password: connections
+	// must AUTH before anything else (auth.go).
+	RequirePass string
+	// ClusterSecret, when set, guards the internal commands (forwarding,
+	// membership): only connections logged in as ClusterUser run them, and
+	// this node logs in with it wherever it connects to another node.
+	ClusterSecret string
+	Logger        hclog.Logger
 	// Metrics, if set, exports this server's counters to Prometheus.
 	Metrics *Metrics
 }
@@ -92,6 +99,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
 	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
 	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
@@ -140,6 +148,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		conn:    conn,
 		created: time.Now(),
 	}
+	c.auth.Store(int32(s.initialAuth()))
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)

@@ -35,6 +35,10 @@ type Config struct {
 	ProposeTimeout    time.Duration
 	// MaxEntrySize bounds one log entry in bytes (entrysize.go).
 	MaxEntrySize int
+	// ClusterSecret, when set, must be proven by both ends of every Raft
+	// connection (handshake.go); a process without it cannot vote or
+	// append entries.
+	ClusterSecret string
 
 	Logger hclog.Logger
 	// SnapshotObserver, if set, hears how long each snapshot phase took
@@ -131,7 +135,7 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.Named("raft-net"))
+	n.transport, err = newTransport(cfg.RaftAddr, []byte(cfg.ClusterSecret), cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err

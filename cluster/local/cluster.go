@@ -48,6 +48,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{cfg: cfg, last: cfg.Nodes}
+	if err := c.writeSecrets(); err != nil {
+		return nil, err
+	}
 	existing := false
 	for i := 1; i <= cfg.Nodes; i++ {
 		n := cfg.node(i)
@@ -93,6 +96,7 @@ func (c *Cluster) startAll(ctx context.Context, existing bool) error {
 func (c *Cluster) serverArgs(n *Node, extra ...string) []string {
 	args := []string{"server", "--id", n.ID, "--listen", n.ClientAddr, "--raft", n.RaftAddr, "--data", n.DataDir}
 	args = append(args, extra...)
+	args = append(args, c.secretArgs()...)
 	return append(args, c.cfg.ExtraArgs...)
 }
 

@@ -25,7 +25,7 @@ const clusterStartTimeout = 60 * time.Second
 // processes that lives until Ctrl-C or SIGTERM.
 func runCluster(args []string) error {
 	if len(args) == 0 || args[0] != "up" {
-		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [-- server flags]")
+		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [--requirepass PASSWORD] [-- server flags]")
 	}
 	cfg, err := parseClusterUpFlags(args[1:])
 	if err != nil {
@@ -91,6 +91,7 @@ func parseClusterUpFlags(args []string) (local.Config, error) {
 	fs.IntVar(&cfg.BasePort, "port", 6379, "client port of node1; node i listens on port+i-1 and port+i-1+10000 (Raft)")
 	fs.StringVar(&cfg.Dir, "dir", "./raftlist-data", "directory holding one data dir and one log per node")
 	fs.StringVar(&cfg.Host, "host", "127.0.0.1", "address the nodes listen on")
+	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients; also the nodes' cluster secret")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -120,6 +121,9 @@ func printCluster(c *local.Cluster, leader *local.Node) {
 	hostFlag := ""
 	if host != "127.0.0.1" && host != "localhost" {
 		hostFlag = "-h " + host + " "
+	}
+	if c.Config().Password != "" {
+		hostFlag += "--askpass "
 	}
 	fmt.Printf("try: redis-cli %s-p %s   (any node works: followers forward to the leader)\n", hostFlag, port)
 	fmt.Println("Ctrl-C stops every node cleanly; running the same command again brings the data back.")

@@ -32,7 +32,9 @@ type serverFlags struct {
 	outputLimit                                cluster.OutputBufferLimit
 	// fs holds every flag by its config key, with the effective values,
 	// for CONFIG GET (config.go).
-	fs *flag.FlagSet
+	fs                               *flag.FlagSet
+	requirePass, requirePassFile     string
+	clusterSecret, clusterSecretFile string
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -61,7 +63,14 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
+	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
+	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := parseWithConfig(fs, args); err != nil {
+		return nil, err
+	}
+	if err := f.resolveSecrets(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -132,7 +141,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		MaxEntrySize: int(f.maxEntrySize), Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
+		MaxEntrySize: int(f.maxEntrySize), ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
 	})
 	if err != nil {
 		return err
@@ -142,6 +151,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		Metrics:    metrics,
 		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout) * time.Second, OutputLimit: f.outputLimit,
 		ConfigValues: func() map[string]string { return configValues(f.fs) },
+		RequirePass:  f.requirePass, ClusterSecret: f.clusterSecret,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
@@ -154,21 +164,34 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	joinRefused := make(chan error, 1)
 	if f.join != "" {
 		go func() {
-			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen); err != nil {
+			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen, f.clusterSecret)
+			var ae *cluster.AuthError
+			switch {
+			case errors.As(err, &ae):
+				joinRefused <- err
+			case err != nil:
 				logger.Error("join failed", "through", f.join, "error", err)
-				return
+			default:
+				logger.Info("joined", "through", f.join)
 			}
-			logger.Info("joined", "through", f.join)
 		}()
 	}
+	var exitErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
+	case exitErr = <-joinRefused:
+		// A node the cluster will never admit would only sit idle.
+		logger.Error("join refused; stopping", "through", f.join, "error", exitErr)
 	}
 	srv.Close()
-	return node.Shutdown()
+	if err := node.Shutdown(); err != nil {
+		return err
+	}
+	return exitErr
 }
