@@ -24,8 +24,9 @@ import (
 const authPassword = "s3cret-pw"
 
 // mustStartAuthCluster is mustStartCluster for a cluster whose nodes run
-// with --requirepass password (and so the same cluster secret).
-func mustStartAuthCluster(t *testing.T, n int, password string) *local.Cluster {
+// with --requirepass password (and so the same cluster secret), and
+// extraArgs.
+func mustStartAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
 	var lastErr error
@@ -34,7 +35,7 @@ func mustStartAuthCluster(t *testing.T, n int, password string) *local.Cluster {
 			Binary: binary, Nodes: n, BasePort: freeBasePort(t), Host: "127.0.0.1",
 			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
 			LogDir:    filepath.Join(dir, fmt.Sprintf("logs%d", attempt)),
-			ExtraArgs: append([]string(nil), testTimingArgs...),
+			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
 			Password:  password,
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

@@ -468,3 +468,73 @@ func rssBytes(t *testing.T, pid int) int64 {
 	t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	return 0
 }
+
+// TestLimitsWithAuthSpareNodeTraffic: with a password (and so a cluster
+// secret), nodes are told from clients by their login, and stay outside
+// maxclients and timeout.
+func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
+	c := mustStartAuthCluster(t, 3, authPassword, "--maxclients", "6", "--timeout", "2")
+	leader := mustLeader(t, c)
+	follower := followers(c, leader)[0]
+	login := func(addr string) (*rawConn, []byte) {
+		conn := mustDial(t, addr)
+		raw, err := conn.doStr("AUTH", authPassword)
+		if err != nil && !isClosed(err) {
+			t.Fatalf("AUTH on %s: %v", addr, err)
+		}
+		return conn, raw
+	}
+	pushThroughFollower := func(elem string) {
+		t.Helper()
+		f, raw := login(follower.ClientAddr)
+		defer f.Close()
+		if string(raw) != "+OK\r\n" {
+			t.Fatalf("AUTH on the follower: got %q", quoteRaw(raw))
+		}
+		if raw := mustRaw(t, f, "RPUSH", "authlim", elem); !bytes.HasPrefix(raw, []byte(":")) {
+			t.Fatalf("RPUSH through the follower: got %q", quoteRaw(raw))
+		}
+	}
+	pushThroughFollower("warm") // the follower's forwarding connection exists from here
+
+	var open []*rawConn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	var refused []byte
+	for i := 0; i <= 6 && refused == nil; i++ {
+		conn, raw := login(leader.ClientAddr)
+		if string(raw) == "+OK\r\n" {
+			open = append(open, conn)
+			continue
+		}
+		refused = raw
+		conn.Close()
+	}
+	if exp := "-ERR max number of clients reached\r\n"; string(refused) != exp {
+		t.Fatalf("the connection over maxclients: exp %q, got %q", exp, quoteRaw(refused))
+	}
+	pushThroughFollower("while the leader is full")
+	// A blocking command from a follower takes a connection of its own to
+	// the leader, opened now: it must not be refused.
+	f, raw := login(follower.ClientAddr)
+	defer f.Close()
+	if string(raw) != "+OK\r\n" {
+		t.Fatalf("AUTH on the follower: got %q", quoteRaw(raw))
+	}
+	if raw := mustRaw(t, f, "BLPOP", "authlim", "1"); !bytes.Contains(raw, []byte("warm")) {
+		t.Fatalf("BLPOP through the follower to the full leader: got %q", quoteRaw(raw))
+	}
+
+	// Longer than the timeout: the clients are closed, the follower's
+	// forwarding connection, as idle, is not.
+	time.Sleep(5 * time.Second)
+	for i, conn := range open {
+		if _, err := conn.doStr("PING"); !isClosed(err) {
+			t.Fatalf("idle client %d: exp closed, got %v", i, err)
+		}
+	}
+	pushThroughFollower("after idling")
+}
