@@ -31,13 +31,19 @@ var redisFacts = map[string]string{
 	"databases":   strconv.Itoa(fsm.NumDBs),
 }
 
+// clusterOnlyKeys are shown only to fellow nodes (authCluster): the
+// cluster secret grants more than the default user has, so the default
+// user must not read it. requirepass is shown, as Redis shows it, to
+// those who already gave it.
+var clusterOnlyKeys = []string{"cluster-secret"}
+
 // CONFIG GET|HELP
 func configCommand(s *Server, r *request) fsm.Reply {
 	return runSubcommand("config", configSubcommands, s, r)
 }
 
-// configValues is every config key the node answers, with its value.
-func (s *Server) configValues() map[string]string {
+// configValues is every config key the node answers c, with its value.
+func (s *Server) configValues(c *client) map[string]string {
 	out := make(map[string]string, len(redisFacts)+32)
 	for k, v := range redisFacts {
 		out[k] = v
@@ -45,6 +51,11 @@ func (s *Server) configValues() map[string]string {
 	if s.cfg.ConfigValues != nil {
 		for k, v := range s.cfg.ConfigValues() {
 			out[k] = v
+		}
+	}
+	if authLevel(c.auth.Load()) != authCluster {
+		for _, k := range clusterOnlyKeys {
+			delete(out, k)
 		}
 	}
 	return out
@@ -56,7 +67,7 @@ func (s *Server) configValues() map[string]string {
 // any case and answered under the name as given; a glob pattern matches
 // names without regard to case. Each key is answered once.
 func configGet(s *Server, r *request) fsm.Reply {
-	values := s.configValues()
+	values := s.configValues(r.c)
 	names := make([]string, 0, len(values))
 	for k := range values {
 		names = append(names, k)

@@ -497,6 +497,18 @@ func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
 	}
 	pushThroughFollower("warm") // the follower's forwarding connection exists from here
 
+	// CONFIG GET shows requirepass to whoever gave it, as Redis does, but
+	// the cluster secret only to a node.
+	user, _ := login(follower.ClientAddr)
+	if raw := mustRaw(t, user, "CONFIG", "GET", "requirepass", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("requirepass", authPassword)...)) {
+		t.Errorf("CONFIG GET requirepass cluster-secret as the default user: got %q", quoteRaw(raw))
+	}
+	mustRaw(t, user, "AUTH", "raftlist-cluster", authPassword)
+	if raw := mustRaw(t, user, "CONFIG", "GET", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("cluster-secret", authPassword)...)) {
+		t.Errorf("CONFIG GET cluster-secret as a node: got %q", quoteRaw(raw))
+	}
+	user.Close()
+
 	var open []*rawConn
 	defer func() {
 		for _, c := range open {
