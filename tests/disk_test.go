@@ -69,6 +69,15 @@ func testFullDisk(t *testing.T, fillLeader bool) {
 
 	o := newOutcomes()
 	viaVictim, viaHealthy := newOutcomes(), newOutcomes()
+	if fillLeader {
+		// One client alone at first, so the reply to the write that met
+		// the full disk is seen: an error, never OK.
+		r := probeUntilError(t, victim.ClientAddr, key, viaVictim)
+		t.Logf("the first failed write through %s was answered %q", victim.ID, r)
+		if !isErrorPrefix(r, "UNCERTAIN") && !isErrorPrefix(r, "TRYAGAIN") {
+			t.Errorf("exp UNCERTAIN or TRYAGAIN from the full leader, got %q", r)
+		}
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -121,8 +130,25 @@ func testFullDisk(t *testing.T, fillLeader bool) {
 		t.Fatalf("%s exited with its disk full (exp it to keep running and wait for space): %v\n%s", victim.ID, victim.ExitError(), victim.LogTail(40))
 	}
 
+	if fillLeader {
+		// An operator restarting the node while the disk is still full:
+		// it must shut down without a panic, and its bolt file must open
+		// again once there is room (ENOSPC never corrupts it).
+		victim.Stop()
+		if err := victim.ExitError(); err != nil || countLogged(victim, "panic") > 0 {
+			t.Errorf("%s stopped with its disk full: exp a clean exit, got %v\n%s", victim.ID, err, victim.LogTail(30))
+		}
+	}
 	if err := os.Remove(ballast); err != nil {
 		t.Fatalf("remove the ballast: %v", err)
+	}
+	if fillLeader {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := victim.Restart(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("restart %s after freeing space: %v", victim.ID, err)
+		}
 	}
 	mustConverge(t, c)
 	o.merge(viaVictim)
@@ -134,6 +160,36 @@ func testFullDisk(t *testing.T, fillLeader bool) {
 			t.Errorf("%s: the writes before the disk filled: exp %v, got %v", n.ID, values("before", 20), got)
 		}
 	}
+}
+
+// probeUntilError RPUSHes probe-0, probe-1, ... through addr one at a time
+// until one is answered with an error, recording each outcome in o, and
+// returns that error reply.
+func probeUntilError(t *testing.T, addr, key string, o *outcomes) []byte {
+	t.Helper()
+	c := mustDial(t, addr)
+	for i := 0; i < 5000; i++ {
+		v := "probe-" + strconv.Itoa(i)
+		raw, err := c.doStr("RPUSH", key, v)
+		if err != nil {
+			t.Fatalf("RPUSH %s through %s: %v", v, addr, err)
+		}
+		o.mu.Lock()
+		switch {
+		case len(raw) > 0 && raw[0] == ':':
+			o.acked = append(o.acked, v)
+		case isErrorPrefix(raw, "TRYAGAIN"):
+			o.rejected[v] = true
+		default:
+			o.uncertain[v] = true
+		}
+		o.mu.Unlock()
+		if len(raw) > 0 && raw[0] == '-' {
+			return raw
+		}
+	}
+	t.Fatalf("5000 writes through %s with its disk full were all acknowledged", addr)
+	return nil
 }
 
 // snapshotAcked returns the values acknowledged so far.
