@@ -84,5 +84,10 @@ func FuzzParseRaftExec(f *testing.F) {
 		if _, err := fsm.DecodeEntry(e.Encode()); err != nil {
 			t.Fatalf("parsed %+v, but its entry does not decode: %v", tx, err)
 		}
+		// And it forwards unchanged: encoding it again parses to the same.
+		again, ok := parseRaftExec(raftExecArgs(&tx)[2:])
+		if !ok || !reflect.DeepEqual(tx, again) {
+			t.Fatalf("exp %+v to survive raftExecArgs, got %+v (ok %v)", tx, again, ok)
+		}
 	})
 }

@@ -81,6 +81,7 @@ type Node struct {
 	raft      *raft.Raft
 	machine   *fsm.Machine
 	store     *raftboltdb.BoltStore
+	disk      *diskStore // store, watched for a failing data dir (disk.go)
 	transport *raft.NetworkTransport
 	log       hclog.Logger
 
@@ -110,8 +111,8 @@ type Node struct {
 // New opens (or creates) the node's data dir and starts Raft.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	n := &Node{
 		cfg:     cfg,
@@ -127,13 +128,17 @@ func New(cfg Config) (*Node, error) {
 		Path:        filepath.Join(cfg.DataDir, "raft.db"),
 		BoltOptions: &bbolt.Options{Timeout: time.Second},
 	})
-	if err != nil {
+	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, fmt.Errorf("open raft log store in %s (is another node using this data dir?): %w", cfg.DataDir, err)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("open raft log store in %s (%s): %w", cfg.DataDir, diskCause(err), err)
+	}
+	n.disk = &diskStore{BoltStore: n.store, dir: cfg.DataDir, log: cfg.Logger, stop: n.stop}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.store.Close()
-		return nil, fmt.Errorf("open snapshot store: %w", err)
+		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
 	n.transport, err = newTransport(cfg.RaftAddr, []byte(cfg.ClusterSecret), cfg.Logger.Named("raft-net"))
 	if err != nil {
@@ -156,12 +161,12 @@ func New(cfg Config) (*Node, error) {
 	rc.BatchApplyCh = true
 	rc.Logger = cfg.Logger.Named("raft")
 
-	logs, err := raft.NewLogCache(1024, n.store)
+	logs, err := raft.NewLogCache(1024, n.disk)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("create log cache: %w", err)
 	}
-	n.restarted, err = raft.HasExistingState(logs, n.store, snaps)
+	n.restarted, err = raft.HasExistingState(logs, n.disk, snaps)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("inspect existing raft state: %w", err)
@@ -172,7 +177,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.disk, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
@@ -190,7 +195,7 @@ func (n *Node) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.Snapsho
 	conf := raft.Configuration{Servers: []raft.Server{{
 		ID: rc.LocalID, Address: n.transport.LocalAddr(), Suffrage: raft.Voter,
 	}}}
-	if err := raft.BootstrapCluster(rc, logs, n.store, snaps, n.transport, conf); err != nil {
+	if err := raft.BootstrapCluster(rc, logs, n.disk, snaps, n.transport, conf); err != nil {
 		return fmt.Errorf("bootstrap cluster: %w", err)
 	}
 	return nil
