@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
@@ -23,6 +24,7 @@ import (
 type forwarder struct {
 	maxBulk int64
 	timeout time.Duration
+	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
 
 	mu      sync.Mutex
 	idle    map[string][]*upstream
@@ -103,8 +105,7 @@ func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 		}
 		u.conn.Close()
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dialPeer(ctx, f.tls, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
 	}
@@ -144,7 +145,7 @@ func alive(conn net.Conn) bool {
 // pollNow asks the kernel, without reading or blocking, which of events
 // are pending on conn's socket. ok is false when it cannot tell.
 func pollNow(conn net.Conn, events int16) (revents int16, ok bool) {
-	sc, isSys := conn.(syscall.Conn)
+	sc, isSys := rawConn(conn).(syscall.Conn)
 	if !isSys {
 		return 0, false
 	}

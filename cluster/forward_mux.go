@@ -253,8 +253,7 @@ func (f *forwarder) muxFor(ctx context.Context, addr string) (*mux, error) {
 type muxDial struct{ done chan struct{} }
 
 func (f *forwarder) dialMux(ctx context.Context, addr string, dial *muxDial) (*mux, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dialPeer(ctx, f.tls, addr)
 	var m *mux
 	if err == nil {
 		m = newMux(f, addr, conn)

@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/resp"
@@ -99,11 +99,12 @@ func raftNodes(s *Server) fsm.Reply {
 // Join asks the member at memberAddr (any member's RESP address) to add this
 // node, retrying until it succeeds or ctx ends. Adding a node that is
 // already a member with the same address succeeds, so joining again after a
-// restart is harmless.
-func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
+// restart is harmless. peerTLS, when set, is the node-to-node TLS
+// configuration (Config.PeerTLS): memberAddr is then a TLS address.
+func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, peerTLS *tls.Config) error {
 	var last error
 	for {
-		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr)
+		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, peerTLS)
 		if last == nil {
 			return nil
 		}
@@ -115,9 +116,8 @@ func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error 
 	}
 }
 
-func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", memberAddr)
+func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, peerTLS *tls.Config) error {
+	conn, err := dialPeer(ctx, peerTLS, memberAddr)
 	if err != nil {
 		return err
 	}

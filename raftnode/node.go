@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,12 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64 // entries kept after a snapshot for slow followers
 	ProposeTimeout    time.Duration
+
+	// TLS, when set, makes the Raft transport mutual TLS (tls.go):
+	// Certificates is this node's certificate, presented to peers both as
+	// server and as client; RootCAs is the CA every peer's certificate must
+	// chain to.
+	TLS *tls.Config
 
 	Logger hclog.Logger
 }
@@ -123,7 +130,7 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, cfg.Logger.Named("raft-net"))
+	n.transport, err = newTransport(cfg.RaftAddr, cfg.TLS, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err

@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -16,15 +17,20 @@ import (
 type streamLayer struct {
 	ln     net.Listener
 	dialer net.Dialer
+	tls    *transportTLS // nil: plain TCP (tls.go)
 }
 
-func newStreamLayer(bind string) (*streamLayer, error) {
+func newStreamLayer(bind string, tlsConf *tls.Config) (*streamLayer, error) {
+	sec, err := newTransportTLS(tlsConf)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, fmt.Errorf("listen for raft on %s: %w", bind, err)
 	}
 	tcp := ln.Addr().(*net.TCPAddr)
-	s := &streamLayer{ln: ln}
+	s := &streamLayer{ln: ln, tls: sec}
 	if !tcp.IP.IsUnspecified() {
 		s.dialer.LocalAddr = &net.TCPAddr{IP: tcp.IP}
 	}
@@ -34,15 +40,26 @@ func newStreamLayer(bind string) (*streamLayer, error) {
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	d := s.dialer
 	d.Timeout = timeout
-	return d.Dial("tcp", string(addr))
+	conn, err := d.Dial("tcp", string(addr))
+	if err != nil {
+		return nil, err
+	}
+	return s.tls.dial(conn, string(addr), timeout)
 }
 
-func (s *streamLayer) Accept() (net.Conn, error) { return s.ln.Accept() }
-func (s *streamLayer) Close() error              { return s.ln.Close() }
-func (s *streamLayer) Addr() net.Addr            { return s.ln.Addr() }
+func (s *streamLayer) Accept() (net.Conn, error) {
+	conn, err := s.ln.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return s.tls.accept(conn), nil
+}
 
-func newTransport(bind string, logger hclog.Logger) (*raft.NetworkTransport, error) {
-	stream, err := newStreamLayer(bind)
+func (s *streamLayer) Close() error   { return s.ln.Close() }
+func (s *streamLayer) Addr() net.Addr { return s.ln.Addr() }
+
+func newTransport(bind string, tlsConf *tls.Config, logger hclog.Logger) (*raft.NetworkTransport, error) {
+	stream, err := newStreamLayer(bind, tlsConf)
 	if err != nil {
 		return nil, err
 	}

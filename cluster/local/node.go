@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,8 +25,9 @@ type Node struct {
 	DataDir    string
 	LogFile    string // the node's stderr and stdout, appended across restarts
 
-	binary string
-	args   []string // `server ...` flags, the same on every restart
+	binary  string
+	args    []string    // `server ...` flags, the same on every restart
+	tlsConf *tls.Config // the clients' TLS configuration when the node serves TLS only
 
 	mu     sync.Mutex
 	proc   *process // current incarnation; nil before the first start
@@ -263,6 +265,7 @@ func (n *Node) Client() *redis.Client {
 	if n.client == nil {
 		n.client = redis.NewClient(&redis.Options{
 			Addr:         n.ClientAddr,
+			TLSConfig:    n.tlsConf,
 			DialTimeout:  2 * time.Second,
 			ReadTimeout:  5 * time.Second,
 			WriteTimeout: 5 * time.Second,
@@ -279,6 +282,7 @@ func (n *Node) adminClient() *redis.Client {
 	if n.admin == nil {
 		n.admin = redis.NewClient(&redis.Options{
 			Addr:            n.ClientAddr,
+			TLSConfig:       n.tlsConf,
 			DialTimeout:     500 * time.Millisecond,
 			ReadTimeout:     2 * time.Second,
 			WriteTimeout:    2 * time.Second,

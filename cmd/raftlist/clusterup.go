@@ -25,7 +25,7 @@ const clusterStartTimeout = 60 * time.Second
 // processes that lives until Ctrl-C or SIGTERM.
 func runCluster(args []string) error {
 	if len(args) == 0 || args[0] != "up" {
-		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [-- server flags]")
+		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [--tls] [-- server flags]")
 	}
 	cfg, err := parseClusterUpFlags(args[1:])
 	if err != nil {
@@ -91,6 +91,7 @@ func parseClusterUpFlags(args []string) (local.Config, error) {
 	fs.IntVar(&cfg.BasePort, "port", 6379, "client port of node1; node i listens on port+i-1 and port+i-1+10000 (Raft)")
 	fs.StringVar(&cfg.Dir, "dir", "./raftlist-data", "directory holding one data dir and one log per node")
 	fs.StringVar(&cfg.Host, "host", "127.0.0.1", "address the nodes listen on")
+	fs.BoolVar(&cfg.TLS, "tls", false, "serve TLS only, with a CA and certificates generated into DIR/tls (kept across restarts)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -121,6 +122,10 @@ func printCluster(c *local.Cluster, leader *local.Node) {
 	if host != "127.0.0.1" && host != "localhost" {
 		hostFlag = "-h " + host + " "
 	}
-	fmt.Printf("try: redis-cli %s-p %s   (any node works: followers forward to the leader)\n", hostFlag, port)
+	tlsFlags := ""
+	if f := c.TLSFiles(); f != nil {
+		tlsFlags = fmt.Sprintf("--tls --cacert %s --cert %s --key %s ", f.CACert, f.ClientCert, f.ClientKey)
+	}
+	fmt.Printf("try: redis-cli %s%s-p %s   (any node works: followers forward to the leader)\n", tlsFlags, hostFlag, port)
 	fmt.Println("Ctrl-C stops every node cleanly; running the same command again brings the data back.")
 }

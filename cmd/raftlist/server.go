@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ type serverFlags struct {
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen                                 int64
+	tls                                        tlsFlags
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -47,6 +49,12 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.tls.listen, "tls-listen", "", "serve RESP over TLS on HOST:PORT (Redis's tls-port); --listen \"\" then serves TLS only")
+	fs.StringVar(&f.tls.certFile, "tls-cert-file", "", "PEM certificate of this node, for clients and (with --tls-cluster) other nodes")
+	fs.StringVar(&f.tls.keyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
+	fs.StringVar(&f.tls.caFile, "tls-ca-cert-file", "", "PEM CA certificate(s) that client and node certificates must chain to")
+	fs.StringVar(&f.tls.authClients, "tls-auth-clients", "yes", "client certificates on the TLS port: yes (required), optional (verified if sent), no")
+	fs.StringVar(&f.tls.cluster, "tls-cluster", "yes", "with TLS configured, node-to-node traffic (Raft, forwarding, --join) is mutual TLS and nodes advertise their --tls-listen address: yes or no")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -57,9 +65,18 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
 	}
-	host, port, err := net.SplitHostPort(f.listen)
+	if err := f.tls.check(f.listen); err != nil {
+		return nil, err
+	}
+	// Defaults derive from the plain port, or from the TLS port of a
+	// TLS-only node.
+	first, flagName := f.listen, "--listen"
+	if first == "" {
+		first, flagName = f.tls.listen, "--tls-listen"
+	}
+	host, port, err := net.SplitHostPort(first)
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", f.listen, err)
+		return nil, fmt.Errorf("%s %q: %w", flagName, first, err)
 	}
 	if f.id == "" {
 		f.id = "node-" + port
@@ -88,8 +105,17 @@ func runServer(args []string) error {
 			return err
 		}
 	}
+	sec, err := f.tls.load()
+	if err != nil {
+		return err
+	}
+	var clientTLS, peerTLS, raftTLS *tls.Config
+	if sec != nil {
+		clientTLS, peerTLS, raftTLS = sec.clients, sec.peers, sec.raft
+	}
+	advertised := f.tls.advertised(f.listen)
 	node, err := raftnode.New(raftnode.Config{
-		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
+		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
 		Logger: logger,
@@ -99,21 +125,22 @@ func runServer(args []string) error {
 	}
 	srv := cluster.New(cluster.Config{
 		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
+		TLSListenAddr: f.tls.listen, TLS: clientTLS, PeerTLS: peerTLS,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ready) }()
 	if err := <-ready; err != nil {
 		node.Shutdown()
-		return fmt.Errorf("listen on %s: %w", f.listen, err)
+		return err
 	}
-	logger.Info("serving", "listen", f.listen, "raft", f.raftAddr, "data", f.data)
+	logger.Info("serving", "listen", f.listen, "tls-listen", f.tls.listen, "raft", f.raftAddr, "raft-tls", raftTLS != nil, "data", f.data)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if f.join != "" {
 		go func() {
-			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen); err != nil {
+			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, advertised, peerTLS); err != nil {
 				logger.Error("join failed", "through", f.join, "error", err)
 				return
 			}
