@@ -69,7 +69,11 @@ func runCluster(args []string) error {
 		case <-ctx.Done():
 			fmt.Println("\nstopping all nodes ...")
 			c.Stop()
-			fmt.Printf("stopped; `raftlist cluster up --dir %s` brings the same data back\n", cfg.Dir)
+			again := "raftlist cluster up --dir " + cfg.Dir
+			if cfg.TLS {
+				again += " --tls"
+			}
+			fmt.Printf("stopped; `%s` brings the same data back\n", again)
 			return nil
 		case n := <-exited:
 			fmt.Printf("%s exited unexpectedly (%v); the others keep running; last lines of %s:\n%s\n",
