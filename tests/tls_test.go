@@ -399,3 +399,29 @@ func TestTLSBesidePlainWithOptionalClientCertificates(t *testing.T) {
 		t.Fatal("PING with a certificate of another CA: exp a refusal, got PONG")
 	}
 }
+
+// TestTLSRedirectNamesTheLeadersTLSAddress: in --redirect mode a follower
+// of a TLS cluster sends clients to an address they can reach with TLS.
+func TestTLSRedirectNamesTheLeadersTLSAddress(t *testing.T) {
+	c := mustStartTLSCluster(t, 3, "--redirect")
+	leader := mustLeader(t, c)
+	follower := followers(c, leader)[0]
+	host, _, _ := net.SplitHostPort(leader.ClientAddr)
+	conf, err := c.TLSFiles().ClientConfig(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	fc := tlsClient(follower.ClientAddr, conf)
+	defer fc.Close()
+	err = fc.RPush(ctx, "moved", "x").Err()
+	if exp := "MOVED 0 " + leader.ClientAddr; err == nil || err.Error() != exp {
+		t.Fatalf("RPUSH on follower %s: exp %q, got %v", follower.ID, exp, err)
+	}
+	lc := tlsClient(strings.TrimPrefix(err.Error(), "MOVED 0 "), conf)
+	defer lc.Close()
+	if n, err := lc.RPush(ctx, "moved", "x").Result(); err != nil || n != 1 {
+		t.Fatalf("RPUSH at the address MOVED named: exp 1, got %d (%v)", n, err)
+	}
+}
