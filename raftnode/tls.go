@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,15 @@ import (
 type transportTLS struct {
 	server *tls.Config
 	client *tls.Config
+	// handshakeTimeout bounds an accepted connection's handshake: a
+	// stranger that connects and never finishes it is dropped instead of
+	// holding a goroutine and a socket for good.
+	handshakeTimeout time.Duration
 }
+
+// defaultHandshakeTimeout is raft's own dial timeout in this package
+// (newTransport), so a member that can dial in time also handshakes in time.
+const defaultHandshakeTimeout = 10 * time.Second
 
 // newTransportTLS derives both sides from base, which holds the node's
 // certificate (Certificates) and the cluster CA (RootCAs). Nil base means
@@ -44,7 +53,7 @@ func newTransportTLS(base *tls.Config) (*transportTLS, error) {
 	if server.MinVersion == 0 {
 		server.MinVersion = tls.VersionTLS12
 	}
-	return &transportTLS{server: server, client: client}, nil
+	return &transportTLS{server: server, client: client, handshakeTimeout: defaultHandshakeTimeout}, nil
 }
 
 // dial runs the client handshake on conn, a fresh TCP connection to addr,
@@ -80,12 +89,48 @@ func (t *transportTLS) dial(conn net.Conn, addr string, timeout time.Duration) (
 }
 
 // accept wraps an accepted connection. The handshake runs on the first
-// read, in raft's per-connection goroutine, so a slow or hostile peer never
-// holds up the accept loop; a peer without a valid certificate fails there
-// and raft drops the connection.
+// read or write, in raft's per-connection goroutine, so a slow or hostile
+// peer never holds up the accept loop; a peer without a valid certificate
+// fails there and raft drops the connection.
 func (t *transportTLS) accept(conn net.Conn) net.Conn {
 	if t == nil {
 		return conn
 	}
-	return tls.Server(conn, t.server)
+	return &acceptedConn{Conn: tls.Server(conn, t.server), timeout: t.handshakeTimeout}
+}
+
+// acceptedConn runs the server handshake once, within timeout, before the
+// first read or write. tls.Conn would run it unbounded, and a deadline set
+// on the socket instead would outlive the handshake and cut idle pooled
+// raft connections later.
+type acceptedConn struct {
+	*tls.Conn
+	timeout time.Duration
+	once    sync.Once
+	err     error
+}
+
+func (c *acceptedConn) handshake() error {
+	c.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		defer cancel()
+		if err := c.Conn.HandshakeContext(ctx); err != nil {
+			c.err = fmt.Errorf("raft transport TLS handshake with %s: %w", c.RemoteAddr(), err)
+		}
+	})
+	return c.err
+}
+
+func (c *acceptedConn) Read(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *acceptedConn) Write(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
 }

@@ -248,3 +248,36 @@ func checkErr(t *testing.T, side string, err error, want string, anyErr bool) {
 		t.Fatalf("%s: exp an error containing %q, got %v", side, want, err)
 	}
 }
+
+// TestRaftStreamLayerDropsAPeerThatNeverHandshakes: a stranger that opens
+// the Raft port and sends nothing is cut off after the handshake timeout.
+func TestRaftStreamLayerDropsAPeerThatNeverHandshakes(t *testing.T) {
+	ca := newTestCA(t, "cluster CA")
+	server, err := newStreamLayer("127.0.0.1:0", ca.config(ca.node(t, "127.0.0.1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	server.tls.handshakeTimeout = 200 * time.Millisecond
+	conn, err := net.Dial("tcp", server.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	accepted, err := server.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer accepted.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := accepted.Read(make([]byte, 1))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		checkErr(t, "accepting side", err, "raft transport TLS handshake", false)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the accepting side still waits for a handshake after 10s")
+	}
+}
