@@ -98,7 +98,7 @@ func tlsClient(addr string, conf *tls.Config) *redis.Client {
 	})
 }
 
-// infoField reads one field of INFO section on n.
+// infoField reads one field of an INFO section through c.
 func infoField(t *testing.T, ctx context.Context, c *redis.Client, section, field string) string {
 	t.Helper()
 	text, err := c.Info(ctx, section).Result()
