@@ -7,14 +7,21 @@ require (
 	github.com/hashicorp/go-hclog v1.6.2
 	github.com/hashicorp/raft v1.7.3
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
+	github.com/prometheus/client_golang v1.25.0
 	github.com/tidwall/btree v1.8.2
 	github.com/tidwall/match v1.2.0
 	github.com/yuin/gopher-lua v1.1.2
 )
 
 require (
+	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 require (
@@ -29,5 +36,5 @@ require (
 	github.com/mattn/go-isatty v0.0.14 // indirect
 	github.com/redis/go-redis/v9 v9.17.3
 	go.etcd.io/bbolt v1.5.0
-	golang.org/x/sys v0.45.0 // indirect
+	golang.org/x/sys v0.48.0
 )

@@ -42,8 +42,13 @@ type client struct {
 	one     [1]redcon.Command
 	closing bool
 
+	// auth is the connection's authLevel (auth.go); zero, for a client
+	// the node makes itself, is authCluster.
+	auth atomic.Int32
+
 	mu   sync.Mutex
 	name string
+	user string // the user AUTH logged in as; "" is default
 
 	lastCmd     atomic.Int64 // unix nanos
 	lastCmdName atomic.Value // string
@@ -53,6 +58,21 @@ func (c *client) setName(name []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.name = string(name)
+}
+
+func (c *client) setUser(user string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.user = user
+}
+
+func (c *client) getUser() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.user == "" {
+		return "default"
+	}
+	return c.user
 }
 
 func (c *client) getName() string {
@@ -92,7 +112,7 @@ func (c *client) infoLine() string {
 		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
-		"user=default", "redir=-1", "resp=2",
+		"user=" + c.getUser(), "redir=-1", "resp=2",
 	}
 	return strings.Join(fields, " ")
 }

@@ -22,7 +22,9 @@ type connCommand struct {
 // init: COMMAND's handler reads the table it is part of.
 var connCommands map[string]*connCommand
 
-func init() { connCommands = buildConnTable(append(connCommandList, txConnCommands...)) }
+func init() {
+	connCommands = buildConnTable(append(append(connCommandList, txConnCommands...), authConnCommands...))
+}
 
 var connCommandList = []*connCommand{
 	// PING [message]
@@ -148,28 +150,35 @@ func hello(s *Server, r *request) fsm.Reply {
 		}
 		args = args[1:]
 	}
-	var name []byte
+	var name, user, pass []byte
 	for i := 0; i < len(args); i++ {
 		more := len(args) - i - 1
 		switch {
 		case isWord(args[i], "auth") && more >= 2:
-			// raftlist has no users or passwords yet: the default user,
-			// like Redis's nopass default user, accepts any password.
-			if !isWord(args[i+1], "default") {
-				return fsm.Error("WRONGPASS invalid username-password pair or user is disabled.")
-			}
+			user, pass = args[i+1], args[i+2]
 			i += 2
 		case isWord(args[i], "setname") && more >= 1:
-			if err := validClientName(args[i+1]); err != nil {
-				return err
-			}
 			name = args[i+1]
 			i++
 		default:
 			return fsm.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 		}
 	}
+	// Redis's order: options parsed, then AUTH, then the authentication
+	// check, and only then the name, so a bad name still leaves the
+	// connection logged in.
+	if user != nil {
+		if err := s.login(r.c, user, pass); err != nil {
+			return err
+		}
+	}
+	if authLevel(r.c.auth.Load()) == authNone {
+		return errHelloNoAuth
+	}
 	if name != nil {
+		if err := validClientName(name); err != nil {
+			return err
+		}
 		r.c.setName(name)
 	}
 	role := "replica"

@@ -27,6 +27,8 @@ type request struct {
 	forwarded bool
 	// received is when the command arrived; blocking timeouts count from it.
 	received time.Time
+	// rejected is set when the command was refused before it ran (stats).
+	rejected bool
 }
 
 // handle is redcon's callback, run in the connection's goroutine. It serves
@@ -40,6 +42,9 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // validated first (bad input never reaches the log), then written through
 // the log or read linearizably.
 func (s *Server) execute(r *request) fsm.Reply {
+	if err := s.gate(r.c, r.args); err != nil {
+		return rejected(r, err.(fsm.Error))
+	}
 	if r.c.tx != nil && !r.forwarded {
 		return s.queueInMulti(r)
 	}
@@ -51,6 +56,7 @@ func (s *Server) execute(r *request) fsm.Reply {
 	}
 	cmd, err := fsm.Validate(r.args)
 	if err != nil {
+		r.rejected = true
 		return errorReply(err)
 	}
 	switch {
@@ -134,12 +140,13 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 	if s.cfg.Redirect {
 		return fsm.Error("MOVED 0 " + addr)
 	}
-	s.forwarded.Add(1)
 	raw, sent, err := s.fwd.do(ctx, addr, fwd)
+	reply := fsm.Reply(fsm.Raw(raw))
 	if err != nil {
-		return forwardFailure(err, sent, write)
+		reply = forwardFailure(err, sent, write)
 	}
-	return fsm.Raw(raw)
+	s.stats.observeForwarded(reply)
+	return reply
 }
 
 // forwardFailure is the reply to a forwarded command whose answer did not

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,12 +26,18 @@ type forwarder struct {
 	maxBulk int64
 	timeout time.Duration
 	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
+	// secret, when set, is sent as AUTH raftlist-cluster on every new
+	// upstream connection before any request (auth.go).
+	secret string
 
 	mu      sync.Mutex
 	idle    map[string][]*upstream
 	muxes   map[string][]*mux // shared connections for runs (forward_mux.go)
 	dialing map[string][]*muxDial
 	closed  bool
+	// active counts dedicated connections out of the pool, carrying a
+	// request (metrics: forwarding connections).
+	active atomic.Int64
 }
 
 type upstream struct {
@@ -56,6 +63,8 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 	if err != nil {
 		return nil, false, err
 	}
+	f.active.Add(1)
+	defer f.active.Add(-1)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(f.timeout)
@@ -105,7 +114,7 @@ func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 		}
 		u.conn.Close()
 	}
-	conn, err := dialPeer(ctx, f.tls, addr)
+	conn, err := dialNode(ctx, f.tls, f.secret, addr, f.timeout)
 	if err != nil {
 		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
 	}

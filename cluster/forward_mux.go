@@ -253,7 +253,7 @@ func (f *forwarder) muxFor(ctx context.Context, addr string) (*mux, error) {
 type muxDial struct{ done chan struct{} }
 
 func (f *forwarder) dialMux(ctx context.Context, addr string, dial *muxDial) (*mux, error) {
-	conn, err := dialPeer(ctx, f.tls, addr)
+	conn, err := dialNode(ctx, f.tls, f.secret, addr, f.timeout)
 	var m *mux
 	if err == nil {
 		m = newMux(f, addr, conn)

@@ -5,8 +5,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -20,10 +23,14 @@ const Version = "0.1.0"
 
 type infoSection struct {
 	name string
-	dflt bool // part of plain INFO
+	dflt bool // part of plain INFO and INFO default
 	fill func(s *Server, b *strings.Builder)
 }
 
+// infoSections are in redis-server 7.0's order, with raft after
+// replication. Redis sections raftlist has nothing true to say in
+// (persistence, modules, latencystats) are left out rather than filled
+// with made-up values.
 var infoSections = []infoSection{
 	{name: "server", dflt: true, fill: infoServer},
 	{name: "clients", dflt: true, fill: infoClients},
@@ -31,6 +38,10 @@ var infoSections = []infoSection{
 	{name: "stats", dflt: true, fill: infoStats},
 	{name: "replication", dflt: true, fill: infoReplication},
 	{name: "raft", dflt: true, fill: infoRaft},
+	{name: "cpu", dflt: true, fill: infoCPU},
+	{name: "commandstats", fill: infoCommandStats},
+	{name: "errorstats", dflt: true, fill: infoErrorStats},
+	{name: "cluster", dflt: true, fill: infoCluster},
 	{name: "keyspace", dflt: true, fill: infoKeyspace},
 }
 
@@ -40,16 +51,21 @@ func info(s *Server, r *request) fsm.Reply {
 	for _, a := range r.args[1:] {
 		want[strings.ToLower(string(a))] = true
 	}
-	all := len(want) == 0 || want["default"] || want["all"] || want["everything"]
+	dflt := len(want) == 0 || want["default"]
+	all := want["all"] || want["everything"]
 	var b strings.Builder
 	for _, sec := range infoSections {
-		if !(all && sec.dflt) && !want[sec.name] {
+		if !all && !(dflt && sec.dflt) && !want[sec.name] {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
-		fmt.Fprintf(&b, "# %s\r\n", strings.ToUpper(sec.name[:1])+sec.name[1:])
+		title := strings.ToUpper(sec.name[:1]) + sec.name[1:]
+		if sec.name == "cpu" {
+			title = "CPU"
+		}
+		fmt.Fprintf(&b, "# %s\r\n", title)
 		sec.fill(s, &b)
 	}
 	return fsm.Bulk(b.String())
@@ -63,48 +79,131 @@ func infoServer(s *Server, b *strings.Builder) {
 	field(b, "redis_version", redisVersion)
 	field(b, "raftlist_version", Version)
 	field(b, "redis_mode", "standalone")
-	field(b, "os", runtime.GOOS+" "+runtime.GOARCH)
-	field(b, "arch_bits", 64)
+	field(b, "os", osName())
+	field(b, "arch_bits", strconv.IntSize)
+	field(b, "go_version", runtime.Version())
 	field(b, "process_id", os.Getpid())
-	field(b, "tcp_port", portOf(s.cfg.ListenAddr))
+	field(b, "run_id", s.runID)
+	tcpPort := portOf(s.cfg.ListenAddr)
+	if s.cfg.ListenAddr == "" {
+		tcpPort = "0" // TLS only: Redis's port 0 with a tls-port
+	}
+	field(b, "tcp_port", tcpPort)
+	field(b, "server_time_usec", time.Now().UnixMicro())
 	up := time.Since(s.started)
 	field(b, "uptime_in_seconds", int64(up.Seconds()))
 	field(b, "uptime_in_days", int64(up.Hours()/24))
-	field(b, "executable", os.Args[0])
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	field(b, "executable", exe)
+}
+
+// osName is uname's system, release and machine, as Redis prints it.
+func osName() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return runtime.GOOS + " " + runtime.GOARCH
+	}
+	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " +
+		unix.ByteSliceToString(u.Machine[:])
 }
 
 func infoClients(s *Server, b *strings.Builder) {
-	field(b, "connected_clients", len(s.clientList()))
+	field(b, "connected_clients", s.clientCount())
 	field(b, "blocked_clients", s.blocked.count())
+	field(b, "tracking_clients", 0) // CLIENT TRACKING is not supported
 }
 
+// infoMemory reports the Go heap as used_memory: the live objects and those
+// not yet swept, the nearest Go has to the bytes Redis's allocator holds.
+// There is no mem_fragmentation_ratio: RSS over heap measures the Go
+// runtime's overhead, not fragmentation, and would trip Redis alerts.
 func infoMemory(_ *Server, b *strings.Builder) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	field(b, "used_memory", m.HeapAlloc)
-	field(b, "used_memory_human", humanBytes(m.HeapAlloc))
-	field(b, "used_memory_rss", m.Sys)
+	used := m.HeapAlloc
+	field(b, "used_memory", used)
+	field(b, "used_memory_human", humanBytes(used))
+	if rss, ok := residentBytes(); ok {
+		field(b, "used_memory_rss", rss)
+		field(b, "used_memory_rss_human", humanBytes(rss))
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		total := uint64(si.Totalram) * uint64(si.Unit)
+		field(b, "total_system_memory", total)
+		field(b, "total_system_memory_human", humanBytes(total))
+	}
+	// raftlist has no memory limit and never evicts.
 	field(b, "maxmemory", 0)
+	field(b, "maxmemory_human", "0B")
+	field(b, "maxmemory_policy", "noeviction")
+	field(b, "mem_allocator", runtime.Version())
+}
+
+// residentBytes is the process's resident set size, from /proc.
+func residentBytes() (uint64, bool) {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * uint64(os.Getpagesize()), true
 }
 
 func infoStats(s *Server, b *strings.Builder) {
+	st := s.stats
 	field(b, "total_connections_received", s.connections.Load())
-	field(b, "total_commands_processed", s.commands.Load())
-	field(b, "forwarded_commands", s.forwarded.Load())
+	field(b, "total_commands_processed", st.commandsProcessed())
+	field(b, "instantaneous_ops_per_sec", st.ops.perSecond())
+	field(b, "rejected_connections", st.rejectedConns.Load())
+	// No key ever expires or is evicted, and there is no pub/sub.
+	field(b, "expired_keys", 0)
+	field(b, "evicted_keys", 0)
+	field(b, "pubsub_channels", 0)
+	field(b, "pubsub_patterns", 0)
+	field(b, "total_error_replies", st.errReplies.Load())
+	var fwd uint64
+	for i := range st.forwarded {
+		fwd += st.forwarded[i].Load()
+	}
+	field(b, "forwarded_commands", fwd)
+	field(b, "forwarded_commands_failed", fwd-st.forwarded[outcomeOK].Load()-st.forwarded[outcomeError].Load())
 }
 
 // infoReplication speaks in Redis's terms so tools that read "role" see the
-// leader as the master.
+// leader as the master and the other members as its replicas.
 func infoReplication(s *Server, b *strings.Builder) {
 	st := s.node.Status()
 	if st.Role == "leader" {
 		field(b, "role", "master")
+		if ms, err := s.node.Members(); err == nil {
+			field(b, "connected_slaves", len(ms)-1)
+		}
 		return
 	}
 	field(b, "role", "slave")
 	host, port := splitHostPort(st.LeaderAddr)
 	field(b, "master_host", host)
 	field(b, "master_port", port)
+	link, lastIO := "down", int64(-1)
+	if last := s.node.LastContact(); !last.IsZero() {
+		lastIO = int64(time.Since(last).Seconds())
+	}
+	if st.LeaderID != "" && lastIO >= 0 {
+		link = "up"
+	}
+	field(b, "master_link_status", link)
+	field(b, "master_last_io_seconds_ago", lastIO)
 }
 
 func infoRaft(s *Server, b *strings.Builder) {
@@ -117,6 +216,11 @@ func infoRaft(s *Server, b *strings.Builder) {
 	field(b, "raft_commit_index", st.CommitIndex)
 	field(b, "raft_applied_index", st.AppliedIndex)
 	field(b, "raft_last_log_index", st.LastIndex)
+	lag := uint64(0)
+	if st.CommitIndex > st.AppliedIndex {
+		lag = st.CommitIndex - st.AppliedIndex
+	}
+	field(b, "raft_apply_lag", lag)
 	field(b, "raft_blocked_waiters", s.node.Machine().BlockedWaiters())
 	if st.Halted != nil {
 		field(b, "raft_halted", oneLine(st.Halted))
@@ -124,6 +228,51 @@ func infoRaft(s *Server, b *strings.Builder) {
 	if ms, err := s.node.Members(); err == nil {
 		field(b, "raft_members", len(ms))
 	}
+}
+
+func infoCPU(_ *Server, b *strings.Builder) {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return
+	}
+	secs := func(t unix.Timeval) string { return fmt.Sprintf("%d.%06d", t.Sec, t.Usec) }
+	field(b, "used_cpu_sys", secs(ru.Stime))
+	field(b, "used_cpu_user", secs(ru.Utime))
+}
+
+// infoCommandStats follows Redis 7.0: calls are the commands that ran
+// (failed ones included), rejected_calls those refused before running,
+// failed_calls those that ran and answered an error. Commands queued in
+// MULTI are not counted until they run, and the ones inside an EXEC are
+// counted as the EXEC.
+func infoCommandStats(s *Server, b *strings.Builder) {
+	for _, c := range s.stats.sorted {
+		calls, failed := c.calls()
+		rejected := c.outcomes[outcomeRejected].Load()
+		if calls == 0 && rejected == 0 {
+			continue
+		}
+		usec := c.nanos.Load() / 1000
+		perCall := 0.0
+		if calls > 0 {
+			perCall = float64(usec) / float64(calls)
+		}
+		fmt.Fprintf(b, "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d\r\n",
+			c.name, calls, usec, perCall, rejected, failed)
+	}
+}
+
+func infoErrorStats(s *Server, b *strings.Builder) {
+	codes, counts := s.stats.errorCounts()
+	for i, code := range codes {
+		fmt.Fprintf(b, "errorstat_%s:count=%d\r\n", code, counts[i])
+	}
+}
+
+// infoCluster: raftlist is not a Redis Cluster (no CLUSTER command, one
+// hash space), whatever replicates it.
+func infoCluster(_ *Server, b *strings.Builder) {
+	field(b, "cluster_enabled", 0)
 }
 
 func infoKeyspace(s *Server, b *strings.Builder) {

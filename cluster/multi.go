@@ -157,6 +157,7 @@ func (s *Server) queueInMulti(r *request) fsm.Reply {
 // rejectCommand): inside MULTI the transaction is flagged, and a refused
 // EXEC discards it and says why, in or out of MULTI.
 func rejected(r *request, e fsm.Error) fsm.Reply {
+	r.rejected = true
 	if r.c.tx != nil {
 		r.c.tx.dirty = true
 	}

@@ -94,7 +94,9 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
 	s.count(c, 1, args[0])
 	req := &request{c: c, db: int(c.db.Load()), args: args, received: time.Now()}
-	s.reply(conn, c, s.execute(req))
+	reply := s.execute(req)
+	s.stats.observe(commandName(args), reply, req.rejected, time.Since(req.received))
+	s.reply(conn, c, reply)
 	if cc := lookupConnCommand(args[0]); (cc != nil && cc.closeAfter) || c.closeAfterReply.Load() {
 		c.closing = true
 		conn.Close()
@@ -114,13 +116,14 @@ func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []reque
 	} else {
 		replies = s.readRun(run)
 	}
-	for _, r := range replies {
+	took := time.Since(now)
+	for i, r := range replies {
+		s.stats.observe(run[i].args[0], r, false, took)
 		s.reply(conn, c, r)
 	}
 }
 
 func (s *Server) count(c *client, n int, name []byte) {
-	s.commands.Add(int64(n))
 	c.lastCmd.Store(time.Now().UnixNano())
 	if old, _ := c.lastCmdName.Load().(string); old != string(name) {
 		c.lastCmdName.Store(string(name))
@@ -142,7 +145,9 @@ func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
 // It mirrors execute's decisions exactly.
 func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 	r := request{c: c, db: int(c.db.Load()), args: args}
-	if c.tx != nil {
+	if c.tx != nil || s.gate(c, args) != nil {
+		// Refused commands (NOAUTH, NOPERM) run alone: execute answers
+		// them and they never join a proposal.
 		return runAlone, r
 	}
 	if isForwardHop(args) {
@@ -169,6 +174,21 @@ func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 	}
 	return runRead, r
 }
+
+// commandName is the name a command is counted under: the forwarded
+// command's for a forwarding hop, and EXEC for a forwarded transaction, so
+// that the leader counts what clients asked for.
+func commandName(args [][]byte) []byte {
+	switch {
+	case isForwardHop(args):
+		return args[5]
+	case len(args) > 2 && isWord(args[0], "raft") && isWord(args[1], "exec"):
+		return execName
+	}
+	return args[0]
+}
+
+var execName = []byte("exec")
 
 // isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
 func isForwardHop(args [][]byte) bool {
@@ -244,7 +264,6 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []fs
 	for i := range run {
 		reqs[i] = s.forwardArgs(&run[i])
 	}
-	s.forwarded.Add(int64(len(run)))
 	raws, sent, err := s.fwd.doMany(ctx, addr, reqs)
 	replies := make([]fsm.Reply, len(run))
 	for i := range replies {
@@ -254,6 +273,7 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []fs
 			replies[i] = forwardFailure(err, sent, write)
 		}
 	}
+	s.stats.observeForwarded(replies...)
 	return replies
 }
 

@@ -96,17 +96,33 @@ func raftNodes(s *Server) fsm.Reply {
 	return out
 }
 
+// JoinOptions says how a joining node reaches the member it joins through:
+// the same way it will reach the leader when forwarding (Config.PeerTLS,
+// Config.ClusterSecret).
+type JoinOptions struct {
+	// Secret is the cluster secret; empty means the member wants no AUTH.
+	Secret string
+	// PeerTLS is the node-to-node TLS configuration; nil means plain TCP.
+	PeerTLS *tls.Config
+}
+
 // Join asks the member at memberAddr (any member's RESP address) to add this
 // node, retrying until it succeeds or ctx ends. Adding a node that is
 // already a member with the same address succeeds, so joining again after a
-// restart is harmless. peerTLS, when set, is the node-to-node TLS
-// configuration (Config.PeerTLS): memberAddr is then a TLS address.
-func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, peerTLS *tls.Config) error {
+// restart is harmless. With a cluster secret (opts.Secret) the request is
+// sent logged in as ClusterUser; a member refusing those credentials ends
+// the join at once with an *AuthError, since retrying cannot help. With
+// opts.PeerTLS, memberAddr is a TLS address.
+func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
 	var last error
 	for {
-		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, peerTLS)
+		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, opts)
 		if last == nil {
 			return nil
+		}
+		var ae *AuthError
+		if errors.As(last, &ae) {
+			return fmt.Errorf("join through %s: %w", memberAddr, last)
 		}
 		select {
 		case <-ctx.Done():
@@ -116,8 +132,8 @@ func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, peerTL
 	}
 }
 
-func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, peerTLS *tls.Config) error {
-	conn, err := dialPeer(ctx, peerTLS, memberAddr)
+func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
+	conn, err := dialNode(ctx, opts.PeerTLS, opts.Secret, memberAddr, 15*time.Second)
 	if err != nil {
 		return err
 	}
@@ -136,6 +152,9 @@ func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, pe
 		return err
 	}
 	if v.Kind == resp.Error {
+		if isAuthRefusal(string(v.Str)) {
+			return &AuthError{Addr: memberAddr, Reply: string(v.Str)}
+		}
 		return errors.New(string(v.Str))
 	}
 	return nil

@@ -40,7 +40,16 @@ type Config struct {
 	// RequestTimeout bounds how long one command may wait for the log or
 	// the leader before the client gets an error.
 	RequestTimeout time.Duration
-	Logger         hclog.Logger
+	// RequirePass, when set, is the default user's password: connections
+	// must AUTH before anything else (auth.go).
+	RequirePass string
+	// ClusterSecret, when set, guards the internal commands (forwarding,
+	// membership): only connections logged in as ClusterUser run them, and
+	// this node logs in with it wherever it connects to another node.
+	ClusterSecret string
+	Logger        hclog.Logger
+	// Metrics, if set, exports this server's counters to Prometheus.
+	Metrics *Metrics
 }
 
 // Server is the RESP front door of one node.
@@ -61,10 +70,11 @@ type Server struct {
 	clients   map[int64]*client
 	nextID    atomic.Int64
 
-	// stats for INFO
-	commands    atomic.Int64
+	// stats counts commands for INFO and metrics (stats.go); runID names
+	// this process in INFO, as Redis's run_id.
+	stats       *stats
 	connections atomic.Int64
-	forwarded   atomic.Int64
+	runID       string
 }
 
 // New builds a front door over node. Call Serve to accept clients.
@@ -86,10 +96,17 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		clients: make(map[int64]*client),
 		done:    make(chan struct{}),
 	}
+	s.stats = newStats(commandNames())
+	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
 	s.fwd.tls = cfg.PeerTLS
+	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
 	s.doors = s.newDoors()
+	go s.sampleOps()
+	if cfg.Metrics != nil {
+		cfg.Metrics.srv.Store(s)
+	}
 	return s
 }
 
@@ -135,6 +152,7 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		conn:    conn,
 		created: time.Now(),
 	}
+	c.auth.Store(int32(s.initialAuth()))
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)

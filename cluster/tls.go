@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/raftlist/raftlist/third_party/redcon"
 )
@@ -106,6 +107,22 @@ func dialPeer(ctx context.Context, conf *tls.Config, addr string) (net.Conn, err
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return conn, nil
+}
+
+// dialNode opens a connection to another node's client address as a
+// member: over TLS when conf is set (dialPeer), then logged in as
+// ClusterUser when secret is set (authUpstream), so the AUTH and the
+// secret in it travel encrypted.
+func dialNode(ctx context.Context, conf *tls.Config, secret, addr string, timeout time.Duration) (net.Conn, error) {
+	conn, err := dialPeer(ctx, conf, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := authUpstream(ctx, conn, secret, timeout); err != nil {
+		conn.Close()
+		return nil, err
 	}
 	return conn, nil
 }

@@ -248,58 +248,54 @@ func lrange(args [][]byte) (Exec, error) {
 }
 
 // LINDEX key index
-//
-// Redis looks the key up before it parses the index: a missing key answers
-// nil and a key of another type WRONGTYPE, whatever the index says. So the
-// index is checked here, against state, not before proposal.
 func lindex(args [][]byte) (Exec, error) {
 	key, indexArg := args[1], args[2]
 	return func(c *Ctx) Reply {
-		l, err := c.DB().List(key)
-		if err != nil {
-			return err.(Error)
-		}
-		if l == nil {
-			return NullBulk
-		}
-		index, err := intArg(indexArg)
-		if err != nil {
-			return err.(Error)
-		}
-		i, ok := listIndex(index, l.Len())
-		if !ok {
-			return NullBulk
+		l, i, reply := elementAt(c, key, indexArg, NullBulk, NullBulk)
+		if reply != nil {
+			return reply
 		}
 		return Bulk(l.At(i))
 	}, nil
 }
 
 // LSET key index element
-//
-// Like LINDEX, Redis looks the key up first ("no such key", WRONGTYPE)
-// and parses the index after.
 func lset(args [][]byte) (Exec, error) {
 	key, indexArg, elem := args[1], args[2], args[3]
 	return func(c *Ctx) Reply {
-		l, err := c.DB().List(key)
-		if err != nil {
-			return err.(Error)
-		}
-		if l == nil {
-			return ErrNoSuchKey
-		}
-		index, err := intArg(indexArg)
-		if err != nil {
-			return err.(Error)
-		}
-		i, ok := listIndex(index, l.Len())
-		if !ok {
-			return ErrOutOfRange
+		l, i, reply := elementAt(c, key, indexArg, ErrNoSuchKey, ErrOutOfRange)
+		if reply != nil {
+			return reply
 		}
 		l.Set(i, elem)
 		c.DB().Touch(key)
 		return OK
 	}, nil
+}
+
+// elementAt finds the list at key and the position indexArg names in it,
+// or returns the reply to give instead. Redis looks the key up before it
+// parses the index: a missing key answers onMissing and a key of another
+// type WRONGTYPE whatever the index says, so the index is checked here,
+// against state, not before proposal. An index outside the list answers
+// onRange.
+func elementAt(c *Ctx, key, indexArg []byte, onMissing, onRange Reply) (*List, int, Reply) {
+	l, err := c.DB().List(key)
+	if err != nil {
+		return nil, 0, err.(Error)
+	}
+	if l == nil {
+		return nil, 0, onMissing
+	}
+	index, err := intArg(indexArg)
+	if err != nil {
+		return nil, 0, err.(Error)
+	}
+	i, ok := listIndex(index, l.Len())
+	if !ok {
+		return nil, 0, onRange
+	}
+	return l, i, nil
 }
 
 // LINSERT key BEFORE|AFTER pivot element

@@ -34,6 +34,10 @@ type Config struct {
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64 // entries kept after a snapshot for slow followers
 	ProposeTimeout    time.Duration
+	// ClusterSecret, when set, must be proven by both ends of every Raft
+	// connection (handshake.go); a process without it cannot vote or
+	// append entries.
+	ClusterSecret string
 
 	// TLS, when set, makes the Raft transport mutual TLS (tls.go):
 	// Certificates is this node's certificate, presented to peers both as
@@ -42,6 +46,9 @@ type Config struct {
 	TLS *tls.Config
 
 	Logger hclog.Logger
+	// SnapshotObserver, if set, hears how long each snapshot phase took
+	// (SnapshotCapture, SnapshotPersist, SnapshotRestore).
+	SnapshotObserver func(phase string, took time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -130,7 +137,7 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, cfg.TLS, cfg.Logger.Named("raft-net"))
+	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err
@@ -167,7 +174,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.machine, logs, n.store, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.store, snaps, n.transport)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)

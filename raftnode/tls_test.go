@@ -125,7 +125,7 @@ func exchange(t *testing.T, server *streamLayer, dial func(addr string) (net.Con
 func TestRaftStreamLayerMutualTLS(t *testing.T) {
 	ca := newTestCA(t, "cluster CA")
 	other := newTestCA(t, "some other CA")
-	server, err := newStreamLayer("127.0.0.1:0", ca.config(ca.node(t, "127.0.0.1")))
+	server, err := newStreamLayer("127.0.0.1:0", transportSecurity{TLS: ca.config(ca.node(t, "127.0.0.1"))}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestRaftStreamLayerMutualTLS(t *testing.T) {
 
 	layerDial := func(conf *tls.Config) func(string) (net.Conn, error) {
 		return func(addr string) (net.Conn, error) {
-			l, err := newStreamLayer("127.0.0.1:0", conf)
+			l, err := newStreamLayer("127.0.0.1:0", transportSecurity{TLS: conf}, hclog.NewNullLogger())
 			if err != nil {
 				return nil, err
 			}
@@ -190,7 +190,7 @@ func TestRaftStreamLayerMutualTLS(t *testing.T) {
 // signed for another machine cannot answer for the member raft dials.
 func TestRaftStreamLayerChecksTheDialledAddress(t *testing.T) {
 	ca := newTestCA(t, "cluster CA")
-	server, err := newStreamLayer("127.0.0.1:0", ca.config(ca.node(t, "127.0.0.2")))
+	server, err := newStreamLayer("127.0.0.1:0", transportSecurity{TLS: ca.config(ca.node(t, "127.0.0.2"))}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestRaftStreamLayerChecksTheDialledAddress(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	client, err := newStreamLayer("127.0.0.1:0", ca.config(ca.node(t, "127.0.0.1")))
+	client, err := newStreamLayer("127.0.0.1:0", transportSecurity{TLS: ca.config(ca.node(t, "127.0.0.1"))}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func checkErr(t *testing.T, side string, err error, want string, anyErr bool) {
 // the Raft port and sends nothing is cut off after the handshake timeout.
 func TestRaftStreamLayerDropsAPeerThatNeverHandshakes(t *testing.T) {
 	ca := newTestCA(t, "cluster CA")
-	server, err := newStreamLayer("127.0.0.1:0", ca.config(ca.node(t, "127.0.0.1")))
+	server, err := newStreamLayer("127.0.0.1:0", transportSecurity{TLS: ca.config(ca.node(t, "127.0.0.1"))}, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,4 +280,77 @@ func TestRaftStreamLayerDropsAPeerThatNeverHandshakes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the accepting side still waits for a handshake after 10s")
 	}
+}
+
+// TestRaftStreamLayerRunsTheSecretHandshakeOverTLS: with both a certificate
+// and a cluster secret, a member needs both, and the secret handshake runs
+// inside the TLS connection, not beside it.
+func TestRaftStreamLayerRunsTheSecretHandshakeOverTLS(t *testing.T) {
+	ca := newTestCA(t, "cluster CA")
+	secure := func(secret string) transportSecurity {
+		return transportSecurity{TLS: ca.config(ca.node(t, "127.0.0.1")), Secret: []byte(secret)}
+	}
+	server, err := newStreamLayer("127.0.0.1:0", secure("s3cret"), hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		for {
+			conn, err := server.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- conn
+		}
+	}()
+	dial := func(sec transportSecurity) (net.Conn, error) {
+		l, err := newStreamLayer("127.0.0.1:0", sec, hclog.NewNullLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Dial(raft.ServerAddress(server.Addr().String()), 5*time.Second)
+	}
+
+	t.Run("a member with the certificate and the secret gets through, over TLS", func(t *testing.T) {
+		conn, err := dial(secure("s3cret"))
+		if err != nil {
+			t.Fatalf("dial: exp no error, got %v", err)
+		}
+		defer conn.Close()
+		if _, ok := conn.(*tls.Conn); !ok {
+			t.Fatalf("dialled connection: exp *tls.Conn, got %T", conn)
+		}
+		select {
+		case c := <-accepted:
+			defer c.Close()
+			if _, ok := c.(*acceptedConn); !ok {
+				t.Fatalf("accepted connection: exp the TLS server side, got %T", c)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the member's connection was never accepted")
+		}
+	})
+	t.Run("a peer with a valid certificate but the wrong secret is refused", func(t *testing.T) {
+		_, err := dial(secure("wrong"))
+		checkErr(t, "dialling side", err, "raft handshake", false)
+		select {
+		case c := <-accepted:
+			c.Close()
+			t.Fatal("the accepting side handed raft a connection with the wrong secret")
+		case <-time.After(500 * time.Millisecond):
+		}
+	})
+	t.Run("a peer with the secret but no certificate never reaches the handshake", func(t *testing.T) {
+		_, err := dial(transportSecurity{Secret: []byte("s3cret")})
+		checkErr(t, "dialling side", err, "", true)
+		select {
+		case c := <-accepted:
+			c.Close()
+			t.Fatal("the accepting side handed raft a plain TCP connection")
+		case <-time.After(500 * time.Millisecond):
+		}
+	})
 }

@@ -57,6 +57,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 		c.tls = &files
 	}
+	if err := c.writeSecrets(); err != nil {
+		return nil, err
+	}
 	existing := false
 	for i := 1; i <= cfg.Nodes; i++ {
 		n, err := c.newNode(i)
@@ -132,6 +135,7 @@ func (c *Cluster) serverArgs(n *Node, extra ...string) []string {
 			"--tls-ca-cert-file", c.tls.CACert, "--raft", n.RaftAddr, "--data", n.DataDir}
 	}
 	args = append(args, extra...)
+	args = append(args, c.secretArgs()...)
 	return append(args, c.cfg.ExtraArgs...)
 }
 

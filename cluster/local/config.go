@@ -46,6 +46,13 @@ type Config struct {
 	// (tls.go) on first start. Node.Client and Cluster.TLSFiles give the
 	// means to connect.
 	TLS bool
+	// Password, when set, is every node's --requirepass; this package's
+	// clients (Node.Client and its own polling) log in with it.
+	Password string
+	// ClusterSecret is every node's --cluster-secret (default Password, as
+	// the server's own default). The package's polling logs in with it, so
+	// that it may also run RAFT REMOVENODE.
+	ClusterSecret string
 }
 
 // defaultNodes is the size of a cluster when Config.Nodes is zero.
@@ -85,6 +92,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LogDir == "" {
 		c.LogDir = c.Dir
+	}
+	if c.ClusterSecret == "" {
+		c.ClusterSecret = c.Password
 	}
 	var err error
 	if c.Dir, err = filepath.Abs(c.Dir); err != nil {
@@ -128,6 +138,8 @@ func (c Config) node(i int) *Node {
 		DataDir:    filepath.Join(c.Dir, id),
 		LogFile:    filepath.Join(c.LogDir, id+".log"),
 		binary:     c.Binary,
+		password:   c.Password,
+		secret:     c.ClusterSecret,
 	}
 }
 

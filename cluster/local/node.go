@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/raftlist/raftlist/cluster"
 )
 
 // stopGrace is how long Stop waits after SIGTERM before SIGKILL.
@@ -28,6 +30,9 @@ type Node struct {
 	binary  string
 	args    []string    // `server ...` flags, the same on every restart
 	tlsConf *tls.Config // the clients' TLS configuration when the node serves TLS only
+	// password and secret log this package's clients in (Config.Password,
+	// Config.ClusterSecret).
+	password, secret string
 
 	mu     sync.Mutex
 	proc   *process // current incarnation; nil before the first start
@@ -266,6 +271,7 @@ func (n *Node) Client() *redis.Client {
 		n.client = redis.NewClient(&redis.Options{
 			Addr:         n.ClientAddr,
 			TLSConfig:    n.tlsConf,
+			Password:     n.password,
 			DialTimeout:  2 * time.Second,
 			ReadTimeout:  5 * time.Second,
 			WriteTimeout: 5 * time.Second,
@@ -280,7 +286,7 @@ func (n *Node) adminClient() *redis.Client {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.admin == nil {
-		n.admin = redis.NewClient(&redis.Options{
+		opts := &redis.Options{
 			Addr:            n.ClientAddr,
 			TLSConfig:       n.tlsConf,
 			DialTimeout:     500 * time.Millisecond,
@@ -290,7 +296,11 @@ func (n *Node) adminClient() *redis.Client {
 			PoolSize:        4,
 			Protocol:        2,
 			DisableIdentity: true,
-		})
+		}
+		if n.secret != "" {
+			opts.Username, opts.Password = cluster.ClusterUser, n.secret
+		}
+		n.admin = redis.NewClient(opts)
 	}
 	return n.admin
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"slices"
+
+	"github.com/raftlist/raftlist/fsm"
 )
 
 // Defaults for Limits fields left at zero.
@@ -245,47 +247,10 @@ func checkSimple(s []byte) error {
 }
 
 // parseInt accepts only canonical decimal integers (optional '-', no '+',
-// no leading zeros, no "-0", fits in int64), the form Redis writes. Being
-// strict keeps ParseReply and AppendValue exact inverses.
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
-	}
-	if b[0] < '1' || b[0] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return int64(-v), true
-	}
-	if v > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(v), true
-}
+// no leading zeros, no "-0", fits in int64), the form Redis writes and
+// reads (string2ll). Being strict keeps ParseReply and AppendValue exact
+// inverses.
+func parseInt(b []byte) (int64, bool) { return fsm.ParseInt(b) }
 
 // clip keeps error messages short when the offending line is long.
 func clip(b []byte) []byte {

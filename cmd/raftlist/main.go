@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -29,7 +30,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err := verbs[os.Args[1]].run(os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "raftlist %s: %v\n", os.Args[1], err)
+		if !errors.As(err, new(errLogged)) {
+			fmt.Fprintf(os.Stderr, "raftlist %s: %v\n", os.Args[1], err)
+		}
 		os.Exit(1)
 	}
 }

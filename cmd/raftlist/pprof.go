@@ -24,8 +24,10 @@ func servePprof(addr string, logger hclog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	logger.Info("pprof serving", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux,
+		ErrorLog: logger.Named("pprof").StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn})}
 	go func() {
-		if err := http.Serve(ln, mux); err != nil {
+		if err := srv.Serve(ln); err != nil {
 			logger.Warn("pprof server stopped", "error", err)
 		}
 	}()

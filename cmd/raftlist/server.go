@@ -24,12 +24,14 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
-	pprof                                      string
+	pprof, metrics, logFormat                  string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen                                 int64
 	tls                                        tlsFlags
+	requirePass, requirePassFile               string
+	clusterSecret, clusterSecretFile           string
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -48,7 +50,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.tls.listen, "tls-listen", "", "serve RESP over TLS on HOST:PORT (Redis's tls-port); --listen \"\" then serves TLS only")
 	fs.StringVar(&f.tls.certFile, "tls-cert-file", "", "PEM certificate of this node, for clients and (with --tls-cluster) other nodes")
 	fs.StringVar(&f.tls.keyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
@@ -56,11 +60,21 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.tls.authClients, "tls-auth-clients", "yes", "client certificates on the TLS port: yes (required), optional (verified if sent), no")
 	fs.StringVar(&f.tls.cluster, "tls-cluster", "yes", "with TLS configured, node-to-node traffic (Raft, forwarding, --join) is mutual TLS and nodes advertise their --tls-listen address: yes or no")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
+	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
+	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.resolveSecrets(); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkLogFlags(f.logLevel, f.logFormat); err != nil {
+		return nil, err
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
@@ -97,9 +111,18 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name: f.id, Level: hclog.LevelFromString(f.logLevel), Output: os.Stderr,
-	})
+	logger := newLogger(f.id, f.logLevel, f.logFormat)
+	if err := serveNode(f, logger); err != nil {
+		// Logged, so that even a failure keeps the log format and names
+		// the node; main only sets the exit status.
+		logger.Error("server failed", "error", err)
+		return errLogged{err}
+	}
+	return nil
+}
+
+// serveNode runs the node until SIGINT or SIGTERM.
+func serveNode(f *serverFlags, logger hclog.Logger) error {
 	if f.pprof != "" {
 		if err := servePprof(f.pprof, logger); err != nil {
 			return err
@@ -114,18 +137,27 @@ func runServer(args []string) error {
 		clientTLS, peerTLS, raftTLS = sec.clients, sec.peers, sec.raft
 	}
 	advertised := f.tls.advertised(f.listen)
+	metrics := cluster.NewMetrics()
+	if f.metrics != "" {
+		stop, err := serveMetrics(f.metrics, metrics, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
-		Logger: logger,
+		ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
 	})
 	if err != nil {
 		return err
 	}
 	srv := cluster.New(cluster.Config{
-		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen, Logger: logger,
+		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: f.maxBulkLen,
 		TLSListenAddr: f.tls.listen, TLS: clientTLS, PeerTLS: peerTLS,
+		RequirePass: f.requirePass, ClusterSecret: f.clusterSecret, Logger: logger, Metrics: metrics,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
@@ -138,21 +170,35 @@ func runServer(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	joinRefused := make(chan error, 1)
 	if f.join != "" {
 		go func() {
-			if err := cluster.Join(ctx, f.join, f.id, f.raftAddr, advertised, peerTLS); err != nil {
+			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, advertised,
+				cluster.JoinOptions{Secret: f.clusterSecret, PeerTLS: peerTLS})
+			var ae *cluster.AuthError
+			switch {
+			case errors.As(err, &ae):
+				joinRefused <- err
+			case err != nil:
 				logger.Error("join failed", "through", f.join, "error", err)
-				return
+			default:
+				logger.Info("joined", "through", f.join)
 			}
-			logger.Info("joined", "through", f.join)
 		}()
 	}
+	var exitErr error
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
+	case exitErr = <-joinRefused:
+		// A node the cluster will never admit would only sit idle.
+		logger.Error("join refused; stopping", "through", f.join, "error", exitErr)
 	}
 	srv.Close()
-	return node.Shutdown()
+	if err := node.Shutdown(); err != nil {
+		return err
+	}
+	return exitErr
 }

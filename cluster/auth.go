@@ -1,0 +1,245 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm"
+)
+
+// Authentication, as Redis does it with requirepass, plus one reserved user
+// for the cluster itself.
+//
+// A connection starts at the level its server grants without AUTH:
+//
+//   - with --requirepass: authNone. Only the commands Redis runs before
+//     authentication (flag no_auth: AUTH, HELLO, QUIT) work; everything else
+//     answers NOAUTH. Unknown commands and wrong arities are still answered
+//     first, in Redis's order.
+//   - without it but with a cluster secret: authUser, the default user.
+//   - with neither: authCluster, everything, exactly as before auth existed.
+//
+// authUser runs every command except the internal ones (raft.go's
+// forwarding hop, membership, unblocking, snapshots), which answer NOPERM
+// as Redis does for a command a user's ACL denies. A fellow node, the
+// forwarder and `--join` log in as ClusterUser with the cluster secret and
+// reach authCluster.
+
+// ClusterUser is the reserved user name nodes authenticate as, with the
+// cluster secret as password: AUTH raftlist-cluster <secret>.
+const ClusterUser = "raftlist-cluster"
+
+type authLevel int32
+
+// The zero level is the node itself (internal requests such as the
+// UNBLOCK a blocked client's timer proposes run on a bare client);
+// accept sets every network connection's level explicitly.
+const (
+	authCluster authLevel = iota // a fellow node, or the node itself: everything
+	authUser                     // the default user: all but internal commands
+	authNone                     // must AUTH first
+)
+
+var (
+	errNoAuth      = fsm.Error("NOAUTH Authentication required.")
+	errWrongPass   = fsm.Error("WRONGPASS invalid username-password pair or user is disabled.")
+	errAuthNoPass  = fsm.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	errHelloNoAuth = fsm.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+)
+
+// authConnCommands join the front door's command table (conncmds.go).
+var authConnCommands = []*connCommand{
+	// AUTH [username] password
+	{Spec: spec("auth", -2, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
+}
+
+// internalRaftSubcommands need authCluster; RAFT NODES stays readable.
+var internalRaftSubcommands = map[string]bool{
+	"forward": true, "addnode": true, "removenode": true, "unblock": true,
+	"purgeowner": true, "exec": true, "readindex": true, "snapshot": true,
+}
+
+// initialAuth is the level a new connection starts at.
+func (s *Server) initialAuth() authLevel {
+	if s.cfg.RequirePass != "" {
+		return authNone
+	}
+	return s.defaultUserLevel()
+}
+
+// defaultUserLevel is what the default user may do: everything when no
+// cluster secret guards the internal commands.
+func (s *Server) defaultUserLevel() authLevel {
+	if s.cfg.ClusterSecret == "" {
+		return authCluster
+	}
+	return authUser
+}
+
+// gate answers a command the connection may not run yet (NOAUTH, NOPERM),
+// or nil. It runs before anything else looks at the command, so a refused
+// command never reaches MULTI's queue, a run or the log.
+func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
+	switch authLevel(c.auth.Load()) {
+	case authCluster:
+		return nil
+	case authUser:
+		if isWord(args[0], "raft") && len(args) > 1 {
+			sub := strings.ToLower(string(args[1]))
+			if internalRaftSubcommands[sub] {
+				return fsm.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
+			}
+		}
+		return nil
+	}
+	return noAuthGate(args)
+}
+
+// noAuthGate is Redis's processCommand order for an unauthenticated
+// client: unknown command, unknown subcommand and wrong arity are answered
+// as such; then only no_auth commands run.
+func noAuthGate(args [][]byte) fsm.Reply {
+	if cc := lookupConnCommand(args[0]); cc != nil {
+		if err := cc.CheckArity(args); err != nil {
+			return err.(fsm.Error)
+		}
+		if subs := authSubcommands(cc.Name); subs != nil && len(args) > 1 {
+			if _, err := findSubcommand(cc.Name, subs, args); err != nil {
+				return err
+			}
+		}
+		if cc.Flags&fsm.NoAuth != 0 {
+			return nil
+		}
+		return errNoAuth
+	}
+	cmd := fsm.Lookup(args[0])
+	if cmd == nil {
+		return fsm.ErrUnknownCommand(args)
+	}
+	if err := cmd.CheckArity(args); err != nil {
+		return err.(fsm.Error)
+	}
+	return errNoAuth
+}
+
+// raftSubcommandsForGate is raftSubcommands, set in init: referring to it
+// directly would make an initialization cycle through execute.
+var raftSubcommandsForGate []subcommand
+
+func init() { raftSubcommandsForGate = raftSubcommands }
+
+func authSubcommands(name string) []subcommand {
+	if name == "raft" {
+		return raftSubcommandsForGate
+	}
+	return containerSubcommands(name)
+}
+
+// AUTH [username] password
+func authCommand(s *Server, r *request) fsm.Reply {
+	if len(r.args) > 3 {
+		return fsm.ErrSyntax
+	}
+	user, pass := []byte("default"), r.args[1]
+	if len(r.args) == 3 {
+		user, pass = r.args[1], r.args[2]
+	} else if s.cfg.RequirePass == "" {
+		return errAuthNoPass
+	}
+	if err := s.login(r.c, user, pass); err != nil {
+		return err
+	}
+	return fsm.OK
+}
+
+// login checks user and password and raises the connection's level. A
+// failed attempt leaves the connection as it was, as in Redis.
+func (s *Server) login(c *client, user, pass []byte) fsm.Reply {
+	var level authLevel
+	switch string(user) {
+	case "default":
+		// Without requirepass the default user is Redis's nopass user: any
+		// password is accepted.
+		if s.cfg.RequirePass != "" && !secretEqual(pass, s.cfg.RequirePass) {
+			return errWrongPass
+		}
+		level = s.defaultUserLevel()
+	case ClusterUser:
+		if s.cfg.ClusterSecret == "" || !secretEqual(pass, s.cfg.ClusterSecret) {
+			return errWrongPass
+		}
+		level = authCluster
+	default:
+		return errWrongPass
+	}
+	c.auth.Store(int32(level))
+	c.setUser(string(user))
+	return nil
+}
+
+// secretEqual compares in time independent of where the inputs differ and
+// of their lengths (both are hashed first).
+func secretEqual(given []byte, want string) bool {
+	a, b := sha256.Sum256(given), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// authUpstream logs a new connection to another node in as ClusterUser
+// before anything else is sent on it; a no-op without a cluster secret.
+func authUpstream(ctx context.Context, conn net.Conn, secret string, timeout time.Duration) error {
+	if secret == "" {
+		return nil
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(timeout)
+	}
+	conn.SetDeadline(deadline)
+	defer conn.SetDeadline(time.Time{})
+	if _, err := conn.Write(resp.AppendCommand(nil, []byte("AUTH"), []byte(ClusterUser), []byte(secret))); err != nil {
+		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
+	}
+	// The node answers nothing but this reply until we send more, so a
+	// reader of its own here cannot swallow later replies.
+	raw, err := resp.NewReader(conn, 1<<10).ReadReply()
+	if err != nil {
+		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
+	}
+	v, err := resp.ParseReply(raw)
+	if err != nil {
+		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
+	}
+	if v.Kind == resp.Error {
+		return &AuthError{Addr: conn.RemoteAddr().String(), Reply: string(v.Str)}
+	}
+	return nil
+}
+
+// AuthError is a node refusing this node's cluster secret or its rights:
+// retrying with the same configuration cannot help.
+type AuthError struct {
+	Addr  string
+	Reply string
+}
+
+func (e *AuthError) Error() string {
+	return fmt.Sprintf("%s refused this node's cluster credentials (%s); check --cluster-secret (or --requirepass) matches the cluster's", e.Addr, e.Reply)
+}
+
+// isAuthRefusal reports a reply that no retry with the same credentials
+// can turn into success.
+func isAuthRefusal(reply string) bool {
+	for _, p := range []string{"WRONGPASS", "NOAUTH", "NOPERM"} {
+		if strings.HasPrefix(reply, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The benchmark command is a tool people run by hand, rarely; this runs a
+// very small plan of it end to end (real redis-servers, a real cluster,
+// every phase that fits in seconds) so CI notices when it stops working or
+// starts reporting nonsense. It asserts that each target measured something,
+// not how fast: speed is never asserted in a test.
+func TestSmallRunWritesAReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five redis-servers and two clusters")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed; CI must install it")
+		}
+		t.Skip("redis-server is not installed (apt-get install redis-server)")
+	}
+	out := filepath.Join(t.TempDir(), "B.md")
+	args := []string{"--quick", "--phases", "matrix,multi,failover,memory",
+		"--workloads", "LPUSH,LRANGE", "--clients", "2", "--pipeline", "1,4",
+		"--duration", "150ms", "--warmup", "50ms", "--failover-trials", "1",
+		"--memory-elements", "20000", "--out", out}
+	p, err := parseFlags(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(p, args); err != nil {
+		t.Fatalf("bench run: %v", err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "B-throughput.svg")); err != nil {
+		t.Errorf("no plot next to the report: %v", err)
+	}
+	// LPUSH at 2 clients, pipeline 1: redis, redis-aof, redis-wait2,
+	// raftlist leader, raftlist follower each measured (a number, k or not).
+	row := regexp.MustCompile(`(?m)^\| LPUSH \| 2 \| 1 \|((?: [0-9.]+k? \|){5})`)
+	if !row.MatchString(md) {
+		t.Errorf("no LPUSH 2x1 row with five measured targets in the report:\n%s", md)
+	}
+	for _, want := range []string{"| LRANGE 0 99 | 2 | 4 |", "MULTI/EXEC (10 LPUSH)", "### Failover", "### Memory per element", "raftlist node1"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("report:\n%s", md)
+	}
+}
