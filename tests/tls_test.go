@@ -24,6 +24,14 @@ import (
 // certificates generated into the cluster's directory.
 func mustStartTLSCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 	t.Helper()
+	return mustStartTLSAuthCluster(t, n, "", extraArgs...)
+}
+
+// mustStartTLSAuthCluster is mustStartTLSCluster whose nodes also run with
+// --requirepass password (and so the same cluster secret), unless password
+// is empty.
+func mustStartTLSAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
+	t.Helper()
 	dir := t.TempDir()
 	var (
 		c   *local.Cluster
@@ -39,6 +47,7 @@ func mustStartTLSCluster(t *testing.T, n int, extraArgs ...string) *local.Cluste
 			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
 			LogDir:    filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
 			TLS:       true,
+			Password:  password,
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 		c, err = local.Start(ctx, cfg)
@@ -424,4 +433,59 @@ func TestTLSRedirectNamesTheLeadersTLSAddress(t *testing.T) {
 	if n, err := lc.RPush(ctx, "moved", "x").Result(); err != nil || n != 1 {
 		t.Fatalf("RPUSH at the address MOVED named: exp 1, got %d (%v)", n, err)
 	}
+}
+
+// TestTLSAndAuthTogether: with both TLS and --requirepass, a client needs
+// both, and so does every node-to-node path: a write a follower forwards
+// reaches the TLS-only leader only if the follower both speaks TLS and logs
+// in as the cluster user, and the Raft transport replicates only through
+// mutual TLS with the secret handshake inside it.
+func TestTLSAndAuthTogether(t *testing.T) {
+	c := mustStartTLSAuthCluster(t, 3, authPassword)
+	leader := mustLeader(t, c)
+	follower := followers(c, leader)[0]
+	host, _, _ := net.SplitHostPort(leader.ClientAddr)
+	conf, err := c.TLSFiles().ClientConfig(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authed := func(addr string) *redis.Client {
+		return redis.NewClient(&redis.Options{
+			Addr: addr, TLSConfig: conf, Password: authPassword, MaxRetries: -1, Protocol: 2, DisableIdentity: true,
+			DialTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 5 * time.Second,
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	t.Run("a TLS client with the password writes through a follower and reads on the leader", func(t *testing.T) {
+		fc, lc := authed(follower.ClientAddr), authed(leader.ClientAddr)
+		defer fc.Close()
+		defer lc.Close()
+		if n, err := fc.RPush(ctx, "both", "x", "y").Result(); err != nil || n != 2 {
+			t.Fatalf("RPUSH through %s: exp 2, got %d (%v)", follower.ID, n, err)
+		}
+		got, err := lc.LRange(ctx, "both", 0, -1).Result()
+		if err != nil || strings.Join(got, ",") != "x,y" {
+			t.Fatalf("LRANGE on %s: exp x,y, got %v (%v)", leader.ID, got, err)
+		}
+	})
+
+	t.Run("a TLS client without AUTH gets NOAUTH and writes nothing", func(t *testing.T) {
+		for _, n := range []*local.Node{follower, leader} {
+			nc := tlsClient(n.ClientAddr, conf)
+			err := nc.RPush(ctx, "both", "stranger").Err()
+			nc.Close()
+			if err == nil || !strings.HasPrefix(err.Error(), "NOAUTH ") {
+				t.Fatalf("RPUSH without AUTH on %s: exp NOAUTH, got %v", n.ID, err)
+			}
+		}
+		lc := authed(leader.ClientAddr)
+		defer lc.Close()
+		if n, err := lc.LLen(ctx, "both").Result(); err != nil || n != 2 {
+			t.Fatalf("LLEN after the refused pushes: exp 2, got %d (%v)", n, err)
+		}
+	})
+
+	mustConverge(t, c)
 }
