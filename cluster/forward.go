@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sync"
@@ -24,6 +25,7 @@ import (
 type forwarder struct {
 	maxBulk int64
 	timeout time.Duration
+	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
 	// secret, when set, is sent as AUTH raftlist-cluster on every new
 	// upstream connection before any request (auth.go).
 	secret string
@@ -112,13 +114,8 @@ func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 		}
 		u.conn.Close()
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dialNode(ctx, f.tls, f.secret, addr, f.timeout)
 	if err != nil {
-		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
-	}
-	if err := authUpstream(ctx, conn, f.secret, f.timeout); err != nil {
-		conn.Close()
 		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
 	}
 	return &upstream{conn: conn, w: bufio.NewWriter(conn), rd: resp.NewReader(conn, f.maxBulk)}, nil
@@ -157,7 +154,7 @@ func alive(conn net.Conn) bool {
 // pollNow asks the kernel, without reading or blocking, which of events
 // are pending on conn's socket. ok is false when it cannot tell.
 func pollNow(conn net.Conn, events int16) (revents int16, ok bool) {
-	sc, isSys := conn.(syscall.Conn)
+	sc, isSys := rawConn(conn).(syscall.Conn)
 	if !isSys {
 		return 0, false
 	}

@@ -253,13 +253,7 @@ func (f *forwarder) muxFor(ctx context.Context, addr string) (*mux, error) {
 type muxDial struct{ done chan struct{} }
 
 func (f *forwarder) dialMux(ctx context.Context, addr string, dial *muxDial) (*mux, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err == nil {
-		if err = authUpstream(ctx, conn, f.secret, f.timeout); err != nil {
-			conn.Close()
-		}
-	}
+	conn, err := dialNode(ctx, f.tls, f.secret, addr, f.timeout)
 	var m *mux
 	if err == nil {
 		m = newMux(f, addr, conn)

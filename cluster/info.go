@@ -84,7 +84,11 @@ func infoServer(s *Server, b *strings.Builder) {
 	field(b, "go_version", runtime.Version())
 	field(b, "process_id", os.Getpid())
 	field(b, "run_id", s.runID)
-	field(b, "tcp_port", portOf(s.cfg.ListenAddr))
+	tcpPort := portOf(s.cfg.ListenAddr)
+	if s.cfg.ListenAddr == "" {
+		tcpPort = "0" // TLS only: Redis's port 0 with a tls-port
+	}
+	field(b, "tcp_port", tcpPort)
 	field(b, "server_time_usec", time.Now().UnixMicro())
 	up := time.Since(s.started)
 	field(b, "uptime_in_seconds", int64(up.Seconds()))

@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/resp"
@@ -96,16 +96,27 @@ func raftNodes(s *Server) fsm.Reply {
 	return out
 }
 
+// JoinOptions says how a joining node reaches the member it joins through:
+// the same way it will reach the leader when forwarding (Config.PeerTLS,
+// Config.ClusterSecret).
+type JoinOptions struct {
+	// Secret is the cluster secret; empty means the member wants no AUTH.
+	Secret string
+	// PeerTLS is the node-to-node TLS configuration; nil means plain TCP.
+	PeerTLS *tls.Config
+}
+
 // Join asks the member at memberAddr (any member's RESP address) to add this
 // node, retrying until it succeeds or ctx ends. Adding a node that is
 // already a member with the same address succeeds, so joining again after a
-// restart is harmless. With a cluster secret the request is sent logged in
-// as ClusterUser; a member refusing those credentials ends the join at once
-// with an *AuthError, since retrying cannot help.
-func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr, secret string) error {
+// restart is harmless. With a cluster secret (opts.Secret) the request is
+// sent logged in as ClusterUser; a member refusing those credentials ends
+// the join at once with an *AuthError, since retrying cannot help. With
+// opts.PeerTLS, memberAddr is a TLS address.
+func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
 	var last error
 	for {
-		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, secret)
+		last = joinOnce(ctx, memberAddr, id, raftAddr, respAddr, opts)
 		if last == nil {
 			return nil
 		}
@@ -121,16 +132,12 @@ func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr, secret string
 	}
 }
 
-func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr, secret string) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", memberAddr)
+func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
+	conn, err := dialNode(ctx, opts.PeerTLS, opts.Secret, memberAddr, 15*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := authUpstream(ctx, conn, secret, 15*time.Second); err != nil {
-		return err
-	}
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
 	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
 	if _, err := conn.Write(cmd); err != nil {

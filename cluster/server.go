@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sort"
@@ -17,8 +18,20 @@ import (
 
 // Config is how the front door behaves.
 type Config struct {
-	// ListenAddr is the RESP address clients connect to.
+	// ListenAddr is the plain-TCP RESP address clients connect to; empty
+	// serves TLS only (Redis's port 0).
 	ListenAddr string
+	// TLSListenAddr, with TLS, serves RESP over TLS there (Redis's
+	// tls-port); see tls.go.
+	TLSListenAddr string
+	// TLS is the client-facing TLS configuration: the node's certificate
+	// and, for tls-auth-clients, ClientAuth and ClientCAs.
+	TLS *tls.Config
+	// PeerTLS, when set, makes this node reach other members' client
+	// addresses (forwarding, --join) over TLS with this configuration:
+	// the node's certificate as client certificate, the cluster CA as
+	// RootCAs. Members then advertise their TLS addresses.
+	PeerTLS *tls.Config
 	// Redirect makes followers answer -MOVED 0 leader:port instead of
 	// forwarding writes and linearizable reads to the leader.
 	Redirect bool
@@ -51,7 +64,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	node    *raftnode.Node
-	srv     *redcon.Server
+	doors   []door // one per listener: plain and/or TLS (tls.go)
 	fwd     *forwarder
 	log     hclog.Logger
 	started time.Time
@@ -99,10 +112,10 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	s.fwd.tls = cfg.PeerTLS
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
-	s.srv = redcon.NewServerNetwork("tcp", cfg.ListenAddr, s.handle, s.accept, s.closed)
-	s.srv.SetLimits(redcon.Limits{MaxBulkLen: cfg.MaxBulkLen})
+	s.doors = s.newDoors()
 	go s.sampleOps()
 	if cfg.Metrics != nil {
 		cfg.Metrics.srv.Store(s)
@@ -111,35 +124,42 @@ func New(cfg Config, node *raftnode.Node) *Server {
 }
 
 // Serve listens and serves until Close. It sends nil (or the listen error)
-// on ready once the listener is up.
+// on ready once the listeners are up.
 func (s *Server) Serve(ready chan<- error) error {
-	signal := make(chan error, 1)
-	go func() {
-		err := <-signal
-		if ready != nil {
-			ready <- err
-		}
-	}()
+	lns, err := s.listen()
+	if ready != nil {
+		ready <- err
+	}
+	if err != nil {
+		return err
+	}
 	if s.node.Restarted() {
 		go s.purgeEarlierIncarnations()
 	}
 	if s.cfg.IdleTimeout > 0 {
 		go s.reapIdle()
 	}
-	if err := s.srv.ListenServeAndSignal(signal); err != nil {
-		return fmt.Errorf("serve RESP on %s: %w", s.cfg.ListenAddr, err)
+	if err := s.serveDoors(lns); err != nil {
+		return fmt.Errorf("serve RESP: %w", err)
 	}
 	return nil
 }
 
-// Addr returns the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.srv.Addr() }
+// Addr returns the address the server listens on: the plain one if there
+// is one, else the TLS one.
+func (s *Server) Addr() net.Addr { return s.doors[0].srv.Addr() }
 
 // Close stops accepting clients and closes every connection.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
 	s.fwd.close()
-	return s.srv.Close()
+	var first error
+	for _, d := range s.doors {
+		if err := d.srv.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func (s *Server) accept(conn redcon.Conn) bool {

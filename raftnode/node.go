@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -39,6 +40,12 @@ type Config struct {
 	// connection (handshake.go); a process without it cannot vote or
 	// append entries.
 	ClusterSecret string
+
+	// TLS, when set, makes the Raft transport mutual TLS (tls.go):
+	// Certificates is this node's certificate, presented to peers both as
+	// server and as client; RootCAs is the CA every peer's certificate must
+	// chain to.
+	TLS *tls.Config
 
 	Logger hclog.Logger
 	// SnapshotObserver, if set, hears how long each snapshot phase took
@@ -140,7 +147,7 @@ func New(cfg Config) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
-	n.transport, err = newTransport(cfg.RaftAddr, []byte(cfg.ClusterSecret), cfg.Logger.Named("raft-net"))
+	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -25,7 +26,8 @@ type Cluster struct {
 	Nodes []*Node
 
 	cfg  Config
-	last int // highest node number handed out
+	last int       // highest node number handed out
+	tls  *TLSFiles // with Config.TLS
 }
 
 // Start runs the cluster described by cfg and returns once it is usable:
@@ -48,12 +50,22 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 	}
 	c := &Cluster{cfg: cfg, last: cfg.Nodes}
+	if cfg.TLS {
+		files, err := WriteTLSFiles(filepath.Join(cfg.Dir, "tls"))
+		if err != nil {
+			return nil, err
+		}
+		c.tls = &files
+	}
 	if err := c.writeSecrets(); err != nil {
 		return nil, err
 	}
 	existing := false
 	for i := 1; i <= cfg.Nodes; i++ {
-		n := cfg.node(i)
+		n, err := c.newNode(i)
+		if err != nil {
+			return nil, err
+		}
 		if i == 1 {
 			n.args = c.serverArgs(n, "--bootstrap")
 		} else {
@@ -92,9 +104,36 @@ func (c *Cluster) startAll(ctx context.Context, existing bool) error {
 	return c.waitSettled(ctx, c.Nodes)
 }
 
+// newNode describes node i, with its certificate when the cluster runs TLS.
+func (c *Cluster) newNode(i int) (*Node, error) {
+	n := c.cfg.node(i)
+	if c.tls == nil {
+		return n, nil
+	}
+	host, _, _ := net.SplitHostPort(n.ClientAddr)
+	if err := c.tls.IssueNodeCert(n.ID, host); err != nil {
+		return nil, err
+	}
+	conf, err := c.tls.ClientConfig(host)
+	if err != nil {
+		return nil, err
+	}
+	n.tlsConf = conf
+	return n, nil
+}
+
+// TLSFiles returns the cluster's CA and certificates, or nil when it does
+// not run TLS.
+func (c *Cluster) TLSFiles() *TLSFiles { return c.tls }
+
 // serverArgs are the `raftlist server` arguments of n.
 func (c *Cluster) serverArgs(n *Node, extra ...string) []string {
 	args := []string{"server", "--id", n.ID, "--listen", n.ClientAddr, "--raft", n.RaftAddr, "--data", n.DataDir}
+	if c.tls != nil {
+		args = []string{"server", "--id", n.ID, "--listen", "", "--tls-listen", n.ClientAddr,
+			"--tls-cert-file", c.tls.NodeCert(n.ID), "--tls-key-file", c.tls.NodeKey(n.ID),
+			"--tls-ca-cert-file", c.tls.CACert, "--raft", n.RaftAddr, "--data", n.DataDir}
+	}
 	args = append(args, extra...)
 	args = append(args, c.secretArgs()...)
 	return append(args, c.cfg.ExtraArgs...)
@@ -336,7 +375,10 @@ func (c *Cluster) AddNode(ctx context.Context) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := c.cfg.node(c.last + 1)
+	n, err := c.newNode(c.last + 1)
+	if err != nil {
+		return nil, err
+	}
 	if hasData(n.DataDir) {
 		return nil, fmt.Errorf("local: %s already holds data; AddNode wants a fresh data dir", n.DataDir)
 	}

@@ -40,6 +40,12 @@ type Config struct {
 	ExtraArgs []string
 	// LogDir receives <id>.log per node (default Dir).
 	LogDir string
+	// TLS runs the nodes TLS-only (Redis's port 0 with a tls-port): each
+	// node serves RESP over TLS on its client address and speaks mutual TLS
+	// to the others, with a CA and certificates generated into Dir/tls
+	// (tls.go) on first start. Node.Client and Cluster.TLSFiles give the
+	// means to connect.
+	TLS bool
 	// Password, when set, is every node's --requirepass; this package's
 	// clients (Node.Client and its own polling) log in with it.
 	Password string

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,8 +27,9 @@ type Node struct {
 	DataDir    string
 	LogFile    string // the node's stderr and stdout, appended across restarts
 
-	binary string
-	args   []string // `server ...` flags, the same on every restart
+	binary  string
+	args    []string    // `server ...` flags, the same on every restart
+	tlsConf *tls.Config // the clients' TLS configuration when the node serves TLS only
 	// password and secret log this package's clients in (Config.Password,
 	// Config.ClusterSecret).
 	password, secret string
@@ -268,6 +270,7 @@ func (n *Node) Client() *redis.Client {
 	if n.client == nil {
 		n.client = redis.NewClient(&redis.Options{
 			Addr:         n.ClientAddr,
+			TLSConfig:    n.tlsConf,
 			Password:     n.password,
 			DialTimeout:  2 * time.Second,
 			ReadTimeout:  5 * time.Second,
@@ -285,6 +288,7 @@ func (n *Node) adminClient() *redis.Client {
 	if n.admin == nil {
 		opts := &redis.Options{
 			Addr:            n.ClientAddr,
+			TLSConfig:       n.tlsConf,
 			DialTimeout:     500 * time.Millisecond,
 			ReadTimeout:     2 * time.Second,
 			WriteTimeout:    2 * time.Second,

@@ -25,7 +25,7 @@ const clusterStartTimeout = 60 * time.Second
 // processes that lives until Ctrl-C or SIGTERM.
 func runCluster(args []string) error {
 	if len(args) == 0 || args[0] != "up" {
-		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [--requirepass PASSWORD] [-- server flags]")
+		return errors.New("usage: raftlist cluster up [--nodes 3] [--port 6379] [--dir DIR] [--host 127.0.0.1] [--tls] [--requirepass PASSWORD] [-- server flags]")
 	}
 	cfg, err := parseClusterUpFlags(args[1:])
 	if err != nil {
@@ -69,7 +69,15 @@ func runCluster(args []string) error {
 		case <-ctx.Done():
 			fmt.Println("\nstopping all nodes ...")
 			c.Stop()
-			fmt.Printf("stopped; `raftlist cluster up --dir %s` brings the same data back\n", cfg.Dir)
+			again := "raftlist cluster up --dir " + cfg.Dir
+			if cfg.TLS {
+				again += " --tls"
+			}
+			if cfg.Password != "" {
+				// Not echoed: it would land in the terminal's scrollback.
+				again += " --requirepass PASSWORD"
+			}
+			fmt.Printf("stopped; `%s` brings the same data back\n", again)
 			return nil
 		case n := <-exited:
 			fmt.Printf("%s exited unexpectedly (%v); the others keep running; last lines of %s:\n%s\n",
@@ -91,6 +99,7 @@ func parseClusterUpFlags(args []string) (local.Config, error) {
 	fs.IntVar(&cfg.BasePort, "port", 6379, "client port of node1; node i listens on port+i-1 and port+i-1+10000 (Raft)")
 	fs.StringVar(&cfg.Dir, "dir", "./raftlist-data", "directory holding one data dir and one log per node")
 	fs.StringVar(&cfg.Host, "host", "127.0.0.1", "address the nodes listen on")
+	fs.BoolVar(&cfg.TLS, "tls", false, "serve TLS only, with a CA and certificates generated into DIR/tls (kept across restarts)")
 	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients; also the nodes' cluster secret")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -122,9 +131,13 @@ func printCluster(c *local.Cluster, leader *local.Node) {
 	if host != "127.0.0.1" && host != "localhost" {
 		hostFlag = "-h " + host + " "
 	}
+	tlsFlags := ""
+	if f := c.TLSFiles(); f != nil {
+		tlsFlags = fmt.Sprintf("--tls --cacert %s --cert %s --key %s ", f.CACert, f.ClientCert, f.ClientKey)
+	}
 	if c.Config().Password != "" {
 		hostFlag += "--askpass "
 	}
-	fmt.Printf("try: redis-cli %s-p %s   (any node works: followers forward to the leader)\n", hostFlag, port)
+	fmt.Printf("try: redis-cli %s%s-p %s   (any node works: followers forward to the leader)\n", tlsFlags, hostFlag, port)
 	fmt.Println("Ctrl-C stops every node cleanly; running the same command again brings the data back.")
 }

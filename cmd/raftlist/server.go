@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ type serverFlags struct {
 	fs                               *flag.FlagSet
 	requirePass, requirePassFile     string
 	clusterSecret, clusterSecretFile string
+	tls                              tlsFlags
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -62,6 +64,12 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port, logged); off by default")
+	fs.StringVar(&f.tls.listen, "tls-listen", "", "serve RESP over TLS on HOST:PORT (Redis's tls-port); --listen \"\" then serves TLS only")
+	fs.StringVar(&f.tls.certFile, "tls-cert-file", "", "PEM certificate of this node, for clients and (with --tls-cluster) other nodes")
+	fs.StringVar(&f.tls.keyFile, "tls-key-file", "", "PEM private key of --tls-cert-file")
+	fs.StringVar(&f.tls.caFile, "tls-ca-cert-file", "", "PEM CA certificate(s) that client and node certificates must chain to")
+	fs.StringVar(&f.tls.authClients, "tls-auth-clients", "yes", "client certificates on the TLS port: yes (required), optional (verified if sent), no")
+	fs.StringVar(&f.tls.cluster, "tls-cluster", "yes", "with TLS configured, node-to-node traffic (Raft, forwarding, --join) is mutual TLS and nodes advertise their --tls-listen address: yes or no")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
 	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
@@ -82,9 +90,18 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
 	}
-	host, port, err := net.SplitHostPort(f.listen)
+	if err := f.tls.check(f.listen); err != nil {
+		return nil, err
+	}
+	// Defaults derive from the plain port, or from the TLS port of a
+	// TLS-only node.
+	first, flagName := f.listen, "--listen"
+	if first == "" {
+		first, flagName = f.tls.listen, "--tls-listen"
+	}
+	host, port, err := net.SplitHostPort(first)
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", f.listen, err)
+		return nil, fmt.Errorf("%s %q: %w", flagName, first, err)
 	}
 	if f.id == "" {
 		f.id = "node-" + port
@@ -129,6 +146,15 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 			return err
 		}
 	}
+	sec, err := f.tls.load()
+	if err != nil {
+		return err
+	}
+	var clientTLS, peerTLS, raftTLS *tls.Config
+	if sec != nil {
+		clientTLS, peerTLS, raftTLS = sec.clients, sec.peers, sec.raft
+	}
+	advertised := f.tls.advertised(f.listen)
 	metrics := cluster.NewMetrics()
 	if f.metrics != "" {
 		stop, err := serveMetrics(f.metrics, metrics, logger)
@@ -138,7 +164,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		defer stop()
 	}
 	node, err := raftnode.New(raftnode.Config{
-		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
+		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
 		MaxEntrySize: int(f.maxEntrySize), ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
@@ -152,22 +178,24 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout) * time.Second, OutputLimit: f.outputLimit,
 		ConfigValues: func() map[string]string { return configValues(f.fs) },
 		RequirePass:  f.requirePass, ClusterSecret: f.clusterSecret,
+		TLSListenAddr: f.tls.listen, TLS: clientTLS, PeerTLS: peerTLS,
 	}, node)
 	ready := make(chan error, 1)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ready) }()
 	if err := <-ready; err != nil {
 		node.Shutdown()
-		return fmt.Errorf("listen on %s: %w", f.listen, err)
+		return err
 	}
-	logger.Info("serving", "listen", f.listen, "raft", f.raftAddr, "data", f.data)
+	logger.Info("serving", "listen", f.listen, "tls-listen", f.tls.listen, "raft", f.raftAddr, "raft-tls", raftTLS != nil, "data", f.data)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	joinRefused := make(chan error, 1)
 	if f.join != "" {
 		go func() {
-			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, f.listen, f.clusterSecret)
+			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, advertised,
+				cluster.JoinOptions{Secret: f.clusterSecret, PeerTLS: peerTLS})
 			var ae *cluster.AuthError
 			switch {
 			case errors.As(err, &ae):
