@@ -1,7 +1,8 @@
 // Package raftnode wires hashicorp/raft into a raftlist node: the TCP
-// transport, the raft-boltdb/v2 log and stable store, the snapshot store,
-// proposing entries and waiting for their result, the linearizable read
-// barrier, the leader gate and membership changes.
+// transport, the log and stable store (raft-boltdb/v2, or hashicorp/raft-wal
+// with --log-store wal), the snapshot store, proposing entries and waiting
+// for their result, the linearizable read barrier, the leader gate and
+// membership changes.
 //
 // It owns the translation of raft's errors into the two kinds a client can
 // act on (not applied, safe to retry; outcome unknown). It must never

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -25,7 +22,8 @@ type Config struct {
 	RaftAddr  string // host:port the Raft transport binds and advertises
 	RespAddr  string // host:port clients reach this node on
 	DataDir   string
-	Bootstrap bool // start a new one-node cluster if the data dir is empty
+	Bootstrap bool   // start a new one-node cluster if the data dir is empty
+	LogStore  string // LogStoreBolt (default) or LogStoreWAL
 
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
@@ -68,7 +66,7 @@ type Node struct {
 	cfg       Config
 	raft      *raft.Raft
 	machine   *fsm.Machine
-	store     *raftboltdb.BoltStore
+	store     logStore
 	transport *raft.NetworkTransport
 	log       hclog.Logger
 
@@ -109,14 +107,9 @@ func New(cfg Config) (*Node, error) {
 		stop:    make(chan struct{}),
 	}
 	var err error
-	// bolt locks its file; without a timeout a second process on the same
-	// data dir would wait forever instead of saying why it cannot start.
-	n.store, err = raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(cfg.DataDir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: time.Second},
-	})
+	n.store, err = openLogStore(cfg.LogStore, cfg.DataDir, cfg.Logger.Named("wal"))
 	if err != nil {
-		return nil, fmt.Errorf("open raft log store in %s (is another node using this data dir?): %w", cfg.DataDir, err)
+		return nil, err
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {

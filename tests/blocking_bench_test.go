@@ -171,7 +171,7 @@ func blkStartCluster(tb testing.TB) *local.Cluster {
 	dir := tb.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	c, err := local.Start(ctx, local.Config{Binary: binary, Nodes: 3, BasePort: freeBasePort(tb), Dir: dir})
+	c, err := local.Start(ctx, local.Config{Binary: binary, Nodes: 3, BasePort: freeBasePort(tb), Dir: dir, ExtraArgs: testStoreArgs()})
 	if err != nil {
 		tb.Fatalf("start a 3-node cluster: %v", err)
 	}

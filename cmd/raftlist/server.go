@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,7 +25,7 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
-	pprof                                      string
+	pprof, logStore                            string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
@@ -46,6 +48,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Uint64Var(&f.snapThreshold, "snapshot-threshold", 8192, "log entries between snapshots")
 	fs.Uint64Var(&f.trailingLogs, "trailing-logs", 10240, "log entries kept after a snapshot for slow followers")
 	fs.Int64Var(&f.maxBulkLen, "max-bulk-len", 64<<20, "largest accepted argument in bytes")
+	fs.StringVar(&f.logStore, "log-store", raftnode.LogStoreBolt, "Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal, one fsync per append); a data dir keeps the store it was created with")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	if err := fs.Parse(args); err != nil {
@@ -53,6 +56,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if !slices.Contains(raftnode.LogStores, f.logStore) {
+		return nil, fmt.Errorf("--log-store %q: want one of %s", f.logStore, strings.Join(raftnode.LogStores, ", "))
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
@@ -90,6 +96,7 @@ func runServer(args []string) error {
 	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: f.listen, DataDir: f.data, Bootstrap: f.bootstrap,
+		LogStore:         f.logStore,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
 		Logger: logger,
