@@ -7,5 +7,7 @@
 // It owns the translation of raft's errors into the two kinds a client can
 // act on (not applied, safe to retry; outcome unknown). It must never
 // interpret commands (that is fsm's job), never speak RESP to clients (that is
-// cluster's), and never call back into proposing from the apply path.
+// cluster's), and never wait on proposing from the apply path (the one
+// proposal the apply path starts, the follower nudge in nudge.go, runs in
+// its own goroutine).
 package raftnode

@@ -88,6 +88,7 @@ type Node struct {
 
 	verifier  verifier
 	batch     batcher
+	nudge     nudger
 	observer  *raft.Observer
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -160,6 +161,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.verifier.raft = n.raft
 	n.batch.n = n
+	// Installed once n.raft is set; entries applied before (a restart's
+	// replay) need no nudge. The machine's lock orders this with Apply.
+	n.machine.OnServed(n.noteServed)
 	n.watchLeadership()
 	return n, nil
 }
