@@ -22,17 +22,18 @@ type Machine struct {
 	// advanced is closed and replaced each time applied moves, waking
 	// WaitApplied callers.
 	advanced chan struct{}
-	// onServed hears of every waiter an applied entry ended.
-	onServed func(served []Served)
+	// onServed hear of every waiter an applied entry ended.
+	onServed []func(served []Served)
 }
 
-// OnServed installs f to hear, on every node, of every waiter an entry
-// ended, as that entry is applied. Set it before Raft starts. f runs inside
-// Apply and must not block.
+// OnServed adds f to the functions that hear, on every node, of every
+// waiter an entry ended, as that entry is applied (the front door answers
+// its clients; raftnode nudges followers). Set them before Raft starts. f
+// runs inside Apply and must not block.
 func (m *Machine) OnServed(f func(served []Served)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.onServed = f
+	m.onServed = append(m.onServed, f)
 }
 
 // NewMachine returns a machine over an empty state.
@@ -56,8 +57,10 @@ func (m *Machine) Apply(l *raft.Log) interface{} {
 	}
 	res := m.st.Apply(l.Index, l.Term, e)
 	m.advance(l.Index)
-	if m.onServed != nil && len(res.Served) > 0 {
-		m.onServed(res.Served)
+	if len(res.Served) > 0 {
+		for _, f := range m.onServed {
+			f(res.Served)
+		}
 	}
 	return res
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
 // A full or failing disk. hashicorp/raft already refuses to acknowledge
@@ -35,10 +34,10 @@ const diskProbeSize = 1 << 20
 // diskProbeEvery is how often a node waiting for room probes its data dir.
 const diskProbeEvery = 500 * time.Millisecond
 
-// diskStore is the bolt log and stable store with an account of whether the
-// data dir is failing.
+// diskStore is the log and stable store (bolt or raft-wal) with an account
+// of whether the data dir is failing.
 type diskStore struct {
-	*raftboltdb.BoltStore
+	logStore
 	dir  string
 	log  hclog.Logger
 	stop <-chan struct{}
@@ -53,16 +52,16 @@ func (d *diskStore) StoreLog(l *raft.Log) error {
 }
 
 func (d *diskStore) StoreLogs(logs []*raft.Log) error {
-	return d.note("append to the raft log", d.BoltStore.StoreLogs(logs))
+	return d.note("append to the raft log", d.logStore.StoreLogs(logs))
 }
 
 func (d *diskStore) DeleteRange(min, max uint64) error {
-	return d.note("compact the raft log", d.BoltStore.DeleteRange(min, max))
+	return d.note("compact the raft log", d.logStore.DeleteRange(min, max))
 }
 
 func (d *diskStore) Set(k, v []byte) error {
 	d.waitForRoom()
-	return d.note("persist raft state", d.BoltStore.Set(k, v))
+	return d.note("persist raft state", d.logStore.Set(k, v))
 }
 
 // SetUint64 persists the current term (and raft's other counters). raft
@@ -70,7 +69,7 @@ func (d *diskStore) Set(k, v []byte) error {
 // room instead: it neither campaigns nor votes until it can keep its word.
 func (d *diskStore) SetUint64(k []byte, v uint64) error {
 	d.waitForRoom()
-	return d.note("persist raft state", d.BoltStore.SetUint64(k, v))
+	return d.note("persist raft state", d.logStore.SetUint64(k, v))
 }
 
 // note records the outcome of a write and logs the first failure of a run

@@ -12,7 +12,7 @@ import (
 )
 
 // openBolt opens a fresh bolt store in a temp dir.
-func openBolt(t *testing.T) *raftboltdb.BoltStore {
+func openTestBolt(t *testing.T) *raftboltdb.BoltStore {
 	t.Helper()
 	s, err := raftboltdb.NewBoltStore(filepath.Join(t.TempDir(), "raft.db"))
 	if err != nil {
@@ -27,13 +27,13 @@ func openBolt(t *testing.T) *raftboltdb.BoltStore {
 func failedDiskStore(t *testing.T, stop chan struct{}) (*diskStore, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "missing")
-	closed := openBolt(t)
+	closed := openTestBolt(t)
 	closed.Close()
-	d := &diskStore{BoltStore: closed, dir: dir, log: hclog.NewNullLogger(), stop: stop}
+	d := &diskStore{logStore: closed, dir: dir, log: hclog.NewNullLogger(), stop: stop}
 	if err := d.StoreLogs([]*raft.Log{{Index: 1, Term: 1}}); err == nil {
 		t.Fatal("exp StoreLogs on a closed store to fail")
 	}
-	d.BoltStore = openBolt(t) // from now on only the probe stands in the way
+	d.logStore = openTestBolt(t) // from now on only the probe stands in the way
 	return d, dir
 }
 

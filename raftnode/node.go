@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -26,7 +23,8 @@ type Config struct {
 	RaftAddr  string // host:port the Raft transport binds and advertises
 	RespAddr  string // host:port clients reach this node on
 	DataDir   string
-	Bootstrap bool // start a new one-node cluster if the data dir is empty
+	Bootstrap bool   // start a new one-node cluster if the data dir is empty
+	LogStore  string // LogStoreBolt (default) or LogStoreWAL
 
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
@@ -87,7 +85,7 @@ type Node struct {
 	cfg       Config
 	raft      *raft.Raft
 	machine   *fsm.Machine
-	store     *raftboltdb.BoltStore
+	store     logStore
 	disk      *diskStore // store, watched for a failing data dir (disk.go)
 	transport *raft.NetworkTransport
 	log       hclog.Logger
@@ -110,6 +108,7 @@ type Node struct {
 
 	verifier  verifier
 	batch     batcher
+	nudge     nudger
 	observer  *raft.Observer
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -129,19 +128,11 @@ func New(cfg Config) (*Node, error) {
 		stop:    make(chan struct{}),
 	}
 	var err error
-	// bolt locks its file; without a timeout a second process on the same
-	// data dir would wait forever instead of saying why it cannot start.
-	n.store, err = raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(cfg.DataDir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: time.Second},
-	})
-	if errors.Is(err, bbolt.ErrTimeout) {
-		return nil, fmt.Errorf("open raft log store in %s (is another node using this data dir?): %w", cfg.DataDir, err)
-	}
+	n.store, err = openLogStore(cfg.LogStore, cfg.DataDir, cfg.Logger.Named("wal"))
 	if err != nil {
-		return nil, fmt.Errorf("open raft log store in %s (%s): %w", cfg.DataDir, diskCause(err), err)
+		return nil, err
 	}
-	n.disk = &diskStore{BoltStore: n.store, dir: cfg.DataDir, log: cfg.Logger, stop: n.stop}
+	n.disk = &diskStore{logStore: n.store, dir: cfg.DataDir, log: cfg.Logger, stop: n.stop}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.store.Close()
@@ -191,6 +182,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.verifier.raft = n.raft
 	n.batch.n = n
+	// Installed once n.raft is set; entries applied before (a restart's
+	// replay) need no nudge. The machine's lock orders this with Apply.
+	n.machine.OnServed(n.noteServed)
 	n.watchLeadership()
 	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -23,10 +24,15 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// testLogStore lets the whole package run on either log store:
+// RAFTLIST_TEST_LOG_STORE=wal go test ./raftnode/ (default bolt).
+var testLogStore = os.Getenv("RAFTLIST_TEST_LOG_STORE")
+
 func startNode(t *testing.T, id string, bootstrap bool) *Node {
 	t.Helper()
 	n, err := New(Config{
 		ID: id, RaftAddr: freeAddr(t), RespAddr: "resp-" + id, DataDir: t.TempDir(), Bootstrap: bootstrap,
+		LogStore:         testLogStore,
 		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: id, Level: hclog.Warn}),
 	})

@@ -27,27 +27,26 @@ import (
 //
 //	go test ./tests/ -run '^$' -bench BlockingHandoff -benchtime 2000x
 //
+// With RAFTLIST_BENCH_COMPARE_BINARY (another raftlist build, e.g. the code
+// before a change) or RAFTLIST_BENCH_COMPARE_ARGS (extra server flags, e.g.
+// "--log-store wal"), a second cluster runs beside the first and its leader
+// and follower take their turns too, as base-leader and base-follower, so
+// the two are compared under the same machine noise.
+//
 // It is a benchmark, not a test: nothing here asserts a time.
 func BenchmarkBlockingHandoff(b *testing.B) {
 	rs := blkStartRedis(b)
-	c := blkStartCluster(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	leader, err := c.Leader(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var follower *local.Node
-	for _, n := range c.Nodes {
-		if n != leader {
-			follower = n
-			break
+	c := blkStartCluster(b, binary, testStoreArgs())
+	targets := blkClusterTargets(b, c, "")
+	redis := blkNewHandoff(b, "redis", rs, rs, rs, "clients", "blocked_clients")
+	targets = append(targets, redis)
+	cmpBin, cmpArgs := os.Getenv("RAFTLIST_BENCH_COMPARE_BINARY"), strings.Fields(os.Getenv("RAFTLIST_BENCH_COMPARE_ARGS"))
+	if cmpBin != "" || len(cmpArgs) > 0 {
+		if cmpBin == "" {
+			cmpBin = binary
 		}
-	}
-	targets := []*blkHandoff{
-		blkNewHandoff(b, "leader", leader.ClientAddr, leader.ClientAddr, leader.ClientAddr, "raft", "raft_blocked_waiters"),
-		blkNewHandoff(b, "follower", follower.ClientAddr, leader.ClientAddr, follower.ClientAddr, "raft", "raft_blocked_waiters"),
-		blkNewHandoff(b, "redis", rs, rs, rs, "clients", "blocked_clients"),
+		base := blkStartCluster(b, cmpBin, append(testStoreArgs(), cmpArgs...))
+		targets = append(targets, blkClusterTargets(b, base, "base-")...)
 	}
 	for _, h := range targets {
 		for i := 0; i < 20; i++ { // warm up connections and caches
@@ -64,7 +63,7 @@ func BenchmarkBlockingHandoff(b *testing.B) {
 	}
 	b.StopTimer()
 
-	redisP50, redisP99 := targets[2].percentile(50), targets[2].percentile(99)
+	redisP50, redisP99 := redis.percentile(50), redis.percentile(99)
 	for _, h := range targets {
 		p50, p99 := h.percentile(50), h.percentile(99)
 		b.ReportMetric(blkUS(p50), "p50-"+h.name+"-us")
@@ -76,6 +75,28 @@ func BenchmarkBlockingHandoff(b *testing.B) {
 		b.Logf("%-8s n=%d p50=%v p90=%v p99=%v max=%v", h.name, len(h.samples), p50, h.percentile(90), p99, h.percentile(100))
 	}
 	b.ReportMetric(0, "ns/op") // an iteration's time includes the waits for BLPOP to block
+}
+
+// blkClusterTargets are a cluster's two hand-off targets: the waiter on
+// the leader, and on a follower; the push goes to the leader in both.
+func blkClusterTargets(b *testing.B, c *local.Cluster, prefix string) []*blkHandoff {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var follower *local.Node
+	for _, n := range c.Nodes {
+		if n != leader {
+			follower = n
+			break
+		}
+	}
+	return []*blkHandoff{
+		blkNewHandoff(b, prefix+"leader", leader.ClientAddr, leader.ClientAddr, leader.ClientAddr, "raft", "raft_blocked_waiters"),
+		blkNewHandoff(b, prefix+"follower", follower.ClientAddr, leader.ClientAddr, follower.ClientAddr, "raft", "raft_blocked_waiters"),
+	}
 }
 
 func blkUS(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -164,14 +185,14 @@ func (h *blkHandoff) percentile(p int) time.Duration {
 	return s[max(0, min(len(s)-1, i-1))]
 }
 
-// blkStartCluster starts a 3-node cluster for a benchmark (the tests'
-// mustStartCluster takes a *testing.T).
-func blkStartCluster(tb testing.TB) *local.Cluster {
+// blkStartCluster starts a 3-node cluster of bin with extra server flags
+// for a benchmark (the tests' mustStartCluster takes a *testing.T).
+func blkStartCluster(tb testing.TB, bin string, extra []string) *local.Cluster {
 	tb.Helper()
 	dir := tb.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	c, err := local.Start(ctx, local.Config{Binary: binary, Nodes: 3, BasePort: freeBasePort(tb), Dir: dir})
+	c, err := local.Start(ctx, local.Config{Binary: bin, Nodes: 3, BasePort: freeBasePort(tb), Dir: dir, ExtraArgs: extra})
 	if err != nil {
 		tb.Fatalf("start a 3-node cluster: %v", err)
 	}

@@ -148,6 +148,16 @@ const startTimeout = 60 * time.Second
 // into a (correct) UNCERTAIN. A test's own flags come later and win.
 var testTimingArgs = []string{"--heartbeat-timeout", "2s", "--election-timeout", "2s"}
 
+// testStoreArgs run the test clusters on another Raft log store:
+// RAFTLIST_TEST_LOG_STORE=wal go test ./tests/ -run ... (default: the
+// server's default, bolt).
+func testStoreArgs() []string {
+	if s := os.Getenv("RAFTLIST_TEST_LOG_STORE"); s != "" {
+		return []string{"--log-store", s}
+	}
+	return nil
+}
+
 func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
@@ -166,7 +176,7 @@ func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 			BasePort:  freeBasePort(t),
 			Host:      "127.0.0.1",
 			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
+			ExtraArgs: append(append(append([]string(nil), testTimingArgs...), testStoreArgs()...), extraArgs...),
 			LogDir:    filepath.Join(logDir, fmt.Sprintf("try%d", attempt)),
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +26,7 @@ import (
 // rely on these names.
 type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
-	pprof, metrics, logFormat                  string
+	pprof, metrics, logFormat, logStore        string
 	bootstrap, redirect                        bool
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
@@ -70,6 +72,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.tls.caFile, "tls-ca-cert-file", "", "PEM CA certificate(s) that client and node certificates must chain to")
 	fs.StringVar(&f.tls.authClients, "tls-auth-clients", "yes", "client certificates on the TLS port: yes (required), optional (verified if sent), no")
 	fs.StringVar(&f.tls.cluster, "tls-cluster", "yes", "with TLS configured, node-to-node traffic (Raft, forwarding, --join) is mutual TLS and nodes advertise their --tls-listen address: yes or no")
+	fs.StringVar(&f.logStore, "log-store", raftnode.LogStoreBolt, "Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal, one fsync per append); a data dir keeps the store it was created with")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
 	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
@@ -86,6 +89,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	}
 	if err := checkLogFlags(f.logLevel, f.logFormat); err != nil {
 		return nil, err
+	}
+	if !slices.Contains(raftnode.LogStores, f.logStore) {
+		return nil, fmt.Errorf("--log-store %q: want one of %s", f.logStore, strings.Join(raftnode.LogStores, ", "))
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, errors.New("--bootstrap and --join exclude each other")
@@ -165,6 +171,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,
+		LogStore:         f.logStore,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
 		MaxEntrySize: int(f.maxEntrySize), ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,

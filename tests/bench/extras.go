@@ -130,8 +130,9 @@ func fmtBytes(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// compareRows renders, when --compare-binary ran, this build against the
-// other one, cell by cell: ops/s, then p50/p99.
+// compareRows renders, when a compared cluster ran (--compare-binary or
+// --compare-args), this cluster against that one, cell by cell: ops/s,
+// then p50/p99.
 func (r *report) compareRows(md bool) string {
 	var b strings.Builder
 	for _, g := range r.groups() {
@@ -142,7 +143,7 @@ func (r *report) compareRows(md bool) string {
 			if md {
 				b.WriteString("| workload | clients | pipeline | leader before → after | × | follower before → after | × | leader p50/p99 before → after |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
 			} else {
-				b.WriteString("\nthis build vs --compare-binary (ops/s before -> after)\n")
+				b.WriteString("\nthis build vs the compared cluster (ops/s before -> after)\n")
 			}
 		}
 		pair := func(base, cur string) (string, string) {

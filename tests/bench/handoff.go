@@ -27,7 +27,7 @@ type handoffTarget struct {
 
 // The benchmark logs one line per target:
 // "leader   n=2000 p50=412µs p90=520µs p99=1.2ms max=3ms".
-var handoffLine = regexp.MustCompile(`(\w+)\s+n=(\d+) p50=(\S+) p90=(\S+) p99=(\S+) max=(\S+)`)
+var handoffLine = regexp.MustCompile(`([\w-]+)\s+n=(\d+) p50=(\S+) p90=(\S+) p99=(\S+) max=(\S+)`)
 
 func runBlockingHandoff(root string, iterations int) (*handoff, error) {
 	args := []string{"test", "./tests/", "-run", "^$", "-bench", "^BenchmarkBlockingHandoff$",

@@ -38,8 +38,9 @@ type plan struct {
 	blpopIterations  int
 	raftlistArgs     []string
 	profileDir       string
-	compareBinary    string // a raftlist binary to compare with (the code before a change)
-	profileAt        string // workload/clients/pipeline/target of the profiled cell
+	compareBinary    string   // a raftlist binary to compare with (the code before a change)
+	compareArgs      []string // server flags of the compared cluster (nil: raftlistArgs)
+	profileAt        string   // workload/clients/pipeline/target of the profiled cell
 	keep             bool
 }
 
@@ -65,6 +66,7 @@ func parseFlags(args []string) (*plan, error) {
 	profileAt := fs.String("profile-at", "LPUSH/50/1/"+tRLLeader, "the cell to profile: workload/clients/pipeline/target")
 	keep := fs.Bool("keep", false, "keep the work directory (data, logs)")
 	compare := fs.String("compare-binary", "", "also run a cluster of this raftlist binary (e.g. built from the code before a change) as targets "+tBaseLeader+" and "+tBaseFollower)
+	compareArgs := fs.String("compare-args", "", "extra `raftlist server` flags for the "+tBaseLeader+"/"+tBaseFollower+" cluster instead of --raftlist-args; without --compare-binary that cluster runs this build (e.g. --raftlist-args '--log-store wal' --compare-args '--log-store bolt')")
 	targets := fs.String("targets", "", "targets to drive, comma-separated (default all: "+strings.Join(targetOrder, ",")+")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -143,6 +145,7 @@ func parseFlags(args []string) (*plan, error) {
 		p.phases[strings.TrimSpace(ph)] = true
 	}
 	p.raftlistArgs = strings.Fields(*rlArgs)
+	p.compareArgs = strings.Fields(*compareArgs)
 	if *compare != "" {
 		abs, err := filepath.Abs(*compare)
 		if err != nil {
@@ -268,9 +271,16 @@ func runThroughput(p *plan, rep *report, bin, dir string) error {
 	if err != nil {
 		return err
 	}
-	if p.compareBinary != "" {
-		logf("starting a second 3-node cluster of %s", p.compareBinary)
-		base, err := startCluster(p.compareBinary, filepath.Join(dir, "base"), p.raftlistArgs)
+	if p.compareBinary != "" || p.compareArgs != nil {
+		baseBin, baseArgs := p.compareBinary, p.raftlistArgs
+		if baseBin == "" {
+			baseBin = bin
+		}
+		if p.compareArgs != nil {
+			baseArgs = p.compareArgs
+		}
+		logf("starting a second 3-node cluster of %s %v", baseBin, baseArgs)
+		base, err := startCluster(baseBin, filepath.Join(dir, "base"), baseArgs)
 		if err != nil {
 			return err
 		}

@@ -61,7 +61,7 @@ func (r *report) generated(svgName string) string {
 		b.WriteString("\n")
 	}
 	if cmp := r.compareRows(true); cmp != "" {
-		fmt.Fprintf(&b, "### This build against `--compare-binary %s`\n\nBoth clusters ran side by side, cells interleaved.\n\n%s\n", r.plan.compareBinary, cmp)
+		fmt.Fprintf(&b, "### This build against %s\n\nBoth clusters ran side by side, cells interleaved; before is the compared cluster, after this build with `--raftlist-args`.\n\n%s\n", r.plan.compareLabel(), cmp)
 	}
 	b.WriteString(r.extrasMarkdown())
 	if len(r.notes) > 0 {
@@ -73,4 +73,16 @@ func (r *report) generated(svgName string) string {
 	}
 	b.WriteString(endMark)
 	return b.String()
+}
+
+// compareLabel names the compared (before) cluster: its binary and flags.
+func (p *plan) compareLabel() string {
+	var parts []string
+	if p.compareBinary != "" {
+		parts = append(parts, "`--compare-binary "+p.compareBinary+"`")
+	}
+	if p.compareArgs != nil {
+		parts = append(parts, "`--compare-args '"+strings.Join(p.compareArgs, " ")+"'`")
+	}
+	return strings.Join(parts, " ")
 }
