@@ -59,3 +59,22 @@ func TestSmallRunWritesAReport(t *testing.T) {
 		t.Logf("report:\n%s", md)
 	}
 }
+
+// A default run measures one raftlist cluster; the second (base-*) cluster
+// runs only when asked for, since an idle cluster still costs CPU.
+func TestDefaultRunHasNoComparedCluster(t *testing.T) {
+	p, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.compareBinary != "" || p.compareArgs != nil {
+		t.Fatalf("default plan compares: binary %q args %q", p.compareBinary, p.compareArgs)
+	}
+	p, err = parseFlags([]string{"--compare-args", "--log-store bolt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.compareArgs) != 2 {
+		t.Fatalf("--compare-args: got %q", p.compareArgs)
+	}
+}

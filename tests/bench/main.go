@@ -145,7 +145,10 @@ func parseFlags(args []string) (*plan, error) {
 		p.phases[strings.TrimSpace(ph)] = true
 	}
 	p.raftlistArgs = strings.Fields(*rlArgs)
-	p.compareArgs = strings.Fields(*compareArgs)
+	if *compareArgs != "" {
+		// Fields("") is empty but not nil, and nil means "no second cluster".
+		p.compareArgs = strings.Fields(*compareArgs)
+	}
 	if *compare != "" {
 		abs, err := filepath.Abs(*compare)
 		if err != nil {
