@@ -29,35 +29,15 @@ const authPassword = "s3cret-pw"
 func mustStartAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
-	var lastErr error
-	for attempt := 1; attempt <= 3; attempt++ {
-		cfg := local.Config{
+	return startLocalCluster(t, fmt.Sprintf("a %d-node cluster with --requirepass", n), func(attempt int) local.Config {
+		return local.Config{
 			Binary: binary, Nodes: n, BasePort: freeBasePort(t), Host: "127.0.0.1",
 			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
 			LogDir:    filepath.Join(dir, fmt.Sprintf("logs%d", attempt)),
 			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
 			Password:  password,
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		c, err := local.Start(ctx, cfg)
-		cancel()
-		if err == nil {
-			t.Cleanup(func() {
-				c.Stop()
-				if t.Failed() {
-					dumpLogs(t, c.Config().LogDir)
-				}
-			})
-			return c
-		}
-		lastErr = err
-		if !strings.Contains(err.Error(), "address already in use") {
-			dumpLogs(t, cfg.LogDir)
-			break
-		}
-	}
-	t.Fatalf("start a %d-node cluster with --requirepass: %v", n, lastErr)
-	return nil
+	})
 }
 
 // authScript is what the differential test sends on one fresh connection

@@ -161,48 +161,50 @@ func testStoreArgs() []string {
 func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
-	logDir := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		c   *local.Cluster
-		err error
-	)
-	for attempt := 1; attempt <= 3; attempt++ {
-		cfg := local.Config{
+	return startLocalCluster(t, fmt.Sprintf("a %d-node cluster", n), func(attempt int) local.Config {
+		return local.Config{
 			Binary:    binary,
 			Nodes:     n,
 			BasePort:  freeBasePort(t),
 			Host:      "127.0.0.1",
 			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
 			ExtraArgs: append(append(append([]string(nil), testTimingArgs...), testStoreArgs()...), extraArgs...),
-			LogDir:    filepath.Join(logDir, fmt.Sprintf("try%d", attempt)),
+			LogDir:    filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
 		}
+	})
+}
+
+// startLocalCluster starts the cluster config describes for an attempt
+// (1 to 3; it picks fresh ports and directories each time), and stops it
+// when the test ends, printing the nodes' logs if the test failed.
+func startLocalCluster(t *testing.T, what string, config func(attempt int) local.Config) *local.Cluster {
+	t.Helper()
+	var lastErr error
+	for attempt := 1; attempt <= 3; attempt++ {
+		cfg := config(attempt)
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		c, err = local.Start(ctx, cfg)
+		c, err := local.Start(ctx, cfg)
 		cancel()
 		if err == nil {
-			break
+			t.Cleanup(func() {
+				c.Stop()
+				if t.Failed() {
+					dumpLogs(t, c.Config().LogDir)
+				}
+			})
+			return c
 		}
+		lastErr = err
 		// A port another process grabbed between the probe and the
 		// start is the one failure worth a second try.
 		if !strings.Contains(err.Error(), "address already in use") {
 			dumpLogs(t, cfg.LogDir)
-			t.Fatalf("start a %d-node cluster: %v", n, err)
+			break
 		}
-		t.Logf("starting a %d-node cluster (attempt %d): %v", n, attempt, err)
+		t.Logf("starting %s (attempt %d): %v", what, attempt, err)
 	}
-	if err != nil {
-		t.Fatalf("start a %d-node cluster: %v", n, err)
-	}
-	t.Cleanup(func() {
-		c.Stop()
-		if t.Failed() {
-			dumpLogs(t, c.Config().LogDir)
-		}
-	})
-	return c
+	t.Fatalf("start %s: %v", what, lastErr)
+	return nil
 }
 
 // logTailLines is how much of each node's log a failed test prints.

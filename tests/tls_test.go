@@ -33,12 +33,8 @@ func mustStartTLSCluster(t *testing.T, n int, extraArgs ...string) *local.Cluste
 func mustStartTLSAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()
-	var (
-		c   *local.Cluster
-		err error
-	)
-	for attempt := 1; attempt <= 3; attempt++ {
-		cfg := local.Config{
+	return startLocalCluster(t, fmt.Sprintf("a %d-node TLS cluster", n), func(attempt int) local.Config {
+		return local.Config{
 			Binary:    binary,
 			Nodes:     n,
 			BasePort:  freeBasePort(t),
@@ -49,28 +45,7 @@ func mustStartTLSAuthCluster(t *testing.T, n int, password string, extraArgs ...
 			TLS:       true,
 			Password:  password,
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-		c, err = local.Start(ctx, cfg)
-		cancel()
-		if err == nil {
-			break
-		}
-		if !strings.Contains(err.Error(), "address already in use") {
-			dumpLogs(t, cfg.LogDir)
-			t.Fatalf("start a %d-node TLS cluster: %v", n, err)
-		}
-		t.Logf("starting a %d-node TLS cluster (attempt %d): %v", n, attempt, err)
-	}
-	if err != nil {
-		t.Fatalf("start a %d-node TLS cluster: %v", n, err)
-	}
-	t.Cleanup(func() {
-		c.Stop()
-		if t.Failed() {
-			dumpLogs(t, c.Config().LogDir)
-		}
 	})
-	return c
 }
 
 // mustRedisCli finds redis-cli, as mustStartRedis finds redis-server.
