@@ -206,6 +206,10 @@ func scrSplitArgs(line string) ([]string, bool) {
 	}
 }
 
+// SplitArgs is sdssplitargs for the front door's own parsers (the config
+// file reads its lines with it).
+func SplitArgs(line string) ([]string, bool) { return scrSplitArgs(line) }
+
 // scrUnescape reads the escape after a backslash at line[*i] inside
 // double quotes, as sdssplitargs does: \n \r \t \b \a, \xHH, or the
 // character itself.

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm"
 )
 
 // A node's configuration file is a Redis-style raftlist.conf: one
@@ -147,104 +149,19 @@ func configValue(fl *flag.Flag, args []string) (string, error) {
 	return args[0], nil
 }
 
-// splitArgs splits a config line as Redis's sdssplitargs does: words
-// separated by blanks, "double quotes" with \n \r \t \b \a \\ \" and \xHH
-// escapes, 'single quotes' with \' only; a closing quote must end the word.
+// splitArgs splits a config line as Redis's sdssplitargs does (the port
+// the script engine uses for shebang lines): words separated by blanks,
+// "double quotes" with escapes, 'single quotes' with \' only; a closing
+// quote must end the word.
 func splitArgs(line string) ([]string, error) {
-	var out []string
-	i := 0
-	for {
-		for i < len(line) && isBlank(line[i]) {
-			i++
-		}
-		if i == len(line) {
-			return out, nil
-		}
-		var w strings.Builder
-		var err error
-		switch line[i] {
-		case '"':
-			i, err = doubleQuoted(line, i+1, &w)
-		case '\'':
-			i, err = singleQuoted(line, i+1, &w)
-		default:
-			for i < len(line) && !isBlank(line[i]) {
-				w.WriteByte(line[i])
-				i++
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w.String())
+	words, ok := fsm.SplitArgs(line)
+	if !ok {
+		return nil, errUnbalanced
 	}
+	return words, nil
 }
 
 var errUnbalanced = errors.New("unbalanced quotes")
-
-func doubleQuoted(line string, i int, w *strings.Builder) (int, error) {
-	for ; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-			v, _ := strconv.ParseUint(line[i+2:i+4], 16, 8)
-			w.WriteByte(byte(v))
-			i += 3
-		case c == '\\' && i+1 < len(line):
-			i++
-			w.WriteByte(unescape(line[i]))
-		case c == '"':
-			if i+1 < len(line) && !isBlank(line[i+1]) {
-				return 0, errUnbalanced
-			}
-			return i + 1, nil
-		default:
-			w.WriteByte(c)
-		}
-	}
-	return 0, errUnbalanced
-}
-
-func singleQuoted(line string, i int, w *strings.Builder) (int, error) {
-	for ; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
-			i++
-			w.WriteByte('\'')
-		case c == '\'':
-			if i+1 < len(line) && !isBlank(line[i+1]) {
-				return 0, errUnbalanced
-			}
-			return i + 1, nil
-		default:
-			w.WriteByte(c)
-		}
-	}
-	return 0, errUnbalanced
-}
-
-func unescape(c byte) byte {
-	switch c {
-	case 'n':
-		return '\n'
-	case 'r':
-		return '\r'
-	case 't':
-		return '\t'
-	case 'b':
-		return '\b'
-	case 'a':
-		return '\a'
-	}
-	return c
-}
-
-func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
 
 // configValues is every config key of fs with its effective value, as
 // CONFIG GET shows it, plus the Redis names derived from raftlist's own:
