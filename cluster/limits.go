@@ -153,26 +153,19 @@ func (s *Server) isNodeTraffic(args [][]byte) bool {
 // server closes. One ticker per server: it only reads atomics.
 func (s *Server) reapIdle() {
 	timeout := s.cfg.IdleTimeout
-	tick := time.NewTicker(min(timeout/2, time.Second))
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.done:
-			return
-		case now := <-tick.C:
-			for _, c := range s.clientList() {
-				if c.node.Load() || c.busy.Load() {
-					continue
-				}
-				if now.Sub(time.Unix(0, c.lastCmd.Load())) > timeout {
-					s.log.Debug("closing idle client", "id", c.id, "addr", c.conn.RemoteAddr())
-					// The connection's goroutine owns its writer; closing
-					// the socket wakes its read, and it cleans up.
-					c.conn.NetConn().Close()
-				}
+	s.every(min(timeout/2, time.Second), func(now time.Time) {
+		for _, c := range s.clientList() {
+			if c.node.Load() || c.busy.Load() {
+				continue
+			}
+			if now.Sub(time.Unix(0, c.lastCmd.Load())) > timeout {
+				s.log.Debug("closing idle client", "id", c.id, "addr", c.conn.RemoteAddr())
+				// The connection's goroutine owns its writer; closing
+				// the socket wakes its read, and it cleans up.
+				c.conn.NetConn().Close()
 			}
 		}
-	}
+	})
 }
 
 // limitOutput applies client-output-buffer-limit after a reply is queued.

@@ -302,14 +302,21 @@ func (o *opsSampler) perSecond() int64 {
 
 // sampleOps runs the sampler until the server closes.
 func (s *Server) sampleOps() {
-	tick := time.NewTicker(100 * time.Millisecond)
+	s.every(100*time.Millisecond, func(now time.Time) {
+		s.stats.ops.sample(s.stats.commandsProcessed(), now)
+	})
+}
+
+// every calls f on a ticker of period d until the server closes.
+func (s *Server) every(d time.Duration, f func(now time.Time)) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case now := <-tick.C:
-			s.stats.ops.sample(s.stats.commandsProcessed(), now)
+			f(now)
 		}
 	}
 }
