@@ -68,7 +68,7 @@ var _ context.Context = (*scrRun)(nil)
 // runScript runs s for the command in c with its keys and arguments and
 // returns the script's reply.
 func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply Reply) {
-	vm := scrGetVM()
+	vm := c.State.vms.get()
 	run := &scrRun{vm: vm, ctx: c, sha: s.sha, db: c.DBNum, readOnly: readOnly || s.flags&scrNoWrites != 0, rng: scrRandInit}
 	run.budget.reset()
 	vm.run = run
@@ -82,7 +82,7 @@ func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply 
 			vm.broken = true
 			reply = Error("ERR Error running script (call to f_" + s.sha + "): the Lua engine failed")
 		}
-		scrPutVM(vm)
+		c.State.vms.put(vm)
 	}()
 	vm.globals.RawSetString("KEYS", scrStrings(L, keys))
 	vm.globals.RawSetString("ARGV", scrStrings(L, argv))

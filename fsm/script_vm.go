@@ -2,7 +2,7 @@ package fsm
 
 // The Lua machine scripts run in. API:
 //
-//   - scrGetVM / scrPutVM: a pooled, sandboxed *lua.LState ready to run one
+//   - scrVMPool.get / put: a pooled, sandboxed *lua.LState ready to run one
 //     script. Between runs nothing a script can reach changes: every table
 //     reachable from the globals is read-only (as in Redis 7), KEYS and ARGV
 //     are replaced, and the random generator is reset.
@@ -150,15 +150,40 @@ type scrVM struct {
 	broken bool
 }
 
-// scrPool holds idle machines. Its New is set in init: a machine's
-// redis.call reaches the command table, which holds the script commands.
-var scrPool sync.Pool
+// scrVMPool keeps one State's idle machines. A pool is a cache, not state:
+// each State has its own (a restored or cloned State starts cold), so two
+// machines in one process never share a Lua VM, and a test can give a State
+// a pool warmed by other scripts to prove that warm and cold VMs answer the
+// same (DESIGN.md, invariant 5). Read-only scripts run under the machine's
+// read lock, concurrently, hence the mutex.
+type scrVMPool struct {
+	mu   sync.Mutex
+	idle []*scrVM
+}
 
-func init() { scrPool.New = func() any { return newScrVM() } }
+// scrVMsKept bounds the idle machines a pool keeps.
+const scrVMsKept = 8
 
-func scrGetVM() *scrVM { return scrPool.Get().(*scrVM) }
+func (p *scrVMPool) get() *scrVM {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		vm := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return vm
+	}
+	p.mu.Unlock()
+	return scrNewVM()
+}
 
-func scrPutVM(vm *scrVM) {
+// scrNewVM is newScrVM, set in init: a machine's redis.call reaches the
+// command table, which holds the script commands (an initialization cycle
+// if named directly).
+var scrNewVM func() *scrVM
+
+func init() { scrNewVM = newScrVM }
+
+func (p *scrVMPool) put(vm *scrVM) {
 	if vm.broken {
 		return
 	}
@@ -167,7 +192,11 @@ func scrPutVM(vm *scrVM) {
 	vm.globals.RawSetString("KEYS", lua.LNil)
 	vm.globals.RawSetString("ARGV", lua.LNil)
 	vm.L.SetTop(0)
-	scrPool.Put(vm)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle) < scrVMsKept {
+		p.idle = append(p.idle, vm)
+	}
 }
 
 func newScrVM() *scrVM {

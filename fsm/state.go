@@ -118,12 +118,15 @@ type State struct {
 	// scriptLog holds redis.log lines for the node to take; not
 	// replicated state (script_redis.go).
 	scriptLog *scriptLogBuffer
+	// vms are this state's idle Lua machines: a cache, never state
+	// (script_vm.go).
+	vms *scrVMPool
 }
 
 // NewState returns an empty state.
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
-		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}}
+		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &scrVMPool{}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
 	}
