@@ -55,34 +55,7 @@ func TestFollowerRelaysDeeplyNestedScriptRepliesWithoutFailingOtherClients(t *te
 
 	// Other clients push to and read their own lists through the
 	// follower until the deep scripts are done.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan string, 64)
-	for i := 0; i < 32; i++ {
-		conn := dialDeep(t, follower.ClientAddr)
-		key := "deep:other:" + strconv.Itoa(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 1; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				raws, err := conn.pipeline([][][]byte{
-					bargs("RPUSH", key, strconv.Itoa(n)),
-					bargs("LRANGE", key, "-1", "-1"),
-				})
-				exp := []string{":" + strconv.Itoa(n) + "\r\n", "*1\r\n$" + strconv.Itoa(len(strconv.Itoa(n))) + "\r\n" + strconv.Itoa(n) + "\r\n"}
-				if err != nil || len(raws) != 2 || string(raws[0]) != exp[0] || string(raws[1]) != exp[1] {
-					errs <- fmt.Sprintf("%s, push %d: exp %q, got %q, %v", key, n, exp, raws, err)
-					return
-				}
-			}
-		}()
-	}
-
+	stopOthers := startOtherClients(t, follower.ClientAddr, "deep:other:", 32)
 	deepConn := dialDeep(t, follower.ClientAddr)
 	for round := 0; round < 10; round++ {
 		for _, depth := range []int{100, 1000} {
@@ -93,11 +66,49 @@ func TestFollowerRelaysDeeplyNestedScriptRepliesWithoutFailingOtherClients(t *te
 			}
 		}
 	}
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for e := range errs {
+	for _, e := range stopOthers() {
 		t.Error("another client: " + e)
 	}
 	mustConverge(t, c)
+}
+
+// startOtherClients starts n clients that RPUSH to and read back their own
+// lists (keyPrefix + i) through addr, each checking every reply, until the
+// returned function stops them and returns what went wrong.
+func startOtherClients(t *testing.T, addr, keyPrefix string, n int) (stop func() []string) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		conn := dialDeep(t, addr)
+		key := keyPrefix + strconv.Itoa(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; ; n++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				v := strconv.Itoa(n)
+				raws, err := conn.pipeline([][][]byte{bargs("RPUSH", key, v), bargs("LRANGE", key, "-1", "-1")})
+				exp := []string{":" + v + "\r\n", "*1\r\n$" + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n"}
+				if err != nil || len(raws) != 2 || string(raws[0]) != exp[0] || string(raws[1]) != exp[1] {
+					errs <- fmt.Sprintf("%s, push %d: exp %q, got %q, %v", key, n, exp, raws, err)
+					return
+				}
+			}
+		}()
+	}
+	return func() []string {
+		close(done)
+		wg.Wait()
+		close(errs)
+		var out []string
+		for e := range errs {
+			out = append(out, e)
+		}
+		return out
+	}
 }
