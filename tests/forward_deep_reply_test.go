@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -64,6 +65,32 @@ func TestFollowerRelaysDeeplyNestedScriptRepliesWithoutFailingOtherClients(t *te
 				t.Errorf("EVAL %d deep through the follower, round %d: exp the leader's %d bytes, got %s, %v",
 					depth, round, len(want[depth]), quoteRaw(got), err)
 			}
+		}
+	}
+	// The deepest replies there are: a table that contains itself stops
+	// at Redis's Lua stack limit, and EXEC (a dedicated connection from a
+	// follower) wraps it in one more array.
+	selfContaining := "local t = {} t[1] = t return t"
+	for i, cmds := range [][][][]byte{
+		{bargs("EVAL", selfContaining, "0")},
+		{bargs("MULTI"), bargs("EVAL", selfContaining, "0"), bargs("EXEC")},
+	} {
+		want, err := leaderConn.pipeline(cmds)
+		if err != nil {
+			t.Fatalf("%s on the leader: %v", quoteCommand(cmds[len(cmds)-1]), err)
+		}
+		exp := strings.Repeat("*1\r\n", 7995+i) + "-ERR reached lua stack limit\r\n"
+		if last := want[len(want)-1]; string(last) != exp {
+			t.Fatalf("%s on the leader: exp %d arrays around the stack-limit error, got %s",
+				quoteCommand(cmds[len(cmds)-1]), 7995+i, quoteRaw(last))
+		}
+		got, err := deepConn.pipeline(cmds)
+		if err != nil {
+			t.Fatalf("%s through the follower: %v", quoteCommand(cmds[len(cmds)-1]), err)
+		}
+		if !bytes.Equal(got[len(got)-1], want[len(want)-1]) {
+			t.Errorf("%s through the follower: exp the leader's %d bytes, got %s",
+				quoteCommand(cmds[len(cmds)-1]), len(want[len(want)-1]), quoteRaw(got[len(got)-1]))
 		}
 	}
 	for _, e := range stopOthers() {
