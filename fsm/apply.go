@@ -39,6 +39,8 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.purgeOwner(e.Purge)
 	case KindUnblock:
 		s.unblock(e.Unblock)
+	case KindAck:
+		s.ack(e.Ack)
 	case KindExec:
 		res.Replies = []Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
 	}
