@@ -85,13 +85,18 @@ func (b *blockRegistry) count() int {
 	return len(b.slots)
 }
 
-// deliverServed runs inside the state machine's Apply on every node: it
-// hands this process's waiters their answers.
+// deliverServed runs on every node inside the state machine's Apply, with
+// the waiters an entry ended, and inside its Restore, with the outcomes a
+// snapshot holds that their owners have not acknowledged: it hands this
+// process's waiters their answers and queues the acknowledgements. A
+// waiter ends once, and a slot takes one answer, so an outcome heard both
+// ways (applied, then restored before its ACK) answers its client once.
 func (s *Server) deliverServed(served []fsm.Served) {
 	owner := s.node.Owner()
 	for _, sv := range served {
 		if sv.Owner == owner {
 			s.blocked.deliver(sv.Seq, sv.Reply)
+			s.acks.add(sv.Seq)
 		}
 	}
 }
@@ -174,6 +179,11 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 			} else if leaderless.IsZero() {
 				leaderless = time.Now()
 			} else if time.Since(leaderless) > leaderlessLimit {
+				select {
+				case reply := <-slot.reply: // an answer that came with the last tick wins
+					return reply
+				default:
+				}
 				r.c.closeAfterReply.Store(true)
 				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
 				return fsm.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
