@@ -286,15 +286,22 @@ type PurgeOwner struct {
 	KeepOwner string
 }
 
-// purgeOwner ends the waiters p names, in registration order, and
-// forgets those owners' unacknowledged outcomes: the processes are gone.
-func (s *State) purgeOwner(p PurgeOwner) {
+// purgeOwner ends the waiters p names, in registration order. When the
+// processes are gone (gone: their node restarted, naming its new process
+// KeepOwner, or left the cluster) nobody will read their outcomes, so it
+// forgets them. Otherwise (the leader gave up on a node it has not heard
+// from for long) the process may come back and install a snapshot, so the
+// purge is recorded and earlier outcomes kept, like any other end: the
+// node's restart or removal forgets them if it never acknowledges them.
+func (s *State) purgeOwner(p PurgeOwner, gone bool) {
 	for _, w := range s.waitersInOrder() {
 		if OwnerNode(w.id.Owner) == p.NodeID && w.id.Owner != p.KeepOwner {
-			s.endWaiter(w, ErrOwnerGone, false)
+			s.endWaiter(w, ErrOwnerGone, !gone)
 		}
 	}
-	s.forgetOwnerOutcomes(p)
+	if gone {
+		s.forgetOwnerOutcomes(p)
+	}
 }
 
 // OwnerNode returns the node id part of an owner ("node-id/incarnation").

@@ -8,18 +8,18 @@ package fsm
 //
 //   - (*State).endWaiter: every way a waiter ends goes through it. It
 //     records the outcome unless nobody can read it (a cancelled client, or
-//     an owner purged with it).
+//     a process purged because its node restarted or left).
 //   - (*State).ack: a KindAck entry, proposed by the owner in batches once
 //     it has handed its clients their answers, forgets those outcomes.
-//   - (*State).forgetOwnerOutcomes: a purge of an owner forgets its
-//     outcomes too: that process will never read them.
+//   - (*State).forgetOwnerOutcomes: a purge of a process that is gone
+//     forgets its outcomes too: it will never read them.
 //   - (*State).EndedOutcomes: what a restored state holds, for the front
 //     door to answer its clients with.
 //
 // So with no blocked clients and every owner caught up the table is empty,
 // as the waiter table is: it holds at most the outcomes of the last
-// ack-batch interval, plus those of owners away from the cluster until a
-// purge of them.
+// ack-batch interval, plus those of nodes out of reach (at most one per
+// waiter they had), until they come back, restart or are removed.
 
 import (
 	"cmp"
@@ -72,6 +72,19 @@ func (s *State) EndedOutcomes() []Served {
 		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Seq, b.Seq))
 	})
 	return out
+}
+
+// Waiting reports whether waiter id is still blocked.
+func (s *State) Waiting(id WaiterID) bool { return s.blk.waiters[id] != nil }
+
+// EndedOutcome returns the recorded outcome of waiter id, in wire form,
+// while its owner has not acknowledged it.
+func (s *State) EndedOutcome(id WaiterID) (Reply, bool) {
+	reply, ok := s.blk.ended[id]
+	if !ok {
+		return nil, false
+	}
+	return Raw(reply), true
 }
 
 // appendEnded encodes one outcome record; the digest uses the same bytes.

@@ -27,7 +27,8 @@ func endedAck(owner string, seqs ...uint64) *Entry {
 
 // endedEveryWay is a state whose waiters ended in every way there is:
 // n1/1 served, n1/2 timed out, n1/3 cancelled, n2/1 unblocked with an
-// error, n2/2 purged at a leader change, n3/1 purged with its owner.
+// error, n2/2 purged at a leader change, n3/1 purged as its node restarted
+// (a new process n3/b).
 func endedEveryWay(t *testing.T) *blkNode {
 	t.Helper()
 	n := blkNewNode(t, false)
@@ -37,14 +38,14 @@ func endedEveryWay(t *testing.T) *blkNode {
 	n.apply(1, blkUnblock("n1/a", 2, UnblockTimeout).entry)
 	n.apply(1, blkUnblock("n1/a", 3, UnblockCancel).entry)
 	n.apply(1, blkUnblock("n2/a", 1, UnblockError).entry)
-	n.apply(1, &Entry{Kind: KindPurgeOwner, Purge: PurgeOwner{NodeID: "n3"}})
+	n.apply(1, &Entry{Kind: KindPurgeOwner, Purge: PurgeOwner{NodeID: "n3", KeepOwner: "n3/b"}})
 	n.apply(1, blkDo(blkC("n2/a", 2, "BLPOP o 0")).entry)
 	n.apply(2, blkTermStart(2).entry) // purges n2/a's waiter 2 of term 1
 	return n
 }
 
 func TestEndedOutcomesAreKeptUntilAcknowledged(t *testing.T) {
-	t.Run("every end but a cancel or an owner purge is recorded with its reply", func(t *testing.T) {
+	t.Run("every end but a cancel or a purge of a dead process is recorded with its reply", func(t *testing.T) {
 		n := endedEveryWay(t)
 		exp := `n1/a/1="*2\r\n$1\r\nk\r\n$1\r\nx\r\n" n1/a/2="*-1\r\n" ` +
 			`n2/a/1="-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n" ` +
@@ -80,6 +81,20 @@ func TestEndedOutcomesAreKeptUntilAcknowledged(t *testing.T) {
 		}
 		if len(res.Replies) != 0 || len(res.Served) != 0 {
 			t.Fatalf("exp an ack to answer nothing and end no waiter, got %v %v", res.Replies, res.Served)
+		}
+	})
+	t.Run("a purge of an unreachable node keeps its outcomes and records the purge", func(t *testing.T) {
+		// The node may come back and install a snapshot: its clients must
+		// hear that nothing was popped for them, and the one served before
+		// the purge must still get its element.
+		n := blkNewNode(t, false)
+		n.apply(1, blkDo(blkC("n1/a", 1, "BLPOP k 0"), blkC("n1/a", 2, "BLPOP j 0"), blkC("n2/a", 1, "BLPOP j 0")).entry)
+		n.apply(1, blkDo(blkC("p", 1, "RPUSH k x")).entry)
+		n.apply(1, &Entry{Kind: KindPurgeOwner, Purge: PurgeOwner{NodeID: "n1"}})
+		exp := `n1/a/1="*2\r\n$1\r\nk\r\n$1\r\nx\r\n" ` +
+			`n1/a/2="-TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry\r\n"`
+		if got := endedList(n.st); got != exp {
+			t.Fatalf("exp %s\ngot %s", exp, got)
 		}
 	})
 	t.Run("a purge of an owner forgets its outcomes and keeps the kept process's", func(t *testing.T) {
@@ -168,7 +183,8 @@ func TestMachineRestoreReportsTheOutcomesTheSnapshotHolds(t *testing.T) {
 	snap := ksSnapshotBytes(t, a)
 
 	var heard []Served
-	b.OnRestore(func(ended []Served) { heard = append(heard, ended...) })
+	installs := 0
+	b.OnRestore(func(ended []Served) { heard, installs = append(heard, ended...), installs+1 })
 	if err := b.Restore(ksReadCloser(snap)); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
@@ -179,14 +195,28 @@ func TestMachineRestoreReportsTheOutcomesTheSnapshotHolds(t *testing.T) {
 		t.Fatalf("digest after restore: exp %s, got %s", exp, got)
 	}
 
-	t.Run("once the owner acked, a restore reports nothing", func(t *testing.T) {
+	t.Run("once the owner acked, a restore reports nothing, but still reports the install", func(t *testing.T) {
 		a.Apply(ksMakeLog(10, 1, endedAck("nb/1", 7)))
-		heard = nil
+		heard, installs = nil, 0
 		if err := b.Restore(ksReadCloser(ksSnapshotBytes(t, a))); err != nil {
 			t.Fatalf("restore: %v", err)
 		}
-		if len(heard) != 0 {
-			t.Fatalf("exp no outcome reported, got %s", blkServedList(heard))
+		if len(heard) != 0 || installs != 1 {
+			t.Fatalf("exp one install with no outcome, got %d installs and %s", installs, blkServedList(heard))
+		}
+		var waiting, ended bool
+		b.View(func(st *State) {
+			waiting = st.Waiting(WaiterID{Owner: "nb/1", Seq: 7})
+			_, ended = st.EndedOutcome(WaiterID{Owner: "nb/1", Seq: 7})
+		})
+		if waiting || ended {
+			t.Fatalf("exp the waiter neither waiting nor with a kept outcome, got %v and %v", waiting, ended)
+		}
+	})
+	t.Run("a failed restore reports nothing", func(t *testing.T) {
+		installs = 0
+		if err := b.Restore(ksReadCloser([]byte("junk"))); err == nil || installs != 0 {
+			t.Fatalf("exp an error and no report, got %v and %d installs", err, installs)
 		}
 	})
 }

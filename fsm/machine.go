@@ -41,11 +41,12 @@ func (m *Machine) OnServed(f func(served []Served)) {
 
 // OnRestore adds f to the functions that hear, on every node, of every
 // waiter outcome a snapshot holds that its owner has not acknowledged, as
-// the snapshot is installed. The entries that ended those waiters are
-// never applied on this node, so this is the only way the front door
-// learns of them (DESIGN.md invariant 6). A waiter the snapshot still holds
-// is ended by a later entry as usual. Set them before Raft starts. f runs
-// inside Restore, after the swap, and must not block.
+// the snapshot is installed (f hears of every install, even with none).
+// The entries that ended those waiters are never applied on this node, so
+// this is the only way the front door learns of them (DESIGN.md invariant
+// 6). A waiter the snapshot still holds is ended by a later entry as usual.
+// Set them before Raft starts. f runs inside Restore, after the swap, and
+// must not block.
 func (m *Machine) OnRestore(f func(ended []Served)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -185,10 +186,9 @@ func (m *Machine) Restore(rc io.ReadCloser) error {
 	m.advance(st.applied)
 	// Under the lock, as OnServed runs under Apply's: no entry applied after
 	// the snapshot can reach the front door before these outcomes do.
-	if ended := st.EndedOutcomes(); len(ended) > 0 {
-		for _, f := range m.onRestore {
-			f(ended)
-		}
+	ended := st.EndedOutcomes()
+	for _, f := range m.onRestore {
+		f(ended)
 	}
 	return nil
 }
