@@ -119,7 +119,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.fwd.tls = cfg.PeerTLS
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
-	node.Machine().OnRestore(s.deliverServed)
+	node.Machine().OnRestore(s.restoredSnapshot)
 	s.doors = s.newDoors()
 	go s.sampleOps()
 	go s.sendAcks()

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +28,7 @@ func TestBlockedClientOnAFollowerThatInstallsASnapshotGetsWhatWasPoppedForIt(t *
 	// unreachable node's clients: this is about the snapshot, not that.
 	f.Pause()
 	conn := mustDial(t, leader.ClientAddr)
-	// A paused process's kernel still queues what the leader sends it, and
-	// the leader pipelines up to 128 AppendEntries to a silent follower
-	// before it waits: entries sent in that window reach the follower on
-	// resume without any snapshot. Fill the window first, so the push
-	// below is never sent to the follower and only a snapshot covers it.
-	for i := 0; i < 200; i++ {
-		mustDo(t, conn, "RPUSH", "q2:window", "x")
-	}
+	fillSendWindow(t, conn)
 	if got := mustDo(t, conn, "RPUSH", "q2", "ELEM2"); got.String() != ":1" {
 		t.Fatalf("RPUSH q2 ELEM2 on the leader: exp :1, got %s", got)
 	}
@@ -61,7 +55,7 @@ func TestBlockedClientOnAFollowerThatInstallsASnapshotGetsWhatWasPoppedForIt(t *
 
 	// The outcome kept for the restore is forgotten once the follower
 	// acknowledges it: emptied of data, every node holds nothing at all.
-	mustDo(t, conn, "DEL", "q2:window", "q2:filler")
+	mustDo(t, conn, "DEL", "q2:filler")
 	zeros := strings.Repeat("0", 40)
 	deadline := time.Now().Add(5 * time.Second)
 	for mustDo(t, conn, "DEBUG", "DIGEST").String() != "+"+zeros {
@@ -78,5 +72,77 @@ func TestBlockedClientOnAFollowerThatInstallsASnapshotGetsWhatWasPoppedForIt(t *
 		if d := mustDo(t, nc, "DEBUG", "DIGEST"); d.String() != "+"+zeros {
 			t.Errorf("%s DEBUG DIGEST: exp %s, got %s", n.ID, zeros, d)
 		}
+	}
+}
+
+// fillSendWindow writes a few entries through conn, on the leader, while a
+// follower is paused. A paused process's kernel still queues what the
+// leader sends it, and the leader keeps a few AppendEntries in flight to a
+// silent follower before it waits for answers: entries sent in that window
+// reach the follower on resume without any snapshot. Filling the window
+// first means that what is written next is never sent to the follower, and
+// only a snapshot covers it.
+func fillSendWindow(t *testing.T, conn *rawConn) {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		mustDo(t, conn, "RPUSH", "window", "x")
+	}
+	mustDo(t, conn, "DEL", "window")
+}
+
+func TestBlockedClientsOfAFollowerGivenUpOnHearTheirOutcomesFromASnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 10 s after which the leader gives up on a silent node")
+	}
+	c := mustStartCluster(t, 3, "--trailing-logs", "2", "--snapshot-threshold", "4",
+		"--heartbeat-timeout", "5s", "--election-timeout", "5s")
+	leader := mustLeader(t, c)
+	f := followers(c, leader)[0]
+	served := blkStart(t, f, "BLPOP", "q3", "0")
+	purged := blkStart(t, f, "BLPOP", "q4", "0")
+	blkAwaitWaiters(t, c, 2)
+
+	f.Pause()
+	conn := mustDial(t, leader.ClientAddr)
+	fillSendWindow(t, conn)
+	if got := mustDo(t, conn, "RPUSH", "q3", "ELEM3"); got.String() != ":1" {
+		t.Fatalf("RPUSH q3 ELEM3 on the leader: exp :1, got %s", got)
+	}
+	// The leader gives up on the silent follower's other client: a purge
+	// in the log, which must not make the follower forget the element it
+	// popped for the first.
+	// Heartbeats to a frozen process fail only at the transport's 10 s
+	// timeout, so this takes 10 to 25 s.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		n, err := blkInfoInt(context.Background(), leader, "raft", "raft_blocked_waiters")
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader never gave up on paused %s's blocked client: raft_blocked_waiters %d (%v)", f.ID, n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := 0; i < 30; i++ {
+		mustDo(t, conn, "RPUSH", "q3:filler", "x")
+	}
+	if got := mustDo(t, conn, "RAFT", "SNAPSHOT"); got.kind != '*' {
+		t.Fatalf("RAFT SNAPSHOT on the leader: exp [index size ms], got %s", got)
+	}
+	f.Resume()
+	t.Logf("%s resumed after the leader served one of its clients, purged the other and snapshotted", f.ID)
+
+	served.requireReply(t, blkPair("q3", "ELEM3"), 8*time.Second)
+	purged.requireReply(t, "-TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry\r\n",
+		8*time.Second)
+	if !waitLogged(f, "Installed remote snapshot", 10*time.Second) {
+		t.Fatalf("%s never logged %q: the test did not exercise a snapshot install", f.ID, "Installed remote snapshot")
+	}
+	blkPush(t, leader.ClientAddr, "q4", "after") // nothing waits on q4 any more
+	blkEnd(t, c)
+	for _, n := range c.Nodes {
+		requireList(t, n.ClientAddr, "q3", true, nil)
+		requireList(t, n.ClientAddr, "q4", true, []string{"after"})
 	}
 }
