@@ -8,12 +8,14 @@
 #
 # Needs a running dockerd (DOCKER_HOST if not the default socket), redis-cli
 # and Go. Ports: clients 17379-17381, Raft 27379-27381 (BASE=... to move).
+# IMAGE=name checks an image built elsewhere (e.g. from ../../Dockerfile)
+# instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")"
 base=${BASE:-17379}
 raft=$((base + 10000))
 name=raftlist-verify
-image=raftlist:local
+image=${IMAGE:-raftlist:local}
 
 cleanup() {
 	for i in 1 2 3; do
@@ -24,10 +26,12 @@ cleanup() {
 trap cleanup EXIT
 cleanup
 
-echo "== build a static binary and a FROM scratch image"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION:-container-check}" -o raftlist ../../cmd/raftlist
-mkdir -p data
-docker build -q -f Dockerfile.local -t "$image" . >/dev/null
+if [ -z "${IMAGE:-}" ]; then
+	echo "== build a static binary and a FROM scratch image"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION:-container-check}" -o raftlist ../../cmd/raftlist
+	mkdir -p data
+	docker build -q -f Dockerfile.local -t "$image" . >/dev/null
+fi
 docker image inspect "$image" --format 'image {{.Id}}: user {{.Config.User}}, volumes {{.Config.Volumes}}, ports {{.Config.ExposedPorts}}, entrypoint {{.Config.Entrypoint}}'
 docker run --rm --network none "$image" version
 
