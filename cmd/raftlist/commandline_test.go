@@ -27,6 +27,14 @@ var (
 	binaryErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	os.Exit(code)
+}
+
 // raftlistBinary builds the real binary once per test run, stamped with
 // testVersion as a release build would be.
 func raftlistBinary(t *testing.T) string {
