@@ -16,8 +16,8 @@ import (
 // clients read it from INFO and HELLO to pick features.
 const redisVersion = "7.0.15"
 
-// Version is raftlist's own version.
-const Version = "0.1.0"
+// Version is raftlist's own version; cmd/raftlist sets it from the build.
+var Version = "0.1.0"
 
 type infoSection struct {
 	name string

@@ -53,6 +53,10 @@ type Config struct {
 	// the server's own default). The package's polling logs in with it, so
 	// that it may also run RAFT REMOVENODE.
 	ClusterSecret string
+	// Progress, when set, is told in a few words what Start is waiting
+	// for each time that changes ("waiting for node2 to listen on
+	// 127.0.0.1:6380", "waiting for a leader"), for a person watching.
+	Progress func(what string)
 }
 
 // defaultNodes is the size of a cluster when Config.Nodes is zero.
