@@ -22,9 +22,31 @@ var faultKinds = []string{
 	"pause",            // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
 	"membership",       // remove a node under load, add a fresh one (new id, empty data dir)
 	"clientdrop",       // clients drop connections mid-command
+	"snapshot-install", // clients block on a follower, which is paused until it can only catch up by a snapshot (not in "all")
+}
+
+// optInFaults are fault kinds "all" leaves out: they fail on the current
+// build for a known reason someone is fixing, and are run by name.
+// snapshot-install: a follower that installs a snapshot does not answer
+// the clients blocked on it whose waiters the snapshot ended (issue 14).
+var optInFaults = []string{"snapshot-install"}
+
+// soloFaults never run together with another fault: each changes
+// membership or stops nodes in a way a second fault would confuse.
+func solo(kind string) bool {
+	switch kind {
+	case "membership", "island", "membership-partition", "corrupt", "snapshot-install":
+		return true
+	}
+	return false
 }
 
 func isPartition(kind string) bool { return strings.HasPrefix(kind, "partition-") }
+
+// needsNet reports whether kind cuts links with iptables.
+func needsNet(kind string) bool {
+	return isPartition(kind) || kind == "island" || kind == "membership-partition"
+}
 
 // parseFaults expands the --faults list: "all", "none", "partition" (the
 // three partition kinds) or kind names.
@@ -35,7 +57,11 @@ func parseFaults(list string) ([]string, error) {
 		switch {
 		case f == "" || f == "none":
 		case f == "all":
-			out = append(out, faultKinds...)
+			for _, k := range faultKinds {
+				if !slices.Contains(optInFaults, k) {
+					out = append(out, k)
+				}
+			}
 		case f == "partition":
 			out = append(out, faultKinds[:3]...)
 		case slices.Contains(faultKinds, f):
@@ -85,19 +111,22 @@ func newNemesis(h *harness, res *runResult) (*nemesis, error) {
 	n := &nemesis{h: h, rng: rand.New(rand.NewPCG(h.o.Seed, 0x6e656d65736973))}
 	wantNet := false
 	for _, k := range h.o.Faults {
-		wantNet = wantNet || isPartition(k)
+		wantNet = wantNet || needsNet(k)
 	}
 	if wantNet {
 		tag := fmt.Sprintf("raftlist-jepsen-%d-%d-%d", h.o.Seed, time.Now().UnixNano()%1e9, rand.Uint32())
 		f, err := openNetFaults(tag)
 		if err != nil {
 			for _, k := range h.o.Faults {
-				if isPartition(k) {
+				if needsNet(k) {
 					res.skipped[k] = err.Error()
 				}
 			}
 		}
 		n.net = f
+	}
+	if slices.Contains(h.o.Faults, "snapshot-install") && !slices.Contains(h.o.Workloads, "queue") {
+		res.skipped["snapshot-install"] = "needs the queue workload (its checker judges the blocked clients)"
 	}
 	for _, k := range h.o.Faults {
 		if _, skip := res.skipped[k]; !skip {
@@ -176,10 +205,10 @@ func (n *nemesis) run(ctx context.Context, deadline time.Time) {
 		kind := bag[0]
 		bag = bag[1:]
 		n.start(ctx, kind, false)
-		if kind != "membership" && n.rng.Float64() < 0.25 {
+		if !solo(kind) && n.rng.Float64() < 0.25 {
 			var others []string
 			for _, k := range n.kinds {
-				if k != kind && k != "membership" && n.feasible(k) {
+				if k != kind && !solo(k) && n.feasible(k) {
 					others = append(others, k)
 				}
 			}
@@ -346,6 +375,8 @@ func (n *nemesis) inject(ctx context.Context, kind string) (heal func(context.Co
 			fmt.Sprintf("SIGSTOP %s%s, SIGCONT after ≥%s", v.ID, role, min), nil
 	case "membership":
 		return n.membership(ctx)
+	case "snapshot-install":
+		return n.snapshotInstall(ctx)
 	case "clientdrop":
 		n.h.dropping.Store(true)
 		return func(context.Context) error { n.h.dropping.Store(false); return nil },
