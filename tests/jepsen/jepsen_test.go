@@ -150,6 +150,16 @@ var brokenBuilds = []struct {
 		duration: 10 * time.Second, catchers: []string{"convergence", "queue"},
 		whyThoseCheckersOK: "followers keep served waiters and their elements: digests differ, and a client of a follower never gets the element the leader popped for it",
 	},
+	{
+		tag: "jepsen_break_membership_before_commit", workloads: "queue,lin", faults: "island",
+		duration: 15 * time.Second, catchers: []string{"membership"},
+		whyThoseCheckersOK: "the isolated leader answers OK to removals that never commit; the removed members are still members after healing",
+	},
+	{
+		tag: "jepsen_break_removed_node_waiters_kept", workloads: "queue", faults: "membership-partition",
+		duration: 10 * time.Second, catchers: []string{"convergence"},
+		whyThoseCheckersOK: "the waiters of the follower removed while cut off are never purged: raft_blocked_waiters never drains",
+	},
 }
 
 func TestCheckersCatchBrokenBuilds(t *testing.T) {

@@ -15,14 +15,16 @@ import (
 
 // The fault kinds, in the order the report lists them.
 var faultKinds = []string{
-	"partition-leader", // cut the leader off from every other node
-	"partition-half",   // a majority and a minority that cannot talk
-	"partition-bridge", // two sides that only a bridge node sees both of
-	"kill",             // SIGKILL a node (the leader preferred), restart it from its data dir
-	"pause",            // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
-	"membership",       // remove a node under load, add a fresh one (new id, empty data dir)
-	"clientdrop",       // clients drop connections mid-command
-	"snapshot-install", // clients block on a follower, which is paused until it can only catch up by a snapshot (not in "all")
+	"partition-leader",     // cut the leader off from every other node
+	"partition-half",       // a majority and a minority that cannot talk
+	"partition-bridge",     // two sides that only a bridge node sees both of
+	"kill",                 // SIGKILL a node (the leader preferred), restart it from its data dir
+	"pause",                // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
+	"membership",           // remove a node under load, add a fresh one (new id, empty data dir)
+	"clientdrop",           // clients drop connections mid-command
+	"island",               // isolate the leader, then ask it to remove every other member: nothing may commit or be acknowledged
+	"membership-partition", // block clients on a follower, cut it off, remove it through the majority, add a fresh node before healing
+	"snapshot-install",     // clients block on a follower, which is paused until it can only catch up by a snapshot (not in "all")
 }
 
 // optInFaults are fault kinds "all" leaves out: they fail on the current
@@ -105,6 +107,7 @@ type nemesis struct {
 	mu     sync.Mutex
 	log    []*fault
 	active []active
+	acks   []memberAck // membership changes nodes answered OK to (members.go)
 }
 
 func newNemesis(h *harness, res *runResult) (*nemesis, error) {
@@ -233,6 +236,8 @@ func (n *nemesis) feasible(kind string) bool {
 		return len(n.members()) >= 2
 	case "partition-bridge":
 		return len(n.members()) >= 3
+	case "island", "membership-partition":
+		return len(n.members()) >= 2
 	}
 	return true
 }
@@ -377,6 +382,10 @@ func (n *nemesis) inject(ctx context.Context, kind string) (heal func(context.Co
 		return n.membership(ctx)
 	case "snapshot-install":
 		return n.snapshotInstall(ctx)
+	case "island":
+		return n.island(ctx)
+	case "membership-partition":
+		return n.membershipPartition(ctx)
 	case "clientdrop":
 		n.h.dropping.Store(true)
 		return func(context.Context) error { n.h.dropping.Store(false); return nil },

@@ -263,12 +263,13 @@ func run(ctx context.Context, o options, progress func(string)) (*runResult, err
 	}
 	cancel()
 	conv := checkConvergence(ctx, h)
+	members := checkMembership(ctx, h, nem.memberAcks())
 
 	res.ops = h.hist.all()
 	for _, w := range wls {
 		res.checks = append(res.checks, w.check(res))
 	}
-	res.checks = append(res.checks, conv)
+	res.checks = append(res.checks, conv, members)
 	res.took = time.Since(res.began)
 	res.notes = append(res.notes, fmt.Sprintf("workload phase ended at +%.1fs", workEnd.Seconds()))
 	if err := writeReport(res); err != nil {
