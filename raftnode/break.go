@@ -28,4 +28,9 @@ var (
 	// configuration change, before it commits; it returns true when it
 	// has answered. Consulted once, in (*Node).RemoveNode.
 	breakRemoveBeforeCommit = func(*Node, raft.IndexFuture, string) bool { return false }
+
+	// breakSnapshotCRC (jepsen_break_snapshot_crc_skipped) wraps the
+	// snapshot store so that opening a snapshot skips its CRC check.
+	// Consulted once, in New, where the store is opened.
+	breakSnapshotCRC = func(s *raft.FileSnapshotStore, dataDir string) raft.SnapshotStore { return s }
 )

@@ -50,12 +50,9 @@ func checkMembership(ctx context.Context, h *harness, acks []memberAck) checkRes
 		fail("no node answered RAFT NODES")
 	case agreed == nil:
 		fail("nodes disagree on the members: %s", strings.Join(lines, "; "))
-	case !slices.Equal(agreed, exp):
-		fail("the members are %s; the harness's acknowledged changes leave %s", strings.Join(agreed, ","), strings.Join(exp, ","))
-	}
-	for _, a := range acks {
-		if slices.Contains(agreed, a.Removed) {
-			fail("RAFT REMOVENODE %s was answered OK by %s at +%.1fs, but %s is a member at the end", a.Removed, a.Via, a.At.Seconds(), a.Removed)
+	default:
+		for _, f := range judgeMembers(agreed, exp, acks) {
+			fail("%s", f)
 		}
 	}
 	if r.Pass {
@@ -63,6 +60,21 @@ func checkMembership(ctx context.Context, h *harness, acks []memberAck) checkRes
 	}
 	r.Detail = append(r.Detail, lines...)
 	return r
+}
+
+// judgeMembers compares the members the nodes agree on with the ones the
+// harness has (exp, sorted) and with the acknowledged removals.
+func judgeMembers(agreed, exp []string, acks []memberAck) []string {
+	var fails []string
+	if !slices.Equal(agreed, exp) {
+		fails = append(fails, fmt.Sprintf("the members are %s; the harness's acknowledged changes leave %s", strings.Join(agreed, ","), strings.Join(exp, ",")))
+	}
+	for _, a := range acks {
+		if slices.Contains(agreed, a.Removed) {
+			fails = append(fails, fmt.Sprintf("RAFT REMOVENODE %s was answered OK by %s at +%.1fs, but %s is a member at the end", a.Removed, a.Via, a.At.Seconds(), a.Removed))
+		}
+	}
+	return fails
 }
 
 // memberViews asks every running node for RAFT NODES; agreed is the

@@ -310,7 +310,12 @@ func (w *queueWL) check(res *runResult) checkResult {
 		sort.Strings(l)
 	}
 	excused := 0
-	for _, q := range w.h.checkedQueues() {
+	queues := make([]string, 0, len(lostBy))
+	for q := range lostBy {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	for _, q := range queues {
 		gone := lostBy[q]
 		sort.Strings(gone)
 		if len(gone) > unknownPops[q] {
