@@ -28,6 +28,11 @@ import (
 // every node: any compaction leaves a lagging follower behind the log.
 var snapshotArgs = []string{"--snapshot-threshold", "4", "--snapshot-interval", "2s", "--trailing-logs", "2"}
 
+// pipelineFill is how many entries, one append each, the fault writes
+// after pausing the follower and before serving its clients: more than
+// the appends hashicorp/raft keeps in flight to one follower.
+const pipelineFill = 160
+
 // faultBlockers is how many clients a fault blocks on its victim.
 const faultBlockers = 3
 
@@ -175,6 +180,24 @@ func (n *nemesis) snapshotInstall(ctx context.Context) (func(context.Context) er
 	}
 	f.Pause()
 
+	// hashicorp/raft's leader keeps sending a paused follower appends until
+	// rpcMaxPipeline (128) of them are in flight, and the follower reads
+	// them when it resumes. So first enough entries of their own that the
+	// pushes below cannot reach it that way: then only the snapshot can
+	// tell it its clients were served.
+	fill := func(count int) {
+		c, err := dialRESP(l.ID, l.ClientAddr, time.Second)
+		if err != nil {
+			return
+		}
+		defer c.close()
+		for i := 0; i < count; i++ {
+			if _, err := c.do(n.h.timing.opTimeout, "SET", q+":filler", strconv.Itoa(i)); err != nil {
+				return
+			}
+		}
+	}
+	fill(pipelineFill)
 	// Serve every waiter through the leader, then write a few entries
 	// more, so that the compaction leaves the follower behind the log.
 	pushed := 0
@@ -191,9 +214,7 @@ func (n *nemesis) snapshotInstall(ctx context.Context) (func(context.Context) er
 		}
 		n.h.hist.add(o)
 	}
-	for i := 0; i < 4; i++ {
-		n.h.adminOn(l, n.h.timing.opTimeout, "SET", q+":filler", strconv.Itoa(i))
-	}
+	fill(4)
 	detail += fmt.Sprintf(", %d pushes to %s through %s (leader)", pushed, q, l.ID)
 	snap, serr := n.h.adminOn(l, 10*time.Second, "RAFT", "SNAPSHOT")
 	if serr != nil {
@@ -204,6 +225,10 @@ func (n *nemesis) snapshotInstall(ctx context.Context) (func(context.Context) er
 	return func(ctx context.Context) error {
 		f.Resume()
 		b.wait()
+		// The clients may be answered before the install is logged.
+		deadline := time.Now().Add(5 * time.Second)
+		for countInLog(f, installedMark) == installed && time.Now().Before(deadline) && sleepCtx(ctx, 100*time.Millisecond) {
+		}
 		got := countInLog(f, installedMark) - installed
 		n.mu.Lock()
 		defer n.mu.Unlock()
