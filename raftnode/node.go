@@ -133,11 +133,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.disk = &diskStore{logStore: n.store, dir: cfg.DataDir, log: cfg.Logger, stop: n.stop}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
+	snaps := breakSnapshotCRC(fileSnaps, cfg.DataDir) // itself, except in jepsen_break_* builds (break.go)
 	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
