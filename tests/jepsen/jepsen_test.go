@@ -197,15 +197,11 @@ func TestCheckersCatchBrokenBuilds(t *testing.T) {
 // alone, when its variable is set to 1. Each fails on the current build
 // for a reason found and reported (see optInFaults); the variable switches
 // its run on once that is fixed.
-//   - snapshot-install (RAFTLIST_JEPSEN_SNAPSHOT=1): the queue checker
-//     fails with "blocked clients placed by a fault got no answer ...
-//     (hung)" and "acknowledged elements of q:fault0 are gone".
 //   - corrupt (RAFTLIST_JEPSEN_CORRUPT=1): convergence fails after a
 //     log-flip (the flipped entry is applied), and faults report "crashed
 //     (a Go panic or fatal error) ... instead of refusing to start".
 func TestOptInFaultsPass(t *testing.T) {
 	for _, tc := range []struct{ fault, env string }{
-		{"snapshot-install", "RAFTLIST_JEPSEN_SNAPSHOT"},
 		{"corrupt", "RAFTLIST_JEPSEN_CORRUPT"},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
@@ -270,11 +266,11 @@ func TestFaultListAllLeavesOutOptInFaults(t *testing.T) {
 	if len(all) != len(faultKinds)-len(optInFaults) {
 		t.Fatalf("exp every kind but %v, got %v", optInFaults, all)
 	}
-	named, err := parseFaults("all,snapshot-install")
+	named, err := parseFaults("all,corrupt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(named, "snapshot-install") {
-		t.Fatalf("exp snapshot-install when named, got %v", named)
+	if !slices.Contains(named, "corrupt") {
+		t.Fatalf("exp corrupt when named, got %v", named)
 	}
 }

@@ -30,16 +30,11 @@ var faultKinds = []string{
 
 // optInFaults are fault kinds "all" leaves out: they fail on the current
 // build for reasons found and reported (issue 14), and are run by name.
-//   - snapshot-install: on 274962f a follower that installs a snapshot
-//     does not answer the clients blocked on it whose waiters the
-//     snapshot ended, and their elements are lost. c6a7a53 (branch
-//     i14-restore) fixes that and the fault passes on top of it: it is
-//     left out only until the merger switches it on (remove it here).
 //   - corrupt: a bit flipped in a committed entry of a follower's bolt log
 //     is applied on restart without complaint (its digest then differs
 //     for good), and a damaged newest snapshot or a cut raft.db crash the
 //     node with a Go panic or SIGBUS rather than a refusal with a message.
-var optInFaults = []string{"corrupt", "snapshot-install"}
+var optInFaults = []string{"corrupt"}
 
 // soloFaults never run together with another fault: each changes
 // membership or stops nodes in a way a second fault would confuse.
