@@ -105,10 +105,12 @@ func (n *Node) logScripts() {
 // way no element is popped for a client nobody can answer.
 const OwnerLostAfter = 10 * time.Second
 
-// watchPeer purges, as leader, the waiters of a follower unreachable for
-// longer than OwnerLostAfter, once per outage.
+// watchPeer counts leader changes and purges, as leader, the waiters of a
+// follower unreachable for longer than OwnerLostAfter, once per outage.
 func (n *Node) watchPeer(o raft.Observation, lost map[raft.ServerID]bool) {
 	switch ob := o.Data.(type) {
+	case raft.LeaderObservation:
+		n.noteLeader(ob)
 	case raft.ResumedHeartbeatObservation:
 		delete(lost, ob.PeerID)
 	case raft.FailedHeartbeatObservation:

@@ -110,6 +110,7 @@ type Node struct {
 	batch     batcher
 	nudge     nudger
 	observer  *raft.Observer
+	view      peerView // the other members as this node sees them (peers.go)
 	stop      chan struct{}
 	closeOnce sync.Once
 }
@@ -159,6 +160,8 @@ func New(cfg Config) (*Node, error) {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.Logger = cfg.Logger.Named("raft")
+	// Per-peer metrics only with a peer_id label, never in the name.
+	rc.NoLegacyTelemetry = true
 
 	logs, err := raft.NewLogCache(1024, n.disk)
 	if err != nil {
@@ -176,7 +179,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.disk, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.disk, snaps, peerTransport{n.transport, &n.view.table})
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)

@@ -142,7 +142,7 @@ func TestObservability(t *testing.T) {
 		// adds (redis-server 7.0, src/server.c genRedisInfoString).
 		for _, f := range []string{"master_host", "master_port", "master_link_status",
 			"master_last_io_seconds_ago", "master_sync_in_progress", "slave_read_repl_offset",
-			"slave_repl_offset", "slave_priority", "slave_read_only", "replica_announced"} {
+			"slave_repl_offset", "master_link_down_since_seconds", "slave_priority", "slave_read_only", "replica_announced"} {
 			redisInfo["replication"][f] = true
 		}
 		ours := sectionFields(infoEverything(t, ctx, follower.ClientAddr))
