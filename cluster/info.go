@@ -97,6 +97,9 @@ func infoServer(s *Server, b *strings.Builder) {
 		exe = os.Args[0]
 	}
 	field(b, "executable", exe)
+	if addr := s.cfg.Metrics.Addr(); addr != "" {
+		field(b, "metrics_addr", addr) // raftlist's own: --metrics, port 0 resolved
+	}
 }
 
 func infoClients(s *Server, b *strings.Builder) {

@@ -132,8 +132,9 @@ func (n *Node) Peers() ([]PeerState, error) {
 	return out, nil
 }
 
-// LeaderChanges counts the times this node saw the cluster's leader
-// change to a new one (itself included), since it started.
+// LeaderChanges counts the terms in which this node saw a leader (itself
+// included) since it started: every election that produced a leader, even
+// one that re-elected the same node.
 func (n *Node) LeaderChanges() uint64 { return n.view.leaderChanges.Load() }
 
 // peerView is what the node gathers about the other members: the peer
@@ -141,15 +142,16 @@ func (n *Node) LeaderChanges() uint64 { return n.view.leaderChanges.Load() }
 type peerView struct {
 	table         peerTable
 	leaderChanges atomic.Uint64
-	lastLeader    raft.ServerID // read and written by the observer loop only
+	leaderTerm    uint64 // read and written by the observer loop only
 }
 
-// noteLeader counts a LeaderObservation naming a new leader.
+// noteLeader counts a LeaderObservation naming a leader in a new term.
 func (n *Node) noteLeader(o raft.LeaderObservation) {
-	if o.LeaderID == "" || o.LeaderID == n.view.lastLeader {
+	term := n.raft.CurrentTerm()
+	if o.LeaderID == "" || term == n.view.leaderTerm {
 		return
 	}
-	n.view.lastLeader = o.LeaderID
+	n.view.leaderTerm = term
 	n.view.leaderChanges.Add(1)
 }
 
