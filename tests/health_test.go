@@ -15,8 +15,9 @@ import (
 // the other follower (SIGSTOP), so the remaining follower can neither hear
 // from a leader nor elect one: its /readyz turns 503 with a reason while
 // /healthz stays 200; once they continue, /readyz is 200 again. /metrics
-// carries hashicorp/raft's own series and the leader-change counter, and
-// the metrics address chosen with port 0 shows in CONFIG GET and INFO.
+// carries hashicorp/raft's own series, and the leader-change counter rises
+// when the leader is stopped until another is elected; the metrics address
+// chosen with port 0 shows in CONFIG GET and INFO.
 func TestObservabilityReadyzFollowsContactWithTheLeader(t *testing.T) {
 	c := mustStartCluster(t, 3, "--metrics", "127.0.0.1:0")
 	leader := mustLeader(t, c)
@@ -57,8 +58,9 @@ func TestObservabilityReadyzFollowsContactWithTheLeader(t *testing.T) {
 	paused := true
 	defer func() {
 		if paused {
-			leader.Resume()
-			other.Resume()
+			for _, n := range c.Nodes {
+				n.Resume()
+			}
 		}
 	}()
 	body := waitProbe(t, base[watched]+"/readyz", http.StatusServiceUnavailable, 30*time.Second)
@@ -74,11 +76,27 @@ func TestObservabilityReadyzFollowsContactWithTheLeader(t *testing.T) {
 	other.Resume()
 	paused = false
 	waitProbe(t, base[watched]+"/readyz", http.StatusOK, 60*time.Second)
-	after := scrape(t, base[watched]+"/metrics")
-	if after["raftlist_raft_leader_changes_total"] <= before["raftlist_raft_leader_changes_total"] {
-		t.Errorf("%s: exp raftlist_raft_leader_changes_total to rise after the re-election, got %v -> %v",
-			watched.ID, before["raftlist_raft_leader_changes_total"], after["raftlist_raft_leader_changes_total"])
+
+	// The cut-off follower's pre-votes need not have changed the term, so
+	// force a leader change: stop the leader alone until the others elect
+	// another, and see the counter rise on a node that saw it.
+	old := mustLeader(t, c)
+	seen := watched
+	if seen == old {
+		seen = other
 	}
+	before = scrape(t, base[seen]+"/metrics")
+	old.Pause()
+	paused = true
+	mustNewLeader(t, c, old)
+	old.Resume()
+	paused = false
+	after := scrape(t, base[seen]+"/metrics")
+	if after["raftlist_raft_leader_changes_total"] <= before["raftlist_raft_leader_changes_total"] {
+		t.Errorf("%s: exp raftlist_raft_leader_changes_total to rise when %s was stopped and another elected, got %v -> %v",
+			seen.ID, old.ID, before["raftlist_raft_leader_changes_total"], after["raftlist_raft_leader_changes_total"])
+	}
+	waitProbe(t, base[old]+"/readyz", http.StatusOK, 60*time.Second)
 }
 
 // mustMetricsAddr returns http://HOST:PORT of n's metrics listener as

@@ -142,3 +142,32 @@ func requireReplication(t *testing.T, ctx context.Context, addr string, want int
 	}
 	t.Fatalf("INFO replication on %s: exp connected_slaves:%d and as many slaveN lines, got\n%s", addr, want, text)
 }
+
+// TestStatusOnATLSClusterWithAPassword connects the way redis-cli does:
+// --tls with the CA and a client certificate, and -a with the password.
+func TestStatusOnATLSClusterWithAPassword(t *testing.T) {
+	c := mustStartTLSAuthCluster(t, 3, authPassword)
+	leader := mustLeader(t, c)
+	f := c.TLSFiles()
+	tlsArgs := []string{"--addr", followers(c, leader)[0].ClientAddr, "--json",
+		"--tls", "--cacert", f.CACert, "--cert", f.ClientCert, "--key", f.ClientKey}
+
+	stdout, stderr, code := runStatusCmd(t, append(tlsArgs, "-a", authPassword)...)
+	if code != 0 {
+		t.Fatalf("with TLS and the password: exp exit 0, got %d\n%s%s", code, stdout, stderr)
+	}
+	r := parseStatus(t, stdout)
+	if r.Leader != leader.ID || len(r.Nodes) != 3 {
+		t.Fatalf("exp leader %s and 3 nodes, got %+v", leader.ID, r)
+	}
+	for _, n := range r.Nodes {
+		if !n.Reachable {
+			t.Errorf("node %+v unreachable", n)
+		}
+	}
+
+	_, stderr, code = runStatusCmd(t, tlsArgs...)
+	if code == 0 || !strings.Contains(stderr, "NOAUTH") {
+		t.Errorf("without the password: exp a non-zero exit naming NOAUTH, got %d\n%s", code, stderr)
+	}
+}
