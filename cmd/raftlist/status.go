@@ -227,10 +227,20 @@ func gatherStatus(addr string, base *redis.Options, timeout time.Duration) (*clu
 		}
 		st.Nodes = append(st.Nodes, n)
 	}
-	if st.Leader != "" && !fromLeader {
+	if st.Leader != "" && !fromLeader && !named(st.Nodes, st.Leader) {
 		st.Problems = append(st.Problems, fmt.Sprintf("leader %s (%s) unreachable: %v", st.Leader, entry["raft_leader_addr"], viewErr))
 	}
 	return st, nil
+}
+
+// named reports whether the node id already has a problem of its own.
+func named(nodes []nodeStatus, id string) bool {
+	for _, n := range nodes {
+		if n.ID == id && n.Problem != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // askInfo returns the server and raft sections of INFO at addr.
@@ -310,7 +320,11 @@ func printStatus(w io.Writer, st *clusterStatus) {
 	if leader == "" {
 		leader = "none"
 	}
-	fmt.Fprintf(w, "leader %s, term %d, commit index %d\n\n", leader, st.Term, st.CommitIndex)
+	if st.Term == 0 {
+		fmt.Fprintf(w, "leader %s (its term and commit index unknown)\n\n", leader)
+	} else {
+		fmt.Fprintf(w, "leader %s, term %d, commit index %d\n\n", leader, st.Term, st.CommitIndex)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCLIENT\tRAFT\tROLE\tVOTER\tTERM\tCOMMIT\tAPPLIED\tLAG\tLAST CONTACT\tREACHABLE\tSTORE\tVERSION")
 	dash := func(s string) string {
