@@ -252,12 +252,18 @@ func (n *Node) Propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error)
 // ProposeUnblock ends a waiter through the log (timeout, cancel, CLIENT
 // UNBLOCK). If the waiter already ended, the entry is a no-op.
 func (n *Node) ProposeUnblock(ctx context.Context, u fsm.Unblock) error {
-	if err := n.checkGate(); err != nil {
-		return err
-	}
-	e := fsm.Entry{Kind: fsm.KindUnblock, TimeMs: time.Now().UnixMilli(), Unblock: u}
-	_, err := n.apply(ctx, &e)
+	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindUnblock, Unblock: u})
 	return err
+}
+
+// proposeEntry proposes one entry of its own (not batched with client
+// commands), stamped with this leader's clock, past the leader gate.
+func (n *Node) proposeEntry(ctx context.Context, e fsm.Entry) (*fsm.Result, error) {
+	if err := n.checkGate(); err != nil {
+		return nil, err
+	}
+	e.TimeMs = time.Now().UnixMilli()
+	return n.apply(ctx, &e)
 }
 
 // apply proposes e and waits for its result on this node's state machine.
