@@ -25,6 +25,9 @@ import (
 //   - without it but with a cluster secret: authUser, the default user.
 //   - with neither: authCluster, everything, exactly as before auth existed.
 //
+// The cluster secret is never the password (cmd/raftlist refuses that, and
+// makes up a secret for a one-node server with only a password).
+//
 // authUser runs every command except the internal ones (raft.go's
 // forwarding hop, membership, unblocking, snapshots), which answer NOPERM
 // as Redis does for a command a user's ACL denies. A fellow node, the
@@ -74,10 +77,13 @@ func (s *Server) initialAuth() authLevel {
 	return s.defaultUserLevel()
 }
 
-// defaultUserLevel is what the default user may do: everything when no
-// cluster secret guards the internal commands.
+// defaultUserLevel is what the default user may do: everything only on a
+// node with neither a password nor a cluster secret (nothing is protected
+// there, as before auth existed). With a password alone the internal
+// commands are still refused: knowing the client password must never give
+// node rights, and only the cluster secret does.
 func (s *Server) defaultUserLevel() authLevel {
-	if s.cfg.ClusterSecret == "" {
+	if s.cfg.ClusterSecret == "" && s.cfg.RequirePass == "" {
 		return authCluster
 	}
 	return authUser

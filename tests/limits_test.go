@@ -469,9 +469,9 @@ func rssBytes(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// TestLimitsWithAuthSpareNodeTraffic: with a password (and so a cluster
-// secret), nodes are told from clients by their login, and stay outside
-// maxclients and timeout.
+// TestLimitsWithAuthSpareNodeTraffic: with a password (and the cluster
+// secret cluster/local makes up beside it), nodes are told from clients
+// by their login, and stay outside maxclients and timeout.
 func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
 	c := mustStartAuthCluster(t, 3, authPassword, "--maxclients", "6", "--timeout", "2")
 	leader := mustLeader(t, c)
@@ -503,8 +503,10 @@ func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
 	if raw := mustRaw(t, user, "CONFIG", "GET", "requirepass", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("requirepass", authPassword)...)) {
 		t.Errorf("CONFIG GET requirepass cluster-secret as the default user: got %q", quoteRaw(raw))
 	}
-	mustRaw(t, user, "AUTH", "raftlist-cluster", authPassword)
-	if raw := mustRaw(t, user, "CONFIG", "GET", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("cluster-secret", authPassword)...)) {
+	// The secret cluster/local made up for the cluster (never the password).
+	secret := c.Config().ClusterSecret
+	mustRaw(t, user, "AUTH", "raftlist-cluster", secret)
+	if raw := mustRaw(t, user, "CONFIG", "GET", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("cluster-secret", secret)...)) {
 		t.Errorf("CONFIG GET cluster-secret as a node: got %q", quoteRaw(raw))
 	}
 	user.Close()
