@@ -40,14 +40,24 @@ const ClusterUser = "raftlist-cluster"
 
 type authLevel int32
 
-// The zero level is the node itself (internal requests such as the
-// UNBLOCK a blocked client's timer proposes run on a bare client);
-// accept sets every network connection's level explicitly.
+// The zero level has no rights: a client built anywhere but accept (which
+// sets every network connection's level) or selfClient can run nothing, so
+// forgetting to set a level fails closed.
 const (
-	authCluster authLevel = iota // a fellow node, or the node itself: everything
+	authNone    authLevel = iota // must AUTH first
 	authUser                     // the default user: all but internal commands
-	authNone                     // must AUTH first
+	authCluster                  // a fellow node, or the node itself: everything
 )
+
+// selfClient is the client of a request the node makes to itself (the
+// UNBLOCK a blocked client's timer proposes, PURGEOWNER, ACK): node
+// rights, granted explicitly.
+func selfClient() *client {
+	c := &client{}
+	c.auth.Store(int32(authCluster))
+	c.user = ClusterUser
+	return c
+}
 
 var (
 	errNoAuth      = fsm.Error("NOAUTH Authentication required.")
