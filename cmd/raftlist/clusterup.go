@@ -100,7 +100,7 @@ func parseClusterUpFlags(args []string) (local.Config, error) {
 	fs.StringVar(&cfg.Dir, "dir", "./raftlist-data", "directory holding one data dir and one log per node")
 	fs.StringVar(&cfg.Host, "host", "127.0.0.1", "address the nodes listen on")
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve TLS only, with a CA and certificates generated into DIR/tls (kept across restarts)")
-	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients; also the nodes' cluster secret")
+	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients (the nodes' cluster secret is made up into DIR/cluster-secret, never this)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
