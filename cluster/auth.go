@@ -247,7 +247,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("%s refused this node's cluster credentials (%s); check --cluster-secret (or --requirepass) matches the cluster's", e.Addr, e.Reply)
+	return fmt.Sprintf("%s refused this node's cluster credentials (%s); check --cluster-secret matches the cluster's", e.Addr, e.Reply)
 }
 
 // isAuthRefusal reports a reply that no retry with the same credentials
