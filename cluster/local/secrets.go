@@ -52,15 +52,18 @@ func (c *Cluster) secretArgs() []string {
 // in Dir/cluster-secret if an earlier start left it there, so that a
 // restarted cluster keeps talking to itself, or a fresh random one. The
 // client password is never used: it would give every application node
-// rights.
+// rights. A directory from before 2026-12 holds the password there (it
+// doubled as the secret); it gets a fresh secret, which every node of the
+// cluster, started together, takes at once.
 func (c *Cluster) ensureClusterSecret() error {
 	if c.cfg.ClusterSecret != "" || (c.cfg.Password == "" && !c.cfg.TLS) {
 		return nil
 	}
 	data, err := os.ReadFile(c.secretFile())
+	kept := strings.TrimSpace(string(data))
 	switch {
-	case err == nil && strings.TrimSpace(string(data)) != "":
-		c.cfg.ClusterSecret = strings.TrimSpace(string(data))
+	case err == nil && kept != "" && kept != c.cfg.Password:
+		c.cfg.ClusterSecret = kept
 		return nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("local: read %s: %w", c.secretFile(), err)
