@@ -42,7 +42,8 @@ type Config struct {
 	// TLS, when set, makes the Raft transport mutual TLS (tls.go):
 	// Certificates is this node's certificate, presented to peers both as
 	// server and as client; RootCAs is the CA every peer's certificate must
-	// chain to.
+	// chain to. It needs ClusterSecret: a certificate only proves that the
+	// CA signed it, and CAs sign client certificates too.
 	TLS *tls.Config
 
 	Logger hclog.Logger
@@ -117,6 +118,9 @@ type Node struct {
 // New opens (or creates) the node's data dir and starts Raft.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
+	if cfg.TLS != nil && cfg.ClusterSecret == "" {
+		return nil, ErrTLSWithoutSecret
+	}
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
