@@ -263,7 +263,7 @@ func (s *Server) retryOnLeader(limit time.Duration, try func() fsm.Reply) {
 
 // internal runs "RAFT sub args..." as the node itself, on the leader.
 func (s *Server) internal(sub string, args ...string) fsm.Reply {
-	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: &client{}}
+	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: selfClient()}
 	for _, a := range args {
 		req.args = append(req.args, []byte(a))
 	}

@@ -57,6 +57,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 		c.tls = &files
 	}
+	if err := c.ensureClusterSecret(); err != nil {
+		return nil, err
+	}
 	if err := c.writeSecrets(); err != nil {
 		return nil, err
 	}

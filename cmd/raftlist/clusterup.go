@@ -125,7 +125,7 @@ func clusterUpFlagSet(cfg *local.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Dir, "dir", "./raftlist-data", "directory holding one data dir and one log per node")
 	fs.StringVar(&cfg.Host, "host", "127.0.0.1", "address the nodes listen on")
 	fs.BoolVar(&cfg.TLS, "tls", false, "serve TLS only, with a CA and certificates generated into DIR/tls (kept across restarts)")
-	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients; also the nodes' cluster secret")
+	fs.StringVar(&cfg.Password, "requirepass", "", "password every node requires of clients (the nodes' cluster secret is made up into DIR/cluster-secret, never this)")
 	return fs
 }
 

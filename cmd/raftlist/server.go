@@ -40,6 +40,9 @@ type serverFlags struct {
 	requirePass, requirePassFile     string
 	clusterSecret, clusterSecretFile string
 	tls                              tlsFlags
+	// secretMadeUp: the node needed a cluster secret, had none, and runs
+	// alone on a random one (secrets.go).
+	secretMadeUp bool
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
@@ -77,7 +80,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
 	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
-	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+"; needed to join a cluster with --requirepass or TLS (never derived from --requirepass)")
 	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := parseWithConfig(fs, args); err != nil {
 		return nil, err
@@ -95,6 +98,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 		return nil, usageError{"server", errors.New("--bootstrap and --join exclude each other")}
 	}
 	if err := f.tls.check(f.listen); err != nil {
+		return nil, err
+	}
+	if err := f.checkClusterSecret(); err != nil {
 		return nil, err
 	}
 	// Defaults derive from the plain port, or from the TLS port of a
@@ -184,6 +190,13 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 	if !f.bootstrap && f.join == "" && !node.Restarted() {
 		node.Shutdown()
 		return errNoCluster{f.data}
+	}
+	if err := f.checkAlone(node); err != nil {
+		node.Shutdown()
+		return err
+	}
+	if f.secretMadeUp {
+		logger.Warn("no cluster secret: running as a one-node cluster that no other node can join; to add nodes, restart with --cluster-secret-file", "needed-by", f.needsClusterSecret())
 	}
 	srv := cluster.New(cluster.Config{
 		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: int64(f.maxBulkLen), Logger: logger,
