@@ -16,7 +16,7 @@ import (
 // TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence runs the Redis #614 scenario one
 // step at a time against a real redis-server and a three-node raftlist
 // cluster, and requires byte-identical replies: the programs of
-// redis614_prog_test.go (the script, scripts and MULTI/EXEC that
+// blocked_scripts_programs_test.go (the script, scripts and MULTI/EXEC that
 // push and remove, plain pipelines), clients blocked in BRPOPLPUSH and
 // BLMOVE (on the leader and on the followers for raftlist; relays among
 // them, so serving one readies another list), and those clients' plain

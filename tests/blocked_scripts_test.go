@@ -33,13 +33,13 @@ import (
 // script, scripts and MULTI/EXEC that push and then remove with LREM,
 // LTRIM or a pop of the same element, and plain pipelines of pushes, LREMs
 // and pops; workers LREM and LTRIM their own lists. Every element is
-// unique and every reply that takes one names it (redis614_prog_test.go;
-// the blocked clients are in redis614_clients_test.go), so at the end each
+// unique and every reply that takes one names it (blocked_scripts_programs_test.go;
+// the blocked clients are in blocked_scripts_clients_test.go), so at the end each
 // element is accounted for exactly (blocked_scripts_ledger_test.go). Then: every
 // node has the same DEBUG DIGEST; no waiter is left anywhere; every node
 // holds the same lists; emptying them leaves an empty dataset (digest 40
 // zeros, DBSIZE 0) on every node; and the followers' memory did not grow
-// in the second half of the run (redis614_memory_test.go).
+// in the second half of the run (blocked_scripts_memory_test.go).
 //
 // -redis614.iters sets the number of programs (a soak run: 100000).
 // TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence (blocked_scripts_diff_test.go) runs the
