@@ -1,8 +1,11 @@
 package raftnode
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"os"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -16,6 +19,9 @@ import (
 // applies damaged data and never dies of a Go panic or fatal error. Each
 // check runs before the store or raft reads what it checks:
 //
+//   - checkBoltFile, before bbolt opens raft.db: bbolt trusts the page ids
+//     its meta page records and maps the file, so a file cut inside its
+//     pages dies of SIGBUS in loadFreelist.
 //   - checkLog, before raft starts: every entry's bytes (fsm.VerifyEntry:
 //     format 2 carries a CRC-32C), so a damaged entry is never replayed,
 //     and never sent to a follower.
@@ -115,6 +121,116 @@ func checkSnapshot(snaps raft.SnapshotStore, logs raft.LogStore, dataDir string)
 	if first > newest.Index+1 {
 		return &damaged{dir: dataDir, what: what,
 			err: fmt.Errorf("the raft log starts at entry %d, so entries %d..%d are in neither the snapshot nor the log", first, newest.Index+1, first-1)}
+	}
+	return nil
+}
+
+// bbolt's file layout (go.etcd.io/bbolt internal/common): page 0 and page
+// 1 are meta pages, each a 16-byte page header followed by the meta:
+// magic, version, page size, flags (uint32 each), the root bucket (root
+// page id, sequence), the freelist page id, the high-water page id (pages
+// in use), the txid and an FNV-64a checksum of everything before it
+// (uint64 each), in the machine's byte order (little-endian on every
+// platform raftlist builds for).
+const (
+	boltMagic         = 0xED0CDAED
+	boltVersion       = 2
+	boltPageHeader    = 16
+	boltMetaSumOffset = boltPageHeader + 56 // the checksum field
+	boltMetaLen       = boltMetaSumOffset + 8
+	boltNoFreelist    = ^uint64(0)
+)
+
+type boltMeta struct {
+	pageSize                        uint32
+	root, freelist, highWater, txid uint64
+}
+
+// readBoltMeta parses and checks one meta page.
+func readBoltMeta(p []byte) (boltMeta, error) {
+	if len(p) < boltMetaLen {
+		return boltMeta{}, errors.New("meta page cut short")
+	}
+	le := binary.LittleEndian
+	if le.Uint32(p[boltPageHeader:]) != boltMagic {
+		return boltMeta{}, errors.New("no bolt magic in meta page")
+	}
+	if v := le.Uint32(p[boltPageHeader+4:]); v != boltVersion {
+		return boltMeta{}, fmt.Errorf("bolt version %d, want %d", v, boltVersion)
+	}
+	h := fnv.New64a()
+	h.Write(p[boltPageHeader:boltMetaSumOffset])
+	if stored, got := le.Uint64(p[boltMetaSumOffset:]), h.Sum64(); stored != got {
+		return boltMeta{}, fmt.Errorf("meta page checksum mismatch (stored %016x, computed %016x)", stored, got)
+	}
+	return boltMeta{
+		pageSize:  le.Uint32(p[boltPageHeader+8:]),
+		root:      le.Uint64(p[boltPageHeader+16:]),
+		freelist:  le.Uint64(p[boltPageHeader+32:]),
+		highWater: le.Uint64(p[boltPageHeader+40:]),
+		txid:      le.Uint64(p[boltPageHeader+48:]),
+	}, nil
+}
+
+// checkBoltFile checks, cheaply, what bbolt trusts when it opens a file:
+// both meta pages (magic, version, checksum), a file size that is a whole
+// number of pages, and every page id the meta pages record (root,
+// freelist, high-water mark) inside the file. Both meta pages must be
+// intact: bbolt would silently fall back to the older one, which rolls
+// back the last transaction — an append this node acknowledged, or the
+// term and vote it promised. A missing or empty file is new.
+func checkBoltFile(path, dataDir string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	size := fi.Size()
+	if size == 0 {
+		return nil
+	}
+	bad := func(err error) error { return &damaged{dir: dataDir, what: "the bolt log store " + boltFile, err: err} }
+	head := make([]byte, boltMetaLen)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return bad(fmt.Errorf("read meta page 0 of a %d-byte file: %w", size, err))
+	}
+	m0, err := readBoltMeta(head)
+	if err != nil {
+		return bad(fmt.Errorf("meta page 0: %w", err))
+	}
+	ps := int64(m0.pageSize)
+	if ps < 512 || ps&(ps-1) != 0 {
+		return bad(fmt.Errorf("meta page 0 records page size %d", ps))
+	}
+	if size%ps != 0 || size < 2*ps {
+		return bad(fmt.Errorf("file size %d is not a whole number of %d-byte pages, at least 2: the file was cut short", size, ps))
+	}
+	if _, err := f.ReadAt(head, ps); err != nil {
+		return bad(fmt.Errorf("read meta page 1: %w", err))
+	}
+	m1, err := readBoltMeta(head)
+	if err != nil {
+		return bad(fmt.Errorf("meta page 1: %w", err))
+	}
+	pages := uint64(size / ps)
+	for i, m := range []boltMeta{m0, m1} {
+		switch {
+		case m.pageSize != m0.pageSize:
+			return bad(fmt.Errorf("meta pages disagree on the page size (%d, %d)", m0.pageSize, m.pageSize))
+		case m.highWater > pages:
+			return bad(fmt.Errorf("meta page %d (txid %d) uses %d pages, the file holds %d: the file was cut short", i, m.txid, m.highWater, pages))
+		case m.root >= m.highWater:
+			return bad(fmt.Errorf("meta page %d (txid %d): root page %d past the high-water mark %d", i, m.txid, m.root, m.highWater))
+		case m.freelist >= m.highWater && m.freelist != boltNoFreelist:
+			return bad(fmt.Errorf("meta page %d (txid %d): freelist page %d past the high-water mark %d", i, m.txid, m.freelist, m.highWater))
+		}
 	}
 	return nil
 }

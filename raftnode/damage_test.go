@@ -194,6 +194,62 @@ func TestRestartRefusesADamagedNewestSnapshot(t *testing.T) {
 	}
 }
 
+func TestRestartRefusesADamagedBoltFile(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string, data []byte) []byte
+		says   string
+	}{
+		{"cut inside a page", func(t *testing.T, path string, data []byte) []byte {
+			return data[:len(data)-4096-1234]
+		}, "cut short"},
+		{"cut at a page boundary below the high-water mark", func(t *testing.T, path string, data []byte) []byte {
+			end, _ := boltEndForTest(data)
+			return data[:end-4096]
+		}, "cut short"},
+		{"cut to one page", func(t *testing.T, path string, data []byte) []byte {
+			return data[:4096]
+		}, "cut short"},
+		{"cut inside the first meta page", func(t *testing.T, path string, data []byte) []byte {
+			return data[:40]
+		}, "meta page 0"},
+		{"a byte of meta page 1 flipped", func(t *testing.T, path string, data []byte) []byte {
+			data[4096+boltPageHeader+40] ^= 1 // its high-water mark
+			return data
+		}, "meta page 1: meta page checksum mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			buildDataDir(t, dir, LogStoreBolt, 0)
+			path := filepath.Join(dir, boltFile)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tc.damage(t, path, data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			expectRefusal(t, restart(t, dir, LogStoreBolt), dir, boltFile, tc.says)
+		})
+	}
+}
+
+// boltEndForTest is where a bolt file's used pages end: the newest meta
+// page's high-water mark times the page size (4096 here).
+func boltEndForTest(data []byte) (int, error) {
+	best, end := uint64(0), 0
+	for i := 0; i < 2; i++ {
+		m, err := readBoltMeta(data[i*4096:])
+		if err != nil {
+			return 0, err
+		}
+		if m.txid >= best {
+			best, end = m.txid, int(m.highWater)*int(m.pageSize)
+		}
+	}
+	return end, nil
+}
+
 func TestUndamagedDataDirRestarts(t *testing.T) {
 	for _, store := range LogStores {
 		t.Run(store, func(t *testing.T) {

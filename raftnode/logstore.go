@@ -72,6 +72,9 @@ func exists(path string) bool {
 }
 
 func openBolt(dataDir string) (logStore, error) {
+	if err := checkBoltFile(filepath.Join(dataDir, boltFile), dataDir); err != nil {
+		return nil, err
+	}
 	// bolt locks its file; without a timeout a second process on the same
 	// data dir would wait forever instead of saying why it cannot start.
 	s, err := raftboltdb.New(raftboltdb.Options{
