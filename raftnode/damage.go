@@ -1,14 +1,19 @@
 package raftnode
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/fnv"
+	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/hashicorp/raft-wal/metadb"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -22,6 +27,9 @@ import (
 //   - checkBoltFile, before bbolt opens raft.db: bbolt trusts the page ids
 //     its meta page records and maps the file, so a file cut inside its
 //     pages dies of SIGBUS in loadFreelist.
+//   - checkWALSegments, before raft-wal opens its segments: every commit
+//     frame's CRC and each segment's size. raft-wal would silently drop a
+//     damaged last batch (appends this node acknowledged).
 //   - checkLog, before raft starts: every entry's bytes (fsm.VerifyEntry:
 //     format 2 carries a CRC-32C), so a damaged entry is never replayed,
 //     and never sent to a follower.
@@ -53,6 +61,8 @@ func (e *damaged) Error() string {
 
 func (e *damaged) Unwrap() error        { return e.err }
 func (e *damaged) Is(target error) bool { return target == ErrDataDirDamaged }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // checkLog reads every entry the log store holds and checks the bytes of
 // each raftlist entry. The log holds at most about SnapshotThreshold +
@@ -196,7 +206,8 @@ func checkBoltFile(path, dataDir string) error {
 	if size == 0 {
 		return nil
 	}
-	bad := func(err error) error { return &damaged{dir: dataDir, what: "the bolt log store " + boltFile, err: err} }
+	rel, _ := filepath.Rel(dataDir, path)
+	bad := func(err error) error { return &damaged{dir: dataDir, what: "the bolt file " + rel, err: err} }
 	head := make([]byte, boltMetaLen)
 	if _, err := f.ReadAt(head, 0); err != nil {
 		return bad(fmt.Errorf("read meta page 0 of a %d-byte file: %w", size, err))
@@ -249,5 +260,111 @@ func (n *Node) checkDataDirIntact(snaps raft.SnapshotStore) error {
 	}
 	n.log.Info("data dir checked", "data_dir", n.cfg.DataDir, "log_entries", entries,
 		"log_took", time.Since(began)-snapTook, "snapshot_took", snapTook)
+	return nil
+}
+
+// raft-wal's segment format (hashicorp/raft-wal v0.4.0, segment/format.go):
+// a 32-byte file header, then 8-byte-aligned frames, each an 8-byte header
+// (type, 3 reserved bytes, a little-endian uint32 that is the payload
+// length, or for a commit frame the CRC-32C of every byte written since
+// the previous commit frame, the file header included in the first) and
+// the payload padded to 8 bytes. A segment is preallocated to its full
+// size (wal.DefaultSegmentSize; raftlist does not change it) when it is
+// created, and its unwritten tail reads as zero frames.
+const (
+	walFileHeader  = 32
+	walFrameHeader = 8
+	walFrameEntry  = 1
+	walFrameIndex  = 2
+	walFrameCommit = 3
+	walMaxEntry    = 64 << 20 // segment.MaxEntrySize
+	walSegmentSize = 64 << 20 // wal.DefaultSegmentSize
+)
+
+// checkWALSegments checks every raft-wal segment before raft-wal opens
+// them. raft-wal checks only the CRC of the newest segment's last commit,
+// and when that fails it drops the batch silently, taking it for a write
+// torn by a crash: but raft-wal acknowledges a batch only after its commit
+// frame is fsynced, so a committed batch that fails its CRC is damage, and
+// dropping it would lose appends this node acknowledged. So here every
+// commit frame's CRC must match, and no segment may be shorter than the
+// size it was preallocated to (a cut file). Frames after the last commit
+// frame (a batch whose write a crash interrupted, never acknowledged) are
+// left to raft-wal, which drops them.
+func checkWALSegments(walPath, dataDir string) error {
+	segs, err := filepath.Glob(filepath.Join(walPath, "*.wal"))
+	if err != nil {
+		return err
+	}
+	// raft-wal keeps its segment list in a bolt file: the same check as
+	// raft.db's.
+	if err := checkBoltFile(filepath.Join(walPath, metadb.FileName), dataDir); err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		if err := checkWALSegment(seg); err != nil {
+			rel, _ := filepath.Rel(dataDir, seg)
+			return &damaged{dir: dataDir, what: "raft-wal segment " + rel, err: err}
+		}
+	}
+	return nil
+}
+
+func checkWALSegment(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	if size < walSegmentSize {
+		return fmt.Errorf("%d bytes, shorter than the %d raft-wal preallocates: the file was cut short", size, walSegmentSize)
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	head := make([]byte, walFileHeader)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return fmt.Errorf("read the file header: %w", err)
+	}
+	crc := crc32.Update(0, castagnoli, head)
+	off := int64(walFileHeader)
+	var fh [walFrameHeader]byte
+	payload := make([]byte, 64<<10)
+	for off+walFrameHeader <= size {
+		if _, err := io.ReadFull(r, fh[:]); err != nil {
+			return fmt.Errorf("read the frame at offset %d: %w", off, err)
+		}
+		typ, n := fh[0], binary.LittleEndian.Uint32(fh[4:])
+		switch typ {
+		case walFrameEntry, walFrameIndex:
+			if n > walMaxEntry || off+walFrameHeader+int64(n) > size {
+				return nil // not a frame raft-wal wrote: where a torn write ends
+			}
+		case walFrameCommit:
+			if n != crc {
+				return fmt.Errorf("the batch committed at offset %d fails its CRC (stored %08x, computed %08x)", off, n, crc)
+			}
+			crc = 0
+			off += walFrameHeader
+			continue
+		default:
+			return nil // zeros (the unwritten tail) or a torn write
+		}
+		crc = crc32.Update(crc, castagnoli, fh[:])
+		off += walFrameHeader
+		left := int64(n) + int64((walFrameHeader-n%walFrameHeader)%walFrameHeader)
+		for left > 0 {
+			chunk := payload[:min(int64(len(payload)), left)]
+			if _, err := io.ReadFull(r, chunk); err != nil {
+				return fmt.Errorf("read the frame at offset %d: %w", off-walFrameHeader, err)
+			}
+			crc = crc32.Update(crc, castagnoli, chunk)
+			left -= int64(len(chunk))
+			off += int64(len(chunk))
+		}
+	}
 	return nil
 }

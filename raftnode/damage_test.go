@@ -157,6 +157,7 @@ func TestRestartRefusesALogEntryWithAFlippedDigit(t *testing.T) {
 	// frame's CRC is checked before it opens the segment.
 	for store, says := range map[string][]string{
 		LogStoreBolt: {"raft log entry", "checksum mismatch"},
+		LogStoreWAL:  {"raft-wal segment wal/", "fails its CRC"},
 	} {
 		t.Run(store, func(t *testing.T) {
 			dir := t.TempDir()
@@ -165,6 +166,35 @@ func TestRestartRefusesALogEntryWithAFlippedDigit(t *testing.T) {
 			expectRefusal(t, restart(t, dir, store), dir, says...)
 		})
 	}
+}
+
+func TestRestartRefusesACutWALSegment(t *testing.T) {
+	dir := t.TempDir()
+	buildDataDir(t, dir, LogStoreWAL, 0)
+	path := logFile(t, dir, LogStoreWAL)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte(canary)) + 300 // inside the newest entry
+	if err := os.Truncate(path, int64(at)); err != nil {
+		t.Fatal(err)
+	}
+	expectRefusal(t, restart(t, dir, LogStoreWAL), dir, "raft-wal segment wal/", "cut short")
+}
+
+func TestRestartRefusesACutWALMetaFile(t *testing.T) {
+	dir := t.TempDir()
+	buildDataDir(t, dir, LogStoreWAL, 0)
+	path := filepath.Join(dir, walDir, "wal-meta.db")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()-4096-100); err != nil {
+		t.Fatal(err)
+	}
+	expectRefusal(t, restart(t, dir, LogStoreWAL), dir, "the bolt file wal/wal-meta.db", "cut short")
 }
 
 func TestRestartRefusesADamagedNewestSnapshot(t *testing.T) {

@@ -60,6 +60,9 @@ func openLogStore(kind, dataDir string, logger hclog.Logger) (logStore, error) {
 		if hasBolt {
 			return nil, fmt.Errorf("data dir %s holds a bolt log (%s); start the node with --log-store %s", dataDir, boltFile, LogStoreBolt)
 		}
+		if err := checkWALSegments(filepath.Join(dataDir, walDir), dataDir); err != nil {
+			return nil, err
+		}
 		return openWAL(filepath.Join(dataDir, walDir), logger)
 	default:
 		return nil, fmt.Errorf("unknown log store %q (want %s or %s)", kind, LogStoreBolt, LogStoreWAL)
