@@ -3,6 +3,7 @@ package raftnode
 import (
 	"bytes"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 // BenchmarkCheckLog measures the startup scan of a log as large as the
 // defaults let it grow: SnapshotThreshold (8192) + TrailingLogs (10240)
-// entries, each a batch of RPUSH commands of the given size.
+// entries, each an RPUSH of the given size; with raft-wal, the segment
+// check too.
 //
 //	go test -run '^$' -bench BenchmarkCheckLog -benchtime 3x ./raftnode
 func BenchmarkCheckLog(b *testing.B) {
@@ -47,6 +49,13 @@ func BenchmarkCheckLog(b *testing.B) {
 					n, err := checkLog(s, dir)
 					if err != nil || n != entries {
 						b.Fatalf("checked %d: %v", n, err)
+					}
+					if store != LogStoreWAL {
+						continue
+					}
+					// What raft-wal's segments add (checked before it opens them).
+					if err := checkWALSegments(filepath.Join(dir, walDir), dir); err != nil {
+						b.Fatal(err)
 					}
 				}
 			})
