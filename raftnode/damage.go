@@ -30,9 +30,10 @@ import (
 //   - checkWALSegments, before raft-wal opens its segments: every commit
 //     frame's CRC and each segment's size. raft-wal would silently drop a
 //     damaged last batch (appends this node acknowledged).
-//   - checkLog, before raft starts: every entry's bytes (fsm.VerifyEntry:
+//   - checkLog, before raft starts: the entries' bytes (fsm.VerifyEntry:
 //     format 2 carries a CRC-32C), so a damaged entry is never replayed,
-//     and never sent to a follower.
+//     nor sent to a follower (but for entries below a gap a snapshot
+//     install left, which the follower's apply would refuse).
 //   - checkSnapshot, before raft starts: the newest snapshot's CRC64 (the
 //     file store's own check) and that the log continues from it. raft
 //     itself would fall back to an older snapshot whose following entries
@@ -64,11 +65,18 @@ func (e *damaged) Is(target error) bool { return target == ErrDataDirDamaged }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// checkLog reads every entry the log store holds and checks the bytes of
-// each raftlist entry. The log holds at most about SnapshotThreshold +
-// TrailingLogs entries (raft compacts it after each snapshot), so the cost
-// is bounded: see BenchmarkCheckLog.
-func checkLog(store raft.LogStore, dataDir string) (int, error) {
+// checkLog reads the log store's entries and checks the bytes of each
+// raftlist entry. Every entry after the newest snapshot (snapIndex) must be
+// there and intact: raft replays them. At and below snapIndex the log may
+// have a gap: a follower that installs a snapshot keeps the older entries
+// it had when they are fewer than TrailingLogs (raft's compactLogs) and
+// appends after the snapshot. Those entries are only sent to followers
+// that lag, so they are checked from snapIndex down to the first one
+// missing; one damaged below a gap would halt the follower it is sent to
+// (the checksum is checked again at apply). The log holds at most about
+// SnapshotThreshold + TrailingLogs entries (raft compacts it after each
+// snapshot), so the cost is bounded: see BenchmarkCheckLog.
+func checkLog(store raft.LogStore, snapIndex uint64, dataDir string) (int, error) {
 	first, err := store.FirstIndex()
 	if err != nil {
 		return 0, &damaged{dir: dataDir, what: "cannot read the raft log's first index", err: err}
@@ -82,20 +90,43 @@ func checkLog(store raft.LogStore, dataDir string) (int, error) {
 	}
 	n := 0
 	var l raft.Log
-	for i := first; i <= last; i++ {
+	check := func(i uint64) error {
 		l = raft.Log{}
 		if err := store.GetLog(i, &l); err != nil {
-			return n, &damaged{dir: dataDir, what: fmt.Sprintf("cannot read raft log entry %d (log holds %d..%d)", i, first, last), err: err}
+			return err
 		}
 		if l.Index != i {
-			return n, &damaged{dir: dataDir, what: fmt.Sprintf("raft log entry %d", i), err: fmt.Errorf("stored under index %d", l.Index)}
+			return &damaged{dir: dataDir, what: fmt.Sprintf("raft log entry %d", i), err: fmt.Errorf("stored under index %d", l.Index)}
 		}
 		if l.Type == raft.LogCommand {
 			if err := fsm.VerifyEntry(l.Data); err != nil {
-				return n, &damaged{dir: dataDir, what: fmt.Sprintf("raft log entry %d (term %d)", i, l.Term), err: err}
+				return &damaged{dir: dataDir, what: fmt.Sprintf("raft log entry %d (term %d)", i, l.Term), err: err}
 			}
 		}
 		n++
+		return nil
+	}
+	for i := max(first, snapIndex+1); i <= last; i++ {
+		if err := check(i); err != nil {
+			var d *damaged
+			if errors.As(err, &d) {
+				return n, err
+			}
+			return n, &damaged{dir: dataDir, what: fmt.Sprintf("cannot read raft log entry %d (log holds %d..%d, the newest snapshot ends at %d)", i, first, last, snapIndex), err: err}
+		}
+	}
+	for i := min(snapIndex, last); i >= first && i > 0; i-- {
+		err := check(i)
+		if errors.Is(err, raft.ErrLogNotFound) {
+			break
+		}
+		var d *damaged
+		if errors.As(err, &d) {
+			return n, err
+		}
+		if err != nil {
+			return n, &damaged{dir: dataDir, what: fmt.Sprintf("cannot read raft log entry %d", i), err: err}
+		}
 	}
 	return n, nil
 }
@@ -105,34 +136,34 @@ func checkLog(store raft.LogStore, dataDir string) (int, error) {
 // CRC64 in meta.json), and checks that the log continues from it: raft
 // restores the newest snapshot it can open and replays the log from the
 // snapshot's index on, and panics if those entries are gone.
-func checkSnapshot(snaps raft.SnapshotStore, logs raft.LogStore, dataDir string) error {
+func checkSnapshot(snaps raft.SnapshotStore, logs raft.LogStore, dataDir string) (uint64, error) {
 	list, err := snaps.List()
 	if err != nil {
-		return &damaged{dir: dataDir, what: "cannot list the snapshots", err: err}
+		return 0, &damaged{dir: dataDir, what: "cannot list the snapshots", err: err}
 	}
 	first, err := logs.FirstIndex()
 	if err != nil {
-		return &damaged{dir: dataDir, what: "cannot read the raft log's first index", err: err}
+		return 0, &damaged{dir: dataDir, what: "cannot read the raft log's first index", err: err}
 	}
 	if len(list) == 0 {
 		if first > 1 {
-			return &damaged{dir: dataDir, what: "no snapshot",
+			return 0, &damaged{dir: dataDir, what: "no snapshot",
 				err: fmt.Errorf("the raft log starts at entry %d, so entries 1..%d are in no snapshot", first, first-1)}
 		}
-		return nil
+		return 0, nil
 	}
 	newest := list[0]
 	what := fmt.Sprintf("the newest snapshot %s (index %d, snapshots/%s)", newest.ID, newest.Index, newest.ID)
 	_, rc, err := snaps.Open(newest.ID)
 	if err != nil {
-		return &damaged{dir: dataDir, what: what, err: fmt.Errorf("%w (raft would fall back to an older snapshot the log may no longer continue)", err)}
+		return 0, &damaged{dir: dataDir, what: what, err: fmt.Errorf("%w (raft would fall back to an older snapshot the log may no longer continue)", err)}
 	}
 	rc.Close()
 	if first > newest.Index+1 {
-		return &damaged{dir: dataDir, what: what,
+		return 0, &damaged{dir: dataDir, what: what,
 			err: fmt.Errorf("the raft log starts at entry %d, so entries %d..%d are in neither the snapshot nor the log", first, newest.Index+1, first-1)}
 	}
-	return nil
+	return newest.Index, nil
 }
 
 // bbolt's file layout (go.etcd.io/bbolt internal/common): page 0 and page
@@ -250,11 +281,12 @@ func checkBoltFile(path, dataDir string) error {
 // raft reads anything from them, and logs what they cost.
 func (n *Node) checkDataDirIntact(snaps raft.SnapshotStore) error {
 	began := time.Now()
-	if err := checkSnapshot(snaps, n.store, n.cfg.DataDir); err != nil {
+	snapIndex, err := checkSnapshot(snaps, n.store, n.cfg.DataDir)
+	if err != nil {
 		return err
 	}
 	snapTook := time.Since(began)
-	entries, err := checkLog(n.store, n.cfg.DataDir)
+	entries, err := checkLog(n.store, snapIndex, n.cfg.DataDir)
 	if err != nil {
 		return err
 	}

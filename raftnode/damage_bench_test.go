@@ -46,7 +46,7 @@ func BenchmarkCheckLog(b *testing.B) {
 				}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					n, err := checkLog(s, dir)
+					n, err := checkLog(s, 0, dir)
 					if err != nil || n != entries {
 						b.Fatalf("checked %d: %v", n, err)
 					}

@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/raftlist/raftlist/fsm"
 )
 
 // Each test builds a node's data dir, damages one file the way the fault
@@ -287,6 +291,123 @@ func TestUndamagedDataDirRestarts(t *testing.T) {
 			buildDataDir(t, dir, store, 2)
 			if err := restart(t, dir, store); err != nil {
 				t.Fatalf("exp the restart to succeed, got %v", err)
+			}
+		})
+	}
+}
+
+// A follower that installs a snapshot keeps the old entries it had when
+// they are fewer than TrailingLogs (raft's compactLogs), and appends after
+// the snapshot: its bolt log has a gap. That is not damage, and the node
+// must restart.
+func TestRestartAcceptsTheGapASnapshotInstallLeaves(t *testing.T) {
+	addrs := map[string]string{}
+	start := func(id, dir string, bootstrap bool, trailing uint64) *Node {
+		t.Helper()
+		if addrs[id] == "" {
+			addrs[id] = freeAddr(t)
+		}
+		cfg := damageConfig(dir, LogStoreBolt, trailing)
+		cfg.ID, cfg.RespAddr, cfg.Bootstrap, cfg.RaftAddr = id, "resp-"+id, bootstrap, addrs[id]
+		n, err := New(cfg)
+		if err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+		t.Cleanup(func() { n.Shutdown() })
+		return n
+	}
+	n1 := start("n1", t.TempDir(), true, 1)
+	waitFor(t, "n1 leader", n1.IsLeader)
+	d3 := t.TempDir()
+	n2 := start("n2", t.TempDir(), false, 1)
+	n3 := start("n3", d3, false, 10240)
+	ctx := context.Background()
+	for _, n := range []*Node{n2, n3} {
+		if err := n1.AddNode(ctx, n.ID(), string(n.transport.LocalAddr()), "resp-"+n.ID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := push(n1, "k", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "n3 caught up", func() bool { return n3.Machine().AppliedIndex() >= n1.Machine().AppliedIndex() })
+	n3.Shutdown()
+	for i := 0; i < 50; i++ {
+		if _, err := push(n1, "k", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := n1.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n3 = start("n3", d3, false, 10240)
+	waitFor(t, "n3 installed the snapshot", func() bool { return n3.Machine().AppliedIndex() >= snap.Index })
+	for i := 0; i < 5; i++ {
+		if _, err := push(n1, "k", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "n3 caught up again", func() bool { return n3.Machine().AppliedIndex() >= n1.Machine().AppliedIndex() })
+	first, _ := n3.store.FirstIndex()
+	var l raft.Log
+	gap := first < snap.Index && errors.Is(n3.store.GetLog(snap.Index, &l), raft.ErrLogNotFound)
+	n3.Shutdown()
+	if !gap {
+		t.Fatalf("exp a gap in n3's log (first %d, snapshot %d): the test no longer builds the case", first, snap.Index)
+	}
+	n3 = start("n3", d3, false, 10240)
+	waitFor(t, "n3 caught up after its restart", func() bool { return n3.Machine().AppliedIndex() >= n1.Machine().AppliedIndex() })
+}
+
+func TestCheckLog(t *testing.T) {
+	entry := func(i uint64) *raft.Log {
+		e := fsm.Entry{Kind: fsm.KindCommands, Cmds: []fsm.Cmd{{Owner: "o", Seq: i, Args: [][]byte{[]byte("rpush"), []byte("k"), []byte("0123456789")}}}}
+		return &raft.Log{Index: i, Term: 1, Type: raft.LogCommand, Data: e.Encode()}
+	}
+	// build holds entries lo..hi of each range, the one at damaged (if
+	// any) with a flipped digit.
+	build := func(damaged uint64, ranges ...[2]uint64) raft.LogStore {
+		s := raft.NewInmemStore()
+		for _, r := range ranges {
+			for i := r[0]; i <= r[1]; i++ {
+				l := entry(i)
+				if i == damaged {
+					l.Data[len(l.Data)-5] ^= 1
+				}
+				if err := s.StoreLog(l); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name      string
+		store     raft.LogStore
+		snapIndex uint64
+		checked   int
+		refused   string
+	}{
+		{"a whole log, no snapshot", build(0, [2]uint64{1, 30}), 0, 30, ""},
+		{"a gap at and below the snapshot (a snapshot install)", build(0, [2]uint64{1, 3}, [2]uint64{101, 130}), 110, 30, ""},
+		{"an entry missing after the snapshot", build(0, [2]uint64{1, 3}, [2]uint64{101, 120}, [2]uint64{122, 130}), 110, 0, "cannot read raft log entry 121"},
+		{"an entry damaged after the snapshot", build(125, [2]uint64{101, 130}), 110, 0, "raft log entry 125 (term 1): corrupt log entry: checksum mismatch"},
+		{"an entry damaged before the snapshot", build(105, [2]uint64{101, 130}), 110, 0, "raft log entry 105 (term 1): corrupt log entry: checksum mismatch"},
+		{"below the gap is left to the apply path", build(2, [2]uint64{1, 3}, [2]uint64{101, 130}), 110, 30, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := checkLog(tc.store, tc.snapIndex, "/data")
+			if tc.refused == "" {
+				if err != nil || n != tc.checked {
+					t.Fatalf("exp %d entries checked and no error, got %d, %v", tc.checked, n, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrDataDirDamaged) || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("exp ErrDataDirDamaged saying %q, got %v", tc.refused, err)
 			}
 		})
 	}
