@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -40,7 +41,7 @@ func (n *Node) watchLeadership() {
 			}
 			n.logScripts()
 			if err := n.machine.Halted(); err != nil && !haltLogged {
-				n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
+				n.logHalt(err)
 				haltLogged = true
 			}
 			n.maybeStartTerm()
@@ -139,4 +140,15 @@ func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
 func (n *Node) ProposeAck(ctx context.Context, a fsm.Ack) error {
 	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindAck, Ack: a})
 	return err
+}
+
+// logHalt says why the state machine stopped applying and what to do.
+func (n *Node) logHalt(err error) {
+	if errors.Is(err, fsm.ErrEntryChecksum) {
+		n.log.Error("state machine halted on a log entry damaged on disk or on the way: this node applies and serves nothing more. "+
+			"Remove it from the cluster (RAFT REMOVENODE on the leader) and add a fresh node with an empty data dir, or restore its data dir",
+			"data_dir", n.cfg.DataDir, "error", err)
+		return
+	}
+	n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
 }

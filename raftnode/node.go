@@ -144,6 +144,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
 	snaps := breakSnapshotCRC(fileSnaps, cfg.DataDir) // itself, except in jepsen_break_* builds (break.go)
+	// Refuse a damaged log or snapshot before raft reads it (damage.go).
+	if err := n.checkDataDirIntact(snaps); err != nil {
+		n.store.Close()
+		return nil, err
+	}
 	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
