@@ -122,8 +122,12 @@ func (l *replayLua) stmt() {
 		l.local(&l.tbls, "{"+f+"("+l.str()+"), "+f+"("+l.num()+")}")
 	case 11:
 		if len(l.tbls) > 0 {
+			// At most five rounds: the body may grow the table.
 			t := l.pick(l.tbls)
-			l.b.WriteString("for k, v in " + l.pick([]string{"pairs", "ipairs"}) + "(" + t + ") do\n")
+			l.nlocal++
+			n := "n" + strconv.Itoa(l.nlocal)
+			l.b.WriteString("local " + n + " = 0\nfor k, v in " + l.pick([]string{"pairs", "ipairs"}) + "(" + t + ") do\n")
+			l.b.WriteString(n + " = " + n + " + 1 if " + n + " > 5 then break end\n")
 			l.strs = append(l.strs, "tostring(k)", "tostring(v)")
 			l.stmt()
 			l.strs = l.strs[:len(l.strs)-2]

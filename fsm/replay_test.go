@@ -59,7 +59,7 @@ var (
 
 // The default run, sized to stay well under 45 s with -race on two cores.
 const (
-	replayDefaultSeeds   = 3
+	replayDefaultSeeds   = 16
 	replayDefaultEntries = 300
 )
 
@@ -224,7 +224,16 @@ func (m *replayMismatch) String() string {
 		fmt.Fprintf(&b, "read after it: %s\n", replayQuoteArgs(replayArgv(m.read)))
 	}
 	for i, name := range m.names {
-		fmt.Fprintf(&b, "  machine %s\n      %s\n", name, m.obs[i])
+		o := m.obs[i]
+		fmt.Fprintf(&b, "  machine %s\n      digest %s, bookkeeping %s\n", name, o.digest, o.books)
+		if i == 0 || o.reply == m.obs[0].reply {
+			fmt.Fprintf(&b, "      reply %s\n", replayClip(strconv.Quote(o.reply), 800))
+			continue
+		}
+		at := replayFirstDiff(m.obs[0].reply, o.reply)
+		from := max(0, at-120)
+		fmt.Fprintf(&b, "      reply differs from A's at byte %d: A has %s, %s has %s\n", at,
+			strconv.Quote(m.obs[0].reply[from:min(len(m.obs[0].reply), at+200)]), name[:1], strconv.Quote(o.reply[from:min(len(o.reply), at+200)]))
 	}
 	b.WriteString("earlier scripts and probes in the log, newest first:\n")
 	shown := 0
@@ -269,6 +278,15 @@ func replayDescribe(e *Entry) string {
 		return fmt.Sprintf("purge owner %+v", e.Purge)
 	}
 	return fmt.Sprintf("kind %d", e.Kind)
+}
+
+// replayFirstDiff is the offset of the first byte where a and b differ.
+func replayFirstDiff(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 func replayQuoteArgs(args [][]byte) string {
