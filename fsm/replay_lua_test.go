@@ -441,6 +441,25 @@ var replayHostile = func() []replayProbe {
 		{"string methods on numbers", "return {pcall(function() return (5):rep(2) end)}"},
 		{"deep nesting of tables", "local t = {} local c = t for i = 1, 100 do c[1] = {} c = c[1] end return t"},
 		{"rawequal and rawget on views", "return {rawequal(string, getmetatable('').__index), rawget(string, 'rep') ~= nil, rawget(_G, '_G') == _G}"},
+		// Protected calls run on pooled threads: leave them in odd states.
+		{"xpcall whose handler errors", "return {xpcall(function() error({" + v + "}) end, function(e) error('again') end)}"},
+		{"xpcall with a nil handler", "return {xpcall(function() error(" + v + ") end, nil)}"},
+		{"pcall leaving values on its thread", "local t = {pcall(function(...) return ... end, " + v + ", {}, 3)} return #t"},
+		{"budget spent inside a pcall", "local ok = pcall(string.rep, 'x', 2^29) return ok"},
+		{"error inside __tostring", "return {pcall(tostring, setmetatable({}, {__tostring = function() error(" + v + ") end}))}"},
+		{"__tostring returning a table", "return {pcall(tostring, setmetatable({}, {__tostring = function() return {} end}))}"},
+		{"__index loop", "local t = {} setmetatable(t, {__index = t}) return {pcall(function() return t.x end)}"},
+		{"__newindex loop", "local t = {} setmetatable(t, {__newindex = t}) return {pcall(function() t[1] = 2 end)}"},
+		{"metamethods on user tables", "local mt = {__eq = function() return true end, __lt = function() return true end, __le = function() return false end, " +
+			"__concat = function(a, b) return " + v + " end, __call = function(self, x) return x end, __len = function() return 7 end, __unm = function() return 1 end} " +
+			"local a, b = setmetatable({}, mt), setmetatable({}, mt) return {a == b, a < b, a <= b, a .. 'x', a(" + v + "), #a, -a}"},
+		{"gsub with an erroring function", "return {pcall(string.gsub, 'abc', '%a', function(c) error(c) end)}"},
+		{"string.format with a __tostring table", "return {pcall(string.format, '%s', setmetatable({}, {__tostring = function() return " + v + " end}))}"},
+		{"a closure over a pcall thread's local", "local f pcall(function() local s = " + v + " f = function() s = s .. '!' return s end end) f() return f()"},
+		{"tables as keys", "local t = {} t[{}] = 1 t[print or t] = 2 local n = 0 for k in pairs(t) do n = n + 1 end return n"},
+		{"a huge error message", "error(string.rep(" + v + ", 100000))"},
+		{"redis.call errors as tables", "local e = redis.pcall('lpush') return {type(e), e.err, pcall(redis.call, 'nosuch')}"},
+		{"redis.setresp twice, then call", "redis.setresp(3) redis.setresp(2) redis.setresp(3) return {redis.call('get', 'nokey-anywhere') == nil}"},
 	}
 	for _, lib := range replayLibs {
 		for _, attack := range []string{

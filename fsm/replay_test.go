@@ -409,8 +409,55 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 		if bad != nil {
 			return stats, bad
 		}
+		n, bad = replayConcurrentReads(log, a.st, r)
+		stats.reads += n
+		if bad != nil {
+			return stats, bad
+		}
 	}
 	return stats, nil
+}
+
+// replayConcurrentReads has readers in goroutines share one State, as the
+// read path does under the machine's read lock (EVAL_RO runs there, taking
+// Lua machines from the one pool): every read must answer as it does alone
+// and change nothing. Under -race this also finds a write on the read path.
+func replayConcurrentReads(log *replayLog, st *State, r *rand.Rand) (int, *replayMismatch) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	reads := make([]replayReadCmd, 8)
+	exp := make([]string, len(reads))
+	for i := range reads {
+		reads[i] = replayRead(r)
+		exp[i] = string(AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
+	}
+	digest := st.Digest()
+	got := make([][]string, 3)
+	var wg sync.WaitGroup
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[g] = make([]string, len(reads))
+			for k := range reads {
+				i := (k + g) % len(reads) // each reader in its own order
+				got[g][i] = string(AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
+			}
+		}()
+	}
+	wg.Wait()
+	n := len(reads) * (len(got) + 1)
+	for g := range got {
+		for i := range reads {
+			if got[g][i] != exp[i] || st.Digest() != digest {
+				last := len(log.entries) - 1
+				return n, &replayMismatch{seed: log.seed, entries: log.n, at: last, log: log.entries,
+					what: fmt.Sprintf("a read by concurrent readers of one state after the last entry (reader %d)", g), read: reads[i].args,
+					names: []string{"A (alone)", fmt.Sprintf("A (reader %d of %d, concurrently)", g, len(got))},
+					obs:   []replayObs{{reply: exp[i], digest: digest}, {reply: got[g][i], digest: st.Digest()}}}
+			}
+		}
+	}
+	return n, nil
 }
 
 func replayDiffer(obs []replayObs) bool {
