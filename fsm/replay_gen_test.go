@@ -211,6 +211,20 @@ func (g *replayGen) exec() *Entry {
 	return &Entry{Kind: KindExec, Tx: tx}
 }
 
+// replayRunaways run until a budget stops them, writing as they go: the
+// key they leave tells where they stopped, which must be the same
+// instruction on warm and cold Lua machines (-replay.heavy; each costs
+// about a second of CPU).
+var replayRunaways = []string{
+	"local i = 0 while true do i = i + 1 redis.call('set', KEYS[1], i) end",
+	"local i = 0 while true do i = i + 1 pcall(function() redis.call('set', KEYS[1], i) error('x') end) end",
+	"local i = 0 while true do i = i + 1 pcall(redis.call, 'set', KEYS[1], i) xpcall(error, function(e) return e end) end",
+	"local s = 'x' while true do s = s .. s redis.call('set', KEYS[1], #s) end",
+	"local t, i = {}, 0 while true do i = i + 1 t[i] = string.rep('x', 1000) redis.pcall('set', KEYS[1], i) end",
+	"local n = 0 local function f() n = n + 1 redis.pcall('set', KEYS[1], n) return 1 + f() end return f()",
+	"local n = 0 local function f() n = n + 1 redis.pcall('set', KEYS[1], n) return 1 + f() end while true do pcall(f) end",
+}
+
 // replayCommandWeights makes some commands rarer than the default 10.
 var replayCommandWeights = map[string]int{
 	"flushall": 1, "flushdb": 1, "script": 6,
@@ -371,7 +385,12 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 		}
 		return args
 	},
-	"eval":       func(g *replayGen) []string { return g.eval("eval", g.lua.script(false)) },
+	"eval": func(g *replayGen) []string {
+		if *replayHeavy > 0 && g.chance(*replayHeavy) {
+			return g.eval("eval", g.pick(replayRunaways))
+		}
+		return g.eval("eval", g.lua.script(false))
+	},
 	"eval_ro":    func(g *replayGen) []string { return g.eval("eval_ro", g.lua.script(true)) },
 	"evalsha":    func(g *replayGen) []string { return g.evalsha("evalsha") },
 	"evalsha_ro": func(g *replayGen) []string { return g.evalsha("evalsha_ro") },

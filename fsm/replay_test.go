@@ -28,6 +28,7 @@ package fsm
 //	go test ./fsm -run 'TestReplay$' -v -timeout 0 \
 //	    -replay.scripts 1000000 -replay.restores 100000 -replay.seed 1000
 //
+// (-replay.heavy 0.002 adds runaway scripts that budgets stop.)
 // A failure names its seed and entry and prints the one command that
 // replays exactly that log (docs/testing/replay.md).
 
@@ -54,6 +55,7 @@ var (
 	replayEntries  = flag.Int("replay.entries", 0, "replay checker: entries per log (0: the default)")
 	replayScripts  = flag.Int("replay.scripts", 0, "replay checker: go on with more seeds until this many script commands were checked")
 	replayRestores = flag.Int("replay.restores", 0, "replay checker: go on with more seeds until this many restore points were checked")
+	replayHeavy    = flag.Float64("replay.heavy", 0, "replay checker: chance that an EVAL is a runaway script a budget stops (about a second each)")
 	replayShrink   = flag.Bool("replay.shrink", true, "replay checker: shrink a failing log to a small one that still fails")
 )
 
@@ -247,7 +249,11 @@ func (m *replayMismatch) String() string {
 		b.WriteString("(a shrunk log; the seed's whole log replays with the command above)\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "replay exactly this log: go test ./fsm -count=1 -run 'TestReplay$' -replay.seed %d -replay.seeds 1 -replay.entries %d\n", m.seed, m.entries)
+	heavy := ""
+	if *replayHeavy > 0 {
+		heavy = fmt.Sprintf(" -replay.heavy %g", *replayHeavy)
+	}
+	fmt.Fprintf(&b, "replay exactly this log: go test ./fsm -count=1 -run 'TestReplay$' -replay.seed %d -replay.seeds 1 -replay.entries %d%s\n", m.seed, m.entries, heavy)
 	return b.String()
 }
 
