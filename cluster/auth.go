@@ -63,6 +63,7 @@ var authConnCommands = []*connCommand{
 var internalRaftSubcommands = map[string]bool{
 	"forward": true, "addnode": true, "removenode": true, "unblock": true,
 	"purgeowner": true, "exec": true, "readindex": true, "snapshot": true,
+	"ack": true,
 }
 
 // initialAuth is the level a new connection starts at.

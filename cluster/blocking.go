@@ -17,8 +17,9 @@ import (
 // A blocked client is held by the node its connection is on. Its waiter
 // lives in the replicated state; this node registers a slot before
 // proposing, and the slot is filled when this node applies the entry that
-// ends the waiter (served, timed out, cancelled, purged) — never earlier,
-// so a client is answered only with what a committed entry decided.
+// ends the waiter (served, timed out, cancelled, purged), or installs a
+// snapshot that covers it (blocking_restore.go) — never earlier, so a
+// client is answered only with what a committed entry decided.
 
 // leaderlessLimit bounds how long a blocked client waits while its node
 // sees no leader: without one, the node cannot learn whether the waiter was
@@ -31,6 +32,9 @@ type blockSlot struct {
 	client  *client
 	reply   chan fsm.Reply         // one Served per waiter
 	unblock chan fsm.UnblockReason // CLIENT UNBLOCK
+	// restored is signalled when this node installs a snapshot
+	// (blocking_restore.go).
+	restored chan struct{}
 }
 
 // blockRegistry maps this process's request seq to its slot.
@@ -40,7 +44,8 @@ type blockRegistry struct {
 }
 
 func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
-	slot := &blockSlot{client: c, reply: make(chan fsm.Reply, 1), unblock: make(chan fsm.UnblockReason, 1)}
+	slot := &blockSlot{client: c, reply: make(chan fsm.Reply, 1), unblock: make(chan fsm.UnblockReason, 1),
+		restored: make(chan struct{}, 1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.slots == nil {
@@ -67,6 +72,19 @@ func (b *blockRegistry) deliver(seq uint64, reply fsm.Reply) {
 	}
 }
 
+// signalRestored tells every slot that a snapshot was installed; it never
+// blocks (it runs inside Restore).
+func (b *blockRegistry) signalRestored() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, slot := range b.slots {
+		select {
+		case slot.restored <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // byClient returns the slot of a client blocked on this node.
 func (b *blockRegistry) byClient(id int64) *blockSlot {
 	b.mu.Lock()
@@ -85,13 +103,18 @@ func (b *blockRegistry) count() int {
 	return len(b.slots)
 }
 
-// deliverServed runs inside the state machine's Apply on every node: it
-// hands this process's waiters their answers.
+// deliverServed runs on every node inside the state machine's Apply, with
+// the waiters an entry ended, and inside its Restore, with the outcomes a
+// snapshot holds that their owners have not acknowledged: it hands this
+// process's waiters their answers and queues the acknowledgements. A
+// waiter ends once, and a slot takes one answer, so an outcome heard both
+// ways (applied, then restored before its ACK) answers its client once.
 func (s *Server) deliverServed(served []fsm.Served) {
 	owner := s.node.Owner()
 	for _, sv := range served {
 		if sv.Owner == owner {
 			s.blocked.deliver(sv.Seq, sv.Reply)
+			s.acks.add(sv.Seq)
 		}
 	}
 }
@@ -142,7 +165,8 @@ func blockTimeout(args [][]byte) int64 {
 // awaitServed waits for the entry that ends the waiter. Its timeout, a
 // CLIENT UNBLOCK and a vanished client all end it through the log, so the
 // answer is whatever the log decided first: an element served before the
-// timeout entry is the answer, not the timeout.
+// timeout entry is the answer, not the timeout. After a snapshot install
+// it checks that the waiter can still end (settleAfterRestore).
 func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.Reply {
 	var timeout <-chan time.Time
 	if timeoutMs > 0 {
@@ -155,10 +179,13 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 	var reason fsm.UnblockReason // an unblock to propose, until one is applied
 	proposed := false
 	var leaderless time.Time
+	unsettled := false // a snapshot was installed and the waiter not yet checked
 	for {
 		select {
 		case reply := <-slot.reply:
 			return reply
+		case <-slot.restored:
+			unsettled = true
 		case <-timeout:
 			timeout, reason = nil, fsm.UnblockTimeout
 		case why := <-slot.unblock:
@@ -174,6 +201,11 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 			} else if leaderless.IsZero() {
 				leaderless = time.Now()
 			} else if time.Since(leaderless) > leaderlessLimit {
+				select {
+				case reply := <-slot.reply: // an answer that came with the last tick wins
+					return reply
+				default:
+				}
 				r.c.closeAfterReply.Store(true)
 				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
 				return fsm.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
@@ -181,6 +213,13 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 		}
 		if reason != 0 && !proposed {
 			proposed = s.proposeUnblock(r.owner, r.seq, reason)
+		}
+		if unsettled {
+			reply, done, err := s.settleAfterRestore(r, slot, reason == fsm.UnblockCancel)
+			if done {
+				return reply
+			}
+			unsettled = err != nil // tried again on the next tick
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm"
 )
 
 // forwarder carries requests from a follower to the leader over plain RESP
@@ -23,7 +25,7 @@ import (
 // connections (doMany, forward_mux.go), their replies matched in order. A connection that sees any error or
 // timeout is closed, never reused: a late reply then has nowhere to land.
 type forwarder struct {
-	maxBulk int64
+	limits  resp.Limits // on a reply from the leader (relayLimits)
 	timeout time.Duration
 	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
 	// secret, when set, is sent as AUTH raftlist-cluster on every new
@@ -51,8 +53,35 @@ type upstream struct {
 const maxIdlePerLeader = 128
 
 func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
-	return &forwarder{maxBulk: maxBulk, timeout: timeout, idle: make(map[string][]*upstream),
+	return &forwarder{limits: relayLimits(maxBulk), timeout: timeout, idle: make(map[string][]*upstream),
 		muxes: make(map[string][]*mux), dialing: make(map[string][]*muxDial)}
+}
+
+// relayLimits bound a reply relayed from the leader by what its state
+// machine can answer, so that a follower relays every reply the leader
+// gives: any nesting a script's reply can have (fsm.MaxReplyDepth), a bulk
+// string as long as a stored element (maxBulk, the arguments this node
+// takes) or a script's string (fsm.ScriptMaxBytes; also ARGV, up to
+// maxBulk), the same as a status or error line (a script returns either,
+// plus the " script: <sha>, on ..." suffix), and as many elements as fit.
+// Only the whole reply is bounded by memory (resp.DefaultMaxReply); a reply
+// over a limit fails only its own request (resp.ErrDropped).
+func relayLimits(maxBulk int64) resp.Limits {
+	bulk := max(maxBulk, fsm.ScriptMaxBytes)
+	return resp.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: fsm.MaxReplyDepth}
+}
+
+// newReader reads the leader's replies on conn.
+func (f *forwarder) newReader(conn net.Conn) *resp.Reader {
+	rd := resp.NewReader(conn, 0)
+	rd.SetLimits(f.limits)
+	return rd
+}
+
+// dropped is the reply relayed in place of one the reader dropped as over
+// a limit: the leader answered, so the command was executed.
+func dropped(err error) []byte {
+	return fsm.AppendRESP(nil, fsm.Error("ERR the leader's reply is too large to relay ("+oneLine(err)+"); the command was executed"))
 }
 
 // do sends args to addr and returns the raw reply. sent reports whether any
@@ -76,6 +105,10 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
 	}
 	raw, err = u.rd.ReadReply()
+	if errors.Is(err, resp.ErrDropped) {
+		// Read to its end: the connection is still in sync.
+		raw, err = dropped(err), nil
+	}
 	if err != nil {
 		u.conn.Close()
 		return nil, true, fmt.Errorf("read leader %s reply: %w", addr, err)
@@ -88,18 +121,31 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 // connection shared with other runs (a mux) and returns their raw replies in
 // order. On an error it returns the replies read before it; sent reports
 // whether the others may have reached the leader.
+//
+// A run its mux never wrote (the mux broke first, for a reason of another
+// run's) has not reached the leader: it goes on another mux to the same
+// leader rather than failing, a few times at most.
 func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte) (raws [][]byte, sent bool, err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	m, err := f.muxFor(ctx, addr)
-	if err != nil {
-		return nil, false, err
+	for attempt := 1; ; attempt++ {
+		m, err := f.muxFor(ctx, addr)
+		if err != nil {
+			return nil, false, err
+		}
+		raws, sent, err = m.call(ctx, reqs)
+		if err == nil || sent || attempt == maxMuxAttempts || ctx.Err() != nil ||
+			errors.Is(err, errLeaderChanged) || errors.Is(err, errForwarderClosed) {
+			return raws, sent, err
+		}
 	}
-	return m.call(ctx, reqs)
 }
+
+// maxMuxAttempts bounds how many muxes one run is queued on.
+const maxMuxAttempts = 3
 
 func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 	for {
@@ -118,7 +164,7 @@ func (f *forwarder) get(ctx context.Context, addr string) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to leader %s: %w", addr, err)
 	}
-	return &upstream{conn: conn, w: bufio.NewWriter(conn), rd: resp.NewReader(conn, f.maxBulk)}, nil
+	return &upstream{conn: conn, w: bufio.NewWriter(conn), rd: f.newReader(conn)}, nil
 }
 
 // takeIdle pops a pooled connection to addr. Pools for other addresses

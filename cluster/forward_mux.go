@@ -21,10 +21,12 @@ import (
 // The leader reads what piled up on the connection as one pipeline, so many
 // followers' clients cost it one read, one proposal and one write.
 //
-// Any error, and any caller giving up on its run (timeout), closes the
-// connection: every run on it fails, a run already written with an unknown
-// outcome if it holds writes, and a late reply has nowhere to land. The next
-// run dials a new mux.
+// Any error, and any caller giving up on a run already written (timeout),
+// closes the connection: every run written on it fails, with an unknown
+// outcome if it holds writes, and a late reply has nowhere to land; runs
+// not written yet go on another mux (doMany). The next run dials a new mux.
+// A reply the reader drops as over a limit (resp.ErrDropped) is not an
+// error of the connection: it fails only the request it answers.
 type mux struct {
 	f    *forwarder
 	addr string
@@ -54,12 +56,17 @@ type muxCall struct {
 // same within noise at 50 and 200.
 const maxMuxPerLeader = 16
 
-var errForwarderClosed = errors.New("forwarder closed")
+var (
+	errForwarderClosed = errors.New("forwarder closed")
+	// errLeaderChanged breaks the muxes to a former leader; a run queued
+	// on one is not sent to that address again.
+	errLeaderChanged = errors.New("the leader changed")
+)
 
 func newMux(f *forwarder, addr string, conn net.Conn) *mux {
 	m := &mux{f: f, addr: addr, conn: conn, wake: make(chan struct{}, 1), dead: make(chan struct{})}
 	go m.writeLoop(bufio.NewWriterSize(conn, 64<<10))
-	go m.readLoop(resp.NewReader(conn, f.maxBulk))
+	go m.readLoop(f.newReader(conn))
 	return m
 }
 
@@ -81,6 +88,9 @@ func (m *mux) call(ctx context.Context, reqs [][][]byte) ([][]byte, bool, error)
 	select {
 	case <-c.done:
 	case <-ctx.Done():
+		if m.withdraw(c) {
+			return nil, false, fmt.Errorf("forward to leader %s: not sent: %w", m.addr, ctx.Err())
+		}
 		m.fail(fmt.Errorf("wait for the leader's reply: %w", ctx.Err()))
 		<-c.done
 	}
@@ -88,6 +98,23 @@ func (m *mux) call(ctx context.Context, reqs [][][]byte) ([][]byte, bool, error)
 		return c.replies, c.written, fmt.Errorf("forward to leader %s: %w", m.addr, c.err)
 	}
 	return c.replies, true, nil
+}
+
+// withdraw takes c off the mux if no byte of it was written yet, so that
+// a caller giving up on it leaves the other runs alone.
+func (m *mux) withdraw(c *muxCall) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.written || m.err != nil {
+		return false
+	}
+	for i, q := range m.queued {
+		if q == c {
+			m.queued = append(m.queued[:i:i], m.queued[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // load is how many runs wait on the mux.
@@ -149,6 +176,11 @@ func (m *mux) writeLoop(w *bufio.Writer) {
 func (m *mux) readLoop(rd *resp.Reader) {
 	for {
 		raw, err := rd.ReadReply()
+		if errors.Is(err, resp.ErrDropped) {
+			// Over a limit but read to its end: only the request it
+			// answers fails, and the stream is still in sync.
+			raw, err = dropped(err), nil
+		}
 		if err != nil {
 			m.fail(fmt.Errorf("read reply: %w", err))
 			return
@@ -228,7 +260,7 @@ func (f *forwarder) muxFor(ctx context.Context, addr string) (*mux, error) {
 		}
 		f.mu.Unlock()
 		for _, m := range stale {
-			m.fail(errors.New("the leader changed"))
+			m.fail(errLeaderChanged)
 		}
 		switch {
 		case wait != nil:

@@ -20,6 +20,11 @@ type fakeLeader struct {
 	mu     sync.Mutex
 	silent bool // read but never answer
 	hangUp int  // close each connection after this many commands (0: never)
+	// answer, when set, gives the raw reply to a command instead.
+	answer func(args []string) string
+	// stall makes the next connection accepted never be read; closing
+	// the channel hangs it up.
+	stall chan struct{}
 }
 
 func startFakeLeader(t *testing.T) *fakeLeader {
@@ -44,6 +49,14 @@ func startFakeLeader(t *testing.T) *fakeLeader {
 
 func (f *fakeLeader) serve(conn net.Conn) {
 	defer conn.Close()
+	f.mu.Lock()
+	stall := f.stall
+	f.stall = nil
+	f.mu.Unlock()
+	if stall != nil {
+		<-stall
+		return
+	}
 	r := bufio.NewReader(conn)
 	n := 0
 	for {
@@ -68,12 +81,16 @@ func (f *fakeLeader) serve(conn net.Conn) {
 		}
 		n++
 		f.mu.Lock()
-		silent, hangUp := f.silent, f.hangUp
+		silent, hangUp, answer := f.silent, f.hangUp, f.answer
 		f.mu.Unlock()
 		if hangUp > 0 && n > hangUp {
 			return
 		}
-		if !silent {
+		switch {
+		case silent:
+		case answer != nil:
+			conn.Write([]byte(answer(args)))
+		default:
 			conn.Write([]byte("$" + strconv.Itoa(len(args[0])) + "\r\n" + args[0] + "\r\n"))
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/third_party/redcon"
 )
 
@@ -32,7 +33,11 @@ import (
 //     at soft, they are pushed to the network with soft-seconds to go, and
 //     a client that does not read them in that time is closed. Either way
 //     a client that stops reading holds at most hard bytes (plus the
-//     kernel's socket buffer) and never a goroutine for ever.
+//     kernel's socket buffer) and never a goroutine for ever. A forwarding
+//     connection from a follower carries many clients' replies, so it is
+//     never closed for them: a reply over hard is answered as an error
+//     instead (limitNodeReply), and replies piling up over hard are pushed
+//     out (limitOutput).
 
 // OutputBufferLimit is client-output-buffer-limit for normal clients, in
 // Redis's syntax: "normal <hard> <soft> <soft-seconds>", sizes with Redis's
@@ -168,10 +173,33 @@ func (s *Server) reapIdle() {
 	})
 }
 
+// limitNodeReply is the reply wire to send another node: wire itself,
+// or, when it alone is over the hard limit, an error in its place, so
+// that only the request it answers fails and the connection, shared by
+// the follower's clients, stays in sync. A client of this node would be
+// closed for that reply.
+func (s *Server) limitNodeReply(wire []byte) []byte {
+	hard := s.cfg.OutputLimit.Hard
+	if hard <= 0 || int64(len(wire)) <= hard {
+		return wire
+	}
+	return fsm.AppendRESP(wire[:0], fsm.Error(fmt.Sprintf(
+		"ERR the reply (%d bytes) exceeds client-output-buffer-limit (hard %d bytes); the command was executed", len(wire), hard)))
+}
+
 // limitOutput applies client-output-buffer-limit after a reply is queued.
 func (s *Server) limitOutput(conn redcon.Conn, c *client) {
 	l := s.cfg.OutputLimit
 	n := int64(conn.OutputLen())
+	if c.node.Load() {
+		// Replies to many of a follower's clients: push them out rather
+		// than close the connection under all of them. A follower that
+		// does not read within the request timeout is gone anyway.
+		if l.Hard > 0 && n > l.Hard && conn.FlushWithin(s.cfg.RequestTimeout) != nil {
+			s.dropSlowClient(conn, c, n)
+		}
+		return
+	}
 	switch {
 	case l.Hard > 0 && n > l.Hard:
 		s.dropSlowClient(conn, c, n)

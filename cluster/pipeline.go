@@ -138,6 +138,9 @@ func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
 		return
 	}
 	c.out = fsm.AppendRESP(c.out[:0], r)
+	if c.node.Load() {
+		c.out = s.limitNodeReply(c.out)
+	}
 	conn.WriteRaw(c.out)
 	if cap(c.out) > 64<<10 {
 		c.out = nil // do not keep a large reply's buffer per connection

@@ -19,6 +19,7 @@ var raftSubcommands = []subcommand{
 	{"forward", -6, raftForward},
 	{"unblock", 5, raftUnblock},
 	{"purgeowner", 4, raftPurgeOwner},
+	{"ack", -4, raftAck},
 	{"exec", -7, raftExec},
 	{"readindex", 2, raftReadIndex},
 	{"snapshot", 2, raftSnapshot},

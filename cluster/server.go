@@ -70,6 +70,9 @@ type Server struct {
 	started time.Time
 
 	blocked blockRegistry
+	// acks queues the seqs of this process's ended waiters for RAFT ACK
+	// (blocking_ack.go).
+	acks *ackQueue
 	// done closes when the server closes, ending background retries.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -108,6 +111,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		started: time.Now(),
 		clients: make(map[int64]*client),
 		done:    make(chan struct{}),
+		acks:    newAckQueue(),
 	}
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
@@ -115,8 +119,10 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.fwd.tls = cfg.PeerTLS
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
+	node.Machine().OnRestore(s.restoredSnapshot)
 	s.doors = s.newDoors()
 	go s.sampleOps()
+	go s.sendAcks()
 	if cfg.Metrics != nil {
 		cfg.Metrics.srv.Store(s)
 	}

@@ -33,12 +33,16 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.applyNodeMeta(e.Node)
 		if e.Node.Remove {
 			// A removed node will answer none of its blocked clients.
-			s.purgeOwner(PurgeOwner{NodeID: e.Node.ID})
+			s.purgeOwner(PurgeOwner{NodeID: e.Node.ID}, true)
 		}
 	case KindPurgeOwner:
-		s.purgeOwner(e.Purge)
+		// Naming the process to keep means the node restarted: the others
+		// are gone. Without, the node is only out of reach.
+		s.purgeOwner(e.Purge, e.Purge.KeepOwner != "")
 	case KindUnblock:
 		s.unblock(e.Unblock)
+	case KindAck:
+		s.ack(e.Ack)
 	case KindExec:
 		res.Replies = []Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
 	}

@@ -17,6 +17,9 @@ package fsm
 //   - (*State).purgeOlderTerms: the first entry of a higher Raft term ends
 //     every waiter created in an older term, so no client waits on a
 //     leadership that is gone.
+//   - every one of them ends a waiter through (*State).endWaiter, which
+//     keeps the outcome until the owner acknowledges it
+//     (blocking_ended.go).
 //
 // Every node runs the same code at the same log index, so every node pops
 // the same element for the same client; only the owner node answers it.
@@ -113,6 +116,9 @@ type blocking struct {
 	// served collects what serving, unblocking and purging ended while the
 	// current entry was applied.
 	served []Served
+	// ended holds the outcomes of ended waiters, in wire form, until their
+	// owners acknowledge them (blocking_ended.go).
+	ended map[WaiterID][]byte
 }
 
 func newBlocking() blocking {
@@ -120,6 +126,7 @@ func newBlocking() blocking {
 		waiters:  make(map[WaiterID]*waiter),
 		queues:   make(map[dbKey][]WaiterID),
 		readySet: make(map[dbKey]bool),
+		ended:    make(map[WaiterID][]byte),
 	}
 }
 
@@ -226,8 +233,7 @@ func (s *State) serveKey(dk dbKey, index, term uint64, timeMs int64) {
 		if !ok {
 			continue
 		}
-		s.removeWaiter(w)
-		s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: reply})
+		s.endWaiter(w, reply, true)
 	}
 }
 
@@ -238,20 +244,19 @@ func (s *State) unblock(u Unblock) {
 	if w == nil {
 		return
 	}
-	s.removeWaiter(w)
 	var reply Reply = NullArray
 	if u.Reason == UnblockError {
 		reply = ErrUnblocked
 	}
-	s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: reply})
+	// A cancelled client is gone: nobody will ever read its outcome.
+	s.endWaiter(w, reply, u.Reason != UnblockCancel)
 }
 
 // purgeOlderTerms ends every waiter created before term.
 func (s *State) purgeOlderTerms(term uint64) {
 	for _, w := range s.waitersInOrder() {
 		if w.term < term {
-			s.removeWaiter(w)
-			s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: ErrLeaderChanged})
+			s.endWaiter(w, ErrLeaderChanged, true)
 		}
 	}
 }
@@ -281,13 +286,21 @@ type PurgeOwner struct {
 	KeepOwner string
 }
 
-// purgeOwner ends the waiters p names, in registration order.
-func (s *State) purgeOwner(p PurgeOwner) {
+// purgeOwner ends the waiters p names, in registration order. When the
+// processes are gone (gone: their node restarted, naming its new process
+// KeepOwner, or left the cluster) nobody will read their outcomes, so it
+// forgets them. Otherwise (the leader gave up on a node it has not heard
+// from for long) the process may come back and install a snapshot, so the
+// purge is recorded and earlier outcomes kept, like any other end: the
+// node's restart or removal forgets them if it never acknowledges them.
+func (s *State) purgeOwner(p PurgeOwner, gone bool) {
 	for _, w := range s.waitersInOrder() {
 		if OwnerNode(w.id.Owner) == p.NodeID && w.id.Owner != p.KeepOwner {
-			s.removeWaiter(w)
-			s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: ErrOwnerGone})
+			s.endWaiter(w, ErrOwnerGone, !gone)
 		}
+	}
+	if gone {
+		s.forgetOwnerOutcomes(p)
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
-// database, key, type and element, every blocked client and every cached
-// script (by SHA1). Two states that applied the same entries
+// database, key, type and element, every blocked client, every ended
+// waiter's outcome its owner has not acknowledged, and every cached script
+// (by SHA1). Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
 // Membership and term are left out: they are not data. So are WATCH's key
 // versions (watch.go): like Redis's DEBUG DIGEST, this digests what clients
@@ -44,6 +45,12 @@ func (s *State) Digest() string {
 	for _, w := range s.waitersInOrder() {
 		empty = false
 		h.Write(appendWaiter(b[:0], w))
+	}
+	// Unacknowledged outcomes are replicated state like waiters: a node
+	// missing one would leave its client hanging after a restore.
+	for _, sv := range s.EndedOutcomes() {
+		empty = false
+		h.Write(appendEnded(b[:0], sv))
 	}
 	for _, sha := range s.sortedScripts() {
 		empty = false

@@ -8,4 +8,14 @@
 // the leader's stamp in the entry), start a goroutine, use randomness, touch
 // the network or the disk, or let Go's map iteration order reach a reply, a
 // snapshot or a digest.
+//
+// The invariant every other guarantee here rests on: nothing that outlives
+// an entry lives outside the replicated state, or it is rebuilt identically
+// on every node before anything reads it. The state (keyspace, waiters,
+// WATCH versions, script cache) is in snapshots and in the digest. What is
+// cached beside it is either immutable (compiled scripts, keyed by SHA1 of
+// their body) or a pool of Lua machines that a run can never change: a
+// script is a pure function of (the state, its arguments), nothing it does
+// survives it except through the keyspace (script_vm.go, script_seal.go).
+// A new cache must come with the same argument and a test that attacks it.
 package fsm

@@ -35,6 +35,10 @@ const (
 	// it starts) or, when the leader has not heard from it for long, all of
 	// them.
 	KindPurgeOwner Kind = 6
+	// KindAck says that an owner process has answered the clients of some
+	// of its ended waiters, so the state may forget their outcomes
+	// (blocking_ended.go). Proposed in batches by the owner.
+	KindAck Kind = 7
 )
 
 // Entry is one Raft log entry as the state machine sees it.
@@ -48,6 +52,7 @@ type Entry struct {
 	Unblock Unblock     // KindUnblock
 	Tx      Transaction // KindExec
 	Purge   PurgeOwner  // KindPurgeOwner
+	Ack     Ack         // KindAck
 }
 
 // Cmd is one client command inside an entry.
@@ -110,6 +115,12 @@ func (e *Entry) Encode() []byte {
 	case KindPurgeOwner:
 		b = appendBytes(b, []byte(e.Purge.NodeID))
 		b = appendBytes(b, []byte(e.Purge.KeepOwner))
+	case KindAck:
+		b = appendBytes(b, []byte(e.Ack.Owner))
+		b = binary.AppendUvarint(b, uint64(len(e.Ack.Seqs)))
+		for _, seq := range e.Ack.Seqs {
+			b = binary.AppendUvarint(b, seq)
+		}
 	}
 	return b
 }
@@ -156,6 +167,13 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		e.Tx = d.transaction()
 	case KindPurgeOwner:
 		e.Purge = PurgeOwner{NodeID: string(d.bytes()), KeepOwner: string(d.bytes())}
+	case KindAck:
+		e.Ack = Ack{Owner: string(d.bytes())}
+		n := d.count()
+		e.Ack.Seqs = make([]uint64, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			e.Ack.Seqs = append(e.Ack.Seqs, d.uvarint())
+		}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))
 	}

@@ -28,6 +28,8 @@ var ksEntries = []struct {
 	{"a term-start entry", &Entry{Kind: KindTermStart, TimeMs: math.MinInt64, Node: NodeMeta{ID: "n1", RespAddr: "127.0.0.1:6379"}}},
 	{"a node entry that records a member", &Entry{Kind: KindNodeMeta, TimeMs: 5, Node: NodeMeta{ID: "n2", RespAddr: "127.0.0.2:6379"}}},
 	{"a node entry that forgets a member", &Entry{Kind: KindNodeMeta, Node: NodeMeta{ID: "n3", Remove: true}}},
+	{"an ack entry", &Entry{Kind: KindAck, TimeMs: 9, Ack: Ack{Owner: "n1/7", Seqs: []uint64{1, 300, math.MaxUint64}}}},
+	{"an ack entry with no seq", &Entry{Kind: KindAck, Ack: Ack{Owner: "n1/7", Seqs: []uint64{}}}},
 }
 
 func TestEntryRoundTrip(t *testing.T) {

@@ -42,6 +42,7 @@ func FuzzMachineApply(f *testing.F) {
 		ksCommandsEntry(0, "LPOP", "l"),
 		{Kind: KindUnblock, Unblock: Unblock{WaiterID: WaiterID{Owner: "n1:1", Seq: 4}, Reason: UnblockTimeout}},
 		{Kind: KindTermStart, Node: NodeMeta{ID: "n2", RespAddr: "127.0.0.2:1"}},
+		{Kind: KindAck, Ack: Ack{Owner: "n1:1", Seqs: []uint64{4, 9}}},
 	} {
 		f.Add(e.Encode())
 	}
@@ -205,6 +206,9 @@ func fuzzStep(op, a, b byte, seq uint64, term *uint64) *Entry {
 		return &Entry{Kind: KindUnblock, TimeMs: int64(seq), Unblock: Unblock{
 			WaiterID: WaiterID{Owner: owner, Seq: uint64(a) * 3}, Reason: []UnblockReason{UnblockTimeout, UnblockCancel, UnblockError}[b%3]}}
 	default:
+		if b&0x10 != 0 {
+			return &Entry{Kind: KindAck, TimeMs: int64(seq), Ack: Ack{Owner: owner, Seqs: []uint64{uint64(a) * 3, uint64(a)*3 + 3}}}
+		}
 		return cmd(fmt.Sprintf("DEL %s", key(a)))
 	}
 }

@@ -24,6 +24,9 @@ type Machine struct {
 	advanced chan struct{}
 	// onServed hear of every waiter an applied entry ended.
 	onServed []func(served []Served)
+	// onRestore hear, after a snapshot is installed, of every ended waiter
+	// whose owner has not acknowledged it.
+	onRestore []func(ended []Served)
 }
 
 // OnServed adds f to the functions that hear, on every node, of every
@@ -34,6 +37,20 @@ func (m *Machine) OnServed(f func(served []Served)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.onServed = append(m.onServed, f)
+}
+
+// OnRestore adds f to the functions that hear, on every node, of every
+// waiter outcome a snapshot holds that its owner has not acknowledged, as
+// the snapshot is installed (f hears of every install, even with none).
+// The entries that ended those waiters are never applied on this node, so
+// this is the only way the front door learns of them (DESIGN.md invariant
+// 6). A waiter the snapshot still holds is ended by a later entry as usual.
+// Set them before Raft starts. f runs inside Restore, after the swap, and
+// must not block.
+func (m *Machine) OnRestore(f func(ended []Served)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onRestore = append(m.onRestore, f)
 }
 
 // NewMachine returns a machine over an empty state.
@@ -167,6 +184,12 @@ func (m *Machine) Restore(rc io.ReadCloser) error {
 	m.st = st
 	m.halt = nil
 	m.advance(st.applied)
+	// Under the lock, as OnServed runs under Apply's: no entry applied after
+	// the snapshot can reach the front door before these outcomes do.
+	ended := st.EndedOutcomes()
+	for _, f := range m.onRestore {
+		f(ended)
+	}
 	return nil
 }
 

@@ -98,3 +98,10 @@ func BulkArray(elems [][]byte) Array {
 	}
 	return out
 }
+
+// MaxReplyDepth is how deeply arrays nest in the deepest reply the state
+// machine gives: a script's reply holds at most scrReplyDepth arrays
+// (deeper is "reached lua stack limit", as redis-server 7.0.15 answers),
+// and EXEC's array holds a script's reply as one element. A node relaying
+// replies (cluster/resp) must accept this much nesting.
+const MaxReplyDepth = scrReplyDepth + 1

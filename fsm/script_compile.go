@@ -14,8 +14,9 @@ package fsm
 //   - #t                   becomes  \x00len(t) (gopher-lua scans trailing
 //     nils).
 //
-// The helper names start with a NUL byte, so no script can name, shadow or
-// redefine them. Compilation is a pure function of the body, so caching it
+// The helper names start with a NUL byte, so no identifier in a script can
+// name or shadow them, and they live only in the environment compiled code
+// runs in (scrVM.codeEnv), never in _G, so no string key reaches them. Compilation is a pure function of the body, so caching it
 // outside the replicated state changes nothing.
 
 import (

@@ -287,7 +287,7 @@ func (vm *scrVM) nextOf(L *lua.LState, t *lua.LTable, key lua.LValue) (lua.LValu
 		i = int(f)
 	} else if key != lua.LNil {
 		k, v := t.Next(key)
-		return vm.skipHelpers(t, k, v)
+		return k, v
 	}
 	for start := i; i < n; i++ {
 		if v := t.RawGetInt(i + 1); v != lua.LNil {
@@ -296,25 +296,10 @@ func (vm *scrVM) nextOf(L *lua.LState, t *lua.LTable, key lua.LValue) (lua.LValu
 		}
 	}
 	vm.run.budget.charge(L, int64(n)/16, 0)
-	var k, v lua.LValue
 	if n == 0 {
-		k, v = t.Next(lua.LNil)
-	} else {
-		k, v = t.Next(lua.LNumber(n))
+		return t.Next(lua.LNil)
 	}
-	return vm.skipHelpers(t, k, v)
-}
-
-// skipHelpers hides the metering helpers from iteration over the globals.
-func (vm *scrVM) skipHelpers(t *lua.LTable, k, v lua.LValue) (lua.LValue, lua.LValue) {
-	for t == vm.globals {
-		s, ok := k.(lua.LString)
-		if !ok || !strings.HasPrefix(string(s), "\x00") {
-			break
-		}
-		k, v = t.Next(k)
-	}
-	return k, v
+	return t.Next(lua.LNumber(n))
 }
 
 // pairs (t)
@@ -378,7 +363,7 @@ func (vm *scrVM) load(L *lua.LState) int {
 		scrTypeError(L, 1, "load", "function")
 	}
 	name := scrOptString(L, 2, "load", "=(load)")
-	var b strings.Builder
+	b := scrBuilder{run: vm.run}
 	for {
 		L.Push(fn)
 		L.Call(0, 1)
@@ -396,10 +381,9 @@ func (vm *scrVM) load(L *lua.LState) int {
 		if len(s) == 0 {
 			break
 		}
-		vm.run.budget.charge(L, 0, int64(len(s)))
-		b.WriteString(string(s))
+		b.add(L, string(s))
 	}
-	return vm.loadChunk(L, b.String(), name)
+	return vm.loadChunk(L, b.b.String(), name)
 }
 
 // loadstring (string [, chunkname]): source only, compiled into the same
@@ -425,7 +409,7 @@ func (vm *scrVM) loadChunk(L *lua.LState, src, name string) int {
 	}
 	vm.run.chunks[id] = name
 	fn := L.NewFunctionFromProto(proto)
-	fn.Env = vm.env
+	fn.Env = vm.code
 	L.Push(fn)
 	return 1
 }

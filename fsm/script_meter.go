@@ -185,6 +185,7 @@ func (vm *scrVM) tableNew(L *lua.LState) int {
 // constructor.
 func (vm *scrVM) tableMore(L *lua.LState) int {
 	t := L.CheckTable(1)
+	vm.writable(L, t)
 	vm.fillTable(L, t, 2)
 	L.Push(t)
 	return 1
@@ -212,4 +213,23 @@ func (vm *scrVM) fillTable(L *lua.LState, t *lua.LTable, at int) {
 			}
 		}
 	}
+}
+
+// scrBuilder builds a string whose size is not known in advance, charging
+// the run for what it really costs: each piece's copy, and every growth of
+// the buffer (a new allocation, and a copy of all so far) as it happens.
+type scrBuilder struct {
+	b   strings.Builder
+	run *scrRun
+}
+
+func (sb *scrBuilder) add(L *lua.LState, s string) {
+	if sb.b.Cap()-sb.b.Len() < len(s) {
+		// strings.Builder.Grow allocates twice the capacity plus the need.
+		grown := int64(2*sb.b.Cap() + len(s))
+		sb.run.budget.charge(L, 1+int64(sb.b.Len())/64, grown)
+		sb.b.Grow(len(s))
+	}
+	sb.run.budget.charge(L, int64(len(s))/64, 0)
+	sb.b.WriteString(s)
 }

@@ -466,11 +466,8 @@ func (vm *scrVM) strGsub(L *lua.LState) int {
 	if anchor {
 		m.pat = m.pat[1:]
 	}
-	var b strings.Builder
-	add := func(s string) {
-		vm.run.budget.charge(L, int64(len(s))/64, int64(len(s)))
-		b.WriteString(s)
-	}
+	b := scrBuilder{run: vm.run}
+	add := func(s string) { b.add(L, s) }
 	n, s := int64(0), 0
 loop:
 	for n < maxN {
@@ -495,7 +492,7 @@ loop:
 	}
 	m.flush()
 	add(src[min(s, len(src)):])
-	L.Push(lua.LString(b.String()))
+	L.Push(lua.LString(b.b.String()))
 	L.Push(lua.LNumber(n))
 	return 2
 }

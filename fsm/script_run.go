@@ -87,7 +87,7 @@ func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply 
 	vm.globals.RawSetString("KEYS", scrStrings(L, keys))
 	vm.globals.RawSetString("ARGV", scrStrings(L, argv))
 	fn := L.NewFunctionFromProto(s.proto)
-	fn.Env = vm.env
+	fn.Env = vm.code
 	L.SetContext(run)
 	L.Push(fn)
 	err := L.PCall(0, 1, vm.errHandler)

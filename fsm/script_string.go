@@ -344,17 +344,17 @@ func (vm *scrVM) strRep(L *lua.LState) int {
 // Widths count bytes, as C does.
 func (vm *scrVM) strFormat(L *lua.LState) int {
 	format := scrCheckString(L, 1, "format")
-	var b strings.Builder
+	b := scrBuilder{run: vm.run}
 	arg := 1
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		if c != '%' {
-			b.WriteByte(c)
+			b.b.WriteByte(c)
 			continue
 		}
 		i++
 		if i < len(format) && format[i] == '%' {
-			b.WriteByte('%')
+			b.b.WriteByte('%')
 			continue
 		}
 		spec, next := scrParseFormatSpec(L, format, i)
@@ -364,10 +364,9 @@ func (vm *scrVM) strFormat(L *lua.LState) int {
 			scrArgError(L, arg, "format", "no value")
 		}
 		out := spec.format(L, arg)
-		vm.run.budget.charge(L, 1+int64(len(out))/64, int64(len(out)))
-		b.WriteString(out)
+		b.add(L, out)
 	}
-	L.Push(lua.LString(b.String()))
+	L.Push(lua.LString(b.b.String()))
 	return 1
 }
 

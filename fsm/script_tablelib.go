@@ -35,17 +35,26 @@ func (vm *scrVM) tableConcat(L *lua.LState) int {
 	} else {
 		j = scrCheckInt(L, 4, "concat")
 	}
-	var b strings.Builder
+	// Measure first, then copy once into a buffer of the final size: grown
+	// piece by piece, the buffer would copy everything again at every
+	// growth, work the per-piece charge does not see.
+	size := int64(0)
 	for k := i; k <= j; k++ {
 		s, ok := scrStringOf(t.RawGet(lua.LNumber(k)))
 		if !ok {
 			L.RaiseError("invalid value (%s) at index %d in table for 'concat'", t.RawGet(lua.LNumber(k)).Type().String(), k)
 		}
-		n := len(s)
+		n := int64(len(s))
 		if k != j {
-			n += len(sep)
+			n += int64(len(sep))
 		}
-		vm.run.budget.charge(L, 1+int64(n)/64, int64(n))
+		vm.run.budget.charge(L, 1+n/64, n)
+		size += n
+	}
+	var b strings.Builder
+	b.Grow(int(size))
+	for k := i; k <= j; k++ {
+		s, _ := scrStringOf(t.RawGet(lua.LNumber(k)))
 		b.WriteString(s)
 		if k != j {
 			b.WriteString(sep)

@@ -3,9 +3,13 @@ package fsm
 // The Lua machine scripts run in. API:
 //
 //   - scrVMPool.get / put: a pooled, sandboxed *lua.LState ready to run one
-//     script. Between runs nothing a script can reach changes: every table
-//     reachable from the globals is read-only (as in Redis 7), KEYS and ARGV
-//     are replaced, and the random generator is reset.
+//     script. Each State has its own pool, a cache and never state. Between
+//     runs nothing a script can reach changes: every table reachable from
+//     the globals is read-only (as in Redis 7), the compiler's metering
+//     helpers live in an environment no script can name (codeEnv), KEYS and
+//     ARGV are replaced, the random generator is reset, and put checks the
+//     machine against the seal taken when it was built (script_seal.go),
+//     retiring it if anything differs.
 //   - scrBudget: the counted instruction budget (a context.Context whose
 //     Done() closes after N calls, gopher-lua asks once per instruction) and
 //     the byte budget that metered builtins charge. Both are counted, never
@@ -129,9 +133,13 @@ func (b *scrBudget) charge(L *lua.LState, instr, bytes int64) {
 type scrVM struct {
 	L *lua.LState
 	// globals holds the global names; env is the read-only view of it that
-	// scripts see as their environment and as _G.
+	// scripts see as _G; code is the environment compiled code runs in
+	// (codeEnv), the helpers in front of the globals.
 	globals *lua.LTable
 	env     *lua.LTable
+	code    *lua.LTable
+	// seal is every shared table as built, checked after every run.
+	seal scrSeal
 	// real maps every read-only view to the table it shows.
 	real map[*lua.LTable]*lua.LTable
 	// gmeta is what getmetatable(_G) answers: Redis's globals have a
@@ -183,6 +191,9 @@ var scrNewVM func() *scrVM
 
 func init() { scrNewVM = newScrVM }
 
+// put takes vm back after a run, unless the run broke it or changed
+// anything it shares with later runs (a hole in the sandbox: the machine is
+// retired, and scrTaintedVMs counts it for the tests that look for holes).
 func (p *scrVMPool) put(vm *scrVM) {
 	if vm.broken {
 		return
@@ -192,6 +203,10 @@ func (p *scrVMPool) put(vm *scrVM) {
 	vm.globals.RawSetString("KEYS", lua.LNil)
 	vm.globals.RawSetString("ARGV", lua.LNil)
 	vm.L.SetTop(0)
+	if !vm.intact() {
+		scrTaintedVMs.Add(1)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.idle) < scrVMsKept {
@@ -215,7 +230,6 @@ func newScrVM() *scrVM {
 	vm.globals.RawSetString("table", vm.readOnly(vm.tableLib()))
 	vm.globals.RawSetString("math", vm.readOnly(vm.mathLib()))
 	vm.globals.RawSetString("redis", vm.readOnly(vm.redisLib()))
-	scrSetFuncs(L, vm.globals, vm.helpers())
 	// Reading a global that does not exist is an error (Redis 7).
 	gmt := L.NewTable()
 	gmt.RawSetString("__index", L.NewFunction(scrMissingGlobal))
@@ -232,8 +246,32 @@ func newScrVM() *scrVM {
 	// No stock global may stay reachable.
 	L.G.Global = vm.env
 	L.Env = vm.env
+	vm.code = vm.codeEnv()
 	vm.errHandler = L.NewFunction(vm.handleError)
+	// KEYS and ARGV take their places in the globals' key order now, as
+	// every run sets them: the first run must not change the shape sealed.
+	for _, name := range []string{"KEYS", "ARGV"} {
+		vm.globals.RawSetString(name, lua.LTrue)
+		vm.globals.RawSetString(name, lua.LNil)
+	}
+	vm.seal = vm.sealShared()
 	return vm
+}
+
+// codeEnv returns the environment compiled code runs in: the metering
+// helpers the compiler calls (script_compile.go), then the globals. It is
+// never a value a script can hold (there is no getfenv), so no script can
+// name, read or call a helper except where the compiler put the call: _G,
+// rawget, next and pairs see the globals, which hold no helper. A global
+// write misses it and fails as a write to _G does.
+func (vm *scrVM) codeEnv() *lua.LTable {
+	code := vm.L.NewTable()
+	scrSetFuncs(vm.L, code, vm.helpers())
+	mt := vm.L.NewTable()
+	mt.RawSetString("__index", vm.globals)
+	mt.RawSetString("__newindex", vm.L.NewFunction(scrReadOnlyWrite))
+	vm.L.SetMetatable(code, mt)
+	return code
 }
 
 // readOnly returns a view of t whose every write fails with Redis's

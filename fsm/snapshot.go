@@ -13,7 +13,13 @@ import (
 // record. Records are written in a fixed order (databases ascending, keys in
 // byte order, nodes by id) so equal states give equal snapshots.
 const snapshotMagic = "RAFTLIST-SNAP"
-const snapshotVersion = 1
+
+// snapshotVersion 2 added recEnded. Version 1 snapshots read unchanged:
+// they hold no ended outcomes (their binaries kept none).
+const snapshotVersion = 2
+
+// oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
+const oldestSnapshotVersion = 1
 
 const (
 	recMeta   byte = 1 // term, applied index
@@ -22,6 +28,7 @@ const (
 	recString byte = 4 // db, key, value
 	recWaiter byte = 5 // owner, seq, db, term, order, args, keys
 	recOrder  byte = 6 // the waiter registration counter
+	recEnded  byte = 7 // owner, seq, reply (RESP): an unacknowledged outcome
 	// WATCH versions (watch.go): every key's last modification index,
 	// deleted keys included, and the newest version pruned. A snapshot
 	// without them (an older binary's) restores every key at the snapshot's
@@ -88,6 +95,9 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	for _, w := range st.waitersInOrder() {
 		b = appendWaiter(b, w)
 	}
+	for _, sv := range st.EndedOutcomes() {
+		b = appendEnded(b, sv)
+	}
 	b = append(b, recVersionFloor)
 	b = binary.AppendUvarint(b, st.ver.floor)
 	for _, v := range st.sortedVersions() {
@@ -123,7 +133,7 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 	if sr.err == nil && string(magic) != snapshotMagic {
 		return nil, errors.New("not a raftlist snapshot")
 	}
-	if v := sr.byte(); sr.err == nil && v != snapshotVersion {
+	if v := sr.byte(); sr.err == nil && (v < oldestSnapshotVersion || v > snapshotVersion) {
 		return nil, fmt.Errorf("snapshot version %d is not supported by this binary", v)
 	}
 	st := NewState()
@@ -158,6 +168,15 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			}
 			if sr.err == nil {
 				st.addWaiter(w)
+			}
+		case recEnded:
+			id := WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}
+			reply := sr.bytes()
+			if sr.err == nil && len(reply) == 0 {
+				sr.fail(fmt.Errorf("snapshot outcome of %s/%d has no reply", id.Owner, id.Seq))
+			}
+			if sr.err == nil {
+				st.blk.ended[id] = reply
 			}
 		case recVersionFloor:
 			st.ver.floor = sr.uvarint()

@@ -193,7 +193,8 @@ func TestReadSnapshotRefusesBadInput(t *testing.T) {
 	}{
 		{"an empty snapshot", nil, "EOF"},
 		{"another file", []byte("REDIS0009\xfa\x09redis-ver"), "not a raftlist snapshot"},
-		{"a newer snapshot version", append([]byte(snapshotMagic), snapshotVersion+1, recEnd), "version 2 is not supported"},
+		{"a newer snapshot version", append([]byte(snapshotMagic), snapshotVersion+1, recEnd), fmt.Sprintf("version %d is not supported", snapshotVersion+1)},
+		{"a version 0 snapshot", append([]byte(snapshotMagic), 0, recEnd), "version 0 is not supported"},
 		{"no end record", ksSnapshotWith(ksRecord(recString, 0, "k", "v")), "EOF"},
 		{"an unknown record", ksSnapshotWith([]byte{77}, end), "unknown snapshot record 77"},
 		{"database 16", ksSnapshotWith(ksRecord(recString, 16, "k", "v"), end), "database 16"},

@@ -158,6 +158,9 @@ func (s *State) Clone() *State {
 		c.addWaiter(w) // waiters are never modified, only replaced
 	}
 	c.blk.nextOrder = s.blk.nextOrder
+	for id, reply := range s.blk.ended {
+		c.blk.ended[id] = reply // outcomes are never modified, only replaced
+	}
 	s.cloneVersions(c)
 	for sha, body := range s.scripts {
 		c.scripts[sha] = body

@@ -134,3 +134,15 @@ func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
 	_, err := n.apply(ctx, &e)
 	return err
 }
+
+// ProposeAck tells the log that a.Owner has answered the clients of its
+// ended waiters a.Seqs, so the state forgets their outcomes. Unknown seqs
+// are no-ops.
+func (n *Node) ProposeAck(ctx context.Context, a fsm.Ack) error {
+	if err := n.checkGate(); err != nil {
+		return err
+	}
+	e := fsm.Entry{Kind: fsm.KindAck, TimeMs: time.Now().UnixMilli(), Ack: a}
+	_, err := n.apply(ctx, &e)
+	return err
+}

@@ -5,7 +5,11 @@
 //
 // It owns the framing of one reply: where it ends, and that it is well
 // formed RESP2 (simple string, error, integer, bulk string, array, and the
-// null bulk and null array) within Limits. ParseReply and Value give the
+// null bulk and null array) within Limits. Its default nesting limit is
+// the deepest reply the state machine gives (fsm.MaxReplyDepth), so that a
+// follower relays whatever its leader answers; a well-formed reply over a
+// size limit is read to its end and dropped (ErrDropped), so that on a
+// connection many clients share, it fails only the request it answers. ParseReply and Value give the
 // same bytes a structure, for tests and the few internal calls that look
 // inside a reply.
 //

@@ -20,7 +20,8 @@ func heapAllocs() uint64 {
 
 var tinyLimits = Limits{MaxBulk: 8, MaxArray: 4, MaxDepth: 3, MaxLine: 16, MaxReply: 96}
 
-// readAll reads replies until the first error.
+// readAll reads replies until the first error that ends the stream; a
+// dropped reply (ErrDropped) is recorded as a nil reply.
 func readAll(data []byte, lim Limits, oneByte bool) ([][]byte, error) {
 	var src io.Reader = bytes.NewReader(data)
 	if oneByte {
@@ -31,6 +32,10 @@ func readAll(data []byte, lim Limits, oneByte bool) ([][]byte, error) {
 	var out [][]byte
 	for {
 		raw, err := rd.ReadReply()
+		if errors.Is(err, ErrDropped) {
+			out = append(out, nil)
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
@@ -48,6 +53,9 @@ func FuzzReadReply(f *testing.F) {
 		"+OK\r\n", "-ERR x\r\n", ":-12\r\n", "$3\r\nfoo\r\n", "$-1\r\n", "*-1\r\n",
 		"*2\r\n*1\r\n:1\r\n$0\r\n\r\n",
 		"$9223372036854775806\r\n",
+		// Over tinyLimits: dropped, then the next reply.
+		"$9\r\n123456789\r\n+OK\r\n", "*5\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n+OK\r\n",
+		"+" + string(bytes.Repeat([]byte("x"), 40)) + "\r\n:1\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -66,7 +74,7 @@ func FuzzReadReply(f *testing.F) {
 				t.Fatalf("one-byte reads: %d replies, %v; whole: %d, %v", len(got), gerr, len(ref), rerr)
 			}
 			for i := range got {
-				if !bytes.Equal(got[i], ref[i]) {
+				if !bytes.Equal(got[i], ref[i]) || (got[i] == nil) != (ref[i] == nil) {
 					t.Fatalf("reply %d differs with one-byte reads", i)
 				}
 			}
@@ -96,9 +104,19 @@ func checkReplies(t *testing.T, data []byte, replies [][]byte, err error) {
 		t.Fatalf("unexpected error %v", err)
 	}
 	rest := data
+	dropped := false // after a dropped reply, where the next one starts is unknown
 	for _, raw := range replies {
-		if !bytes.HasPrefix(rest, raw) || len(raw) == 0 {
+		if raw == nil {
+			dropped = true
+			continue
+		}
+		switch {
+		case !dropped && (!bytes.HasPrefix(rest, raw) || len(raw) == 0):
 			t.Fatalf("reply %q is not the next bytes of the input", raw)
+		case dropped && !bytes.Contains(rest, raw):
+			t.Fatalf("reply %q after a dropped one is not in the input", raw)
+		case dropped:
+			rest = rest[bytes.Index(rest, raw):]
 		}
 		rest = rest[len(raw):]
 		v, perr := ParseReply(raw)
@@ -109,7 +127,7 @@ func checkReplies(t *testing.T, data []byte, replies [][]byte, err error) {
 			t.Fatalf("round trip: %q -> %q", raw, back)
 		}
 	}
-	if err == io.EOF && len(rest) != 0 {
+	if err == io.EOF && !dropped && len(rest) != 0 {
 		t.Fatalf("clean EOF with %d bytes unread", len(rest))
 	}
 }

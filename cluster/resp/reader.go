@@ -13,12 +13,27 @@ import (
 
 // Defaults for Limits fields left at zero.
 const (
-	DefaultMaxBulk  = 64 << 20 // as the RESP server's own argument limit
-	DefaultMaxArray = 1 << 24
-	DefaultMaxDepth = 64       // Redis replies nest a handful of levels
+	DefaultMaxBulk = 64 << 20 // as the RESP server's own argument limit
+	// DefaultMaxArray is as many elements as a reply of DefaultMaxReply
+	// bytes can hold (each takes at least 3, "+\r\n"): counts cost no
+	// memory (they are only counted as elements arrive), so the bytes are
+	// the limit. A Limits with MaxArray zero derives it from its MaxReply.
+	DefaultMaxArray = DefaultMaxReply / minElemSize
+	// DefaultMaxDepth is the deepest nesting any reply of the state
+	// machine has (a script's nested table inside EXEC's array): a node
+	// relays every reply its leader can give. Nesting costs the reader one
+	// counter per level, on the heap, never the goroutine stack.
+	DefaultMaxDepth = fsm.MaxReplyDepth
 	DefaultMaxLine  = 64 << 10 // as Redis's PROTO_INLINE_MAX_SIZE
 	DefaultMaxReply = 1 << 30  // as Redis's client-query-buffer-limit
 )
+
+// minElemSize is the fewest bytes one element of an array takes.
+const minElemSize = 3
+
+// headKeep is how much of a line a dropped reply keeps: more than any
+// header (a type byte and a canonical int64) needs to be parsed.
+const headKeep = 32
 
 // Limits bounds one reply. A zero (or negative) field takes its default.
 type Limits struct {
@@ -37,9 +52,6 @@ func (l Limits) normalize() Limits {
 		// Keeps "length + 2" and buffer sizes far from overflow.
 		l.MaxBulk = math.MaxInt32 * int64(1024)
 	}
-	if l.MaxArray <= 0 {
-		l.MaxArray = DefaultMaxArray
-	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = DefaultMaxDepth
 	}
@@ -53,16 +65,26 @@ func (l Limits) normalize() Limits {
 			l.MaxReply = need
 		}
 	}
+	if l.MaxArray <= 0 {
+		l.MaxArray = l.MaxReply / minElemSize
+	}
 	return l
 }
 
 // Errors from ReadReply and ParseReply are io.EOF (the stream ended between
 // replies), io.ErrUnexpectedEOF (it ended inside one), a read error from
 // the underlying reader, or one wrapping ErrProtocol or ErrTooLarge. After
-// any of them the stream's framing is lost: close the connection.
+// any of them the stream's framing is lost (close the connection), except
+// after one wrapping ErrDropped.
 var (
 	ErrProtocol = errors.New("resp: protocol error")
 	ErrTooLarge = errors.New("resp: reply exceeds limit")
+	// ErrDropped wraps ErrTooLarge for a reply over a size limit (bulk,
+	// line, array length, whole reply) that was still well formed: it was
+	// read to its end and thrown away, so the stream is in sync and the
+	// next ReadReply reads the next reply. Only nesting beyond MaxDepth,
+	// which would cost memory with every level, ends the stream instead.
+	ErrDropped = errors.New("resp: reply dropped")
 )
 
 func protoErr(format string, args ...any) error {
@@ -106,7 +128,9 @@ func (r *Reader) ReadReply() (raw []byte, err error) {
 		if err == io.EOF && len(raw) > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		r.err = err
+		if !errors.Is(err, ErrDropped) {
+			r.err = err
+		}
 		return nil, err
 	}
 	return raw, nil
@@ -118,19 +142,30 @@ func (r *Reader) readReply() ([]byte, error) {
 	// this stack instead of recursion keeps hostile nesting off the
 	// goroutine stack; MaxDepth bounds it.
 	var owed []int64
+	// over is the size limit the reply broke. From then on the rest of it
+	// is read only to find its end, keeping nothing but the current line's
+	// head, so that the stream stays in sync.
+	var over error
 	for {
+		if over != nil {
+			raw = raw[:0]
+			if cap(raw) > 4*headKeep {
+				raw = nil // let what was read before the limit go
+			}
+		}
 		lineStart := len(raw)
 		var err error
-		raw, err = r.readLine(raw)
+		raw, err = r.readLine(raw, &over)
 		if err != nil {
+			if err == io.EOF && (over != nil || len(owed) > 0) {
+				err = io.ErrUnexpectedEOF
+			}
 			return raw, err
 		}
 		line := raw[lineStart : len(raw)-2]
 		switch line[0] {
 		case '+', '-':
-			if err := checkSimple(line[1:]); err != nil {
-				return raw, err
-			}
+			// readLine refused a CR inside the line.
 		case ':':
 			if _, ok := parseInt(line[1:]); !ok {
 				return raw, protoErr("invalid integer %q", clip(line))
@@ -140,11 +175,11 @@ func (r *Reader) readReply() ([]byte, error) {
 			if !ok || n < -1 {
 				return raw, protoErr("invalid bulk length %q", clip(line))
 			}
-			if n > r.lim.MaxBulk {
-				return raw, tooLarge("bulk length %d above %d", n, r.lim.MaxBulk)
+			if n > r.lim.MaxBulk && over == nil {
+				over = tooLarge("bulk length %d above %d", n, r.lim.MaxBulk)
 			}
 			if n >= 0 {
-				if raw, err = r.readBulk(raw, n); err != nil {
+				if raw, err = r.readBulk(raw, n, &over); err != nil {
 					return raw, err
 				}
 			}
@@ -153,8 +188,8 @@ func (r *Reader) readReply() ([]byte, error) {
 			if !ok || n < -1 {
 				return raw, protoErr("invalid array length %q", clip(line))
 			}
-			if n > r.lim.MaxArray {
-				return raw, tooLarge("array length %d above %d", n, r.lim.MaxArray)
+			if n > r.lim.MaxArray && over == nil {
+				over = tooLarge("array length %d above %d", n, r.lim.MaxArray)
 			}
 			if n > 0 {
 				if len(owed) == r.lim.MaxDepth {
@@ -171,6 +206,9 @@ func (r *Reader) readReply() ([]byte, error) {
 		// One value is complete; close every array it completes.
 		for {
 			if len(owed) == 0 {
+				if over != nil {
+					return nil, fmt.Errorf("%w: %w", ErrDropped, over)
+				}
 				return raw, nil
 			}
 			owed[len(owed)-1]--
@@ -183,37 +221,67 @@ func (r *Reader) readReply() ([]byte, error) {
 }
 
 // readLine appends one CRLF-terminated line (of at least one byte before
-// the CRLF) to raw.
-func (r *Reader) readLine(raw []byte) ([]byte, error) {
+// the CRLF, and no other CR: RESP forbids it, and a client receiving one
+// relayed could misframe what follows) to raw. A line that would break
+// MaxLine or MaxReply sets *over; once it is set, only the line's first
+// headKeep bytes and a CRLF are appended, whatever its length.
+func (r *Reader) readLine(raw []byte, over *error) ([]byte, error) {
 	start := len(raw)
+	n := 0      // bytes of the line read so far
+	cr := false // the last byte read was a CR
 	for {
 		frag, err := r.br.ReadSlice('\n')
-		if len(raw)-start+len(frag) > r.lim.MaxLine+2 {
-			return raw, tooLarge("line longer than %d bytes", r.lim.MaxLine)
+		if *over == nil {
+			if n+len(frag) > r.lim.MaxLine+2 {
+				*over = tooLarge("line longer than %d bytes", r.lim.MaxLine)
+			} else if int64(len(raw)+len(frag)) > r.lim.MaxReply {
+				*over = tooLarge("reply longer than %d bytes", r.lim.MaxReply)
+			}
+			if *over != nil {
+				raw = raw[:start+min(len(raw)-start, headKeep)]
+			}
 		}
-		if int64(len(raw)+len(frag)) > r.lim.MaxReply {
-			return raw, tooLarge("reply longer than %d bytes", r.lim.MaxReply)
+		if *over == nil {
+			raw = append(raw, frag...)
+		} else if keep := headKeep - (len(raw) - start); keep > 0 {
+			raw = append(raw, frag[:min(keep, len(frag))]...)
 		}
-		raw = append(raw, frag...)
+		for i, c := range frag {
+			switch {
+			case c == '\n' && (!cr || n+i < 2):
+				return raw, protoErr("line not terminated by CRLF")
+			case cr && c != '\n':
+				return raw, protoErr("CR inside a line")
+			}
+			cr = c == '\r'
+		}
+		n += len(frag)
 		if err == nil {
 			break
 		}
 		if err != bufio.ErrBufferFull {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
 			return raw, err
 		}
 	}
-	line := raw[start:]
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return raw, protoErr("line not terminated by CRLF: %q", clip(line))
+	if *over != nil {
+		// What was kept of a dropped line, ended as the caller expects.
+		raw = append(raw[:start+min(len(raw)-start, n-2)], '\r', '\n')
 	}
 	return raw, nil
 }
 
 // readBulk appends the n bytes of a bulk string and its CRLF to raw,
-// growing raw only as the bytes arrive.
-func (r *Reader) readBulk(raw []byte, n int64) ([]byte, error) {
-	if int64(len(raw))+n+2 > r.lim.MaxReply {
-		return raw, tooLarge("reply longer than %d bytes", r.lim.MaxReply)
+// growing raw only as the bytes arrive. One that would break MaxReply sets
+// *over; once it is set, the bytes are read and dropped.
+func (r *Reader) readBulk(raw []byte, n int64, over *error) ([]byte, error) {
+	if *over == nil && int64(len(raw))+n+2 > r.lim.MaxReply {
+		*over = tooLarge("reply longer than %d bytes", r.lim.MaxReply)
+	}
+	if *over != nil {
+		return raw, r.dropBulk(n)
 	}
 	need := int(n) + 2
 	for need > 0 {
@@ -235,13 +303,28 @@ func (r *Reader) readBulk(raw []byte, n int64) ([]byte, error) {
 	return raw, nil
 }
 
-// checkSimple rejects a CR inside a simple string or error: RESP forbids
-// it, and a client receiving one relayed could misframe what follows.
-func checkSimple(s []byte) error {
-	for _, c := range s {
-		if c == '\r' {
-			return protoErr("CR inside simple string")
+// dropBulk reads a bulk string's n bytes and its CRLF, keeping nothing.
+func (r *Reader) dropBulk(n int64) error {
+	for n > 0 {
+		chunk := int(min(n, 1<<30))
+		got, err := r.br.Discard(chunk)
+		n -= int64(got)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
 		}
+	}
+	var crlf [2]byte
+	if _, err := io.ReadFull(r.br, crlf[:]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if crlf != [2]byte{'\r', '\n'} {
+		return protoErr("bulk string not followed by CRLF")
 	}
 	return nil
 }

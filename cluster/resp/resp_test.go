@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -109,19 +110,19 @@ func TestReadReplyErrors(t *testing.T) {
 		{"bulk -2", "$-2\r\n", Limits{}, ErrProtocol},
 		{"bulk junk", "$x\r\n", Limits{}, ErrProtocol},
 		{"bulk overflow", "$9223372036854775808\r\n", Limits{}, ErrProtocol},
-		{"bulk near MaxInt64", "$9223372036854775806\r\nab", Limits{}, ErrTooLarge},
+		{"bulk near MaxInt64 is dropped until the stream ends", "$9223372036854775806\r\nab", Limits{}, io.ErrUnexpectedEOF},
 		{"bulk no CRLF", "$2\r\nabcd", Limits{}, ErrProtocol},
 		{"array -2", "*-2\r\n", Limits{}, ErrProtocol},
 		{"array junk", "*1a\r\n", Limits{}, ErrProtocol},
-		{"bulk over default", fmt.Sprintf("$%d\r\n", DefaultMaxBulk+1), Limits{}, ErrTooLarge},
-		{"bulk over limit", "$5\r\nabcde\r\n", small, ErrTooLarge},
-		{"array over default", fmt.Sprintf("*%d\r\n", DefaultMaxArray+1), Limits{}, ErrTooLarge},
-		{"array over limit", "*4\r\n:1\r\n:2\r\n:3\r\n:4\r\n", small, ErrTooLarge},
+		{"bulk over default, cut short", fmt.Sprintf("$%d\r\n", DefaultMaxBulk+1), Limits{}, io.ErrUnexpectedEOF},
+		{"array over default, cut short", fmt.Sprintf("*%d\r\n", DefaultMaxArray+1), Limits{}, io.ErrUnexpectedEOF},
+		{"dropped reply cut short in a line", "*2\r\n$5\r\nabcde\r\n+OK", small, io.ErrUnexpectedEOF},
+		{"dropped bulk without CRLF", "$5\r\nabcdexx", small, ErrProtocol},
+		{"dropped reply with a bad element", "*2\r\n$5\r\nabcde\r\n?\r\n", small, ErrProtocol},
+		{"dropped reply with a long header", "*2\r\n$5\r\nabcde\r\n:" + strings.Repeat("1", 40) + "\r\n", small, ErrProtocol},
 		{"too deep", "*1\r\n*1\r\n*1\r\n:1\r\n", small, ErrTooLarge},
 		{"too deep default", strings.Repeat("*1\r\n", DefaultMaxDepth+1) + ":1\r\n", Limits{}, ErrTooLarge},
-		{"line too long", "+123456789\r\n", small, ErrTooLarge},
-		{"line too long default", "+" + strings.Repeat("x", DefaultMaxLine) + "\r\n", Limits{}, ErrTooLarge},
-		{"reply too long", "*3\r\n$4\r\nabcd\r\n$4\r\nabcd\r\n$4\r\nabcd\r\n*3\r\n", Limits{MaxReply: 30}, ErrTooLarge},
+		{"too deep inside a dropped reply", "*2\r\n$5\r\nabcde\r\n*1\r\n*1\r\n:1\r\n", small, ErrTooLarge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +131,7 @@ func TestReadReplyErrors(t *testing.T) {
 				rd.SetLimits(tc.lim)
 			}
 			raw, err := rd.ReadReply()
-			if !errors.Is(err, tc.want) || raw != nil {
+			if !errors.Is(err, tc.want) || errors.Is(err, ErrDropped) || raw != nil {
 				t.Fatalf("got %q, %v; want %v", raw, err, tc.want)
 			}
 			// Framing is lost: later calls must not resume mid-stream.
@@ -138,6 +139,51 @@ func TestReadReplyErrors(t *testing.T) {
 				t.Fatalf("second call: %v, want %v again", err2, err)
 			}
 		})
+	}
+}
+
+// A well-formed reply over a size limit is read to its end and dropped:
+// only that reply fails, and the next one on the stream is read as sent.
+func TestReadReplyDropsAReplyOverASizeLimitAndStaysInSync(t *testing.T) {
+	small := Limits{MaxBulk: 4, MaxArray: 3, MaxDepth: 2, MaxLine: 8, MaxReply: 64}
+	cases := []struct {
+		name string
+		in   string
+		lim  Limits
+	}{
+		{"bulk over limit", "$5\r\nabcde\r\n", small},
+		{"array over limit", "*4\r\n:1\r\n:2\r\n:3\r\n:4\r\n", small},
+		{"line too long", "+123456789\r\n", small},
+		{"error too long", "-ERR " + strings.Repeat("x", 100) + "\r\n", small},
+		{"line too long default", "+" + strings.Repeat("x", DefaultMaxLine) + "\r\n", Limits{}},
+		{"reply too long", "*3\r\n$4\r\nabcd\r\n$4\r\nabcd\r\n$4\r\nabcd\r\n", Limits{MaxReply: 30}},
+		{"reply too long in a line", "*2\r\n+" + strings.Repeat("y", 20) + "\r\n+" + strings.Repeat("z", 20) + "\r\n", Limits{MaxReply: 30}},
+		{"limit broken inside an array, more elements after it", "*3\r\n$5\r\nabcde\r\n*2\r\n:1\r\n+" + strings.Repeat("w", 40) + "\r\n$-1\r\n", small},
+		{"empty and null elements after the limit", "*4\r\n$5\r\nabcde\r\n$0\r\n\r\n*-1\r\n*0\r\n", small},
+	}
+	const next = "*1\r\n+NEXT\r\n"
+	for _, tc := range cases {
+		for name, src := range map[string]func(string) io.Reader{
+			"whole":    func(s string) io.Reader { return strings.NewReader(s) },
+			"one byte": func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) },
+		} {
+			t.Run(tc.name+", "+name, func(t *testing.T) {
+				rd := NewReader(src(tc.in+next+tc.in), 0)
+				rd.SetLimits(tc.lim)
+				for i, exp := range []string{"", next, ""} {
+					raw, err := rd.ReadReply()
+					if exp == "" && (!errors.Is(err, ErrDropped) || !errors.Is(err, ErrTooLarge) || raw != nil) {
+						t.Fatalf("reply %d: exp it dropped, got %q, %v", i, raw, err)
+					}
+					if exp != "" && (err != nil || string(raw) != exp) {
+						t.Fatalf("reply %d: exp %q, got %q, %v", i, exp, raw, err)
+					}
+				}
+				if raw, err := rd.ReadReply(); err != io.EOF {
+					t.Fatalf("exp EOF after the last reply, got %q, %v", raw, err)
+				}
+			})
+		}
 	}
 }
 
@@ -180,7 +226,8 @@ func TestReadReplyDoesNotPreallocate(t *testing.T) {
 	} {
 		before := allocated()
 		_, err := NewReader(strings.NewReader(in), 0).ReadReply()
-		if used := allocated() - before; used > 256<<10 {
+		// The nesting counters cost heap in proportion to the input.
+		if used := allocated() - before; used > 256<<10+uint64(8*len(in)) {
 			t.Errorf("%.20q: allocated %d bytes", in, used)
 		}
 		if err != io.ErrUnexpectedEOF {
@@ -196,6 +243,32 @@ func TestReadReplyDoesNotPreallocate(t *testing.T) {
 	}
 	if used := allocated() - before; used > 4<<20 {
 		t.Errorf("ParseReply allocated %d bytes for %d", used, len(in))
+	}
+}
+
+// A dropped reply keeps nothing of what it drops past the limit.
+func TestReadReplyDroppingAReplyKeepsNoneOfIt(t *testing.T) {
+	big := strings.Repeat("x", 32<<20)
+	for _, in := range []string{
+		"$" + strconv.Itoa(len(big)) + "\r\n" + big + "\r\n",
+		"+" + big + "\r\n",
+		"*2\r\n$1\r\nx\r\n-" + big + "\r\n",
+	} {
+		rd := NewReader(strings.NewReader(in+":1\r\n"), 0)
+		rd.SetLimits(Limits{MaxBulk: 1 << 20, MaxLine: 1 << 20, MaxReply: 2 << 20})
+		before := allocated()
+		_, err := rd.ReadReply()
+		// What it keeps is in proportion to the limits (the line grows
+		// to MaxLine before it is known to be too long), not to the input.
+		if used := allocated() - before; used > 8<<20 {
+			t.Errorf("%.20q: allocated %d bytes to drop %d", in, used, len(in))
+		}
+		if !errors.Is(err, ErrDropped) {
+			t.Errorf("%.20q: exp it dropped, got %v", in, err)
+		}
+		if raw, err := rd.ReadReply(); err != nil || string(raw) != ":1\r\n" {
+			t.Errorf("%.20q: exp the next reply, got %q, %v", in, raw, err)
+		}
 	}
 }
 

@@ -1,0 +1,47 @@
+package tests
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// A follower forwards many clients' commands on one connection to the
+// leader: a reply over client-output-buffer-limit must fail only the
+// command it answers, not close that connection under the others.
+func TestReplyOverTheOutputLimitThroughAFollowerFailsOnlyItsOwnCommand(t *testing.T) {
+	c := mustStartCluster(t, 3, "--client-output-buffer-limit", "normal 1mb 0 0")
+	leader := mustLeader(t, c)
+	follower := followers(c, leader)[0]
+
+	// A list of about 2 MB, pushed 200 KB at a time.
+	elem := strings.Repeat("e", 1000)
+	lc := dialDeep(t, leader.ClientAddr)
+	for i := 0; i < 10; i++ {
+		args := []string{"RPUSH", "outlimit:big"}
+		for j := 0; j < 200; j++ {
+			args = append(args, elem)
+		}
+		if r := mustDo(t, lc, args...); r.String() != ":"+strconv.Itoa((i+1)*200) {
+			t.Fatalf("RPUSH: exp %d, got %s", (i+1)*200, r)
+		}
+	}
+	// A client of the leader itself is closed for that reply, as Redis does.
+	if raw, err := lc.doStr("LRANGE", "outlimit:big", "0", "-1"); !isClosed(err) {
+		t.Fatalf("LRANGE on the leader: exp the connection closed, got %d bytes, %v", len(raw), err)
+	}
+
+	stopOthers := startOtherClients(t, follower.ClientAddr, "outlimit:other:", 32)
+	for round := 0; round < 5; round++ {
+		fc := dialDeep(t, follower.ClientAddr)
+		raw, err := fc.doStr("LRANGE", "outlimit:big", "0", "-1")
+		if err != nil || !isErrorPrefix(raw, "ERR the reply (") {
+			t.Errorf("LRANGE through the follower, round %d: exp the output-limit error, got %s, %v", round, quoteRaw(raw), err)
+		}
+		fc.Close()
+	}
+	for _, e := range stopOthers() {
+		t.Error("another client: " + e)
+	}
+	mustConverge(t, c)
+}
