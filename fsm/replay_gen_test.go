@@ -159,6 +159,8 @@ func (g *replayGen) next() {
 		id := g.waiters[g.r.IntN(len(g.waiters))]
 		why := []UnblockReason{UnblockTimeout, UnblockCancel, UnblockError}[g.r.IntN(3)]
 		g.append(&Entry{Kind: KindUnblock, Unblock: Unblock{WaiterID: id, Reason: why}}, "unblock")
+	case r < 150:
+		g.append(&Entry{Kind: KindAck, Ack: g.ack()}, "ack")
 	case r < 200:
 		g.append(g.exec(), "exec")
 	case r < 260:
@@ -179,6 +181,21 @@ func (g *replayGen) commands() *Entry {
 		e.Cmds = append(e.Cmds, g.cmd(g.command()))
 	}
 	return e
+}
+
+// ack is an owner acknowledging outcomes of its waiters: some it issued
+// (ended or not, maybe acknowledged already), now and then one it never did.
+func (g *replayGen) ack() Ack {
+	a := Ack{Owner: g.pick(replayOwners)}
+	for _, id := range g.waiters {
+		if id.Owner == a.Owner && g.chance(0.5) {
+			a.Seqs = append(a.Seqs, id.Seq)
+		}
+	}
+	if g.chance(0.2) {
+		a.Seqs = append(a.Seqs, g.seqs[a.Owner]+1)
+	}
+	return a
 }
 
 // exec is a MULTI/EXEC entry whose WATCHes read at indexes before, at or
