@@ -61,7 +61,7 @@ var (
 
 // The default run, sized to stay well under 45 s with -race on two cores.
 const (
-	replayDefaultSeeds   = 16
+	replayDefaultSeeds   = 12
 	replayDefaultEntries = 300
 )
 
