@@ -156,7 +156,11 @@ func (g *replayGen) next() {
 		if len(g.waiters) == 0 {
 			return
 		}
-		id := g.waiters[g.r.IntN(len(g.waiters))]
+		// Mostly a recent one, which may well still be waiting.
+		id := g.waiters[len(g.waiters)-1-g.r.IntN(min(len(g.waiters), 4))]
+		if g.chance(0.3) {
+			id = g.waiters[g.r.IntN(len(g.waiters))]
+		}
 		why := []UnblockReason{UnblockTimeout, UnblockCancel, UnblockError}[g.r.IntN(3)]
 		g.append(&Entry{Kind: KindUnblock, Unblock: Unblock{WaiterID: id, Reason: why}}, "unblock")
 	case r < 150:

@@ -693,6 +693,63 @@ func TestReplayGeneratesEveryEntryKind(t *testing.T) {
 	}
 }
 
+func TestReplayLogsReachEveryPath(t *testing.T) {
+	// A generator whose scripts all fail to compile, or whose WATCHes always
+	// hold, would check little: one log must reach every way an entry ends.
+	st := NewState()
+	seen := map[string]int{}
+	log := replayGenerate(1, 3000)
+	for i, le := range log.entries {
+		res := st.Apply(uint64(i+1), le.term, le.e)
+		for j, r := range res.Replies {
+			wire := string(AppendRESP(nil, r))
+			switch {
+			case le.e.Kind == KindExec && r == NullArray:
+				seen["an EXEC aborted by a WATCH"]++
+			case le.e.Kind == KindExec:
+				seen["an EXEC that ran"]++
+			case r == Blocked:
+				seen["a client blocked"]++
+			case le.e.Kind != KindCommands:
+			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "evalsha") && r != ErrNoScript:
+				seen["an EVALSHA of a cached script"]++
+			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "eval") && strings.HasPrefix(wire, "-"):
+				seen["a script that failed"]++
+			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "eval"):
+				seen["a script that ran to its end"]++
+			case strings.HasPrefix(wire, "-ERR wrong number of arguments"):
+				seen["a wrong arity"]++
+			}
+		}
+		for _, sv := range res.Served {
+			switch wire := string(AppendRESP(nil, sv.Reply)); {
+			case sv.Reply == ErrLeaderChanged:
+				seen["a waiter purged by a new term"]++
+			case sv.Reply == ErrOwnerGone:
+				seen["a waiter purged with its owner"]++
+			case sv.Reply == NullArray:
+				seen["a waiter timed out"]++
+			case sv.Reply == ErrUnblocked:
+				seen["a waiter unblocked with an error"]++
+			case strings.HasPrefix(wire, "*2"), strings.HasPrefix(wire, "$"):
+				seen["a waiter served"]++
+			}
+		}
+		st.TakeScriptLogs()
+	}
+	for _, path := range []string{"an EXEC aborted by a WATCH", "an EXEC that ran", "a client blocked", "an EVALSHA of a cached script",
+		"a script that failed", "a script that ran to its end", "a wrong arity", "a waiter purged by a new term",
+		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served"} {
+		if seen[path] == 0 {
+			t.Errorf("%s: exp at least one in a log of 3000 entries, got none", path)
+		}
+	}
+	if ran, failed := seen["a script that ran to its end"], seen["a script that failed"]; ran < failed/2 {
+		t.Errorf("generated scripts: exp at least a third to run to their end, got %d of %d", ran, ran+failed)
+	}
+	t.Logf("paths reached: %v", seen)
+}
+
 func TestReplayGeneratesTheSameLogFromTheSameSeed(t *testing.T) {
 	a, b := replayGenerate(7, 200), replayGenerate(7, 200)
 	for i := range a.entries {
