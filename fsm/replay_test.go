@@ -40,11 +40,14 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -111,6 +114,7 @@ func TestReplay(t *testing.T) {
 	if seeds == 0 && *replayScripts == 0 && *replayRestores == 0 {
 		seeds = replayDefaultSeeds
 	}
+	defer replayWatch()()
 	var total replayStats
 	for seed := *replaySeed; total.seeds < seeds || total.scripts < *replayScripts || total.restores < *replayRestores; seed++ {
 		log := replayGenerate(seed, entries)
@@ -128,6 +132,35 @@ func TestReplay(t *testing.T) {
 		}
 	}
 	t.Logf("replay checked %s", total)
+}
+
+// replayAt names the entry the checker is applying, for replayWatch.
+var replayAt atomic.Pointer[string]
+
+// replayWatch prints which entry the checker is on when one entry takes
+// longer than a minute: a script no budget stops would otherwise hang the
+// test until go test's timeout with no seed to replay. It asserts nothing;
+// the returned function stops it.
+func replayWatch() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		var last *string
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if at := replayAt.Load(); at != nil && at == last {
+					fmt.Fprintf(os.Stderr, "replay: still applying %s after a minute\n", *at)
+				} else {
+					last = at
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // replayMachine is one state machine with its history.
@@ -389,6 +422,9 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 			warm(p)
 			c.note(fmt.Sprintf("before entry %d warmed with %q and %q", index, p[0].name, p[1].name))
 		}
+		at := fmt.Sprintf("seed %d entry %d (%s); replay: go test ./fsm -count=1 -run 'TestReplay$' -replay.seed %d -replay.seeds 1 -replay.entries %d",
+			log.seed, index, le.note, log.seed, log.n)
+		replayAt.Store(&at)
 		clear(obs)
 		if sealed != "" {
 			return stats, mismatch(i, sealed+" (before this entry)", nil, obs)
