@@ -153,7 +153,7 @@ func replayWatch() (stop func()) {
 				return
 			case <-tick.C:
 				if at := replayAt.Load(); at != nil && at == last {
-					fmt.Fprintf(os.Stderr, "replay: still applying %s after a minute\n", *at)
+					fmt.Fprintf(os.Stderr, "replay: still applying %s, for over a minute\n", *at)
 				} else {
 					last = at
 				}
