@@ -9,8 +9,6 @@ require (
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
 	github.com/hashicorp/raft-wal v0.4.0
 	github.com/prometheus/client_golang v1.25.0
-	github.com/tidwall/btree v1.8.2
-	github.com/tidwall/match v1.2.0
 	github.com/yuin/gopher-lua v1.1.2
 )
 

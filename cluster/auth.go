@@ -25,6 +25,9 @@ import (
 //   - without it but with a cluster secret: authUser, the default user.
 //   - with neither: authCluster, everything, exactly as before auth existed.
 //
+// The cluster secret is never the password (cmd/raftlist refuses that, and
+// makes up a secret for a one-node server with only a password).
+//
 // authUser runs every command except the internal ones (raft.go's
 // forwarding hop, membership, unblocking, snapshots), which answer NOPERM
 // as Redis does for a command a user's ACL denies. A fellow node, the
@@ -37,14 +40,24 @@ const ClusterUser = "raftlist-cluster"
 
 type authLevel int32
 
-// The zero level is the node itself (internal requests such as the
-// UNBLOCK a blocked client's timer proposes run on a bare client);
-// accept sets every network connection's level explicitly.
+// The zero level has no rights: a client built anywhere but accept (which
+// sets every network connection's level) or selfClient can run nothing, so
+// forgetting to set a level fails closed.
 const (
-	authCluster authLevel = iota // a fellow node, or the node itself: everything
+	authNone    authLevel = iota // must AUTH first
 	authUser                     // the default user: all but internal commands
-	authNone                     // must AUTH first
+	authCluster                  // a fellow node, or the node itself: everything
 )
+
+// selfClient is the client of a request the node makes to itself (the
+// UNBLOCK a blocked client's timer proposes, PURGEOWNER, ACK): node
+// rights, granted explicitly.
+func selfClient() *client {
+	c := &client{}
+	c.auth.Store(int32(authCluster))
+	c.user = ClusterUser
+	return c
+}
 
 var (
 	errNoAuth      = fsm.Error("NOAUTH Authentication required.")
@@ -74,10 +87,13 @@ func (s *Server) initialAuth() authLevel {
 	return s.defaultUserLevel()
 }
 
-// defaultUserLevel is what the default user may do: everything when no
-// cluster secret guards the internal commands.
+// defaultUserLevel is what the default user may do: everything only on a
+// node with neither a password nor a cluster secret (nothing is protected
+// there, as before auth existed). With a password alone the internal
+// commands are still refused: knowing the client password must never give
+// node rights, and only the cluster secret does.
 func (s *Server) defaultUserLevel() authLevel {
-	if s.cfg.ClusterSecret == "" {
+	if s.cfg.ClusterSecret == "" && s.cfg.RequirePass == "" {
 		return authCluster
 	}
 	return authUser
@@ -231,7 +247,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("%s refused this node's cluster credentials (%s); check --cluster-secret (or --requirepass) matches the cluster's", e.Addr, e.Reply)
+	return fmt.Sprintf("%s refused this node's cluster credentials (%s); check --cluster-secret matches the cluster's", e.Addr, e.Reply)
 }
 
 // isAuthRefusal reports a reply that no retry with the same credentials

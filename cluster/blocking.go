@@ -2,13 +2,10 @@ package cluster
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/raftnode"
@@ -266,7 +263,7 @@ func (s *Server) retryOnLeader(limit time.Duration, try func() fsm.Reply) {
 
 // internal runs "RAFT sub args..." as the node itself, on the leader.
 func (s *Server) internal(sub string, args ...string) fsm.Reply {
-	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: &client{}}
+	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: selfClient()}
 	for _, a := range args {
 		req.args = append(req.args, []byte(a))
 	}
@@ -318,12 +315,4 @@ func clientUnblock(s *Server, r *request) fsm.Reply {
 	default:
 	}
 	return fsm.Int(1)
-}
-
-// peerClosed reports whether the client has closed its end: POLLRDHUP sees
-// the close even when the client sent more commands before it (a pipeline
-// still unread).
-func peerClosed(conn net.Conn) bool {
-	rev, ok := pollNow(conn, unix.POLLRDHUP)
-	return ok && rev&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 }

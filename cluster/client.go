@@ -42,8 +42,7 @@ type client struct {
 	one     [1]redcon.Command
 	closing bool
 
-	// auth is the connection's authLevel (auth.go); zero, for a client
-	// the node makes itself, is authCluster.
+	// auth is the connection's authLevel (auth.go); zero is no rights.
 	auth atomic.Int32
 
 	mu   sync.Mutex

@@ -9,10 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
@@ -187,34 +184,6 @@ func (f *forwarder) takeIdle(addr string) *upstream {
 	u := pool[len(pool)-1]
 	f.idle[addr] = pool[:len(pool)-1]
 	return u
-}
-
-// alive reports whether an idle connection can carry a request: nothing
-// to read and not closed. EOF, an error or stray bytes mean it must not be
-// used.
-func alive(conn net.Conn) bool {
-	rev, ok := pollNow(conn, unix.POLLIN|unix.POLLRDHUP)
-	return ok && rev == 0
-}
-
-// pollNow asks the kernel, without reading or blocking, which of events
-// are pending on conn's socket. ok is false when it cannot tell.
-func pollNow(conn net.Conn, events int16) (revents int16, ok bool) {
-	sc, isSys := rawConn(conn).(syscall.Conn)
-	if !isSys {
-		return 0, false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return 0, false
-	}
-	var perr error
-	err = raw.Control(func(fd uintptr) {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
-		_, perr = unix.Poll(fds, 0)
-		revents = fds[0].Revents
-	})
-	return revents, err == nil && perr == nil
 }
 
 func (f *forwarder) put(addr string, u *upstream) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/raftlist/raftlist/fsm"
 )
 
@@ -18,8 +16,8 @@ import (
 // clients read it from INFO and HELLO to pick features.
 const redisVersion = "7.0.15"
 
-// Version is raftlist's own version.
-const Version = "0.1.0"
+// Version is raftlist's own version; cmd/raftlist sets it from the build.
+var Version = "0.1.0"
 
 type infoSection struct {
 	name string
@@ -100,16 +98,6 @@ func infoServer(s *Server, b *strings.Builder) {
 	field(b, "executable", exe)
 }
 
-// osName is uname's system, release and machine, as Redis prints it.
-func osName() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return runtime.GOOS + " " + runtime.GOARCH
-	}
-	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " +
-		unix.ByteSliceToString(u.Machine[:])
-}
-
 func infoClients(s *Server, b *strings.Builder) {
 	field(b, "connected_clients", s.clientCount())
 	field(b, "blocked_clients", s.blocked.count())
@@ -130,9 +118,7 @@ func infoMemory(_ *Server, b *strings.Builder) {
 		field(b, "used_memory_rss", rss)
 		field(b, "used_memory_rss_human", humanBytes(rss))
 	}
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) == nil {
-		total := uint64(si.Totalram) * uint64(si.Unit)
+	if total, ok := systemMemory(); ok {
 		field(b, "total_system_memory", total)
 		field(b, "total_system_memory_human", humanBytes(total))
 	}
@@ -232,13 +218,10 @@ func infoRaft(s *Server, b *strings.Builder) {
 }
 
 func infoCPU(_ *Server, b *strings.Builder) {
-	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
-		return
+	if sys, user, ok := cpuTimes(); ok {
+		field(b, "used_cpu_sys", fmt.Sprintf("%.6f", sys.Seconds()))
+		field(b, "used_cpu_user", fmt.Sprintf("%.6f", user.Seconds()))
 	}
-	secs := func(t unix.Timeval) string { return fmt.Sprintf("%d.%06d", t.Sec, t.Usec) }
-	field(b, "used_cpu_sys", secs(ru.Stime))
-	field(b, "used_cpu_user", secs(ru.Utime))
 }
 
 // infoCommandStats follows Redis 7.0: calls are the commands that ran

@@ -18,12 +18,13 @@ import (
 //     "-ERR max number of clients reached" and is closed. Redis writes that
 //     at accept; raftlist answers it to the connection's first command,
 //     because only then can it tell node traffic from clients: a
-//     connection whose first command is RAFT (a follower forwarding, a node
-//     joining) is another node and is never counted nor refused, so a full
-//     node still forwards and replicates. For a request/response client the
-//     difference does not show: its first command gets the error, then EOF.
-//     With a cluster secret, a node is a connection whose first command
-//     is AUTH raftlist-cluster <secret> (isNodeTraffic).
+//     connection whose first command proves the cluster secret (AUTH
+//     raftlist-cluster <secret>, as a follower forwarding and a node
+//     joining send) is another node and is never counted nor refused, so a
+//     full node still forwards and replicates. For a request/response
+//     client the difference does not show: its first command gets the
+//     error, then EOF. Without a cluster secret nothing proves a node, so
+//     every connection counts (isNodeTraffic).
 //   - timeout: a client idle for that many seconds is closed, silently, as
 //     Redis's clientsCron does — also inside MULTI, but never while a
 //     command of it is running (a blocked BLPOP/BRPOPLPUSH is a running
@@ -142,13 +143,13 @@ func (s *Server) admit(conn redcon.Conn, c *client, args [][]byte) bool {
 }
 
 // isNodeTraffic reports the first command of a connection from another
-// node. With a cluster secret, nodes log in first (authUpstream), and only
-// that login, with the right secret, counts: anyone could send RAFT NODES
-// to escape the limits. Without one, every node's first command is RAFT
-// (forwarding, joining) and nothing is protected anyway.
+// node: its login with the cluster secret (authUpstream), a proof. What a
+// command is (RAFT FORWARD, say) proves nothing: anyone can send it to
+// escape maxclients and timeout. Without a cluster secret there is no
+// proof, and nodes' connections count as clients.
 func (s *Server) isNodeTraffic(args [][]byte) bool {
 	if s.cfg.ClusterSecret == "" {
-		return isWord(args[0], "raft")
+		return false
 	}
 	return len(args) == 3 && isWord(args[0], "auth") && isWord(args[1], ClusterUser) &&
 		secretEqual(args[2], s.cfg.ClusterSecret)

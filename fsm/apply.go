@@ -31,7 +31,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		}
 	case KindTermStart, KindNodeMeta:
 		s.applyNodeMeta(e.Node)
-		if e.Node.Remove {
+		if e.Node.Remove && !breakKeepRemovedWaiters { // the switch: jepsen_break_* builds only (break.go)
 			// A removed node will answer none of its blocked clients.
 			s.purgeOwner(PurgeOwner{NodeID: e.Node.ID}, true)
 		}

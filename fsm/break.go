@@ -7,3 +7,9 @@ package fsm
 // returns true, (*State).serveReady drops a ready key without serving its
 // waiters. Consulted once, in serveReady.
 var breakSkipServing func() bool
+
+// breakKeepRemovedWaiters (jepsen_break_removed_node_waiters_kept, set by
+// break_removed_node_waiters_kept.go only) keeps a removed node's waiters
+// when the entry that removes it is applied. Consulted once, in
+// (*State).Apply.
+var breakKeepRemovedWaiters bool

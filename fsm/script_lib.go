@@ -283,7 +283,10 @@ func (vm *scrVM) next(L *lua.LState) int {
 func (vm *scrVM) nextOf(L *lua.LState, t *lua.LTable, key lua.LValue) (lua.LValue, lua.LValue) {
 	n := scrArrayLen(t)
 	i := 0
-	if f, ok := key.(lua.LNumber); ok && float64(f) == math.Trunc(float64(f)) && f >= 1 && int(f) <= n {
+	// Compared as floats: converting a key of 2^63 or more to int first is
+	// MinInt64 on amd64 (a scan of 2^63 slots) and saturates on arm64, so
+	// nodes of two architectures would part ways.
+	if f, ok := key.(lua.LNumber); ok && float64(f) == math.Trunc(float64(f)) && f >= 1 && float64(f) <= float64(n) {
 		i = int(f)
 	} else if key != lua.LNil {
 		k, v := t.Next(key)

@@ -1,6 +1,10 @@
 package raftnode
 
-import "github.com/raftlist/raftlist/fsm"
+import (
+	"github.com/hashicorp/raft"
+
+	"github.com/raftlist/raftlist/fsm"
+)
 
 // Switches for the fault test's deliberately broken builds (tests/jepsen).
 // Every shipped build leaves them unset. Each is set only by a file behind a
@@ -18,4 +22,15 @@ var (
 	// own, possibly stale, state. Consulted once, at the top of
 	// (*Node).ReadBarrier.
 	breakFollowerLocalReads = false
+
+	// breakRemoveBeforeCommit (jepsen_break_membership_before_commit)
+	// answers RAFT REMOVENODE as soon as the leader has taken the
+	// configuration change, before it commits; it returns true when it
+	// has answered. Consulted once, in (*Node).RemoveNode.
+	breakRemoveBeforeCommit = func(*Node, raft.IndexFuture, string) bool { return false }
+
+	// breakSnapshotCRC (jepsen_break_snapshot_crc_skipped) wraps the
+	// snapshot store so that opening a snapshot skips its CRC check.
+	// Consulted once, in New, where the store is opened.
+	breakSnapshotCRC = func(s *raft.FileSnapshotStore, dataDir string) raft.SnapshotStore { return s }
 )

@@ -21,6 +21,10 @@ var (
 	// ErrNotApplied means the entry was refused before it was queued (for
 	// example an enqueue timeout or a leadership transfer). Safe to retry.
 	ErrNotApplied = errors.New("not applied")
+	// ErrTLSWithoutSecret refuses a Raft transport with TLS and no cluster
+	// secret: the CA that signs the members' certificates may sign other
+	// certificates too, so only the secret proves membership.
+	ErrTLSWithoutSecret = errors.New("raft transport TLS needs a cluster secret: a certificate of the cluster CA proves only that the CA signed it (client certificates included), the secret proves membership")
 )
 
 // IsRetryable reports whether err guarantees the request was not applied.

@@ -38,9 +38,10 @@ const (
 	// handshakeTimeout bounds a whole handshake, so a peer that connects
 	// and stays silent cannot hold a connection.
 	handshakeTimeout = 5 * time.Second
-	// maxPendingHandshakes bounds the connections being checked at once;
-	// beyond it new connections are closed unread.
+	// maxPendingHandshakes bounds the connections being checked at once,
+	// and maxPendingPerIP those from one address (see pendingHandshakes).
 	maxPendingHandshakes = 64
+	maxPendingPerIP      = 8
 
 	labelDialer   = "raftlist raft handshake: dialer"
 	labelAcceptor = "raftlist raft handshake: acceptor"
@@ -117,7 +118,7 @@ func handshakeAccept(conn net.Conn, secret []byte, timeout time.Duration) error 
 
 // secretListener hands raft only connections that passed handshakeAccept.
 // Handshakes run in their own goroutines, so a slow or silent stranger
-// delays no one else's connection.
+// delays no one else's connection, and pending bounds how many run.
 type secretListener struct {
 	net.Listener
 	secret  []byte
@@ -125,7 +126,7 @@ type secretListener struct {
 	logger  hclog.Logger
 
 	conns     chan net.Conn
-	pending   chan struct{} // one token per handshake in progress
+	pending   *pendingHandshakes
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -133,10 +134,113 @@ type secretListener struct {
 func newSecretListener(ln net.Listener, secret []byte, timeout time.Duration, logger hclog.Logger) *secretListener {
 	l := &secretListener{
 		Listener: ln, secret: secret, timeout: timeout, logger: logger,
-		conns: make(chan net.Conn), pending: make(chan struct{}, maxPendingHandshakes), done: make(chan struct{}),
+		conns:   make(chan net.Conn),
+		pending: newPendingHandshakes(maxPendingHandshakes, maxPendingPerIP),
+		done:    make(chan struct{}),
 	}
 	go l.acceptLoop()
 	return l
+}
+
+// pendingHandshakes bounds the handshakes in progress without letting
+// strangers lock members out. Refusing newcomers once full, as the first
+// version did, let 64 silent connections keep every member out for as
+// long as they were renewed. Instead, as OpenSSH bounds unauthenticated
+// connections per source (PerSourceMaxStartups) and in total
+// (MaxStartups):
+//
+//   - one address holds at most perIP handshakes; a newer connection from
+//     it pushes out that address's oldest, so a stranger's address only
+//     ever competes with itself, and each node dials from its own --raft
+//     IP;
+//   - when all max are taken, a newcomer pushes out the oldest handshake
+//     of any address.
+//
+// A member answers the challenge within a round trip; a silent
+// connection is the oldest wherever it sits, so it goes first. To push a
+// member's handshake out a stranger must open perIP connections from the
+// member's address (or max from many) within that round trip.
+type pendingHandshakes struct {
+	max, perIP int
+
+	mu    sync.Mutex
+	byIP  map[string][]*pendingConn // oldest first
+	total int
+}
+
+// pendingConn is one accepted connection whose handshake is running.
+type pendingConn struct {
+	conn    net.Conn
+	ip      string
+	started time.Time
+	// pushedOut is set (under pendingHandshakes.mu) when a newer
+	// connection took its place; its conn is then closed.
+	pushedOut bool
+}
+
+func newPendingHandshakes(max, perIP int) *pendingHandshakes {
+	return &pendingHandshakes{max: max, perIP: perIP, byIP: make(map[string][]*pendingConn)}
+}
+
+// add registers conn and returns the handshake it pushed out, if any; the
+// caller closes that one's connection.
+func (p *pendingHandshakes) add(conn net.Conn) (*pendingConn, *pendingConn) {
+	pc := &pendingConn{conn: conn, ip: remoteIP(conn), started: time.Now()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out *pendingConn
+	if q := p.byIP[pc.ip]; len(q) >= p.perIP {
+		out = q[0]
+	} else if p.total >= p.max {
+		for _, q := range p.byIP {
+			if out == nil || q[0].started.Before(out.started) {
+				out = q[0]
+			}
+		}
+	}
+	if out != nil {
+		out.pushedOut = true
+		p.removeLocked(out)
+	}
+	p.byIP[pc.ip] = append(p.byIP[pc.ip], pc)
+	p.total++
+	return pc, out
+}
+
+// remove ends pc's handshake; it reports whether pc had been pushed out.
+func (p *pendingHandshakes) remove(pc *pendingConn) (pushedOut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pc.pushedOut {
+		return true
+	}
+	p.removeLocked(pc)
+	return false
+}
+
+func (p *pendingHandshakes) removeLocked(pc *pendingConn) {
+	q := p.byIP[pc.ip]
+	for i, x := range q {
+		if x == pc {
+			q = append(q[:i:i], q[i+1:]...)
+			p.total--
+			break
+		}
+	}
+	if len(q) == 0 {
+		delete(p.byIP, pc.ip)
+	} else {
+		p.byIP[pc.ip] = q
+	}
+}
+
+// remoteIP is conn's peer address without the port.
+func remoteIP(conn net.Conn) string {
+	addr := conn.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 func (l *secretListener) acceptLoop() {
@@ -153,20 +257,25 @@ func (l *secretListener) acceptLoop() {
 			}
 			continue
 		}
-		select {
-		case l.pending <- struct{}{}:
-		default:
-			l.logger.Warn("too many raft handshakes in progress; closing connection", "from", conn.RemoteAddr())
-			conn.Close()
-			continue
+		pc, out := l.pending.add(conn)
+		if out != nil {
+			// Debug: a stranger renewing silent connections would
+			// otherwise fill the log.
+			l.logger.Debug("raft handshake pushed out by a newer connection", "from", out.conn.RemoteAddr(), "waited", time.Since(out.started))
+			out.conn.Close()
 		}
-		go l.check(conn)
+		go l.check(pc)
 	}
 }
 
-func (l *secretListener) check(conn net.Conn) {
-	defer func() { <-l.pending }()
-	if err := handshakeAccept(conn, l.secret, l.timeout); err != nil {
+func (l *secretListener) check(pc *pendingConn) {
+	conn := pc.conn
+	err := handshakeAccept(conn, l.secret, l.timeout)
+	if pushedOut := l.pending.remove(pc); pushedOut {
+		conn.Close()
+		return
+	}
+	if err != nil {
 		l.logger.Warn("rejected raft connection", "from", conn.RemoteAddr(), "error", err)
 		conn.Close()
 		return

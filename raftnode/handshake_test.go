@@ -192,3 +192,118 @@ func closedWithin(conn net.Conn, d time.Duration) error {
 		return nil
 	}
 }
+
+// holdSilent keeps n connections from local to addr open and silent until
+// stop closes, opening a new one (after a pause) whenever the node closes
+// one, as an attacker holding the handshake slots would.
+func holdSilent(addr string, local net.IP, n int, stop <-chan struct{}) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: local}, Timeout: time.Second}
+	for i := 0; i < n; i++ {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				if conn, err := d.Dial("tcp", addr); err == nil {
+					go func() { <-stop; conn.Close() }()
+					io.Copy(io.Discard, conn) // until the node closes it
+					conn.Close()
+				}
+				// A slot held until it timed out is taken again at once;
+				// a refused connection waits a little.
+				pause := 100 * time.Millisecond
+				if time.Since(start) > time.Second {
+					pause = 0
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(pause):
+				}
+			}
+		}()
+	}
+}
+
+// TestSilentStrangersCannotExhaustTheHandshakeSlots: 100 silent
+// connections from one address, kept up, do not stop a member from getting
+// in, whether it dials from another address or from the same one.
+func TestSilentStrangersCannotExhaustTheHandshakeSlots(t *testing.T) {
+	l := handshakeListener(t, "s3cret", 5*time.Second)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	stop := make(chan struct{})
+	defer close(stop)
+	holdSilent(l.Addr().String(), net.ParseIP("127.0.0.1"), 100, stop)
+	time.Sleep(time.Second) // every slot taken, on the old code
+
+	for _, from := range []string{"127.0.0.2", "127.0.0.1"} {
+		t.Run("a member dialling from "+from+" gets in", func(t *testing.T) {
+			for i := 0; i < 5; i++ {
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 2 * time.Second}
+				conn, err := d.Dial("tcp", l.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = handshakeDial(conn, []byte("s3cret"), 2*time.Second)
+				conn.Close()
+				if err != nil {
+					t.Fatalf("handshake %d beside 100 silent strangers: exp nil, got %v", i+1, err)
+				}
+			}
+		})
+	}
+}
+
+// fakeConn is a connection from addr, for pendingHandshakes.
+type fakeConn struct {
+	net.Conn
+	addr string
+}
+
+func (c fakeConn) RemoteAddr() net.Addr { return fakeAddr(c.addr) }
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }
+
+func TestPendingHandshakesPushOutTheOldest(t *testing.T) {
+	p := newPendingHandshakes(4, 2)
+	add := func(addr string) (*pendingConn, string) {
+		pc, out := p.add(fakeConn{addr: addr})
+		if out == nil {
+			return pc, ""
+		}
+		return pc, out.conn.RemoteAddr().String()
+	}
+	a1, _ := add("10.0.0.1:1")
+	add("10.0.0.1:2")
+	if _, out := add("10.0.0.1:3"); out != "10.0.0.1:1" {
+		t.Fatalf("a third connection from one address: exp it to push out 10.0.0.1:1, got %q", out)
+	}
+	if !p.remove(a1) {
+		t.Fatal("remove of a pushed-out handshake: exp true")
+	}
+	b1, _ := add("10.0.0.2:1")
+	add("10.0.0.3:1")
+	if _, out := add("10.0.0.4:1"); out != "10.0.0.1:2" {
+		t.Fatalf("a fifth handshake with four slots: exp the oldest (10.0.0.1:2) pushed out, got %q", out)
+	}
+	if p.remove(b1) {
+		t.Fatal("remove of a handshake still pending: exp false")
+	}
+	if p.total != 3 {
+		t.Fatalf("pending after the removes: exp 3, got %d", p.total)
+	}
+}

@@ -127,11 +127,7 @@ func (n *Node) watchPeer(o raft.Observation, lost map[raft.ServerID]bool) {
 // ProposePurgeOwner ends the waiters of a node's processes (all but
 // p.KeepOwner) through the log.
 func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
-	if err := n.checkGate(); err != nil {
-		return err
-	}
-	e := fsm.Entry{Kind: fsm.KindPurgeOwner, TimeMs: time.Now().UnixMilli(), Purge: p}
-	_, err := n.apply(ctx, &e)
+	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindPurgeOwner, Purge: p})
 	return err
 }
 
@@ -139,10 +135,6 @@ func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
 // ended waiters a.Seqs, so the state forgets their outcomes. Unknown seqs
 // are no-ops.
 func (n *Node) ProposeAck(ctx context.Context, a fsm.Ack) error {
-	if err := n.checkGate(); err != nil {
-		return err
-	}
-	e := fsm.Entry{Kind: fsm.KindAck, TimeMs: time.Now().UnixMilli(), Ack: a}
-	_, err := n.apply(ctx, &e)
+	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindAck, Ack: a})
 	return err
 }

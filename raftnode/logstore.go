@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -116,9 +115,9 @@ func openWAL(dir string, logger hclog.Logger) (logStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open raft-wal lock file: %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(lock); err != nil {
 		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("raft-wal log in %s is locked: another node is using this data dir", dir)
 		}
 		return nil, fmt.Errorf("lock raft-wal dir %s: %w", dir, err)

@@ -42,7 +42,8 @@ type Config struct {
 	// TLS, when set, makes the Raft transport mutual TLS (tls.go):
 	// Certificates is this node's certificate, presented to peers both as
 	// server and as client; RootCAs is the CA every peer's certificate must
-	// chain to.
+	// chain to. It needs ClusterSecret: a certificate only proves that the
+	// CA signed it, and CAs sign client certificates too.
 	TLS *tls.Config
 
 	Logger hclog.Logger
@@ -117,6 +118,9 @@ type Node struct {
 // New opens (or creates) the node's data dir and starts Raft.
 func New(cfg Config) (*Node, error) {
 	cfg.setDefaults()
+	if cfg.TLS != nil && cfg.ClusterSecret == "" {
+		return nil, ErrTLSWithoutSecret
+	}
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -133,11 +137,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.disk = &diskStore{logStore: n.store, dir: cfg.DataDir, log: cfg.Logger, stop: n.stop}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
+	fileSnaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, 2, cfg.Logger.Named("snapshot"))
 	if err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
+	snaps := breakSnapshotCRC(fileSnaps, cfg.DataDir) // itself, except in jepsen_break_* builds (break.go)
 	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
@@ -251,12 +256,18 @@ func (n *Node) Propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error)
 // ProposeUnblock ends a waiter through the log (timeout, cancel, CLIENT
 // UNBLOCK). If the waiter already ended, the entry is a no-op.
 func (n *Node) ProposeUnblock(ctx context.Context, u fsm.Unblock) error {
-	if err := n.checkGate(); err != nil {
-		return err
-	}
-	e := fsm.Entry{Kind: fsm.KindUnblock, TimeMs: time.Now().UnixMilli(), Unblock: u}
-	_, err := n.apply(ctx, &e)
+	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindUnblock, Unblock: u})
 	return err
+}
+
+// proposeEntry proposes one entry of its own (not batched with client
+// commands), stamped with this leader's clock, past the leader gate.
+func (n *Node) proposeEntry(ctx context.Context, e fsm.Entry) (*fsm.Result, error) {
+	if err := n.checkGate(); err != nil {
+		return nil, err
+	}
+	e.TimeMs = time.Now().UnixMilli()
+	return n.apply(ctx, &e)
 }
 
 // apply proposes e and waits for its result on this node's state machine.

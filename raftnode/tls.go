@@ -3,6 +3,7 @@ package raftnode
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -42,10 +43,13 @@ func newTransportTLS(base *tls.Config) (*transportTLS, error) {
 		return nil, errors.New("raft transport TLS: no CA to verify peers with")
 	}
 	server := base.Clone()
-	// A peer must prove it is a member: an unauthenticated connection to
-	// the Raft port could otherwise append entries or vote.
+	// A peer must present a certificate of the cluster CA, and one that is
+	// a member's: the CA may also sign applications' client certificates,
+	// and any of those could otherwise append entries or vote. Membership
+	// itself is proven by the cluster secret above TLS (New requires one).
 	server.ClientAuth = tls.RequireAndVerifyClientCert
 	server.ClientCAs = base.RootCAs
+	server.VerifyConnection = chainVerify(server.VerifyConnection, requireMemberCertificate)
 	client := base.Clone()
 	if client.MinVersion == 0 {
 		client.MinVersion = tls.VersionTLS12
@@ -54,6 +58,43 @@ func newTransportTLS(base *tls.Config) (*transportTLS, error) {
 		server.MinVersion = tls.VersionTLS12
 	}
 	return &transportTLS{server: server, client: client, handshakeTimeout: defaultHandshakeTimeout}, nil
+}
+
+// errNotAMemberCertificate is a peer certificate that the CA signed for a
+// client only: a member's certificate must also allow serverAuth, since a
+// node is its peers' server (tls.md), so no application's certificate
+// passes for a node's.
+var errNotAMemberCertificate = errors.New("the peer's certificate is not a member's: it does not allow serverAuth (a client certificate of the cluster CA cannot speak Raft)")
+
+// requireMemberCertificate accepts a verified peer certificate whose
+// extended key usage allows serverAuth (or does not restrict it).
+func requireMemberCertificate(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the peer presented no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+		return nil
+	}
+	for _, u := range leaf.ExtKeyUsage {
+		if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+			return nil
+		}
+	}
+	return errNotAMemberCertificate
+}
+
+// chainVerify runs first (if any) and then next.
+func chainVerify(first, next func(tls.ConnectionState) error) func(tls.ConnectionState) error {
+	if first == nil {
+		return next
+	}
+	return func(cs tls.ConnectionState) error {
+		if err := first(cs); err != nil {
+			return err
+		}
+		return next(cs)
+	}
 }
 
 // dial runs the client handshake on conn, a fresh TCP connection to addr,

@@ -216,7 +216,7 @@ func TestNodesReplicateOverMutualTLS(t *testing.T) {
 		n, err := New(Config{
 			ID: id, RaftAddr: freeAddr(t), RespAddr: "resp-" + id, DataDir: t.TempDir(), Bootstrap: bootstrap,
 			HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond,
-			TLS:    ca.config(ca.node(t, "127.0.0.1")),
+			TLS: ca.config(ca.node(t, "127.0.0.1")), ClusterSecret: "s3cret",
 			Logger: hclog.New(&hclog.LoggerOptions{Name: id, Level: hclog.Warn}),
 		})
 		if err != nil {

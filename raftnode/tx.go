@@ -2,7 +2,6 @@ package raftnode
 
 import (
 	"context"
-	"time"
 
 	"github.com/raftlist/raftlist/fsm"
 )
@@ -13,11 +12,7 @@ import (
 // transaction is never batched with other proposals: it is one entry, so
 // nothing can interleave with it and waiters are served after all of it.
 func (n *Node) ProposeTx(ctx context.Context, tx fsm.Transaction) (*fsm.Result, error) {
-	if err := n.checkGate(); err != nil {
-		return nil, err
-	}
-	e := fsm.Entry{Kind: fsm.KindExec, TimeMs: time.Now().UnixMilli(), Tx: tx}
-	return n.apply(ctx, &e)
+	return n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindExec, Tx: tx})
 }
 
 // ReadIndex returns a log index at or after every write acknowledged before

@@ -24,8 +24,8 @@ import (
 const authPassword = "s3cret-pw"
 
 // mustStartAuthCluster is mustStartCluster for a cluster whose nodes run
-// with --requirepass password (and so the same cluster secret), and
-// extraArgs.
+// with --requirepass password and extraArgs, and a cluster secret that
+// cluster/local makes up (never the password).
 func mustStartAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()

@@ -30,13 +30,24 @@ const (
 )
 
 // limitsCluster runs with small limits: every one of them is reached by a
-// test below without much data.
+// test below without much data. Its nodes share a cluster secret: only a
+// connection that proves it is node traffic, which maxclients spares, so
+// a full leader still takes what followers forward.
 func limitsCluster(t *testing.T) *local.Cluster {
-	return mustStartCluster(t, 3,
-		"--maxclients", strconv.Itoa(limMaxClients),
-		"--max-entry-size", strconv.Itoa(limEntrySize),
-		"--client-output-buffer-limit", "normal 32mb 4mb 2",
-	)
+	t.Helper()
+	dir := t.TempDir()
+	return startLocalCluster(t, "a 3-node cluster with small limits", func(attempt int) local.Config {
+		return local.Config{
+			Binary: binary, Nodes: 3, BasePort: freeBasePort(t), Host: "127.0.0.1",
+			Dir:    filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
+			LogDir: filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
+			ExtraArgs: append(append(append([]string(nil), testTimingArgs...), testStoreArgs()...),
+				"--maxclients", strconv.Itoa(limMaxClients),
+				"--max-entry-size", strconv.Itoa(limEntrySize),
+				"--client-output-buffer-limit", "normal 32mb 4mb 2"),
+			ClusterSecret: "limits-cluster-secret",
+		}
+	})
 }
 
 func TestLimits(t *testing.T) {
@@ -469,9 +480,9 @@ func rssBytes(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// TestLimitsWithAuthSpareNodeTraffic: with a password (and so a cluster
-// secret), nodes are told from clients by their login, and stay outside
-// maxclients and timeout.
+// TestLimitsWithAuthSpareNodeTraffic: with a password (and the cluster
+// secret cluster/local makes up beside it), nodes are told from clients
+// by their login, and stay outside maxclients and timeout.
 func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
 	c := mustStartAuthCluster(t, 3, authPassword, "--maxclients", "6", "--timeout", "2")
 	leader := mustLeader(t, c)
@@ -503,8 +514,10 @@ func TestLimitsWithAuthSpareNodeTraffic(t *testing.T) {
 	if raw := mustRaw(t, user, "CONFIG", "GET", "requirepass", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("requirepass", authPassword)...)) {
 		t.Errorf("CONFIG GET requirepass cluster-secret as the default user: got %q", quoteRaw(raw))
 	}
-	mustRaw(t, user, "AUTH", "raftlist-cluster", authPassword)
-	if raw := mustRaw(t, user, "CONFIG", "GET", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("cluster-secret", authPassword)...)) {
+	// The secret cluster/local made up for the cluster (never the password).
+	secret := c.Config().ClusterSecret
+	mustRaw(t, user, "AUTH", "raftlist-cluster", secret)
+	if raw := mustRaw(t, user, "CONFIG", "GET", "cluster-secret"); string(raw) != string(resp.AppendCommand(nil, bargs("cluster-secret", secret)...)) {
 		t.Errorf("CONFIG GET cluster-secret as a node: got %q", quoteRaw(raw))
 	}
 	user.Close()

@@ -28,8 +28,8 @@ func mustStartTLSCluster(t *testing.T, n int, extraArgs ...string) *local.Cluste
 }
 
 // mustStartTLSAuthCluster is mustStartTLSCluster whose nodes also run with
-// --requirepass password (and so the same cluster secret), unless password
-// is empty.
+// --requirepass password, unless password is empty. Like every TLS
+// cluster, they get a cluster secret that cluster/local makes up.
 func mustStartTLSAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
 	dir := t.TempDir()

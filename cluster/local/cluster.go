@@ -57,6 +57,9 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 		}
 		c.tls = &files
 	}
+	if err := c.ensureClusterSecret(); err != nil {
+		return nil, err
+	}
 	if err := c.writeSecrets(); err != nil {
 		return nil, err
 	}
@@ -177,49 +180,75 @@ func (c *Cluster) live() []*Node {
 }
 
 // waitSettled polls until settled(want) holds, failing fast if one of want
-// exits.
+// exits. Config.Progress hears what it waits for whenever that changes.
 func (c *Cluster) waitSettled(ctx context.Context, want []*Node) error {
+	last := ""
 	return poll(ctx, "cluster did not settle", func() error {
 		for _, n := range want {
 			if err := n.exitedEarly(); err != nil {
 				return permanent{err}
 			}
 		}
-		return c.settled(ctx, want)
+		err := c.settled(ctx, want)
+		var w waiting
+		if errors.As(err, &w) && w.what != last && c.cfg.Progress != nil {
+			c.cfg.Progress(w.what)
+		}
+		if errors.As(err, &w) {
+			last = w.what
+		}
+		return err
 	})
 }
+
+// waiting is an error of settled that says, in a few words, what the
+// cluster is waiting for.
+type waiting struct {
+	what string
+	err  error
+}
+
+func (w waiting) Error() string { return w.err.Error() }
+func (w waiting) Unwrap() error { return w.err }
 
 // settled checks that want have one leader they all name, with its client
 // address, that the leader lists them all as members, and that a read
 // through each of them is served.
 func (c *Cluster) settled(ctx context.Context, want []*Node) error {
-	views, err := infos(ctx, want)
-	if err != nil {
-		return err
+	views := make(map[string]map[string]string, len(want))
+	for _, n := range want {
+		v, err := n.Info(ctx)
+		if err != nil {
+			return waiting{fmt.Sprintf("waiting for %s to listen on %s", n.ID, n.ClientAddr), err}
+		}
+		views[n.ID] = v
 	}
 	leader, err := agreedLeader(want, views)
 	if err != nil {
-		return err
+		return waiting{"waiting for a leader", err}
 	}
 	for _, n := range want {
 		if got := views[n.ID]["raft_leader_addr"]; got != leader.ClientAddr {
-			return fmt.Errorf("%s gives the leader's address as %q, want %q", n.ID, got, leader.ClientAddr)
+			return waiting{"waiting for a leader",
+				fmt.Errorf("%s gives the leader's address as %q, want %q", n.ID, got, leader.ClientAddr)}
 		}
 	}
 	members, err := leader.Members(ctx)
 	if err != nil {
-		return err
+		return waiting{"waiting for a leader", err}
 	}
 	for _, n := range want {
 		if !slices.ContainsFunc(members, func(m Member) bool { return m.ID == n.ID }) {
-			return fmt.Errorf("%s is not yet a member (RAFT NODES on %s: %v)", n.ID, leader.ID, members)
+			return waiting{fmt.Sprintf("waiting for %s to join %s", n.ID, leader.ID),
+				fmt.Errorf("%s is not yet a member (RAFT NODES on %s: %v)", n.ID, leader.ID, members)}
 		}
 	}
 	for _, n := range want {
 		// In --redirect mode a follower's answer to a read is a MOVED to
 		// the leader: that, too, is serving.
 		if err := n.adminClient().Do(ctx, "DBSIZE").Err(); err != nil && !strings.HasPrefix(err.Error(), "MOVED ") {
-			return fmt.Errorf("%s cannot serve a read yet: %w", n.ID, err)
+			return waiting{fmt.Sprintf("waiting for %s to catch up and serve reads", n.ID),
+				fmt.Errorf("%s cannot serve a read yet: %w", n.ID, err)}
 		}
 	}
 	return nil

@@ -49,10 +49,16 @@ type Config struct {
 	// Password, when set, is every node's --requirepass; this package's
 	// clients (Node.Client and its own polling) log in with it.
 	Password string
-	// ClusterSecret is every node's --cluster-secret (default Password, as
-	// the server's own default). The package's polling logs in with it, so
-	// that it may also run RAFT REMOVENODE.
+	// ClusterSecret is every node's --cluster-secret. Nodes with a
+	// Password or TLS need one, and the password is never it: when empty,
+	// Start makes one up into Dir/cluster-secret on first start and reads
+	// it back on later ones (secrets.go). The package's polling logs in
+	// with it, so that it may also run RAFT REMOVENODE.
 	ClusterSecret string
+	// Progress, when set, is told in a few words what Start is waiting
+	// for each time that changes ("waiting for node2 to listen on
+	// 127.0.0.1:6380", "waiting for a leader"), for a person watching.
+	Progress func(what string)
 }
 
 // defaultNodes is the size of a cluster when Config.Nodes is zero.
@@ -92,9 +98,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LogDir == "" {
 		c.LogDir = c.Dir
-	}
-	if c.ClusterSecret == "" {
-		c.ClusterSecret = c.Password
 	}
 	var err error
 	if c.Dir, err = filepath.Abs(c.Dir); err != nil {

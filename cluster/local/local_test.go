@@ -137,10 +137,15 @@ func TestThreeNodesStartSurviveALeaderKillAndComeBackFromDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Binary: bin, BasePort: base, Dir: t.TempDir()}
+	var progress []string
+	cfg := Config{Binary: bin, BasePort: base, Dir: t.TempDir(), Progress: func(what string) { progress = append(progress, what) }}
 	c := mustStart(t, ctx, cfg)
 	if len(c.Nodes) != 3 {
 		t.Fatalf("exp 3 nodes, got %d", len(c.Nodes))
+	}
+	// node1 bootstraps alone first: Start waits for it to listen or lead.
+	if len(progress) == 0 || (progress[0] != "waiting for a leader" && !strings.HasPrefix(progress[0], "waiting for node1 to listen on ")) {
+		t.Errorf("exp Progress to hear first that Start waits for node1 or a leader, got %q", progress)
 	}
 	leader, err := c.Leader(ctx)
 	if err != nil {

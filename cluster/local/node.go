@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,7 +66,7 @@ func (n *Node) start() error {
 	cmd := exec.Command(n.binary, n.args...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", n.ID, err)
@@ -103,10 +102,10 @@ func (n *Node) current() *process {
 }
 
 // signal sends sig to the node's process group; a no-op if it is not running.
-func (n *Node) signal(sig syscall.Signal) *process {
+func (n *Node) signal(sig nodeSignal) *process {
 	p := n.current()
 	if p != nil {
-		syscall.Kill(-p.cmd.Process.Pid, sig)
+		signalGroup(p.cmd.Process, sig)
 	}
 	return p
 }
@@ -154,7 +153,7 @@ func (n *Node) ExitError() error {
 
 // Kill sends SIGKILL and waits until the process is gone: a crash.
 func (n *Node) Kill() {
-	if p := n.signal(syscall.SIGKILL); p != nil {
+	if p := n.signal(sigKill); p != nil {
 		<-p.done
 	}
 }
@@ -162,15 +161,15 @@ func (n *Node) Kill() {
 // Stop sends SIGTERM (and SIGCONT, so a paused node can act on it) and waits
 // for the node to shut down cleanly, sending SIGKILL after 5 s.
 func (n *Node) Stop() {
-	p := n.signal(syscall.SIGTERM)
+	p := n.signal(sigTerm)
 	if p == nil {
 		return
 	}
-	n.signal(syscall.SIGCONT)
+	n.signal(sigCont)
 	select {
 	case <-p.done:
 	case <-time.After(stopGrace):
-		n.signal(syscall.SIGKILL)
+		n.signal(sigKill)
 		<-p.done
 	}
 }
@@ -178,7 +177,7 @@ func (n *Node) Stop() {
 // Pause freezes the node with SIGSTOP: it neither answers nor sends
 // heartbeats, like a machine that stalls.
 func (n *Node) Pause() {
-	if n.signal(syscall.SIGSTOP) != nil {
+	if n.signal(sigStop) != nil {
 		n.mu.Lock()
 		n.paused = true
 		n.mu.Unlock()
@@ -187,7 +186,7 @@ func (n *Node) Pause() {
 
 // Resume continues a paused node with SIGCONT.
 func (n *Node) Resume() {
-	n.signal(syscall.SIGCONT)
+	n.signal(sigCont)
 	n.mu.Lock()
 	n.paused = false
 	n.mu.Unlock()

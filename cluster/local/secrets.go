@@ -1,9 +1,14 @@
 package local
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // The nodes get their password and cluster secret through files in Dir,
@@ -40,4 +45,33 @@ func (c *Cluster) secretArgs() []string {
 		args = append(args, "--cluster-secret-file", c.secretFile())
 	}
 	return args
+}
+
+// ensureClusterSecret gives a cluster with a password or TLS the cluster
+// secret its nodes need (a server refuses to join one without it): the one
+// in Dir/cluster-secret if an earlier start left it there, so that a
+// restarted cluster keeps talking to itself, or a fresh random one. The
+// client password is never used: it would give every application node
+// rights. A directory from before 2026-12 holds the password there (it
+// doubled as the secret); it gets a fresh secret, which every node of the
+// cluster, started together, takes at once.
+func (c *Cluster) ensureClusterSecret() error {
+	if c.cfg.ClusterSecret != "" || (c.cfg.Password == "" && !c.cfg.TLS) {
+		return nil
+	}
+	data, err := os.ReadFile(c.secretFile())
+	kept := strings.TrimSpace(string(data))
+	switch {
+	case err == nil && kept != "" && kept != c.cfg.Password:
+		c.cfg.ClusterSecret = kept
+		return nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("local: read %s: %w", c.secretFile(), err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("local: make up a cluster secret: %w", err)
+	}
+	c.cfg.ClusterSecret = hex.EncodeToString(b)
+	return nil
 }

@@ -72,7 +72,9 @@ func WriteTLSFiles(dir string) (TLSFiles, error) {
 		}
 	}
 	if !exists(f.ClientCert) {
-		if err := f.issue(f.ClientCert, f.ClientKey, "raftlist client", nil); err != nil {
+		// A client certificate is only that (EKU clientAuth): a node's
+		// Raft port refuses it even before the cluster secret is asked.
+		if err := f.issue(f.ClientCert, f.ClientKey, "raftlist client", nil, x509.ExtKeyUsageClientAuth); err != nil {
 			return f, err
 		}
 	}
@@ -87,10 +89,10 @@ func (f TLSFiles) IssueNodeCert(id string, hosts ...string) error {
 	if exists(f.NodeCert(id)) {
 		return nil
 	}
-	return f.issue(f.NodeCert(id), f.NodeKey(id), id, hosts)
+	return f.issue(f.NodeCert(id), f.NodeKey(id), id, hosts, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 }
 
-func (f TLSFiles) issue(certFile, keyFile, name string, hosts []string) error {
+func (f TLSFiles) issue(certFile, keyFile, name string, hosts []string, usages ...x509.ExtKeyUsage) error {
 	ca, err := tls.LoadX509KeyPair(f.CACert, f.CAKey)
 	if err != nil {
 		return fmt.Errorf("local: load CA: %w", err)
@@ -108,7 +110,7 @@ func (f TLSFiles) issue(certFile, keyFile, name string, hosts []string) error {
 		return err
 	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	tmpl.ExtKeyUsage = usages
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -49,7 +48,7 @@ func parseWithConfig(fs *flag.FlagSet, args []string) error {
 			return err
 		}
 	}
-	return fs.Parse(args)
+	return parseFlags(fs, args)
 }
 
 // configPath finds the config file in args: the first argument when it is
@@ -98,6 +97,7 @@ func loadConfigFile(fs *flag.FlagSet, path string) error {
 func applyConfig(fs *flag.FlagSet, path string, r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var redis redisAddrs
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' {
@@ -109,6 +109,14 @@ func applyConfig(fs *flag.FlagSet, path string, r io.Reader) error {
 			return fail("Unbalanced quotes in configuration line")
 		}
 		key := strings.ToLower(argv[0])
+		here := &configLine{n: n, text: line}
+		redis.noteSet(key, here)
+		if ok, err := redis.take(fs, key, argv[1:], here); ok {
+			if err != nil {
+				return fail(err.Error())
+			}
+			continue
+		}
 		fl := fs.Lookup(key)
 		if fl == nil || key == configFileFlag {
 			return fail("Bad directive or wrong number of arguments")
@@ -123,6 +131,9 @@ func applyConfig(fs *flag.FlagSet, path string, r io.Reader) error {
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read config file %s: %w", path, err)
+	}
+	if at, err := redis.apply(fs); err != nil {
+		return &configError{path: path, line: at.n, text: at.text, why: err.Error()}
 	}
 	return nil
 }
@@ -164,8 +175,8 @@ func splitArgs(line string) ([]string, error) {
 var errUnbalanced = errors.New("unbalanced quotes")
 
 // configValues is every config key of fs with its effective value, as
-// CONFIG GET shows it, plus the Redis names derived from raftlist's own:
-// port and bind from --listen, dir from --data.
+// CONFIG GET shows it, plus the Redis names derived from raftlist's own
+// (redisConfigValues), and dir from --data.
 func configValues(fs *flag.FlagSet) map[string]string {
 	out := make(map[string]string)
 	fs.VisitAll(func(fl *flag.Flag) {
@@ -178,9 +189,7 @@ func configValues(fs *flag.FlagSet) map[string]string {
 		}
 		out[fl.Name] = v
 	})
-	if host, port, err := net.SplitHostPort(out["listen"]); err == nil {
-		out["bind"], out["port"] = host, port
-	}
+	redisConfigValues(out)
 	if dir, err := filepath.Abs(out["data"]); err == nil {
 		out["dir"] = dir
 	}
@@ -204,6 +213,11 @@ func exampleConfig(fs *flag.FlagSet) string {
 # Booleans take yes or no. Values with blanks are quoted as in redis.conf.
 # Sizes in bytes accept Redis's units: 1k = 1000, 1kb = 1024, mb, gb.
 # An unknown keyword stops the node at startup, naming the line.
+#
+# Redis's names are accepted too, meaning what they mean in redis.conf:
+# port, bind, tls-port (combined into listen and tls-listen), dir (data)
+# and loglevel (debug, verbose, notice, warning, nothing); see
+# docs/operations/limits-and-config.md.
 #
 # This file is generated from the server's flags (go test ./cmd/raftlist
 # fails when it drifts); every setting below is at its default, so this
@@ -250,7 +264,7 @@ func checkLimits(f *serverFlags) error {
 	case f.maxClients < 0:
 		return fmt.Errorf("--maxclients %d: must be 0 (no limit) or more", f.maxClients)
 	case f.idleTimeout < 0:
-		return fmt.Errorf("--timeout %d: must be 0 (never) or more", f.idleTimeout)
+		return fmt.Errorf("--timeout %v: must be 0 (never) or more", f.idleTimeout)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ join ""
 			t.Fatalf("%q: %v", args, err)
 		}
 		got := []any{f.listen, f.id, f.bootstrap, f.redirect, f.heartbeat, f.maxBulkLen, f.maxEntrySize, f.maxClients, f.idleTimeout, f.outputLimit, f.logLevel, f.raftAddr}
-		want := []any{"127.0.0.2:7000", "node a", true, false, 3 * time.Second, cluster.ByteSize(2 << 20), cluster.ByteSize(1 << 30), 60, 30, exp, "debug", "127.0.0.2:17000"}
+		want := []any{"127.0.0.2:7000", "node a", true, false, 3 * time.Second, cluster.ByteSize(2 << 20), cluster.ByteSize(1 << 30), 60, seconds(30 * time.Second), exp, "debug", "127.0.0.2:17000"}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%q:\nexp %v\ngot %v", args, want, got)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -29,19 +28,19 @@ const demoTimeout = 55 * time.Second
 
 // runDemo runs `raftlist demo failover`.
 func runDemo(args []string) error {
-	if len(args) == 0 || args[0] != "failover" {
-		return errors.New("usage: raftlist demo failover [--port 7400] [--dir DIR] [--keep] [--writes 200]")
-	}
-	fs := flag.NewFlagSet("demo failover", flag.ContinueOnError)
+	fs := newFlagSet("demo failover")
 	port := fs.Int("port", 7400, "client port of node1 (node i: port+i-1, Raft +10000)")
 	dir := fs.String("dir", "", "data and log directory, kept (default: a temporary one, removed at the end)")
 	keep := fs.Bool("keep", false, "keep the temporary directory")
 	writes := fs.Int("writes", 200, "numbered elements written before the failover")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		return parseFlags(fs, []string{"--help"})
+	case len(args) == 0 || args[0] != "failover":
+		return usageError{"demo failover", errors.New("the one demo is `demo failover`")}
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	bin, err := os.Executable()
 	if err != nil {

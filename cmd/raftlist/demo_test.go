@@ -41,7 +41,7 @@ func TestLedgerVerifyFindsLostDoubledAndInventedElements(t *testing.T) {
 }
 
 func TestClusterUpFlagsPassWhatFollowsDoubleDashToTheServers(t *testing.T) {
-	cfg, err := parseClusterUpFlags([]string{"--nodes", "5", "--port", "7600", "--dir", "/tmp/x", "--", "--election-timeout", "300ms"})
+	cfg, _, err := parseClusterUpFlags([]string{"--nodes", "5", "--port", "7600", "--dir", "/tmp/x", "--", "--election-timeout", "300ms"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestClusterUpFlagsPassWhatFollowsDoubleDashToTheServers(t *testing.T) {
 		t.Fatalf("exp extra args %v, got %v", exp, cfg.ExtraArgs)
 	}
 	for _, bad := range [][]string{{"stray"}, {"--nodes", "0"}, {"--port", "60000"}} {
-		if _, err := parseClusterUpFlags(bad); err == nil {
+		if _, _, err := parseClusterUpFlags(bad); err == nil {
 			t.Errorf("exp an error for %v", bad)
 		}
 	}

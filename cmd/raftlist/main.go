@@ -6,45 +6,66 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+
+	"github.com/raftlist/raftlist/cluster"
 )
 
-// verb is one subcommand of the binary.
-type verb struct {
-	usage string
-	run   func(args []string) error
+// verbs are the binary's subcommands.
+var verbs = map[string]func(args []string) error{
+	"server":  runServer,
+	"cluster": runCluster,
+	"demo":    runDemo,
+	"version": runVersion,
 }
-
-var verbs = map[string]verb{
-	"server":  {"server [raftlist.conf] --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | --join HOST:PORT]", runServer},
-	"cluster": {"cluster up [--nodes 3] [--port 6379] [--dir DIR]", runCluster},
-	"demo":    {"demo failover [--port 7400] [--dir DIR]", runDemo},
-	"version": {"version", func([]string) error { fmt.Println("raftlist", version); return nil }},
-}
-
-const version = "0.1.0"
 
 func main() {
-	if len(os.Args) < 2 || verbs[os.Args[1]].run == nil {
-		usage()
-		os.Exit(2)
-	}
-	if err := verbs[os.Args[1]].run(os.Args[2:]); err != nil {
-		if !errors.As(err, new(errLogged)) {
-			fmt.Fprintf(os.Stderr, "raftlist %s: %v\n", os.Args[1], err)
-		}
-		os.Exit(1)
-	}
+	cluster.Version = buildVersion()
+	os.Exit(run(os.Args[1:]))
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage:")
-	names := make([]string, 0, len(verbs))
-	for name := range verbs {
-		names = append(names, name)
+// run runs the command line args and returns the exit status: 0, 1 when
+// the verb failed, 2 when the command line itself is wrong.
+func run(args []string) int {
+	if len(args) == 0 {
+		topUsage(os.Stderr)
+		return 2
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(os.Stderr, "  raftlist %s\n", verbs[name].usage)
+	name, args := args[0], args[1:]
+	switch {
+	case name == "help" && len(args) > 0:
+		// raftlist help server == raftlist server --help
+		name, args = args[0], []string{"--help"}
+	case isHelp(name):
+		topUsage(os.Stdout)
+		return 0
+	case name == "--version" || name == "-version":
+		name = "version"
 	}
+	verb := verbs[name]
+	if verb == nil {
+		fmt.Fprintf(os.Stderr, "raftlist: unknown command %q (see raftlist --help)\n", name)
+		return 2
+	}
+	err := verb(args)
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "raftlist %s: %v\n", name, err)
+		return 2
+	case errors.As(err, new(errLogged)):
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "raftlist %s: %v\n", name, err)
+	return 1
+}
+
+// runVersion runs `raftlist version`.
+func runVersion(args []string) error {
+	if err := parseFlags(newFlagSet("version"), args); err != nil {
+		return err
+	}
+	fmt.Println(versionLine())
+	return nil
 }

@@ -31,7 +31,8 @@ type serverFlags struct {
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen, maxEntrySize                   cluster.ByteSize
-	maxClients, idleTimeout                    int
+	maxClients                                 int
+	idleTimeout                                seconds
 	outputLimit                                cluster.OutputBufferLimit
 	// fs holds every flag by its config key, with the effective values,
 	// for CONFIG GET (config.go).
@@ -39,11 +40,14 @@ type serverFlags struct {
 	requirePass, requirePassFile     string
 	clusterSecret, clusterSecretFile string
 	tls                              tlsFlags
+	// secretMadeUp: the node needed a cluster secret, had none, and runs
+	// alone on a random one (secrets.go).
+	secretMadeUp bool
 }
 
 func parseServerFlags(args []string) (*serverFlags, error) {
 	f := &serverFlags{maxBulkLen: 64 << 20, maxEntrySize: raftnode.DefaultMaxEntrySize, outputLimit: cluster.DefaultOutputBufferLimit}
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs := newFlagSet("server")
 	f.fs = fs
 	fs.StringVar(&f.id, "id", "", "unique node id (default: node-<listen port>)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:6379", "RESP address clients connect to")
@@ -61,7 +65,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Var(&f.maxBulkLen, "max-bulk-len", "alias of --proto-max-bulk-len")
 	fs.Var(&f.maxEntrySize, "max-entry-size", "largest Raft log entry in bytes: a command, transaction or script call whose entry would be larger is refused")
 	fs.IntVar(&f.maxClients, "maxclients", 10000, "most client connections at once (node-to-node connections do not count); 0: no limit")
-	fs.IntVar(&f.idleTimeout, "timeout", 0, "close a client idle for this many seconds (never a blocked one); 0: never")
+	fs.Var(&f.idleTimeout, "timeout", "close a client idle this long (never a blocked one): a duration (90s, 5m) or, as Redis's timeout, plain seconds; 0: never")
 	fs.Var(&f.outputLimit, "client-output-buffer-limit", "normal <hard> <soft> <soft-seconds>: close a client whose unread replies exceed hard bytes, or stay over soft bytes for soft-seconds")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
@@ -76,16 +80,13 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on HOST:PORT (port 0: any free port, logged); off by default")
 	fs.StringVar(&f.requirePass, "requirepass", "", "password clients must give with AUTH (or HELLO AUTH) before any other command; off by default")
 	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
-	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+" (default: --requirepass)")
+	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+"; needed to join a cluster with --requirepass or TLS (never derived from --requirepass)")
 	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
 	if err := parseWithConfig(fs, args); err != nil {
 		return nil, err
 	}
 	if err := f.resolveSecrets(); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if err := checkLogFlags(f.logLevel, f.logFormat); err != nil {
 		return nil, err
@@ -94,9 +95,12 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 		return nil, fmt.Errorf("--log-store %q: want one of %s", f.logStore, strings.Join(raftnode.LogStores, ", "))
 	}
 	if f.bootstrap && f.join != "" {
-		return nil, errors.New("--bootstrap and --join exclude each other")
+		return nil, usageError{"server", errors.New("--bootstrap and --join exclude each other")}
 	}
 	if err := f.tls.check(f.listen); err != nil {
+		return nil, err
+	}
+	if err := f.checkClusterSecret(); err != nil {
 		return nil, err
 	}
 	// Defaults derive from the plain port, or from the TLS port of a
@@ -179,10 +183,21 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if !f.bootstrap && f.join == "" && !node.Restarted() {
+		node.Shutdown()
+		return errNoCluster{f.data}
+	}
+	if err := f.checkAlone(node); err != nil {
+		node.Shutdown()
+		return err
+	}
+	if f.secretMadeUp {
+		logger.Warn("no cluster secret: running as a one-node cluster that no other node can join; to add nodes, restart with --cluster-secret-file", "needed-by", f.needsClusterSecret())
+	}
 	srv := cluster.New(cluster.Config{
 		ListenAddr: f.listen, Redirect: f.redirect, MaxBulkLen: int64(f.maxBulkLen), Logger: logger,
 		Metrics:    metrics,
-		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout) * time.Second, OutputLimit: f.outputLimit,
+		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout), OutputLimit: f.outputLimit,
 		ConfigValues: func() map[string]string { return configValues(f.fs) },
 		RequirePass:  f.requirePass, ClusterSecret: f.clusterSecret,
 		TLSListenAddr: f.tls.listen, TLS: clientTLS, PeerTLS: peerTLS,
@@ -229,4 +244,15 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		return err
 	}
 	return exitErr
+}
+
+// errNoCluster refuses a node that could never serve: its data dir holds
+// no Raft state and it was told neither to start a cluster nor to join one,
+// so it would answer TRYAGAIN until someone ran RAFT ADDNODE for it. A
+// restart (the data dir holds state) needs neither flag.
+type errNoCluster struct{ data string }
+
+func (e errNoCluster) Error() string {
+	return fmt.Sprintf("%s holds no Raft state and neither --bootstrap nor --join was given, so this node belongs to no cluster; "+
+		"start a new cluster with --bootstrap, or join one with --join HOST:PORT (any member's client address)", e.data)
 }

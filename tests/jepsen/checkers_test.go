@@ -111,11 +111,41 @@ func TestQueueCheckerJudgesHistories(t *testing.T) {
 		{"refused but applied", map[string][]string{"q:0": {"a"}}, []*op{qpush("a", failed)}, false, "refused"},
 		{"unknown push applied", map[string][]string{"q:0": {"a"}}, []*op{qpush("a", unknown)}, true, ""},
 		{"unknown push not applied", empty, []*op{qpush("a", unknown)}, true, ""},
+		{"a fault's blocked client answered", empty,
+			[]*op{qpush("a", ok), {F: "blpop", Key: "q:0", Values: []string{"a"}, Outcome: ok, MustAnswer: true}}, true, ""},
+		{"a fault's blocked client hung, its element gone", empty,
+			[]*op{qpush("a", ok), {F: "blpop", Key: "q:0", Outcome: unknown, MustAnswer: true, Hung: true}}, false, "hung"},
+		{"a hung client excuses no loss", empty,
+			[]*op{qpush("a", ok), {F: "blpop", Key: "q:0", Outcome: unknown, MustAnswer: true, Hung: true}}, false, "are gone"},
+		{"a fault's blocked client told of an error", empty,
+			[]*op{qpush("a", ok), {F: "blpop", Key: "q:0", Outcome: unknown, MustAnswer: true, Err: "UNCERTAIN ..."}}, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := queueRun(tc.final, tc.ops...)
 			if r.Pass != tc.pass || !strings.Contains(strings.Join(r.Detail, "\n"), tc.want) {
 				t.Fatalf("exp pass=%v with %q, got pass=%v:\n%s", tc.pass, tc.want, r.Pass, strings.Join(r.Detail, "\n"))
+			}
+		})
+	}
+}
+
+func TestMembershipCheckerWantsAcknowledgedRemovalsKept(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		members []string
+		acks    []memberAck
+		want    string
+	}{
+		{"as the harness has it", []string{"node1", "node2", "node3"}, nil, ""},
+		{"a removal answered OK but undone", []string{"node1", "node2", "node3"},
+			[]memberAck{{Via: "node1", Removed: "node2"}}, "RAFT REMOVENODE node2 was answered OK by node1"},
+		{"a member the harness does not have", []string{"node1", "node2", "node3", "node4"}, nil, "the members are node1,node2,node3,node4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fails := judgeMembers(tc.members, []string{"node1", "node2", "node3"}, tc.acks)
+			got := strings.Join(fails, "\n")
+			if (tc.want == "") != (len(fails) == 0) || !strings.Contains(got, tc.want) {
+				t.Fatalf("exp failures containing %q, got %q", tc.want, got)
 			}
 		})
 	}

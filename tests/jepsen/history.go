@@ -30,6 +30,12 @@ type op struct {
 	// Dropped is set when the harness closed the connection after sending
 	// the command, before its reply (the client-side fault).
 	Dropped bool `json:"dropped,omitempty"`
+	// MustAnswer marks a blocked client a fault placed on purpose (on a
+	// follower about to lag, on a node about to be removed): it must get an
+	// answer or an explicit error before its deadline. Hung is set when it
+	// got nothing at all.
+	MustAnswer bool `json:"must_answer,omitempty"`
+	Hung       bool `json:"hung,omitempty"`
 }
 
 func (o *op) latency() time.Duration { return o.End - o.Start }

@@ -15,16 +15,43 @@ import (
 
 // The fault kinds, in the order the report lists them.
 var faultKinds = []string{
-	"partition-leader", // cut the leader off from every other node
-	"partition-half",   // a majority and a minority that cannot talk
-	"partition-bridge", // two sides that only a bridge node sees both of
-	"kill",             // SIGKILL a node (the leader preferred), restart it from its data dir
-	"pause",            // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
-	"membership",       // remove a node under load, add a fresh one (new id, empty data dir)
-	"clientdrop",       // clients drop connections mid-command
+	"partition-leader",     // cut the leader off from every other node
+	"partition-half",       // a majority and a minority that cannot talk
+	"partition-bridge",     // two sides that only a bridge node sees both of
+	"kill",                 // SIGKILL a node (the leader preferred), restart it from its data dir
+	"pause",                // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
+	"membership",           // remove a node under load, add a fresh one (new id, empty data dir)
+	"clientdrop",           // clients drop connections mid-command
+	"island",               // isolate the leader, then ask it to remove every other member: nothing may commit or be acknowledged
+	"membership-partition", // block clients on a follower, cut it off, remove it through the majority, add a fresh node before healing
+	"corrupt",              // SIGKILL a follower, flip a bit in or cut short its newest snapshot or log tail, restart it
+	"snapshot-install",     // clients block on a follower, which is paused until it can only catch up by a snapshot (not in "all")
+}
+
+// optInFaults are fault kinds "all" leaves out: they fail on the current
+// build for reasons found and reported (issue 14), and are run by name.
+//   - corrupt: a bit flipped in a committed entry of a follower's bolt log
+//     is applied on restart without complaint (its digest then differs
+//     for good), and a damaged newest snapshot or a cut raft.db crash the
+//     node with a Go panic or SIGBUS rather than a refusal with a message.
+var optInFaults = []string{"corrupt"}
+
+// soloFaults never run together with another fault: each changes
+// membership or stops nodes in a way a second fault would confuse.
+func solo(kind string) bool {
+	switch kind {
+	case "membership", "island", "membership-partition", "corrupt", "snapshot-install":
+		return true
+	}
+	return false
 }
 
 func isPartition(kind string) bool { return strings.HasPrefix(kind, "partition-") }
+
+// needsNet reports whether kind cuts links with iptables.
+func needsNet(kind string) bool {
+	return isPartition(kind) || kind == "island" || kind == "membership-partition"
+}
 
 // parseFaults expands the --faults list: "all", "none", "partition" (the
 // three partition kinds) or kind names.
@@ -35,7 +62,11 @@ func parseFaults(list string) ([]string, error) {
 		switch {
 		case f == "" || f == "none":
 		case f == "all":
-			out = append(out, faultKinds...)
+			for _, k := range faultKinds {
+				if !slices.Contains(optInFaults, k) {
+					out = append(out, k)
+				}
+			}
 		case f == "partition":
 			out = append(out, faultKinds[:3]...)
 		case slices.Contains(faultKinds, f):
@@ -79,25 +110,31 @@ type nemesis struct {
 	mu     sync.Mutex
 	log    []*fault
 	active []active
+	acks   []memberAck // membership changes nodes answered OK to (members.go)
+	// corrupted counts corrupt faults: each does the next of corruptions.
+	corrupted int
 }
 
 func newNemesis(h *harness, res *runResult) (*nemesis, error) {
 	n := &nemesis{h: h, rng: rand.New(rand.NewPCG(h.o.Seed, 0x6e656d65736973))}
 	wantNet := false
 	for _, k := range h.o.Faults {
-		wantNet = wantNet || isPartition(k)
+		wantNet = wantNet || needsNet(k)
 	}
 	if wantNet {
 		tag := fmt.Sprintf("raftlist-jepsen-%d-%d-%d", h.o.Seed, time.Now().UnixNano()%1e9, rand.Uint32())
 		f, err := openNetFaults(tag)
 		if err != nil {
 			for _, k := range h.o.Faults {
-				if isPartition(k) {
+				if needsNet(k) {
 					res.skipped[k] = err.Error()
 				}
 			}
 		}
 		n.net = f
+	}
+	if slices.Contains(h.o.Faults, "snapshot-install") && !slices.Contains(h.o.Workloads, "queue") {
+		res.skipped["snapshot-install"] = "needs the queue workload (its checker judges the blocked clients)"
 	}
 	for _, k := range h.o.Faults {
 		if _, skip := res.skipped[k]; !skip {
@@ -176,10 +213,10 @@ func (n *nemesis) run(ctx context.Context, deadline time.Time) {
 		kind := bag[0]
 		bag = bag[1:]
 		n.start(ctx, kind, false)
-		if kind != "membership" && n.rng.Float64() < 0.25 {
+		if !solo(kind) && n.rng.Float64() < 0.25 {
 			var others []string
 			for _, k := range n.kinds {
-				if k != kind && k != "membership" && n.feasible(k) {
+				if k != kind && !solo(k) && n.feasible(k) {
 					others = append(others, k)
 				}
 			}
@@ -204,6 +241,8 @@ func (n *nemesis) feasible(kind string) bool {
 		return len(n.members()) >= 2
 	case "partition-bridge":
 		return len(n.members()) >= 3
+	case "island", "membership-partition":
+		return len(n.members()) >= 2
 	}
 	return true
 }
@@ -346,6 +385,14 @@ func (n *nemesis) inject(ctx context.Context, kind string) (heal func(context.Co
 			fmt.Sprintf("SIGSTOP %s%s, SIGCONT after ≥%s", v.ID, role, min), nil
 	case "membership":
 		return n.membership(ctx)
+	case "snapshot-install":
+		return n.snapshotInstall(ctx)
+	case "island":
+		return n.island(ctx)
+	case "membership-partition":
+		return n.membershipPartition(ctx)
+	case "corrupt":
+		return n.corrupt(ctx)
 	case "clientdrop":
 		n.h.dropping.Store(true)
 		return func(context.Context) error { n.h.dropping.Store(false); return nil },

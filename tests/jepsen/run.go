@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,8 +86,9 @@ type harness struct {
 	c      *local.Cluster
 	nem    *nemesis
 
-	mu   sync.Mutex
-	tgts []target
+	mu          sync.Mutex
+	tgts        []target
+	faultQueues []string // queues faults made for their own blocked clients (newFaultQueue)
 
 	// dropping is set during clientdrop windows.
 	dropping atomic.Bool
@@ -175,14 +177,17 @@ func run(ctx context.Context, o options, progress func(string)) (*runResult, err
 
 	progress(fmt.Sprintf("starting %d nodes (%s ...) from %s", o.Nodes, nodeHosts()[0], o.Binary))
 	startCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	// Small snapshots, so restarted and new nodes catch up from one.
+	snapArgs := []string{"--snapshot-threshold", "1024", "--snapshot-interval", "2s", "--trailing-logs", "512"}
+	if slices.Contains(nem.kinds, "snapshot-install") {
+		snapArgs = snapshotArgs
+	}
 	c, err := local.Start(startCtx, local.Config{
 		Binary: o.Binary, Nodes: o.Nodes, Hosts: nodeHosts(),
 		Dir: filepath.Join(o.Out, "data"), LogDir: filepath.Join(o.Out, "logs"),
-		ExtraArgs: []string{
+		ExtraArgs: append([]string{
 			"--election-timeout", o.Timing.election.String(), "--heartbeat-timeout", o.Timing.election.String(),
-			// Small snapshots, so restarted and new nodes catch up from one.
-			"--snapshot-threshold", "1024", "--snapshot-interval", "2s", "--trailing-logs", "512",
-		},
+		}, snapArgs...),
 	})
 	cancel()
 	if err != nil {
@@ -258,12 +263,13 @@ func run(ctx context.Context, o options, progress func(string)) (*runResult, err
 	}
 	cancel()
 	conv := checkConvergence(ctx, h)
+	members := checkMembership(ctx, h, nem.memberAcks())
 
 	res.ops = h.hist.all()
 	for _, w := range wls {
 		res.checks = append(res.checks, w.check(res))
 	}
-	res.checks = append(res.checks, conv)
+	res.checks = append(res.checks, conv, members)
 	res.took = time.Since(res.began)
 	res.notes = append(res.notes, fmt.Sprintf("workload phase ended at +%.1fs", workEnd.Seconds()))
 	if err := writeReport(res); err != nil {

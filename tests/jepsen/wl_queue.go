@@ -24,6 +24,30 @@ import (
 
 const queueKeys = 2
 
+// newFaultQueue names a fresh queue for a fault that places blocked
+// clients of its own (snapshot-install, membership-partition): only that
+// fault pushes to it and pops from it, so every waiter on it is the
+// fault's, and it starts empty. The queue checker checks it like the
+// workload's queues.
+func (h *harness) newFaultQueue() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	q := "q:fault" + strconv.Itoa(len(h.faultQueues))
+	h.faultQueues = append(h.faultQueues, q)
+	return q
+}
+
+// checkedQueues are the queues drained and checked at the end.
+func (h *harness) checkedQueues() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for i := 0; i < queueKeys; i++ {
+		out = append(out, queueKey(i))
+	}
+	return append(out, h.faultQueues...)
+}
+
 // blockSeconds is the timeout of the workloads' blocking commands.
 const blockSeconds = "1"
 
@@ -176,8 +200,8 @@ func poppedElement(f, key string, v any) (string, bool, bool) {
 
 func (w *queueWL) drain(ctx context.Context) error {
 	w.final = map[string][]string{}
-	for i := 0; i < queueKeys; i++ {
-		for _, k := range []string{queueKey(i), doneKey(queueKey(i))} {
+	for _, q := range w.h.checkedQueues() {
+		for _, k := range []string{q, doneKey(q)} {
 			l, err := readList(ctx, w.h, k)
 			if err != nil {
 				w.final = nil
@@ -218,6 +242,7 @@ func (w *queueWL) check(res *runResult) checkResult {
 	var pushes, pops counts
 	unknownPops := map[string]int{}
 	anomalies := 0
+	var hung []string
 	for _, o := range res.ops {
 		if o.Workload != "queue" {
 			continue
@@ -234,10 +259,15 @@ func (w *queueWL) check(res *runResult) checkResult {
 			}
 		default:
 			pops.add(o.Outcome)
+			if o.Hung {
+				hung = append(hung, fmt.Sprintf("%s on %s at +%.1fs", o.F, o.Node, o.Start.Seconds()))
+			}
 			switch {
-			case o.Outcome == unknown && o.F != "blmove":
+			case o.Hung:
+				// No answer where one was owed: it excuses no loss.
+			case o.Outcome == unknown && o.F != "blmove" && o.F != "brpoplpush":
 				unknownPops[o.Key]++
-			case o.Outcome == ok && len(o.Values) == 1 && o.F == "blmove":
+			case o.Outcome == ok && len(o.Values) == 1 && (o.F == "blmove" || o.F == "brpoplpush"):
 				get(o.Values[0]).moved++
 			case o.Outcome == ok && len(o.Values) == 1:
 				get(o.Values[0]).popped++
@@ -280,8 +310,12 @@ func (w *queueWL) check(res *runResult) checkResult {
 		sort.Strings(l)
 	}
 	excused := 0
-	for i := 0; i < queueKeys; i++ {
-		q := queueKey(i)
+	queues := make([]string, 0, len(lostBy))
+	for q := range lostBy {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	for _, q := range queues {
 		gone := lostBy[q]
 		sort.Strings(gone)
 		if len(gone) > unknownPops[q] {
@@ -301,6 +335,10 @@ func (w *queueWL) check(res *runResult) checkResult {
 	}
 	if len(moveLost) > 0 {
 		fail("%d acknowledged BLMOVEs whose element is not in the done list: %s", len(moveLost), sample(moveLost, 8))
+	}
+	if len(hung) > 0 {
+		sort.Strings(hung)
+		fail("%d blocked clients placed by a fault got no answer and no error within their timeout (hung): %s", len(hung), sample(hung, 6))
 	}
 	if anomalies > 0 {
 		fail("%d replies of an unexpected shape", anomalies)

@@ -3,7 +3,9 @@
 // This is raftlist's fork of github.com/tidwall/redcon v1.6.4, wired in
 // with a replace directive in the main module's go.mod. The upstream
 // reader trusted its peer: one request could panic the whole process,
-// burn seconds of CPU, or make it allocate without bound. See NOTICE.
+// burn seconds of CPU, or make it allocate without bound. Upstream's
+// PubSub, unused by raftlist, is removed with the two modules only it
+// needed. See NOTICE.
 //
 // What it owns: accepting connections, turning client bytes into
 // Commands (RESP multibulk or inline), and buffering replies. Every

@@ -1,0 +1,67 @@
+package cluster
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/raftlist/raftlist/fsm"
+)
+
+func words(s string) [][]byte {
+	var out [][]byte
+	for _, w := range strings.Fields(s) {
+		out = append(out, []byte(w))
+	}
+	return out
+}
+
+// TestRightsFailClosed: a client is worth what its level says, and the
+// zero level is worth nothing, so a client built outside accept (and
+// selfClient) can run nothing.
+func TestRightsFailClosed(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		name    string
+		client  *client
+		command string
+		want    string // "" is allowed
+	}{
+		{"a bare client cannot remove a member", &client{}, "RAFT REMOVENODE node1", "NOAUTH Authentication required."},
+		{"a bare client cannot forward", &client{}, "RAFT FORWARD 0 someone 1 RPUSH k v", "NOAUTH Authentication required."},
+		{"a bare client cannot write", &client{}, "RPUSH k v", "NOAUTH Authentication required."},
+		{"the node's own requests have node rights", selfClient(), "RAFT UNBLOCK owner 1 1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			if r := s.gate(tc.client, words(tc.command)); r != nil {
+				got = string(r.(fsm.Error))
+			}
+			if got != tc.want {
+				t.Fatalf("gate(%q): exp %q, got %q", tc.command, tc.want, got)
+			}
+		})
+	}
+}
+
+// TestNodeTrafficIsToldByProof: only a first command that proves the
+// cluster secret makes a connection node traffic (outside maxclients and
+// timeout); what the command is proves nothing.
+func TestNodeTrafficIsToldByProof(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret, first string
+		want                bool
+	}{
+		{"without a secret, RAFT FORWARD first is a client", "", "RAFT FORWARD 0 o 1 PING", false},
+		{"without a secret, RAFT NODES first is a client", "", "RAFT NODES", false},
+		{"with a secret, RAFT NODES first is a client", "s3cret", "RAFT NODES", false},
+		{"a wrong secret is a client", "s3cret", "AUTH raftlist-cluster wrong", false},
+		{"the right secret is a node", "s3cret", "AUTH raftlist-cluster s3cret", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{cfg: Config{ClusterSecret: tc.secret}}
+			if got := s.isNodeTraffic(words(tc.first)); got != tc.want {
+				t.Fatalf("isNodeTraffic(%q): exp %v, got %v", tc.first, tc.want, got)
+			}
+		})
+	}
+}
