@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/raftnode"
 )
 
 // redisVersion is the redis-server version whose behaviour raftlist follows;
@@ -96,6 +97,9 @@ func infoServer(s *Server, b *strings.Builder) {
 		exe = os.Args[0]
 	}
 	field(b, "executable", exe)
+	if addr := s.cfg.Metrics.Addr(); addr != "" {
+		field(b, "metrics_addr", addr) // raftlist's own: --metrics, port 0 resolved
+	}
 }
 
 func infoClients(s *Server, b *strings.Builder) {
@@ -167,15 +171,33 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "forwarded_commands_failed", fwd-st.forwarded[outcomeOK].Load()-st.forwarded[outcomeError].Load())
 }
 
-// infoReplication speaks in Redis's terms so tools that read "role" see the
-// leader as the master and the other members as its replicas.
+// infoReplication speaks in Redis 7.0's terms so tools that read "role"
+// see the leader as the master and the other members as its replicas, and
+// redis_exporter's replication panels work unchanged. The leader lists the
+// followers it is in contact with (raftnode.ContactBound), as Redis lists
+// its connected replicas; offsets are Raft log indexes: a slave line's
+// offset is the last log index that follower reported, master_repl_offset
+// the leader's last log index.
 func infoReplication(s *Server, b *strings.Builder) {
 	st := s.node.Status()
 	if st.Role == "leader" {
 		field(b, "role", "master")
-		if ms, err := s.node.Members(); err == nil {
-			field(b, "connected_slaves", len(ms)-1)
+		var slaves []string
+		if peers, err := s.node.Peers(); err == nil {
+			for _, p := range peers {
+				if p.Link != raftnode.LinkOnline {
+					continue
+				}
+				host, port := splitHostPort(p.RespAddr)
+				slaves = append(slaves, fmt.Sprintf("ip=%s,port=%s,state=online,offset=%d,lag=%d",
+					host, port, p.MatchIndex, int64(time.Since(p.LastContact).Seconds())))
+			}
 		}
+		field(b, "connected_slaves", len(slaves))
+		for i, line := range slaves {
+			field(b, "slave"+strconv.Itoa(i), line)
+		}
+		field(b, "master_repl_offset", st.LastIndex)
 		return
 	}
 	field(b, "role", "slave")
@@ -183,14 +205,22 @@ func infoReplication(s *Server, b *strings.Builder) {
 	field(b, "master_host", host)
 	field(b, "master_port", port)
 	link, lastIO := "down", int64(-1)
-	if last := s.node.LastContact(); !last.IsZero() {
+	last := s.node.LastContact()
+	if !last.IsZero() {
 		lastIO = int64(time.Since(last).Seconds())
 	}
-	if st.LeaderID != "" && lastIO >= 0 {
+	if st.LeaderID != "" && !last.IsZero() && time.Since(last) <= s.node.ContactBound() {
 		link = "up"
 	}
 	field(b, "master_link_status", link)
 	field(b, "master_last_io_seconds_ago", lastIO)
+	field(b, "slave_read_repl_offset", st.LastIndex)
+	field(b, "slave_repl_offset", st.AppliedIndex)
+	if link == "down" {
+		field(b, "master_link_down_since_seconds", lastIO)
+	}
+	field(b, "connected_slaves", 0)
+	field(b, "master_repl_offset", st.LastIndex)
 }
 
 func infoRaft(s *Server, b *strings.Builder) {
@@ -215,6 +245,7 @@ func infoRaft(s *Server, b *strings.Builder) {
 	if ms, err := s.node.Members(); err == nil {
 		field(b, "raft_members", len(ms))
 	}
+	field(b, "raft_log_store", s.node.LogStoreName())
 }
 
 func infoCPU(_ *Server, b *strings.Builder) {

@@ -22,6 +22,7 @@ type Metrics struct {
 	snapshots  *prometheus.HistogramVec
 	snapshotBy map[string]prometheus.Observer
 	srv        atomic.Pointer[Server]
+	addr       metricsAddr // where it is served (health.go)
 }
 
 // Snapshot phases, as raftnode reports them: capturing the state (Apply
@@ -96,10 +97,18 @@ var (
 	descMembers       = desc("raftlist_raft_members", "Servers in the latest Raft configuration.")
 	descHalted        = desc("raftlist_raft_halted", "1 if the state machine stopped applying (an undecodable entry), else 0.")
 	descInfo          = desc("raftlist_node_info", "Always 1; labels name the node and its version.", "node_id", "version", "redis_version")
+	descLeaderChanges = desc("raftlist_raft_leader_changes_total", "Terms in which this node saw a leader elected (itself included), since it started.")
+	descLogBytes      = desc("raftlist_raft_log_bytes", "Bytes the Raft log store (bolt file or WAL segments) takes in the data dir.")
+	descSnapshotBytes = desc("raftlist_raft_snapshot_bytes", "Bytes the kept snapshots take in the data dir.")
+	descPeerContact   = desc("raftlist_raft_peer_last_contact_seconds",
+		"On the leader: seconds since each follower last answered an AppendEntries (heartbeats included).", "peer")
+	descPeerMatch = desc("raftlist_raft_peer_match_index",
+		"On the leader: the last log index each follower reported.", "peer")
 
 	allDescs = []*prometheus.Desc{descCommands, descDuration, descErrors, descForwarded, descForwardConns,
 		descClients, descConnsTotal, descConnsRejected, descBlocked, descWaiters, descState, descTerm,
-		descCommit, descApplied, descLastIndex, descLag, descContact, descMembers, descHalted, descInfo}
+		descCommit, descApplied, descLastIndex, descLag, descContact, descMembers, descHalted, descInfo,
+		descLeaderChanges, descLogBytes, descSnapshotBytes, descPeerContact, descPeerMatch}
 )
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -159,6 +168,16 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descHalted, halted)
 	gauge(descInfo, 1, st.ID, Version, redisVersion)
+	counter(descLeaderChanges, s.node.LeaderChanges())
+	logBytes, snapBytes := s.node.DiskUsage()
+	gauge(descLogBytes, float64(logBytes))
+	gauge(descSnapshotBytes, float64(snapBytes))
+	for _, p := range peerLinks(s.node) {
+		if !p.LastContact.IsZero() {
+			gauge(descPeerContact, time.Since(p.LastContact).Seconds(), p.ID)
+			gauge(descPeerMatch, float64(p.MatchIndex), p.ID)
+		}
+	}
 }
 
 // collectCommands emits the command counters and latency histograms of the

@@ -74,24 +74,35 @@ func raftSnapshot(s *Server, _ *request) fsm.Reply {
 	return fsm.Array{fsm.Int(info.Index), fsm.Int(info.Size), fsm.Int(info.Took.Milliseconds())}
 }
 
-// raftNodes lists members as [id, raft-addr, resp-addr, role] with role one
-// of leader, voter, nonvoter.
+// raftNodes lists members as [id, raft-addr, resp-addr, role, link,
+// last-contact-ms, match-index]: role is leader, voter or nonvoter (the
+// Raft configuration); link is this node's view of the member (self,
+// online, unreachable, or unknown on a follower, which talks only to the
+// leader); last-contact-ms is how long ago the two last talked (-1: never
+// or unknown); match-index is the last log index the member reported to
+// the leader (on the leader; this node's own last index in its own row,
+// 0 where unknown).
 func raftNodes(s *Server) fsm.Reply {
-	members, err := s.node.Members()
+	peers, err := s.node.Peers()
 	if err != nil {
 		return errorReply(err)
 	}
-	out := make(fsm.Array, 0, len(members))
-	for _, m := range members {
+	out := make(fsm.Array, 0, len(peers))
+	for _, p := range peers {
 		role := "nonvoter"
 		switch {
-		case m.Leader:
+		case p.Leader:
 			role = "leader"
-		case m.Voter:
+		case p.Voter:
 			role = "voter"
 		}
+		contact := int64(-1)
+		if !p.LastContact.IsZero() {
+			contact = time.Since(p.LastContact).Milliseconds()
+		}
 		out = append(out, fsm.Array{
-			fsm.BulkString(m.ID), fsm.BulkString(m.RaftAddr), fsm.BulkString(m.RespAddr), fsm.BulkString(role),
+			fsm.BulkString(p.ID), fsm.BulkString(p.RaftAddr), fsm.BulkString(p.RespAddr), fsm.BulkString(role),
+			fsm.BulkString(p.Link), fsm.Int(contact), fsm.Int(int64(p.MatchIndex)),
 		})
 	}
 	return out

@@ -6,8 +6,9 @@ import "encoding/binary"
 // under a size limit before encoding it (raftnode's max-entry-size).
 
 // EntryHeaderMax bounds what a KindCommands entry's encoding adds around its
-// commands: format version, kind, time and command count.
-const EntryHeaderMax = 2 + 2*binary.MaxVarintLen64
+// commands: format version, kind, time and command count before them, and
+// the checksum after them (entry.go).
+const EntryHeaderMax = 2 + 2*binary.MaxVarintLen64 + checksumLen
 
 // CmdSize returns exactly the bytes Encode writes for c inside a
 // KindCommands entry.

@@ -14,7 +14,7 @@ func TestCmdSizeIsExactlyWhatEncodeWrites(t *testing.T) {
 	}
 	for i := range cmds {
 		e := Entry{Kind: KindCommands, TimeMs: 1700000000000, Cmds: cmds[i : i+1]}
-		header := 2 + binary.PutVarint(make([]byte, binary.MaxVarintLen64), e.TimeMs) + 1
+		header := 2 + binary.PutVarint(make([]byte, binary.MaxVarintLen64), e.TimeMs) + 1 + checksumLen
 		if exp, got := len(e.Encode())-header, CmdSize(&cmds[i]); exp != got {
 			t.Errorf("command %d: exp %d, got %d", i, exp, got)
 		}

@@ -71,7 +71,7 @@ func ksNormalize(e *Entry) *Entry {
 func TestDecodeEntryRefusesBadInput(t *testing.T) {
 	valid := ksCommandsEntry(0, "SET", "a", "1").Encode()
 	cmd := func(db uint64, args ...string) []byte {
-		b := []byte{FormatVersion, byte(KindCommands), 0, 1}
+		b := []byte{formatV1, byte(KindCommands), 0, 1}
 		b = binary.AppendUvarint(b, db)
 		b = appendBytes(b, []byte("owner"))
 		b = binary.AppendUvarint(b, 1)
@@ -88,19 +88,19 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 	}{
 		{"an empty entry is corrupt", nil, ErrCorruptEntry},
 		{"format 0 never existed", append([]byte{0}, valid[1:]...), ErrCorruptEntry},
-		{"a version alone is corrupt", []byte{FormatVersion}, ErrCorruptEntry},
-		{"kind 0 is unknown", []byte{FormatVersion, 0, 0}, ErrCorruptEntry},
-		{"kind 200 is unknown", []byte{FormatVersion, 200, 0}, ErrCorruptEntry},
-		{"a trailing byte is corrupt", append(append([]byte{}, valid...), 0), ErrCorruptEntry},
-		{"a command count past the data is corrupt", []byte{FormatVersion, byte(KindCommands), 0, 100}, ErrCorruptEntry},
+		{"a version alone is corrupt", []byte{formatV1}, ErrCorruptEntry},
+		{"kind 0 is unknown", []byte{formatV1, 0, 0}, ErrCorruptEntry},
+		{"kind 200 is unknown", []byte{formatV1, 200, 0}, ErrCorruptEntry},
+		{"a trailing byte is corrupt", append(toV1(valid), 0), ErrCorruptEntry},
+		{"a command count past the data is corrupt", []byte{formatV1, byte(KindCommands), 0, 100}, ErrCorruptEntry},
 		{"an argument length past the data is corrupt", cmd(0, "GET")[:len(cmd(0, "GET"))-1], ErrCorruptEntry},
-		{"an overlong varint time is corrupt", []byte{FormatVersion, byte(KindCommands), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0}, ErrCorruptEntry},
+		{"an overlong varint time is corrupt", []byte{formatV1, byte(KindCommands), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0}, ErrCorruptEntry},
 		{"database 16 does not exist", cmd(16, "GET", "a"), ErrCorruptEntry},
 		{"a database number that overflows int does not exist", cmd(1<<63, "DBSIZE"), ErrCorruptEntry},
 		{"the largest database number does not exist", cmd(math.MaxUint64, "DBSIZE"), ErrCorruptEntry},
 		{"a command without arguments is corrupt", cmd(0), ErrCorruptEntry},
-		{"a node entry cut short is corrupt", []byte{FormatVersion, byte(KindNodeMeta), 0, 2, 'n'}, ErrCorruptEntry},
-		{"format 2 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
+		{"a node entry cut short is corrupt", []byte{formatV1, byte(KindNodeMeta), 0, 2, 'n'}, ErrCorruptEntry},
+		{"format 3 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
 		{"format 255 is newer, whatever follows", []byte{255, 0xff, 0xff}, ErrNewerFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,11 +111,20 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 			if e != nil {
 				t.Fatalf("exp no entry, got %+v", e)
 			}
+			if len(tc.data) == 0 || tc.data[0] != formatV1 {
+				return
+			}
+			// The same structure in format 2, with a valid checksum: the
+			// checksum vouches for the bytes, never for their meaning.
+			e, err = DecodeEntry(withSum(tc.data))
+			if !errors.Is(err, tc.is) || errors.Is(err, ErrEntryChecksum) || e != nil {
+				t.Fatalf("format 2: exp an error wrapping %v (not a checksum mismatch), got %v (entry %+v)", tc.is, err, e)
+			}
 		})
 	}
 	t.Run("a newer format names its number", func(t *testing.T) {
 		_, err := DecodeEntry([]byte{FormatVersion + 1})
-		if exp, got := "log entry format 2 is newer than this binary; upgrade", err.Error(); exp != got {
+		if exp, got := "log entry format 3 is newer than this binary; upgrade", err.Error(); exp != got {
 			t.Fatalf("exp %q, got %q", exp, got)
 		}
 	})

@@ -48,7 +48,8 @@ func FuzzMachineApply(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{FormatVersion + 1, byte(KindCommands)})
-	f.Add([]byte{FormatVersion, 99})
+	f.Add([]byte{formatV1, 99})
+	f.Add(withSum([]byte{formatV1, 99}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := fuzzMachine()
 		before := ksDigest(t, m)

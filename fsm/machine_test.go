@@ -179,6 +179,8 @@ func TestMachinesFedTheSameLogAgree(t *testing.T) {
 func TestMachineHaltsOnUndecodableEntry(t *testing.T) {
 	newer := ksCommandsEntry(0, "SET", "a", "1").Encode()
 	newer[0] = FormatVersion + 1
+	flipped := ksCommandsEntry(0, "SET", "a", "1").Encode()
+	flipped[len(flipped)-checksumLen-1] ^= 1 // the value "1" becomes "0"
 	for _, tc := range []struct {
 		name    string
 		data    []byte
@@ -187,9 +189,11 @@ func TestMachineHaltsOnUndecodableEntry(t *testing.T) {
 	}{
 		{"an entry of a newer format halts the machine and says to upgrade", newer, ErrNewerFormat,
 			fmt.Sprintf("apply log index 2: log entry format %d is newer than this binary; upgrade", FormatVersion+1)},
-		{"a corrupt entry halts the machine", []byte{FormatVersion, byte(KindCommands), 0, 5}, ErrCorruptEntry,
+		{"a corrupt entry halts the machine", []byte{formatV1, byte(KindCommands), 0, 5}, ErrCorruptEntry,
 			"apply log index 2: corrupt log entry"},
 		{"an empty entry halts the machine", nil, ErrCorruptEntry, "apply log index 2: corrupt log entry"},
+		{"an entry that fails its checksum halts the machine", flipped, ErrEntryChecksum,
+			"apply log index 2: corrupt log entry: checksum mismatch (stored "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewMachine()
@@ -245,7 +249,7 @@ func TestMachineHaltsOnUndecodableEntry(t *testing.T) {
 		m := NewMachine()
 		done := make(chan error, 1)
 		go func() { done <- m.WaitApplied(context.Background(), 5) }()
-		m.Apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogCommand, Data: []byte{FormatVersion, 99}})
+		m.Apply(&raft.Log{Index: 1, Term: 1, Type: raft.LogCommand, Data: []byte{formatV1, 99}})
 		select {
 		case err := <-done:
 			if !errors.Is(err, ErrCorruptEntry) {

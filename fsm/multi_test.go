@@ -523,7 +523,7 @@ func TestExecEntryRoundTrip(t *testing.T) {
 		})
 	}
 	head := func(db uint64) []byte {
-		b := []byte{FormatVersion, byte(KindExec), 0}
+		b := []byte{formatV1, byte(KindExec), 0}
 		b = binary.AppendUvarint(b, db)
 		b = appendBytes(b, []byte("o"))
 		return binary.AppendUvarint(b, 1)
@@ -544,6 +544,9 @@ func TestExecEntryRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if e, err := DecodeEntry(tc.data); !errors.Is(err, ErrCorruptEntry) {
 				t.Fatalf("exp ErrCorruptEntry, got %v (entry %+v)", err, e)
+			}
+			if e, err := DecodeEntry(withSum(tc.data)); !errors.Is(err, ErrCorruptEntry) || errors.Is(err, ErrEntryChecksum) {
+				t.Fatalf("format 2: exp ErrCorruptEntry (not a checksum mismatch), got %v (entry %+v)", err, e)
 			}
 		})
 	}

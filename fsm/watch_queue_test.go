@@ -8,7 +8,7 @@ import (
 
 // A list that is emptied and refilled over and over (a job queue: RPUSH,
 // then the LPOP that empties it) deletes its key at every emptying. Found
-// by the Redis #614 soak test (tests/redis614_test.go): a follower's heap
+// by the Redis #614 soak test (tests/blocked_scripts_test.go): a follower's heap
 // grew all run long, all of it in (*DB).deleted.
 
 // txChurn applies entries, each emptying and refilling key cycles times.

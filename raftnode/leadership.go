@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -40,7 +41,7 @@ func (n *Node) watchLeadership() {
 			}
 			n.logScripts()
 			if err := n.machine.Halted(); err != nil && !haltLogged {
-				n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
+				n.logHalt(err)
 				haltLogged = true
 			}
 			n.maybeStartTerm()
@@ -105,10 +106,12 @@ func (n *Node) logScripts() {
 // way no element is popped for a client nobody can answer.
 const OwnerLostAfter = 10 * time.Second
 
-// watchPeer purges, as leader, the waiters of a follower unreachable for
-// longer than OwnerLostAfter, once per outage.
+// watchPeer counts leader changes and purges, as leader, the waiters of a
+// follower unreachable for longer than OwnerLostAfter, once per outage.
 func (n *Node) watchPeer(o raft.Observation, lost map[raft.ServerID]bool) {
 	switch ob := o.Data.(type) {
+	case raft.LeaderObservation:
+		n.noteLeader(ob)
 	case raft.ResumedHeartbeatObservation:
 		delete(lost, ob.PeerID)
 	case raft.FailedHeartbeatObservation:
@@ -137,4 +140,15 @@ func (n *Node) ProposePurgeOwner(ctx context.Context, p fsm.PurgeOwner) error {
 func (n *Node) ProposeAck(ctx context.Context, a fsm.Ack) error {
 	_, err := n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindAck, Ack: a})
 	return err
+}
+
+// logHalt says why the state machine stopped applying and what to do.
+func (n *Node) logHalt(err error) {
+	if errors.Is(err, fsm.ErrEntryChecksum) {
+		n.log.Error("state machine halted on a log entry damaged on disk or on the way: this node applies and serves nothing more. "+
+			"Remove it from the cluster (RAFT REMOVENODE on the leader) and add a fresh node with an empty data dir, or restore its data dir",
+			"data_dir", n.cfg.DataDir, "error", err)
+		return
+	}
+	n.log.Error("state machine halted: this node applies and serves nothing until the binary is fixed", "error", err)
 }

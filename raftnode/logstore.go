@@ -60,6 +60,9 @@ func openLogStore(kind, dataDir string, logger hclog.Logger) (logStore, error) {
 		if hasBolt {
 			return nil, fmt.Errorf("data dir %s holds a bolt log (%s); start the node with --log-store %s", dataDir, boltFile, LogStoreBolt)
 		}
+		if err := checkWALSegments(filepath.Join(dataDir, walDir), dataDir); err != nil {
+			return nil, err
+		}
 		return openWAL(filepath.Join(dataDir, walDir), logger)
 	default:
 		return nil, fmt.Errorf("unknown log store %q (want %s or %s)", kind, LogStoreBolt, LogStoreWAL)
@@ -72,6 +75,9 @@ func exists(path string) bool {
 }
 
 func openBolt(dataDir string) (logStore, error) {
+	if err := checkBoltFile(filepath.Join(dataDir, boltFile), dataDir); err != nil {
+		return nil, err
+	}
 	// bolt locks its file; without a timeout a second process on the same
 	// data dir would wait forever instead of saying why it cannot start.
 	s, err := raftboltdb.New(raftboltdb.Options{

@@ -111,6 +111,7 @@ type Node struct {
 	batch     batcher
 	nudge     nudger
 	observer  *raft.Observer
+	view      peerView // the other members as this node sees them (peers.go)
 	stop      chan struct{}
 	closeOnce sync.Once
 }
@@ -143,6 +144,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
 	snaps := breakSnapshotCRC(fileSnaps, cfg.DataDir) // itself, except in jepsen_break_* builds (break.go)
+	// Refuse a damaged log or snapshot before raft reads it (damage.go).
+	if err := n.checkDataDirIntact(snaps); err != nil {
+		n.store.Close()
+		return nil, err
+	}
 	n.transport, err = newTransport(cfg.RaftAddr, transportSecurity{TLS: cfg.TLS, Secret: []byte(cfg.ClusterSecret)}, cfg.Logger.Named("raft-net"))
 	if err != nil {
 		n.store.Close()
@@ -163,6 +169,8 @@ func New(cfg Config) (*Node, error) {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.Logger = cfg.Logger.Named("raft")
+	// Per-peer metrics only with a peer_id label, never in the name.
+	rc.NoLegacyTelemetry = true
 
 	logs, err := raft.NewLogCache(1024, n.disk)
 	if err != nil {
@@ -180,7 +188,7 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.disk, snaps, n.transport)
+	n.raft, err = raft.NewRaft(rc, n.raftFSM(), logs, n.disk, snaps, peerTransport{n.transport, &n.view.table})
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)

@@ -261,7 +261,7 @@ func requireMembers(t *testing.T, c *local.Cluster, addr string, ids []string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("RAFT NODES through %s: exp members %v (each [id raft-addr resp-addr role], one leader), got %s", addr, ids, last)
+	t.Fatalf("RAFT NODES through %s: exp members %v (each [id raft-addr resp-addr role link last-contact-ms match-index], one leader), got %s", addr, ids, last)
 }
 
 func membersMatch(r reply, ids []string, addrOf map[string]string) bool {
@@ -271,7 +271,7 @@ func membersMatch(r reply, ids []string, addrOf map[string]string) bool {
 	var got []string
 	leaders := 0
 	for _, m := range r.elems {
-		if m.kind != '*' || len(m.elems) != 4 {
+		if m.kind != '*' || len(m.elems) != 7 {
 			return false
 		}
 		id := string(m.elems[0].str)

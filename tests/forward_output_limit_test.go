@@ -8,9 +8,10 @@ import (
 
 // A follower forwards many clients' commands on one connection to the
 // leader: a reply over client-output-buffer-limit must fail only the
-// command it answers, not close that connection under the others.
+// command it answers, not close that connection under the others. (The
+// leader tells that connection from a client's by the cluster secret.)
 func TestReplyOverTheOutputLimitThroughAFollowerFailsOnlyItsOwnCommand(t *testing.T) {
-	c := mustStartCluster(t, 3, "--client-output-buffer-limit", "normal 1mb 0 0")
+	c := mustStartSecretCluster(t, 3, "--client-output-buffer-limit", "normal 1mb 0 0")
 	leader := mustLeader(t, c)
 	follower := followers(c, leader)[0]
 

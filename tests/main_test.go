@@ -160,9 +160,24 @@ func testStoreArgs() []string {
 
 func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 	t.Helper()
+	return mustStartClusterWith(t, n, func(*local.Config) {}, extraArgs...)
+}
+
+// mustStartSecretCluster is mustStartCluster with a cluster secret: only
+// with one is a follower's forwarding connection told from a client (by
+// its proof), and spared what clients are subject to.
+func mustStartSecretCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
+	t.Helper()
+	return mustStartClusterWith(t, n, func(cfg *local.Config) { cfg.ClusterSecret = "test-cluster-secret" }, extraArgs...)
+}
+
+// mustStartClusterWith starts n nodes with the tests' timing and log store
+// and extraArgs, after edit has changed the config.
+func mustStartClusterWith(t *testing.T, n int, edit func(*local.Config), extraArgs ...string) *local.Cluster {
+	t.Helper()
 	dir := t.TempDir()
 	return startLocalCluster(t, fmt.Sprintf("a %d-node cluster", n), func(attempt int) local.Config {
-		return local.Config{
+		cfg := local.Config{
 			Binary:    binary,
 			Nodes:     n,
 			BasePort:  freeBasePort(t),
@@ -171,6 +186,8 @@ func mustStartCluster(t *testing.T, n int, extraArgs ...string) *local.Cluster {
 			ExtraArgs: append(append(append([]string(nil), testTimingArgs...), testStoreArgs()...), extraArgs...),
 			LogDir:    filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
 		}
+		edit(&cfg)
+		return cfg
 	})
 }
 

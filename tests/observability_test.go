@@ -142,11 +142,11 @@ func TestObservability(t *testing.T) {
 		// adds (redis-server 7.0, src/server.c genRedisInfoString).
 		for _, f := range []string{"master_host", "master_port", "master_link_status",
 			"master_last_io_seconds_ago", "master_sync_in_progress", "slave_read_repl_offset",
-			"slave_repl_offset", "slave_priority", "slave_read_only", "replica_announced"} {
+			"slave_repl_offset", "master_link_down_since_seconds", "slave_priority", "slave_read_only", "replica_announced"} {
 			redisInfo["replication"][f] = true
 		}
 		ours := sectionFields(infoEverything(t, ctx, follower.ClientAddr))
-		ownFields := map[string]bool{"raftlist_version": true, "go_version": true,
+		ownFields := map[string]bool{"raftlist_version": true, "go_version": true, "metrics_addr": true,
 			"forwarded_commands": true, "forwarded_commands_failed": true,
 			// Redis 7.2's name for a count 7.0 does not keep (limits.go).
 			"client_output_buffer_limit_disconnections": true}

@@ -354,6 +354,13 @@ func (n *Node) Digest(ctx context.Context) (string, error) {
 // Member is one row of RAFT NODES.
 type Member struct {
 	ID, RaftAddr, ClientAddr, Role string // Role: leader, voter or nonvoter
+	// Link is the answering node's view of the member: self, online,
+	// unreachable, or unknown (a follower's view of other followers).
+	Link string
+	// LastContactMs is how long ago the answering node and the member
+	// last talked, -1 if never or unknown; MatchIndex the last log index
+	// the member reported to the leader (0 where unknown).
+	LastContactMs, MatchIndex int64
 }
 
 // Members returns RAFT NODES as this node answers it.
@@ -365,14 +372,19 @@ func (n *Node) Members(ctx context.Context) ([]Member, error) {
 	out := make([]Member, 0, len(v))
 	for _, row := range v {
 		f, ok := row.([]any)
-		if !ok || len(f) != 4 {
+		if !ok || len(f) < 4 {
 			return nil, fmt.Errorf("%s RAFT NODES: unexpected row %v", n.ID, row)
 		}
-		var s [4]string
-		for i := range f {
+		var s [5]string
+		for i := 0; i < len(f) && i < len(s); i++ {
 			s[i], _ = f[i].(string)
 		}
-		out = append(out, Member{ID: s[0], RaftAddr: s[1], ClientAddr: s[2], Role: s[3]})
+		m := Member{ID: s[0], RaftAddr: s[1], ClientAddr: s[2], Role: s[3], Link: s[4], LastContactMs: -1}
+		if len(f) >= 7 {
+			m.LastContactMs, _ = f[5].(int64)
+			m.MatchIndex, _ = f[6].(int64)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -121,6 +121,7 @@ var synopses = map[string]string{
 	"server":        "server [raftlist.conf] --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | --join HOST:PORT] [flags]",
 	"cluster up":    "cluster up [--nodes 3] [--port 6379] [--raft-port PORT] [--dir DIR] [--host 127.0.0.1] [--tls] [--requirepass PASSWORD] [-- server flags]",
 	"demo failover": "demo failover [--port 7400] [--dir DIR] [--keep] [--writes 200]",
+	"status":        "status [--addr HOST:PORT] [--json] [-a PASSWORD] [--tls --cacert FILE [--cert FILE --key FILE]]",
 	"version":       "version",
 }
 
@@ -139,13 +140,19 @@ Starts a local cluster of real node processes: node i listens for clients on
 port+i-1 and for Raft on raft-port+i-1. On an empty --dir node1 bootstraps
 and the others join it; on a --dir that holds the nodes' data the same
 command brings the old cluster back. Ctrl-C stops every node.`,
+	"status": `
+Asks the member at --addr for the cluster's members, the leader for when it
+last heard from each, and every member for its own state, and prints them.
+Exits 1, naming the problem on stderr, when there is no leader or a member
+is unreachable (its client port does not answer, or the leader has not heard
+from it for three heartbeat timeouts).`,
 }
 
 // topUsage is `raftlist --help`.
 func topUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: raftlist <command> [flags]   (raftlist <command> --help for its flags)")
 	fmt.Fprintln(w, "\ncommands:")
-	for _, name := range []string{"server", "cluster up", "demo failover", "version"} {
+	for _, name := range []string{"server", "cluster up", "demo failover", "status", "version"} {
 		fmt.Fprintf(w, "  raftlist %s\n", synopses[name])
 	}
 }

@@ -15,6 +15,7 @@ var verbs = map[string]func(args []string) error{
 	"server":  runServer,
 	"cluster": runCluster,
 	"demo":    runDemo,
+	"status":  runStatus,
 	"version": runVersion,
 }
 

@@ -167,11 +167,15 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 	advertised := f.tls.advertised(f.listen)
 	metrics := cluster.NewMetrics()
 	if f.metrics != "" {
-		stop, err := serveMetrics(f.metrics, metrics, logger)
+		if err := exportRaftMetrics(metrics); err != nil {
+			return err
+		}
+		bound, stop, err := serveMetrics(f.metrics, metrics, logger)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		f.fs.Set("metrics", bound) // CONFIG GET metrics names the port 0 chose
 	}
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,

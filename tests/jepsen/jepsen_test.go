@@ -194,27 +194,28 @@ func TestCheckersCatchBrokenBuilds(t *testing.T) {
 }
 
 // TestOptInFaultsPass runs each fault "all" leaves out (optInFaults)
-// alone, when its variable is set to 1. Each fails on the current build
-// for a reason found and reported (see optInFaults); the variable switches
-// its run on once that is fixed.
-//   - corrupt (RAFTLIST_JEPSEN_CORRUPT=1): convergence fails after a
-//     log-flip (the flipped entry is applied), and faults report "crashed
-//     (a Go panic or fatal error) ... instead of refusing to start".
+// alone, when RAFTLIST_JEPSEN_<KIND>=1 (kind upper-cased, '-' as '_').
+// Each fails on the current build for a reason found and reported (see
+// optInFaults); the variable switches its run on once that is fixed. None
+// is opt-in now: corrupt, the last, passes since issue 14's fixes and runs
+// in "all" (TestShortRunWithEveryFaultPasses).
 func TestOptInFaultsPass(t *testing.T) {
-	for _, tc := range []struct{ fault, env string }{
-		{"corrupt", "RAFTLIST_JEPSEN_CORRUPT"},
-	} {
-		t.Run(tc.fault, func(t *testing.T) {
-			if os.Getenv(tc.env) != "1" {
-				t.Skipf("%s fails on the current build (see optInFaults in nemesis.go); %s=1 runs it", tc.fault, tc.env)
+	if len(optInFaults) == 0 {
+		t.Skip("no opt-in faults: every fault kind runs in all (TestShortRunWithEveryFaultPasses)")
+	}
+	for _, kind := range optInFaults {
+		env := optInEnv(kind)
+		t.Run(kind, func(t *testing.T) {
+			if os.Getenv(env) != "1" {
+				t.Skipf("%s fails on the current build (see optInFaults in nemesis.go); %s=1 runs it", kind, env)
 			}
-			o := shortOptions(t, binary(t, ""), tc.fault, 25*time.Second, 0, "all", tc.fault)
+			o := shortOptions(t, binary(t, ""), kind, 25*time.Second, 0, "all", kind)
 			res := mustRun(t, o)
 			if !res.pass() {
 				t.Fatalf("exp every checker to pass on a correct build (seed %d), got:\n%s", o.Seed, summary(res, false))
 			}
-			if !slices.ContainsFunc(res.faults, func(f *fault) bool { return f.Kind == tc.fault }) {
-				t.Errorf("exp fault %s to run at least once, got none", tc.fault)
+			if !slices.ContainsFunc(res.faults, func(f *fault) bool { return f.Kind == kind }) {
+				t.Errorf("exp fault %s to run at least once, got none", kind)
 			}
 			for _, f := range res.faults {
 				if f.Err != "" {
@@ -223,6 +224,11 @@ func TestOptInFaultsPass(t *testing.T) {
 			}
 		})
 	}
+}
+
+// optInEnv is the variable that switches an opt-in fault's run on.
+func optInEnv(kind string) string {
+	return "RAFTLIST_JEPSEN_" + strings.ToUpper(strings.ReplaceAll(kind, "-", "_"))
 }
 
 func TestFlagsRejectWhatTheyCannotRun(t *testing.T) {
@@ -254,23 +260,49 @@ func TestFaultListsExpand(t *testing.T) {
 }
 
 func TestFaultListAllLeavesOutOptInFaults(t *testing.T) {
-	all, err := parseFaults("all")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range optInFaults {
-		if slices.Contains(all, k) {
-			t.Fatalf("exp all without %s, got %v", k, all)
+	check := func(t *testing.T) {
+		t.Helper()
+		all, err := parseFaults("all")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp []string
+		for _, k := range faultKinds {
+			if !slices.Contains(optInFaults, k) {
+				exp = append(exp, k)
+			}
+		}
+		if !slices.Equal(all, exp) {
+			t.Fatalf("exp all to be every kind but %v, %v, got %v", optInFaults, exp, all)
+		}
+		for _, k := range optInFaults {
+			if !slices.Contains(faultKinds, k) {
+				t.Fatalf("opt-in fault %q is not a fault kind", k)
+			}
+			named, err := parseFaults("all," + k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(named, k) {
+				t.Fatalf("exp %s when named, got %v", k, named)
+			}
 		}
 	}
-	if len(all) != len(faultKinds)-len(optInFaults) {
-		t.Fatalf("exp every kind but %v, got %v", optInFaults, all)
-	}
-	named, err := parseFaults("all,corrupt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(named, "corrupt") {
-		t.Fatalf("exp corrupt when named, got %v", named)
-	}
+	t.Run("the current list", func(t *testing.T) {
+		check(t)
+		// Issue 14: a damaged data dir is refused with a message, so the
+		// corrupt fault passes and belongs in all.
+		if all, _ := parseFaults("all"); !slices.Contains(all, "corrupt") {
+			t.Fatalf("exp corrupt in all, got %v", all)
+		}
+	})
+	t.Run("a list with a fault in it", func(t *testing.T) {
+		saved := optInFaults
+		defer func() { optInFaults = saved }()
+		optInFaults = []string{"corrupt", "snapshot-install"}
+		check(t)
+		if exp, got := "RAFTLIST_JEPSEN_SNAPSHOT_INSTALL", optInEnv("snapshot-install"); exp != got {
+			t.Fatalf("exp %s, got %s", exp, got)
+		}
+	})
 }

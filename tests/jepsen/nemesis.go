@@ -28,13 +28,14 @@ var faultKinds = []string{
 	"snapshot-install",     // clients block on a follower, which is paused until it can only catch up by a snapshot (not in "all")
 }
 
-// optInFaults are fault kinds "all" leaves out: they fail on the current
-// build for reasons found and reported (issue 14), and are run by name.
-//   - corrupt: a bit flipped in a committed entry of a follower's bolt log
-//     is applied on restart without complaint (its digest then differs
-//     for good), and a damaged newest snapshot or a cut raft.db crash the
-//     node with a Go panic or SIGBUS rather than a refusal with a message.
-var optInFaults = []string{"corrupt"}
+// optInFaults are fault kinds "all" leaves out: a new fault that fails on
+// the current build for a reason found and reported waits here, run only
+// by name, until it is fixed. None does now. (corrupt was here until
+// issue 14's fixes: a flipped digit in a committed log entry was applied
+// on restart, a damaged newest snapshot panicked in raft.NewRaft and a cut
+// raft.db died of SIGBUS; a damaged data dir is now refused at startup
+// with a message, and the fault replaces the node.)
+var optInFaults = []string{}
 
 // soloFaults never run together with another fault: each changes
 // membership or stops nodes in a way a second fault would confuse.

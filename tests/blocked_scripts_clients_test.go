@@ -13,7 +13,7 @@ import (
 	"github.com/raftlist/raftlist/cluster/local"
 )
 
-// The clients of the Redis #614 scenario (redis614_test.go) that block,
+// The clients of the Redis #614 scenario (blocked_scripts_test.go) that block,
 // and the sampler that reads every node's memory and waiters meanwhile.
 
 // r614Worker blocks with BRPOPLPUSH or BLMOVE from a source list into its

@@ -13,10 +13,10 @@ import (
 	"github.com/raftlist/raftlist/cluster/resp"
 )
 
-// TestRedis614SequentialRepliesMatchRedis runs the Redis #614 scenario one
+// TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence runs the Redis #614 scenario one
 // step at a time against a real redis-server and a three-node raftlist
 // cluster, and requires byte-identical replies: the programs of
-// redis614_prog_test.go (the script, scripts and MULTI/EXEC that
+// blocked_scripts_programs_test.go (the script, scripts and MULTI/EXEC that
 // push and remove, plain pipelines), clients blocked in BRPOPLPUSH and
 // BLMOVE (on the leader and on the followers for raftlist; relays among
 // them, so serving one readies another list), and those clients' plain
@@ -33,7 +33,7 @@ const (
 	r614DiffBound   = 10 * time.Second
 )
 
-func TestRedis614SequentialRepliesMatchRedis(t *testing.T) {
+func TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence(t *testing.T) {
 	seed := r614Seed(t)
 	steps := r614DiffSteps()
 	redisSrv := mustStartRedis(t)

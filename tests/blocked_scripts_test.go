@@ -23,7 +23,7 @@ import (
 // else; it diverged and its memory grew, silently, while the master looked
 // fine.
 //
-// TestRedis614BlockedClientsScriptsAndRemovalsKeepEveryNodeEqual does that
+// TestBlockedClientsScriptsAndRemovalsKeepEveryNodeEqual does that
 // on a three-node cluster of real processes, many times over: workers
 // blocked in BRPOPLPUSH and BLMOVE on the leader and on both followers
 // (some forever, most with short timeouts that end through the log),
@@ -33,23 +33,23 @@ import (
 // script, scripts and MULTI/EXEC that push and then remove with LREM,
 // LTRIM or a pop of the same element, and plain pipelines of pushes, LREMs
 // and pops; workers LREM and LTRIM their own lists. Every element is
-// unique and every reply that takes one names it (redis614_prog_test.go;
-// the blocked clients are in redis614_clients_test.go), so at the end each
-// element is accounted for exactly (redis614_ledger_test.go). Then: every
+// unique and every reply that takes one names it (blocked_scripts_programs_test.go;
+// the blocked clients are in blocked_scripts_clients_test.go), so at the end each
+// element is accounted for exactly (blocked_scripts_ledger_test.go). Then: every
 // node has the same DEBUG DIGEST; no waiter is left anywhere; every node
 // holds the same lists; emptying them leaves an empty dataset (digest 40
 // zeros, DBSIZE 0) on every node; and the followers' memory did not grow
-// in the second half of the run (redis614_memory_test.go).
+// in the second half of the run (blocked_scripts_memory_test.go).
 //
 // -redis614.iters sets the number of programs (a soak run: 100000).
-// TestRedis614SequentialRepliesMatchRedis (redis614_diff_test.go) runs the
+// TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence (blocked_scripts_diff_test.go) runs the
 // same kind of scenario one step at a time against a real redis-server
 // too and requires byte-identical replies, so the scenario means what
 // Redis means.
 
 var (
 	r614ItersFlag = flag.Int("redis614.iters", 0,
-		"programs TestRedis614 runs against the cluster (0: 1500 with -short, else 5000; a soak run: 100000)")
+		"programs TestBlockedClientsScriptsAndRemovalsKeepEveryNodeEqual runs against the cluster (0: 1500 with -short, else 5000; a soak run: 100000)")
 	r614SeedFlag = flag.Uint64("redis614.seed", 0, "seed of the Redis #614 tests (0: from the clock, logged)")
 )
 
@@ -101,7 +101,7 @@ func r614Seed(t *testing.T) uint64 {
 	return seed
 }
 
-func TestRedis614BlockedClientsScriptsAndRemovalsKeepEveryNodeEqual(t *testing.T) {
+func TestBlockedClientsScriptsAndRemovalsKeepEveryNodeEqual(t *testing.T) {
 	iters := r614Iterations()
 	seed := r614Seed(t)
 	c := mustStartCluster(t, 3)

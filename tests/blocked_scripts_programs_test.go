@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// The operations of the Redis #614 scenario (redis614_test.go): programs of
+// The operations of the Redis #614 scenario (blocked_scripts_test.go): programs of
 // list operations on the two source lists, run as one Lua script (EVALSHA
 // or EVAL of an interpreter script, or the issue's own multi-element LPUSH
 // script), as one MULTI/EXEC, or as plain commands sent in one pipeline.
@@ -16,7 +16,7 @@ import (
 // elements it removed (LREM of one named element answers 0 or 1; pops
 // answer the element; a trim is an LRANGE of exactly what the LTRIM next
 // to it removes, in the same script or transaction), so the ledger
-// (redis614_ledger_test.go) can account for every element.
+// (blocked_scripts_ledger_test.go) can account for every element.
 
 const (
 	// r614Q is the list blocked clients wait on and programs push to.
