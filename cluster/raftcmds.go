@@ -144,6 +144,13 @@ func Join(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts J
 	}
 }
 
+// JoinOnce is one attempt of Join: it asks the member at memberAddr once and
+// returns its answer, so a caller holding several addresses can move on
+// from a dead one at once.
+func JoinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
+	return joinOnce(ctx, memberAddr, id, raftAddr, respAddr, opts)
+}
+
 func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, opts JoinOptions) error {
 	conn, err := dialNode(ctx, opts.PeerTLS, opts.Secret, memberAddr, 15*time.Second)
 	if err != nil {

@@ -328,3 +328,18 @@ func (n *Node) checkGate() error {
 
 // IsLeader reports whether this node leads with its gate open.
 func (n *Node) IsLeader() bool { return n.checkGate() == nil }
+
+// BootstrapAlone makes this running node the first member of a new
+// one-node cluster, as Config.Bootstrap does at start. It fails (with
+// raft.ErrCantBootstrap) when the node already holds Raft state, so a node
+// that ever belonged to a cluster can never found another. Used by
+// --bootstrap-expect once the expected nodes are found all empty.
+func (n *Node) BootstrapAlone() error {
+	conf := raft.Configuration{Servers: []raft.Server{{
+		ID: raft.ServerID(n.cfg.ID), Address: n.transport.LocalAddr(), Suffrage: raft.Voter,
+	}}}
+	if err := n.raft.BootstrapCluster(conf).Error(); err != nil {
+		return fmt.Errorf("bootstrap cluster: %w", err)
+	}
+	return nil
+}
