@@ -118,7 +118,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 
 // synopses are each verb's one-line usage, by flag set name.
 var synopses = map[string]string{
-	"server":        "server [raftlist.conf] --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | --join HOST:PORT] [flags]",
+	"server":        "server [raftlist.conf] --id ID --listen HOST:PORT --raft HOST:PORT --data DIR [--bootstrap | [--bootstrap-expect N] --join HOST:PORT[,HOST:PORT...]] [flags]",
 	"cluster up":    "cluster up [--nodes 3] [--port 6379] [--raft-port PORT] [--dir DIR] [--host 127.0.0.1] [--tls] [--requirepass PASSWORD] [-- server flags]",
 	"demo failover": "demo failover [--port 7400] [--dir DIR] [--keep] [--writes 200]",
 	"status":        "status [--addr HOST:PORT] [--json] [-a PASSWORD] [--tls --cacert FILE [--cert FILE --key FILE]]",
@@ -129,8 +129,14 @@ var synopses = map[string]string{
 var helpNotes = map[string]string{
 	"server": `
 Runs one node. A new cluster starts with one node given --bootstrap; every
-other node is given --join with any member's client address. A node whose
---data already holds Raft state resumes it, with or without those flags.
+other node is given --join with any member's client address (several,
+comma-separated, are tried in turn; after --join-timeout an empty node gives
+up and exits 1). A node whose --data already holds Raft state resumes it,
+with or without those flags. Deployments start every node the same way,
+with --bootstrap-expect N --join <the others>: an empty node founds a
+cluster only when N empty nodes find each other (the lowest id bootstraps),
+joins a cluster it finds instead, and a node with state never bootstraps,
+so a wiped disk rejoins rather than founding a second cluster.
 
 A config file (first argument, or --config) takes every flag below as a
 "keyword value" line, and also Redis's port, bind, tls-port, dir and loglevel

@@ -28,6 +28,9 @@ type serverFlags struct {
 	id, listen, raftAddr, data, join, logLevel string
 	pprof, metrics, logFormat, logStore        string
 	bootstrap, redirect                        bool
+	bootstrapExpect                            int
+	joinTimeout                                time.Duration
+	joinAddrs                                  []string
 	heartbeat, election, snapInterval          time.Duration
 	snapThreshold, trailingLogs                uint64
 	maxBulkLen, maxEntrySize                   cluster.ByteSize
@@ -54,7 +57,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.raftAddr, "raft", "", "Raft transport address (default: listen port + 10000 on the listen host)")
 	fs.StringVar(&f.data, "data", "", "data directory (default: ./data/<id>)")
 	fs.BoolVar(&f.bootstrap, "bootstrap", false, "start a new cluster with this node as its first member (harmless on restart)")
-	fs.StringVar(&f.join, "join", "", "join an existing cluster through any member's RESP address")
+	fs.StringVar(&f.join, "join", "", "join an existing cluster through any member's RESP address; several, comma-separated, are tried in turn")
+	fs.DurationVar(&f.joinTimeout, "join-timeout", defaultJoinTimeout, "give up joining (exit status 1) when no --join address admits this node within this time")
+	fs.IntVar(&f.bootstrapExpect, "bootstrap-expect", 0, "with --join: on an empty data dir, found a cluster only once this many nodes (this one included) answer and none of the --join peers belongs to a cluster yet; the lowest id bootstraps, the others join it. A peer already in a cluster is joined instead, and a node with Raft state never bootstraps")
 	fs.BoolVar(&f.redirect, "redirect", false, "followers answer -MOVED 0 leader instead of forwarding")
 	fs.DurationVar(&f.heartbeat, "heartbeat-timeout", time.Second, "Raft heartbeat timeout")
 	fs.DurationVar(&f.election, "election-timeout", time.Second, "Raft election timeout")
@@ -96,6 +101,24 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, usageError{"server", errors.New("--bootstrap and --join exclude each other")}
+	}
+	joinAddrs, err := splitJoin(f.join)
+	if err != nil {
+		return nil, usageError{"server", err}
+	}
+	f.joinAddrs = joinAddrs
+	if f.bootstrapExpect != 0 {
+		switch {
+		case f.bootstrap:
+			return nil, usageError{"server", errors.New("--bootstrap and --bootstrap-expect exclude each other")}
+		case f.bootstrapExpect < 2:
+			return nil, usageError{"server", fmt.Errorf("--bootstrap-expect %d: want 2 or more (a one-node cluster is --bootstrap)", f.bootstrapExpect)}
+		case len(f.joinAddrs) == 0:
+			return nil, usageError{"server", errors.New("--bootstrap-expect needs --join with the other expected nodes' addresses")}
+		}
+	}
+	if f.joinTimeout <= 0 {
+		return nil, usageError{"server", fmt.Errorf("--join-timeout %v: want a positive duration", f.joinTimeout)}
 	}
 	if err := f.tls.check(f.listen); err != nil {
 		return nil, err
@@ -217,19 +240,25 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	joinRefused := make(chan error, 1)
-	if f.join != "" {
+	joinFailed := make(chan error, 1)
+	if len(f.joinAddrs) > 0 {
+		j := &joiner{id: f.id, raftAddr: f.raftAddr, respAddr: advertised, addrs: f.joinAddrs,
+			expect: f.bootstrapExpect, timeout: f.joinTimeout, secret: f.clusterSecret, peerTLS: peerTLS,
+			node: node, logger: logger}
 		go func() {
-			err := cluster.Join(ctx, f.join, f.id, f.raftAddr, advertised,
-				cluster.JoinOptions{Secret: f.clusterSecret, PeerTLS: peerTLS})
+			err := j.run(ctx)
 			var ae *cluster.AuthError
 			switch {
-			case errors.As(err, &ae):
-				joinRefused <- err
-			case err != nil:
-				logger.Error("join failed", "through", f.join, "error", err)
+			case err == nil, errors.Is(err, context.Canceled):
+			case errors.As(err, &ae) || !node.Restarted():
+				// A node the cluster will never admit, or an empty one no
+				// member admitted in time, would only sit idle: exit, so
+				// systemd's restart policy and the operator see it.
+				joinFailed <- err
 			default:
-				logger.Info("joined", "through", f.join)
+				// A restarted node already belongs to its cluster; the
+				// join only refreshes its addresses.
+				logger.Error("join failed; carrying on with the cluster in the data dir", "through", f.join, "error", err)
 			}
 		}()
 	}
@@ -239,9 +268,8 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		logger.Info("shutting down")
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
-	case exitErr = <-joinRefused:
-		// A node the cluster will never admit would only sit idle.
-		logger.Error("join refused; stopping", "through", f.join, "error", exitErr)
+	case exitErr = <-joinFailed:
+		logger.Error("join failed; stopping", "through", f.join, "error", exitErr)
 	}
 	srv.Close()
 	if err := node.Shutdown(); err != nil {
