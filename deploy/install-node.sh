@@ -14,7 +14,14 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # ---------------------------------------------------------------------------
 NODE_ID=${RAFTLIST_ID:-}
 NODE_IP=${RAFTLIST_IP:-}
-JOIN=${RAFTLIST_JOIN:-}                 # "bootstrap" or HOST[:PORT] of a member's RESP port
+JOIN=${RAFTLIST_JOIN:-}                 # HOST[:PORT][,HOST[:PORT]...]: members' (or peers') RESP ports
+BOOTSTRAP_EXPECT=${RAFTLIST_BOOTSTRAP_EXPECT:-}   # N: found a new cluster of N nodes (every node the same N)
+JOIN_TIMEOUT=${RAFTLIST_JOIN_TIMEOUT:-2m}
+PKI_DIR=${RAFTLIST_PKI:-}               # made by make-pki.sh: secrets, ca.crt, ID.crt, ID.key
+CLUSTER_SECRET_SRC=${RAFTLIST_CLUSTER_SECRET_FILE:-}
+REQUIREPASS_SRC=${RAFTLIST_REQUIREPASS_FILE:-}
+NO_TLS=${RAFTLIST_INSECURE_NO_TLS:-0}
+NO_AUTH=${RAFTLIST_INSECURE_NO_AUTH:-0}
 SRC_DIR=${RAFTLIST_SRC:-}               # raftlist source tree (default: see find_src_dir)
 BINARY=${RAFTLIST_BINARY:-}             # prebuilt binary: skip Go and the build
 RESP_PORT=${RAFTLIST_RESP_PORT:-6379}
@@ -31,10 +38,12 @@ UNIT_NAME=raftlist.service
 UNIT_PATH=/etc/systemd/system/$UNIT_NAME
 GO_ROOT=${RAFTLIST_GO_ROOT:-/usr/local/go}   # where Go is looked for / installed
 BUILD_CACHE=/var/cache/raftlist-build
+CONF_DIR=/etc/raftlist                  # secrets and TLS files, readable by $SERVICE_USER only
+TLS_DIR=$CONF_DIR/tls
 
 usage() {
     cat <<EOF
-Usage: $PROG [options] [ID IP bootstrap|JOIN_ADDR]
+Usage: $PROG [options] [ID IP JOIN_ADDRS]
 
 Install a raftlist node on this Debian 12 host: install Go if needed, build
 raftlist, install it to $BIN_PATH, create the '$SERVICE_USER' system user and
@@ -42,18 +51,40 @@ $DATA_DIR, write and start the systemd unit $UNIT_NAME.
 Idempotent: running it again updates the binary/unit and restarts only if
 something changed.
 
-The node serves RESP (Redis protocol) on IP:$RESP_PORT and Raft on IP:$RAFT_PORT.
+The node serves RESP (Redis protocol) over TLS on IP:$RESP_PORT and Raft
+(mutual TLS) on IP:$RAFT_PORT; clients need the password and a client
+certificate of the cluster CA.
 
-Positional form:
-  $PROG node1 192.168.56.11 bootstrap
-  $PROG node2 192.168.56.12 192.168.56.11:6379
+A new three-node cluster: make the shared files once (on any machine),
+  deploy/make-pki.sh pki node1=10.0.0.1 node2=10.0.0.2 node3=10.0.0.3
+copy pki/ to each host, and run the same command on every host:
+  $PROG --id node1 --ip 10.0.0.1 --pki pki \\
+      --bootstrap-expect 3 --join 10.0.0.1,10.0.0.2,10.0.0.3
+The nodes find each other and exactly one founds the cluster; a node whose
+data dir is lost later rejoins the cluster instead of founding a new one.
+A node added to a running cluster: --join without --bootstrap-expect.
+There is no --bootstrap: a unit that bootstraps on every start founds a
+second cluster when its disk is wiped.
 
 Options (environment variable in brackets):
   --id ID            node id, unique in the cluster            [RAFTLIST_ID]
   --ip IP            this host's IP that other nodes reach     [RAFTLIST_IP]
-  --bootstrap        start a new cluster with this node         [RAFTLIST_JOIN=bootstrap]
-  --join HOST[:PORT] join through an existing member's RESP
-                     address (port defaults to 6379)            [RAFTLIST_JOIN=HOST:PORT]
+  --join H[:P],...   the cluster's nodes' RESP addresses (port
+                     defaults to 6379), tried in turn           [RAFTLIST_JOIN]
+  --bootstrap-expect N  a new cluster of N nodes: found it once N
+                     empty nodes answer (server --bootstrap-expect)
+                                                                [RAFTLIST_BOOTSTRAP_EXPECT]
+  --join-timeout D   give up joining after D; systemd restarts
+                     the node (default 2m)                      [RAFTLIST_JOIN_TIMEOUT]
+  --pki DIR          cluster-secret, requirepass, ca.crt, ID.crt
+                     and ID.key, as made by make-pki.sh          [RAFTLIST_PKI]
+  --cluster-secret-file F  the cluster secret (else DIR/cluster-secret,
+                     RAFTLIST_CLUSTER_SECRET, or the installed one)
+                                                                [RAFTLIST_CLUSTER_SECRET_FILE]
+  --requirepass-file F     the client password (else DIR/requirepass,
+                     RAFTLIST_REQUIREPASS, or the installed one)  [RAFTLIST_REQUIREPASS_FILE]
+  --insecure-no-tls  plain TCP for clients and nodes            [RAFTLIST_INSECURE_NO_TLS=1]
+  --insecure-no-auth no client password                         [RAFTLIST_INSECURE_NO_AUTH=1]
   --src DIR          raftlist source tree to build from         [RAFTLIST_SRC]
                      (default: the repo containing this script,
                      else /vagrant)
@@ -74,8 +105,9 @@ Go toolchain (only needed when building):
      GO_TARBALL_URL     (default https://go.dev/dl/go$GO_DEFAULT_VERSION.linux-<arch>.tar.gz)
      GO_TARBALL_SHA256  optional checksum to verify the download against
 
-Restarting a node later needs nothing from this script: the unit keeps the
-same --data directory, and repeating --bootstrap/--join there is harmless.
+Secrets go to $CONF_DIR (mode 0600, owner $SERVICE_USER); TLS files to
+$TLS_DIR. Restarting a node later needs nothing from this script: the unit
+keeps the same --data directory and never bootstraps a node that has state.
 EOF
 }
 
@@ -115,8 +147,15 @@ parse_args() {
             -h|--help) usage; exit 0 ;;
             --id)        need_arg "$@"; NODE_ID=$2; shift 2 ;;
             --ip)        need_arg "$@"; NODE_IP=$2; shift 2 ;;
-            --bootstrap) JOIN=bootstrap; shift ;;
+            --bootstrap) die "--bootstrap is gone: it founded a new cluster whenever the data dir was empty (a wiped disk: split brain). Give every node of a new cluster --bootstrap-expect N --join <all nodes>" ;;
             --join)      need_arg "$@"; JOIN=$2; shift 2 ;;
+            --bootstrap-expect) need_arg "$@"; BOOTSTRAP_EXPECT=$2; shift 2 ;;
+            --join-timeout) need_arg "$@"; JOIN_TIMEOUT=$2; shift 2 ;;
+            --pki)       need_arg "$@"; PKI_DIR=$2; shift 2 ;;
+            --cluster-secret-file) need_arg "$@"; CLUSTER_SECRET_SRC=$2; shift 2 ;;
+            --requirepass-file) need_arg "$@"; REQUIREPASS_SRC=$2; shift 2 ;;
+            --insecure-no-tls) NO_TLS=1; shift ;;
+            --insecure-no-auth) NO_AUTH=1; shift ;;
             --src)       need_arg "$@"; SRC_DIR=$2; shift 2 ;;
             --binary)    need_arg "$@"; BINARY=$2; shift 2 ;;
             --resp-port) need_arg "$@"; RESP_PORT=$2; shift 2 ;;
@@ -144,12 +183,26 @@ validate_args() {
     [[ $NODE_ID =~ ^[A-Za-z0-9._-]+$ ]] || die "node id '$NODE_ID' may only contain letters, digits, '.', '_' and '-'"
     [[ -n $NODE_IP ]] || die "this host's IP missing: pass --ip IP (the address the other nodes reach)"
     [[ $NODE_IP =~ ^[0-9A-Za-z.:-]+$ ]] || die "invalid IP/host '$NODE_IP'"
-    [[ -n $JOIN ]] || die "pass --bootstrap (first node) or --join HOST:PORT (the others)"
-    if [[ $JOIN != bootstrap ]]; then
-        [[ $JOIN =~ ^[0-9A-Za-z.:_-]+$ && $JOIN != -* ]] || die "invalid join address '$JOIN'"
+    [[ $JOIN != bootstrap ]] || die "'bootstrap' is gone (a wiped disk would found a second cluster): give every node of a new cluster --bootstrap-expect N --join <all nodes>"
+    [[ -n $JOIN ]] || die "pass --join with the cluster's nodes (and --bootstrap-expect N for a new cluster)"
+    local a joined=()
+    IFS=, read -r -a addrs <<<"$JOIN"
+    for a in "${addrs[@]}"; do
+        [[ -n $a ]] || continue
+        [[ $a =~ ^[0-9A-Za-z.:_-]+$ && $a != -* ]] || die "invalid join address '$a'"
         # Default the port of a bare host name/IPv4 address to 6379.
-        if [[ $JOIN != *:* ]]; then JOIN=$JOIN:6379; fi
+        if [[ $a != *:* ]]; then a=$a:6379; fi
+        joined+=("$a")
+    done
+    [[ ${#joined[@]} -gt 0 ]] || die "--join '$JOIN' names no address"
+    JOIN=$(IFS=,; printf '%s' "${joined[*]}")
+    if [[ -n $BOOTSTRAP_EXPECT ]]; then
+        if ! [[ $BOOTSTRAP_EXPECT =~ ^[0-9]+$ ]] || (( BOOTSTRAP_EXPECT < 2 )); then
+            die "--bootstrap-expect '$BOOTSTRAP_EXPECT': want a number of nodes, 2 or more"
+        fi
     fi
+    [[ $JOIN_TIMEOUT =~ ^[0-9]+(ms|s|m|h)$ ]] || die "--join-timeout '$JOIN_TIMEOUT': want a duration such as 90s or 2m"
+    if [[ -n $PKI_DIR && $DRY_RUN != 1 ]]; then [[ -d $PKI_DIR ]] || die "--pki $PKI_DIR: no such directory"; fi
     valid_port "$RESP_PORT" || die "invalid RESP port '$RESP_PORT'"
     valid_port "$RAFT_PORT" || die "invalid Raft port '$RAFT_PORT'"
     [[ $RESP_PORT != "$RAFT_PORT" ]] || die "RESP and Raft ports must differ"
@@ -317,11 +370,132 @@ ensure_user_and_dirs() {
     run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 }
 
+# place SRC DEST MODE OWNER: install SRC as DEST unless DEST already has
+# the same content (never printing a secret's content).
+place() {
+    local src=$1 dest=$2 mode=$3 owner=$4
+    if [[ $DRY_RUN != 1 ]] && [[ -f $dest ]] && cmp -s "$src" "$dest"; then
+        log "$dest is up to date"
+        return
+    fi
+    log "installing $dest (mode $mode, owner $owner)"
+    run install -m "$mode" -o "$owner" -g "$owner" "$src" "$dest"
+    CHANGED=1
+}
+
+# place_secret NAME FILE ENV_VALUE: install the secret NAME into $CONF_DIR
+# from FILE, else from ENV_VALUE, else from $PKI_DIR/NAME, else keep the
+# installed one. Sets SECRET_PATH, or dies when there is none.
+SECRET_PATH=
+place_secret() {
+    local name=$1 file=$2 value=$3 dest=$CONF_DIR/$1
+    SECRET_PATH=$dest
+    if [[ -z $file && -n $value ]]; then
+        ensure_work_dir
+        file=$WORK_DIR/$name
+        (umask 077; printf '%s\n' "$value" >"$file")
+    fi
+    if [[ -z $file && -n $PKI_DIR && ( -f $PKI_DIR/$name || $DRY_RUN == 1 ) ]]; then file=$PKI_DIR/$name; fi
+    if [[ -n $file ]]; then
+        if [[ $DRY_RUN != 1 ]]; then
+            [[ -s $file ]] || die "$name: $file is missing or empty"
+        fi
+        place "$file" "$dest" 0600 "$SERVICE_USER"
+        return
+    fi
+    if [[ -s $dest ]]; then
+        log "keeping the installed $dest"
+        return
+    fi
+    if [[ $DRY_RUN == 1 ]]; then
+        warn "no $name given (--pki, --$name-file); a real run would stop here"
+        return
+    fi
+    die "no $name: pass --pki DIR (deploy/make-pki.sh makes one) or --$name-file FILE, the same on every node"
+}
+
+install_secrets() {
+    log "ensuring $CONF_DIR (owner root:$SERVICE_USER, mode 0750)"
+    run install -d -m 0750 -o root -g "$SERVICE_USER" "$CONF_DIR"
+    CLUSTER_SECRET_PATH=
+    REQUIREPASS_PATH=
+    # The cluster secret is the only proof of membership (docs/operations/security.md):
+    # needed with TLS or a password; without both it still guards the Raft port.
+    if [[ $NO_TLS == 1 && $NO_AUTH == 1 && -z $CLUSTER_SECRET_SRC && -z ${RAFTLIST_CLUSTER_SECRET:-} && -z $PKI_DIR ]]; then
+        warn "--insecure-no-tls and --insecure-no-auth without a cluster secret: anyone who reaches the ports can read, write and speak Raft"
+    else
+        place_secret cluster-secret "$CLUSTER_SECRET_SRC" "${RAFTLIST_CLUSTER_SECRET:-}"
+        CLUSTER_SECRET_PATH=$SECRET_PATH
+    fi
+    if [[ $NO_AUTH == 1 ]]; then
+        warn "--insecure-no-auth: clients need no password"
+    else
+        place_secret requirepass "$REQUIREPASS_SRC" "${RAFTLIST_REQUIREPASS:-}"
+        REQUIREPASS_PATH=$SECRET_PATH
+    fi
+}
+
+# check_node_cert CERT: the node certificate must name this node's IP and
+# allow serverAuth and clientAuth (docs/operations/tls.md).
+check_node_cert() {
+    local text
+    text=$(openssl x509 -in "$1" -noout -text 2>/dev/null) || die "$1 is not a PEM certificate"
+    grep -q "IP Address:$NODE_IP\b\|DNS:$NODE_IP\b" <<<"$text" || die "$1 has no subjectAltName for $NODE_IP (other nodes dial this node by it)"
+    if ! grep -q "TLS Web Server Authentication" <<<"$text" || ! grep -q "TLS Web Client Authentication" <<<"$text"; then
+        die "$1 must allow serverAuth and clientAuth (a node is its peers' server and client)"
+    fi
+}
+
+install_tls() {
+    if [[ $NO_TLS == 1 ]]; then
+        warn "--insecure-no-tls: clients and nodes talk plain TCP"
+        return
+    fi
+    local ca cert key
+    if [[ -n $PKI_DIR ]]; then
+        ca=$PKI_DIR/ca.crt cert=$PKI_DIR/$NODE_ID.crt key=$PKI_DIR/$NODE_ID.key
+    elif [[ -s $TLS_DIR/node.crt && -s $TLS_DIR/node.key && -s $TLS_DIR/ca.crt ]]; then
+        log "keeping the installed TLS files in $TLS_DIR"
+        return
+    elif [[ $DRY_RUN == 1 ]]; then
+        warn "no --pki: a real run would stop here"
+        return
+    else
+        die "TLS needs --pki DIR with ca.crt, $NODE_ID.crt and $NODE_ID.key (deploy/make-pki.sh makes them), or --insecure-no-tls"
+    fi
+    if [[ $DRY_RUN != 1 ]] || [[ -f $cert ]]; then
+        local f
+        for f in "$ca" "$cert" "$key"; do [[ -s $f ]] || die "TLS: $f is missing"; done
+        command -v openssl >/dev/null && check_node_cert "$cert"
+    fi
+    log "ensuring $TLS_DIR (owner root:$SERVICE_USER, mode 0750)"
+    run install -d -m 0750 -o root -g "$SERVICE_USER" "$TLS_DIR"
+    place "$ca" "$TLS_DIR/ca.crt" 0644 "$SERVICE_USER"
+    place "$cert" "$TLS_DIR/node.crt" 0644 "$SERVICE_USER"
+    place "$key" "$TLS_DIR/node.key" 0600 "$SERVICE_USER"
+}
+
+# server_args: the cluster part of the unit's command line. Never
+# --bootstrap: with --bootstrap-expect, an empty data dir founds a cluster
+# only when all expected nodes are empty, and joins one otherwise.
+server_args() {
+    local a=()
+    if [[ $NO_TLS == 1 ]]; then
+        a+=(--listen "$(hostport "$NODE_IP" "$RESP_PORT")")
+    else
+        a+=(--listen= --tls-listen "$(hostport "$NODE_IP" "$RESP_PORT")"
+            --tls-cert-file "$TLS_DIR/node.crt" --tls-key-file "$TLS_DIR/node.key" --tls-ca-cert-file "$TLS_DIR/ca.crt")
+    fi
+    if [[ -n $CLUSTER_SECRET_PATH ]]; then a+=(--cluster-secret-file "$CLUSTER_SECRET_PATH"); fi
+    if [[ -n $REQUIREPASS_PATH ]]; then a+=(--requirepass-file "$REQUIREPASS_PATH"); fi
+    if [[ -n $BOOTSTRAP_EXPECT ]]; then a+=(--bootstrap-expect "$BOOTSTRAP_EXPECT"); fi
+    a+=(--join "$JOIN" --join-timeout "$JOIN_TIMEOUT")
+    printf '%s' "${a[*]}"
+}
+
 render_unit() {
-    local listen raft cluster_flag
-    listen=$(hostport "$NODE_IP" "$RESP_PORT")
+    local raft
     raft=$(hostport "$NODE_IP" "$RAFT_PORT")
-    if [[ $JOIN == bootstrap ]]; then cluster_flag="--bootstrap"; else cluster_flag="--join $JOIN"; fi
     cat <<EOF
 # Written by deploy/install-node.sh; re-run the script to change it.
 [Unit]
@@ -335,9 +509,11 @@ StartLimitIntervalSec=0
 Type=simple
 User=$SERVICE_USER
 Group=$SERVICE_USER
-# --bootstrap/--join are harmless on an already initialised data dir, so the
-# same command line serves the first start and every restart.
-ExecStart=$BIN_PATH server --id $NODE_ID --listen $listen --raft $raft --data $DATA_DIR $cluster_flag
+# The same command line serves the first start and every restart: a node
+# with Raft state resumes it; an empty one joins the cluster it finds
+# through --join (or, with --bootstrap-expect, founds it once all expected
+# nodes are empty) and exits 1 after --join-timeout, to be restarted.
+ExecStart=$BIN_PATH server --id $NODE_ID --raft $raft --data $DATA_DIR $(server_args)
 Restart=on-failure
 RestartSec=2
 LimitNOFILE=65536
@@ -347,6 +523,7 @@ PrivateTmp=true
 ProtectSystem=strict
 ProtectHome=true
 ReadWritePaths=$DATA_DIR
+ReadOnlyPaths=$CONF_DIR
 
 [Install]
 WantedBy=multi-user.target
@@ -408,12 +585,18 @@ main() {
         die "must run as root (try: sudo $0 $*), or use --dry-run"
     fi
     if [[ $DRY_RUN == 1 ]]; then log "dry run: nothing will be changed"; fi
-    log "node '$NODE_ID': RESP $(hostport "$NODE_IP" "$RESP_PORT"), Raft $(hostport "$NODE_IP" "$RAFT_PORT"), data $DATA_DIR, $( [[ $JOIN == bootstrap ]] && echo "bootstrap" || echo "join $JOIN")"
+    log "node '$NODE_ID': RESP $(hostport "$NODE_IP" "$RESP_PORT"), Raft $(hostport "$NODE_IP" "$RAFT_PORT"), data $DATA_DIR, join $JOIN${BOOTSTRAP_EXPECT:+, bootstrap-expect $BOOTSTRAP_EXPECT}"
     install_binary
     ensure_user_and_dirs
+    install_secrets
+    install_tls
     write_unit
     start_service
-    log "done. Check with: redis-cli -h $NODE_IP -p $RESP_PORT INFO raft"
+    if [[ $NO_TLS == 1 ]]; then
+        log "done. Check with: redis-cli -h $NODE_IP -p $RESP_PORT ${REQUIREPASS_PATH:+--askpass }INFO raft"
+    else
+        log "done. Check with: redis-cli --tls --cacert ca.crt --cert client.crt --key client.key -h $NODE_IP -p $RESP_PORT --askpass INFO raft"
+    fi
 }
 
 main "$@"
