@@ -73,30 +73,6 @@ type Unblock struct {
 	Reason UnblockReason
 }
 
-// blockedReply marks a command that parked its client as a waiter. It is
-// never a client's answer: the owner waits for the Served record instead.
-// It crosses the wire only between a follower and the leader.
-type blockedReply struct{}
-
-// Blocked is the reply of a blocking command that registered a waiter.
-var Blocked Reply = blockedReply{}
-
-// BlockedWire is Blocked's encoding on the forwarding hop.
-const BlockedWire = "+RAFTLIST-BLOCKED\r\n"
-
-func (blockedReply) appendRESP(dst []byte) []byte { return append(dst, BlockedWire...) }
-
-var (
-	// ErrUnblocked is Redis's reply to CLIENT UNBLOCK id ERROR.
-	ErrUnblocked = Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
-	// ErrOwnerGone ends the waiters of a node process that restarted, was
-	// removed, or lost the cluster: nothing was popped for the client.
-	ErrOwnerGone = Error("TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry")
-	// ErrLeaderChanged ends waiters purged at a leader change: nothing was
-	// popped for the client, so it may retry.
-	ErrLeaderChanged = Error("TRYAGAIN the leader changed while the client was blocked; nothing was popped for it, retry")
-)
-
 // dbKey names a key in one database.
 type dbKey struct {
 	db  int

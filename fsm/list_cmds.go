@@ -1,6 +1,9 @@
 package fsm
 
-import "bytes"
+import (
+	"bytes"
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // listCommands are the list family: every command that reads or writes a
 // list value. Moves between lists (LMOVE, RPOPLPUSH, LMPOP) live in
@@ -195,7 +198,7 @@ func popCommand(name string, front bool) func(args [][]byte) (Exec, error) {
 		}
 		key, count := args[1], int64(-1)
 		if len(args) == 3 {
-			n, ok := parseInt(args[2])
+			n, ok := resp.ParseInt(args[2])
 			if !ok || n < 0 {
 				return nil, ErrPositive
 			}

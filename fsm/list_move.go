@@ -1,5 +1,7 @@
 package fsm
 
+import "github.com/raftlist/raftlist/fsm/resp"
+
 // listEnd parses LEFT or RIGHT, as Redis's getListPositionFromObjectOrReply
 // does; front is true for LEFT.
 func listEnd(arg []byte) (front bool, err error) {
@@ -71,7 +73,7 @@ func lmpop(args [][]byte) (Exec, error) {
 // parseMPop parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]", the
 // tail LMPOP and BLMPOP share.
 func parseMPop(args [][]byte) (keys [][]byte, front bool, count int64, err error) {
-	numKeys, ok := parseInt(args[0])
+	numKeys, ok := resp.ParseInt(args[0])
 	if !ok || numKeys < 1 {
 		return nil, false, 0, ErrNumKeys
 	}
@@ -119,7 +121,7 @@ func mpopCount(opts [][]byte) (int64, error) {
 			return 0, ErrSyntax
 		}
 		j++
-		n, ok := parseInt(opts[j])
+		n, ok := resp.ParseInt(opts[j])
 		if !ok || n < 1 {
 			return 0, ErrCountPositive
 		}

@@ -1,6 +1,9 @@
 package fsm
 
-import "bytes"
+import (
+	"bytes"
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // lposOptions are LPOS's options. count -1 means COUNT was not given (the
 // reply is then one index or nil, not an array); count 0 and maxLen 0 mean
@@ -54,14 +57,14 @@ func parseLposOptions(args [][]byte) (lposOptions, error) {
 			o.rank = v
 		case isWord(args[j], "count") && more:
 			j++
-			v, ok := parseInt(args[j])
+			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
 				return o, ErrCountNegative
 			}
 			o.count = v
 		case isWord(args[j], "maxlen") && more:
 			j++
-			v, ok := parseInt(args[j])
+			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
 				return o, ErrMaxLenNegative
 			}

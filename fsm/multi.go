@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // MULTI/EXEC in the state machine. The front door queues a client's
@@ -79,7 +80,7 @@ func txSelect(db *int, args [][]byte) Reply {
 	if len(args) != 2 {
 		return ErrWrongArity("select")
 	}
-	n, ok := parseInt(args[1])
+	n, ok := resp.ParseInt(args[1])
 	if !ok || n != int64(int32(n)) {
 		return ErrNotInteger
 	}

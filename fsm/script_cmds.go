@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strings"
 )
@@ -32,7 +33,7 @@ var scriptCommands = []Command{
 
 // scrKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.
 func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
-	n, ok := parseInt(args[2])
+	n, ok := resp.ParseInt(args[2])
 	switch {
 	case !ok:
 		return nil, nil, ErrNotInteger

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/raftlist/raftlist/fsm/resp"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -193,7 +194,7 @@ func (r *scrRun) errorReply(msg string) Reply {
 	if r.errSource != "" {
 		msg += " script: " + r.sha + ", on " + r.errSource + ":" + strconv.Itoa(r.errLine) + "."
 	}
-	return sanitize(msg)
+	return resp.Sanitize(msg)
 }
 
 // reply converts the script's return value to RESP as Redis does: strings
@@ -247,16 +248,16 @@ func (r *scrRun) tableReply(t *lua.LTable, depth int) (Reply, bool) {
 		return nil, false
 	}
 	if s, ok := t.RawGetString("err").(lua.LString); ok {
-		return sanitize(string(s)), true
+		return resp.Sanitize(string(s)), true
 	}
 	if s, ok := t.RawGetString("ok").(lua.LString); ok {
-		return sanitize(string(s)).asStatus(), true
+		return Status(resp.Sanitize(string(s))), true
 	}
 	if f, ok := t.RawGetString("double").(lua.LNumber); ok {
 		return Bulk(scrNumberString(float64(f), 17)), true
 	}
 	if s, ok := t.RawGetString("big_number").(lua.LString); ok {
-		return Bulk(sanitize(string(s))), true
+		return Bulk(resp.Sanitize(string(s))), true
 	}
 	if vt, ok := t.RawGetString("verbatim_string").(*lua.LTable); ok {
 		_, fok := vt.RawGetString("format").(lua.LString)
@@ -309,4 +310,3 @@ func (r *scrRun) pairsReply(t *lua.LTable, depth int, values bool) (Reply, bool)
 }
 
 // asStatus turns a sanitized text into a status reply.
-func (e Error) asStatus() Reply { return Status(e) }

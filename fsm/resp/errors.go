@@ -1,4 +1,4 @@
-package fsm
+package resp
 
 import "fmt"
 
@@ -37,13 +37,13 @@ func ErrUnknownCommand(args [][]byte) Error {
 		}
 		quoted += "'" + clip(a, 128-len(quoted)) + "' "
 	}
-	return sanitize("ERR unknown command '" + clip(args[0], 128) + "', with args beginning with: " + quoted)
+	return Sanitize("ERR unknown command '" + clip(args[0], 128) + "', with args beginning with: " + quoted)
 }
 
 // ErrUnknownSubcommand is Redis's reply to an unknown subcommand of a
 // container command such as CLIENT or COMMAND.
 func ErrUnknownSubcommand(cmd, sub []byte) Error {
-	return sanitize(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), upper(cmd)))
+	return Sanitize(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), upper(cmd)))
 }
 
 // clip renders a as C's "%.*s" would: up to the first NUL, at most n bytes.
@@ -60,7 +60,9 @@ func clip(a []byte, n int) string {
 	return string(a)
 }
 
-func sanitize(s string) Error {
+// Sanitize turns CR and LF into spaces so an error text stays one
+// protocol line, as Redis does for texts that quote client input.
+func Sanitize(s string) Error {
 	b := []byte(s)
 	for i, c := range b {
 		if c == '\r' || c == '\n' {
@@ -108,4 +110,16 @@ var (
 	// ErrScriptDebug answers SCRIPT DEBUG YES and SYNC: raftlist has no
 	// Lua debugger.
 	ErrScriptDebug = Error("ERR raftlist does not support the Lua debugger (SCRIPT DEBUG YES|SYNC)")
+)
+
+// Errors that end a blocked client's wait (fsm/blocking.go).
+var (
+	// ErrUnblocked is Redis's reply to CLIENT UNBLOCK id ERROR.
+	ErrUnblocked = Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+	// ErrOwnerGone ends the waiters of a node process that restarted, was
+	// removed, or lost the cluster: nothing was popped for the client.
+	ErrOwnerGone = Error("TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry")
+	// ErrLeaderChanged ends waiters purged at a leader change: nothing was
+	// popped for the client, so it may retry.
+	ErrLeaderChanged = Error("TRYAGAIN the leader changed while the client was blocked; nothing was popped for it, retry")
 )
