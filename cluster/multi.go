@@ -28,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/raftnode"
 )
@@ -279,11 +279,11 @@ func (s *Server) watchIndex(r *request) (uint64, fsm.Reply) {
 	if !ok {
 		return 0, reply
 	}
-	v, err := resp.ParseReply(raw)
+	v, err := respio.ParseReply(raw)
 	switch {
-	case err == nil && v.Kind == resp.Int && v.Int >= 0:
+	case err == nil && v.Kind == respio.Int && v.Int >= 0:
 		return uint64(v.Int), nil
-	case err == nil && v.Kind == resp.Error:
+	case err == nil && v.Kind == respio.Error:
 		return 0, raw
 	}
 	return 0, fsm.Error("ERR unexpected read index from the leader: " + strconv.Quote(string(raw)))
@@ -359,13 +359,13 @@ func execElements(reply fsm.Reply, n int) ([]fsm.Reply, bool) {
 	case fsm.Array:
 		return r, len(r) == n
 	case fsm.Raw:
-		v, err := resp.ParseReply(r)
-		if err != nil || v.Kind != resp.Array || len(v.Array) != n {
+		v, err := respio.ParseReply(r)
+		if err != nil || v.Kind != respio.Array || len(v.Array) != n {
 			return nil, false
 		}
 		out := make([]fsm.Reply, n)
 		for i, e := range v.Array {
-			out[i] = fsm.Raw(resp.AppendValue(nil, e))
+			out[i] = fsm.Raw(respio.AppendValue(nil, e))
 		}
 		return out, true
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/raftnode"
 )
@@ -151,19 +151,19 @@ func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, op
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
+	cmd := respio.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
 	if _, err := conn.Write(cmd); err != nil {
 		return err
 	}
-	raw, err := resp.NewReader(conn, 1<<20).ReadReply()
+	raw, err := respio.NewReader(conn, 1<<20).ReadReply()
 	if err != nil {
 		return err
 	}
-	v, err := resp.ParseReply(raw)
+	v, err := respio.ParseReply(raw)
 	if err != nil {
 		return err
 	}
-	if v.Kind == resp.Error {
+	if v.Kind == respio.Error {
 		if isAuthRefusal(string(v.Str)) {
 			return &AuthError{Addr: memberAddr, Reply: string(v.Str)}
 		}
