@@ -11,6 +11,7 @@ import (
 
 	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Authentication, as Redis does it with requirepass, plus one reserved user
@@ -35,8 +36,10 @@ import (
 // reach authCluster.
 
 // ClusterUser is the reserved user name nodes authenticate as, with the
-// cluster secret as password: AUTH raftlist-cluster <secret>.
-const ClusterUser = "raftlist-cluster"
+// cluster secret as password: AUTH raftlist-cluster <secret>. It is
+// declared in fsm/resp so that cluster/local can use it without importing
+// cluster.
+const ClusterUser = resp.ClusterUser
 
 type authLevel int32
 
