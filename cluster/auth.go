@@ -63,10 +63,10 @@ func selfClient() *client {
 }
 
 var (
-	errNoAuth      = fsm.Error("NOAUTH Authentication required.")
-	errWrongPass   = fsm.Error("WRONGPASS invalid username-password pair or user is disabled.")
-	errAuthNoPass  = fsm.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	errHelloNoAuth = fsm.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+	errNoAuth      = resp.Error("NOAUTH Authentication required.")
+	errWrongPass   = resp.Error("WRONGPASS invalid username-password pair or user is disabled.")
+	errAuthNoPass  = resp.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	errHelloNoAuth = resp.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 )
 
 // authConnCommands join the front door's command table (conncmds.go).
@@ -105,7 +105,7 @@ func (s *Server) defaultUserLevel() authLevel {
 // gate answers a command the connection may not run yet (NOAUTH, NOPERM),
 // or nil. It runs before anything else looks at the command, so a refused
 // command never reaches MULTI's queue, a run or the log.
-func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
+func (s *Server) gate(c *client, args [][]byte) resp.Reply {
 	switch authLevel(c.auth.Load()) {
 	case authCluster:
 		return nil
@@ -113,7 +113,7 @@ func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
 		if isWord(args[0], "raft") && len(args) > 1 {
 			sub := strings.ToLower(string(args[1]))
 			if internalRaftSubcommands[sub] {
-				return fsm.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
+				return resp.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
 			}
 		}
 		return nil
@@ -124,10 +124,10 @@ func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
 // noAuthGate is Redis's processCommand order for an unauthenticated
 // client: unknown command, unknown subcommand and wrong arity are answered
 // as such; then only no_auth commands run.
-func noAuthGate(args [][]byte) fsm.Reply {
+func noAuthGate(args [][]byte) resp.Reply {
 	if cc := lookupConnCommand(args[0]); cc != nil {
 		if err := cc.CheckArity(args); err != nil {
-			return err.(fsm.Error)
+			return err.(resp.Error)
 		}
 		if subs := authSubcommands(cc.Name); subs != nil && len(args) > 1 {
 			if _, err := findSubcommand(cc.Name, subs, args); err != nil {
@@ -141,10 +141,10 @@ func noAuthGate(args [][]byte) fsm.Reply {
 	}
 	cmd := fsm.Lookup(args[0])
 	if cmd == nil {
-		return fsm.ErrUnknownCommand(args)
+		return resp.ErrUnknownCommand(args)
 	}
 	if err := cmd.CheckArity(args); err != nil {
-		return err.(fsm.Error)
+		return err.(resp.Error)
 	}
 	return errNoAuth
 }
@@ -163,9 +163,9 @@ func authSubcommands(name string) []subcommand {
 }
 
 // AUTH [username] password
-func authCommand(s *Server, r *request) fsm.Reply {
+func authCommand(s *Server, r *request) resp.Reply {
 	if len(r.args) > 3 {
-		return fsm.ErrSyntax
+		return resp.ErrSyntax
 	}
 	user, pass := []byte("default"), r.args[1]
 	if len(r.args) == 3 {
@@ -176,12 +176,12 @@ func authCommand(s *Server, r *request) fsm.Reply {
 	if err := s.login(r.c, user, pass); err != nil {
 		return err
 	}
-	return fsm.OK
+	return resp.OK
 }
 
 // login checks user and password and raises the connection's level. A
 // failed attempt leaves the connection as it was, as in Redis.
-func (s *Server) login(c *client, user, pass []byte) fsm.Reply {
+func (s *Server) login(c *client, user, pass []byte) resp.Reply {
 	var level authLevel
 	switch string(user) {
 	case "default":

@@ -13,6 +13,7 @@ import (
 
 	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // forwarder carries requests from a follower to the leader over plain RESP
@@ -56,7 +57,7 @@ func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
 
 // relayLimits bound a reply relayed from the leader by what its state
 // machine can answer, so that a follower relays every reply the leader
-// gives: any nesting a script's reply can have (fsm.MaxReplyDepth), a bulk
+// gives: any nesting a script's reply can have (resp.MaxReplyDepth), a bulk
 // string as long as a stored element (maxBulk, the arguments this node
 // takes) or a script's string (fsm.ScriptMaxBytes; also ARGV, up to
 // maxBulk), the same as a status or error line (a script returns either,
@@ -65,7 +66,7 @@ func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
 // over a limit fails only its own request (respio.ErrDropped).
 func relayLimits(maxBulk int64) respio.Limits {
 	bulk := max(maxBulk, fsm.ScriptMaxBytes)
-	return respio.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: fsm.MaxReplyDepth}
+	return respio.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: resp.MaxReplyDepth}
 }
 
 // newReader reads the leader's replies on conn.
@@ -78,7 +79,7 @@ func (f *forwarder) newReader(conn net.Conn) *respio.Reader {
 // dropped is the reply relayed in place of one the reader dropped as over
 // a limit: the leader answered, so the command was executed.
 func dropped(err error) []byte {
-	return fsm.AppendRESP(nil, fsm.Error("ERR the leader's reply is too large to relay ("+oneLine(err)+"); the command was executed"))
+	return resp.AppendRESP(nil, resp.Error("ERR the leader's reply is too large to relay ("+oneLine(err)+"); the command was executed"))
 }
 
 // do sends args to addr and returns the raw reply. sent reports whether any
