@@ -11,7 +11,7 @@ import (
 func intArg(b []byte) (int64, error) {
 	v, ok := resp.ParseInt(b)
 	if !ok {
-		return 0, ErrNotInteger
+		return 0, resp.ErrNotInteger
 	}
 	return v, nil
 }

@@ -25,6 +25,7 @@ package fsm
 // the same element for the same client; only the owner node answers it.
 
 import (
+	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ type waiter struct {
 // timeout, an error. Every node computes it; only Owner writes Reply.
 type Served struct {
 	WaiterID
-	Reply Reply
+	Reply resp.Reply
 }
 
 // UnblockReason says why an UNBLOCK entry ends a waiter.
@@ -110,19 +111,19 @@ func newBlocking() blocking {
 func (s *State) BlockedWaiters() int { return len(s.blk.waiters) }
 
 // block registers the running command's client as a waiter on keys.
-func (c *Ctx) block(keys [][]byte) Reply {
+func (c *Ctx) block(keys [][]byte) resp.Reply {
 	if c.NoBlock {
-		return NullArray
+		return resp.NullArray
 	}
 	b := &c.State.blk
 	id := WaiterID{Owner: c.Owner, Seq: c.Seq}
 	if _, dup := b.waiters[id]; dup {
-		return Error("ERR duplicate waiter " + c.Owner + "/" + strconv.FormatUint(c.Seq, 10))
+		return resp.Error("ERR duplicate waiter " + c.Owner + "/" + strconv.FormatUint(c.Seq, 10))
 	}
 	b.nextOrder++
 	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder}
 	c.State.addWaiter(w)
-	return Blocked
+	return resp.Blocked
 }
 
 func (s *State) addWaiter(w *waiter) {
@@ -220,9 +221,9 @@ func (s *State) unblock(u Unblock) {
 	if w == nil {
 		return
 	}
-	var reply Reply = NullArray
+	var reply resp.Reply = resp.NullArray
 	if u.Reason == UnblockError {
-		reply = ErrUnblocked
+		reply = resp.ErrUnblocked
 	}
 	// A cancelled client is gone: nobody will ever read its outcome.
 	s.endWaiter(w, reply, u.Reason != UnblockCancel)
@@ -232,7 +233,7 @@ func (s *State) unblock(u Unblock) {
 func (s *State) purgeOlderTerms(term uint64) {
 	for _, w := range s.waitersInOrder() {
 		if w.term < term {
-			s.endWaiter(w, ErrLeaderChanged, true)
+			s.endWaiter(w, resp.ErrLeaderChanged, true)
 		}
 	}
 }
@@ -272,7 +273,7 @@ type PurgeOwner struct {
 func (s *State) purgeOwner(p PurgeOwner, gone bool) {
 	for _, w := range s.waitersInOrder() {
 		if OwnerNode(w.id.Owner) == p.NodeID && w.id.Owner != p.KeepOwner {
-			s.endWaiter(w, ErrOwnerGone, !gone)
+			s.endWaiter(w, resp.ErrOwnerGone, !gone)
 		}
 	}
 	if gone {

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"math"
 	"math/big"
 	"strconv"
@@ -30,8 +31,8 @@ var blockingCommands = []Command{
 }
 
 var (
-	errTimeoutNotFloat = Error("ERR timeout is not a float or out of range")
-	errTimeoutNegative = Error("ERR timeout is negative")
+	errTimeoutNotFloat = resp.Error("ERR timeout is not a float or out of range")
+	errTimeoutNegative = resp.Error("ERR timeout is negative")
 )
 
 // maxTimeoutChars is the longest timeout Redis reads: string2ld's buffer of
@@ -98,11 +99,11 @@ func bpop(front bool) func(args [][]byte) (Exec, error) {
 		if _, err := ParseTimeout(args[len(args)-1]); err != nil {
 			return nil, err
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			for _, key := range keys {
 				l, err := c.DB().List(key)
 				if err != nil {
-					return err.(Error)
+					return err.(resp.Error)
 				}
 				if l != nil {
 					return popOneServe(front)(c, key)
@@ -136,10 +137,10 @@ func blockingMove(src, dst []byte, from, to bool, timeout []byte) (Exec, error) 
 		return nil, err
 	}
 	move := moveExec(src, dst, from, to)
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		// Inside MULTI an empty source answers LMOVE's nil bulk, not the
 		// nil array of the other blocking pops (Redis: addReplyNull).
-		if r := move(c); r != NullBulk || c.NoBlock {
+		if r := move(c); r != resp.NullBulk || c.NoBlock {
 			return r
 		}
 		return c.block([][]byte{src})
@@ -158,8 +159,8 @@ func blmpop(args [][]byte) (Exec, error) {
 		return nil, err
 	}
 	pop := mpopExec(keys, front, count)
-	return func(c *Ctx) Reply {
-		if r := pop(c); r != NullArray {
+	return func(c *Ctx) resp.Reply {
+		if r := pop(c); r != resp.NullArray {
 			return r
 		}
 		return c.block(keys)
@@ -170,7 +171,7 @@ func blmpop(args [][]byte) (Exec, error) {
 // popped from that key had it been non-empty when the client blocked. ok is
 // false when the waiter cannot be served now and stays blocked (only a
 // command this binary does not know as blocking).
-func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
+func serveWaiter(c *Ctx, args [][]byte, key []byte) (resp.Reply, bool) {
 	switch strings.ToLower(string(args[0])) {
 	case "blpop":
 		return popOneServe(true)(c, key), true
@@ -190,18 +191,18 @@ func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
 		l, _ := c.DB().List(key)
 		elems := popN(l, front, count)
 		c.DB().SetList(key, l)
-		return Array{Bulk(key), BulkArray(elems)}, true
+		return resp.Array{resp.Bulk(key), resp.BulkArray(elems)}, true
 	}
 	return nil, false
 }
 
 // popOneServe pops one element from a non-empty list at key and answers
 // [key, element], as BLPOP and BRPOP do.
-func popOneServe(front bool) func(c *Ctx, key []byte) Reply {
-	return func(c *Ctx, key []byte) Reply {
+func popOneServe(front bool) func(c *Ctx, key []byte) resp.Reply {
+	return func(c *Ctx, key []byte) resp.Reply {
 		l, _ := c.DB().List(key)
 		v := popEnd(l, front)
 		c.DB().SetList(key, l)
-		return Array{Bulk(key), Bulk(v)}
+		return resp.Array{resp.Bulk(key), resp.Bulk(v)}
 	}
 }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strings"
 )
@@ -68,13 +69,13 @@ type Spec struct {
 func (s *Spec) CheckArity(args [][]byte) error {
 	n := len(args)
 	if (s.Arity > 0 && n != s.Arity) || (s.Arity < 0 && n < -s.Arity) {
-		return ErrWrongArity(s.Name)
+		return resp.ErrWrongArity(s.Name)
 	}
 	return nil
 }
 
 // Exec runs a prepared command against the state.
-type Exec func(c *Ctx) Reply
+type Exec func(c *Ctx) resp.Reply
 
 // Command is a state machine command. Prepare checks the arguments without
 // looking at state: everything it rejects is rejected before proposal and
@@ -165,7 +166,7 @@ func Commands() []*Command {
 func Validate(args [][]byte) (*Command, error) {
 	c := Lookup(args[0])
 	if c == nil {
-		return nil, ErrUnknownCommand(args)
+		return nil, resp.ErrUnknownCommand(args)
 	}
 	if err := c.CheckArity(args); err != nil {
 		return nil, err
@@ -179,13 +180,13 @@ func Validate(args [][]byte) (*Command, error) {
 // run executes one command against the state and returns its reply. Errors
 // from Prepare become error replies: a committed entry is always applied the
 // same way on every node, even if it should never have been proposed.
-func run(c *Ctx, args [][]byte) Reply {
+func run(c *Ctx, args [][]byte) resp.Reply {
 	cmd := Lookup(args[0])
 	if cmd == nil {
-		return ErrUnknownCommand(args)
+		return resp.ErrUnknownCommand(args)
 	}
 	if err := cmd.CheckArity(args); err != nil {
-		return err.(Error)
+		return err.(resp.Error)
 	}
 	exec, err := cmd.Prepare(args)
 	if err != nil {
@@ -195,9 +196,9 @@ func run(c *Ctx, args [][]byte) Reply {
 	return exec(c)
 }
 
-func asError(err error) Error {
-	if e, ok := err.(Error); ok {
+func asError(err error) resp.Error {
+	if e, ok := err.(resp.Error); ok {
 		return e
 	}
-	return Error("ERR " + strings.TrimPrefix(err.Error(), "ERR "))
+	return resp.Error("ERR " + strings.TrimPrefix(err.Error(), "ERR "))
 }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"github.com/raftlist/raftlist/fsm/resp"
 	"strconv"
 )
 
@@ -45,14 +46,14 @@ var keyspaceCommands = []Command{
 // UNLINK key [key ...] is the same here: nothing is freed in the background.
 func del(args [][]byte) (Exec, error) {
 	keys := args[1:]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		n := 0
 		for _, k := range keys {
 			if c.DB().Delete(k) {
 				n++
 			}
 		}
-		return Int(n)
+		return resp.Int(n)
 	}, nil
 }
 
@@ -60,26 +61,26 @@ func del(args [][]byte) (Exec, error) {
 // A key named twice counts twice, as in Redis.
 func exists(args [][]byte) (Exec, error) {
 	keys := args[1:]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		n := 0
 		for _, k := range keys {
 			if c.DB().Get(k) != nil {
 				n++
 			}
 		}
-		return Int(n)
+		return resp.Int(n)
 	}, nil
 }
 
 // TYPE key
 func typeOf(args [][]byte) (Exec, error) {
 	key := args[1]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		v := c.DB().Get(key)
 		if v == nil {
-			return Status("none")
+			return resp.Status("none")
 		}
-		return Status(v.TypeName())
+		return resp.Status(v.TypeName())
 	}, nil
 }
 
@@ -90,11 +91,11 @@ func typeOf(args [][]byte) (Exec, error) {
 func keys(args [][]byte) (Exec, error) {
 	pattern := args[1]
 	all := len(pattern) == 1 && pattern[0] == '*'
-	return func(c *Ctx) Reply {
-		out := Array{}
+	return func(c *Ctx) resp.Reply {
+		out := resp.Array{}
 		for _, k := range c.DB().SortedKeys() {
 			if all || globMatch(pattern, []byte(k), false) {
-				out = append(out, BulkString(k))
+				out = append(out, resp.BulkString(k))
 			}
 		}
 		return out
@@ -106,12 +107,12 @@ func keys(args [][]byte) (Exec, error) {
 func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		from, to := args[1], args[2]
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			d := c.DB()
 			v := d.Get(from)
 			switch {
 			case v == nil:
-				return ErrNoSuchKey
+				return resp.ErrNoSuchKey
 			case string(from) == string(to):
 				// Redis checks that the key exists, then does nothing.
 				return renameReply(nx, false)
@@ -129,19 +130,19 @@ func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 }
 
 // renameReply is OK for RENAME, and 1 or 0 for RENAMENX.
-func renameReply(nx, renamed bool) Reply {
+func renameReply(nx, renamed bool) resp.Reply {
 	switch {
 	case !nx:
-		return OK
+		return resp.OK
 	case renamed:
-		return Int(1)
+		return resp.Int(1)
 	}
-	return Int(0)
+	return resp.Int(0)
 }
 
 // DBSIZE
 func dbsize(args [][]byte) (Exec, error) {
-	return func(c *Ctx) Reply { return Int(c.DB().Len()) }, nil
+	return func(c *Ctx) resp.Reply { return resp.Int(c.DB().Len()) }, nil
 }
 
 // FLUSHDB [ASYNC|SYNC]
@@ -150,20 +151,20 @@ func dbsize(args [][]byte) (Exec, error) {
 func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args) > 2 || (len(args) == 2 && !isWord(args[1], "sync") && !isWord(args[1], "async")) {
-			return nil, ErrSyntax
+			return nil, resp.ErrSyntax
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			for i, d := range c.State.dbs {
 				if all || i == c.DBNum {
 					d.Flush()
 				}
 			}
-			return OK
+			return resp.OK
 		}, nil
 	}
 }
 
 // formatCursor renders a SCAN cursor.
-func formatCursor(cursor uint64) Bulk {
-	return Bulk(strconv.AppendUint(nil, cursor, 10))
+func formatCursor(cursor uint64) resp.Bulk {
+	return resp.Bulk(strconv.AppendUint(nil, cursor, 10))
 }

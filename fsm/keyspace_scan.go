@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"container/heap"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"iter"
 	"math"
 	"slices"
@@ -39,21 +40,21 @@ const scanDefaultCount = 10
 func scan(args [][]byte) (Exec, error) {
 	cursor, ok := parseScanCursor(args[1])
 	if !ok {
-		return nil, ErrInvalidCursor
+		return nil, resp.ErrInvalidCursor
 	}
 	opt, err := parseScanOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		batch, next := scanBatch(scanOrder(c.DB()), cursor, opt.count)
-		out := Array{}
+		out := resp.Array{}
 		for _, it := range batch {
 			if opt.matches(c.DB(), it.key) {
-				out = append(out, BulkString(it.key))
+				out = append(out, resp.BulkString(it.key))
 			}
 		}
-		return Array{formatCursor(next), out}
+		return resp.Array{formatCursor(next), out}
 	}, nil
 }
 
@@ -70,7 +71,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 	opt := scanOptions{count: scanDefaultCount}
 	for i := 0; i < len(args); i += 2 {
 		if len(args)-i < 2 {
-			return opt, ErrSyntax
+			return opt, resp.ErrSyntax
 		}
 		switch val := args[i+1]; {
 		case isWord(args[i], "count"):
@@ -79,7 +80,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 				return opt, err
 			}
 			if n < 1 {
-				return opt, ErrSyntax
+				return opt, resp.ErrSyntax
 			}
 			opt.count = n
 		case isWord(args[i], "match"):
@@ -91,7 +92,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 		case isWord(args[i], "type"):
 			opt.typ = cString(val)
 		default:
-			return opt, ErrSyntax
+			return opt, resp.ErrSyntax
 		}
 	}
 	return opt, nil

@@ -155,19 +155,19 @@ func listIndex(index int64, n int) (int, bool) {
 func pushCommand(front, onlyExisting bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		key, elems := args[1], args[2:]
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			l, err := c.DB().List(key)
 			if err != nil {
-				return err.(Error)
+				return err.(resp.Error)
 			}
 			if l == nil {
 				if onlyExisting {
-					return Int(0)
+					return resp.Int(0)
 				}
 				l = &List{}
 			}
 			pushTo(c, key, l, front, elems...)
-			return Int(l.Len())
+			return resp.Int(l.Len())
 		}, nil
 	}
 }
@@ -175,15 +175,15 @@ func pushCommand(front, onlyExisting bool) func(args [][]byte) (Exec, error) {
 // LLEN key
 func llen(args [][]byte) (Exec, error) {
 	key := args[1]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
-		return Int(l.Len())
+		return resp.Int(l.Len())
 	}, nil
 }
 
@@ -194,35 +194,35 @@ func llen(args [][]byte) (Exec, error) {
 func popCommand(name string, front bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args) > 3 {
-			return nil, ErrWrongArity(name)
+			return nil, resp.ErrWrongArity(name)
 		}
 		key, count := args[1], int64(-1)
 		if len(args) == 3 {
 			n, ok := resp.ParseInt(args[2])
 			if !ok || n < 0 {
-				return nil, ErrPositive
+				return nil, resp.ErrPositive
 			}
 			count = n
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			l, err := c.DB().List(key)
 			switch {
 			case err != nil:
-				return err.(Error)
+				return err.(resp.Error)
 			case l == nil && count < 0:
-				return NullBulk
+				return resp.NullBulk
 			case l == nil:
-				return NullArray
+				return resp.NullArray
 			case count < 0:
 				v := popEnd(l, front)
 				c.DB().SetList(key, l)
-				return Bulk(v)
+				return resp.Bulk(v)
 			case count == 0:
-				return Array{} // nothing popped: not a modification
+				return resp.Array{} // nothing popped: not a modification
 			}
 			elems := popN(l, front, count)
 			c.DB().SetList(key, l)
-			return BulkArray(elems)
+			return resp.BulkArray(elems)
 		}, nil
 	}
 }
@@ -234,45 +234,45 @@ func lrange(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Array{}
+			return resp.Array{}
 		}
 		from, to, ok := clampRange(start, stop, l.Len())
 		if !ok {
-			return Array{}
+			return resp.Array{}
 		}
-		return BulkArray(l.Range(from, to))
+		return resp.BulkArray(l.Range(from, to))
 	}, nil
 }
 
 // LINDEX key index
 func lindex(args [][]byte) (Exec, error) {
 	key, indexArg := args[1], args[2]
-	return func(c *Ctx) Reply {
-		l, i, reply := elementAt(c, key, indexArg, NullBulk, NullBulk)
+	return func(c *Ctx) resp.Reply {
+		l, i, reply := elementAt(c, key, indexArg, resp.NullBulk, resp.NullBulk)
 		if reply != nil {
 			return reply
 		}
-		return Bulk(l.At(i))
+		return resp.Bulk(l.At(i))
 	}, nil
 }
 
 // LSET key index element
 func lset(args [][]byte) (Exec, error) {
 	key, indexArg, elem := args[1], args[2], args[3]
-	return func(c *Ctx) Reply {
-		l, i, reply := elementAt(c, key, indexArg, ErrNoSuchKey, ErrOutOfRange)
+	return func(c *Ctx) resp.Reply {
+		l, i, reply := elementAt(c, key, indexArg, resp.ErrNoSuchKey, resp.ErrOutOfRange)
 		if reply != nil {
 			return reply
 		}
 		l.Set(i, elem)
 		c.DB().Touch(key)
-		return OK
+		return resp.OK
 	}, nil
 }
 
@@ -282,17 +282,17 @@ func lset(args [][]byte) (Exec, error) {
 // type WRONGTYPE whatever the index says, so the index is checked here,
 // against state, not before proposal. An index outside the list answers
 // onRange.
-func elementAt(c *Ctx, key, indexArg []byte, onMissing, onRange Reply) (*List, int, Reply) {
+func elementAt(c *Ctx, key, indexArg []byte, onMissing, onRange resp.Reply) (*List, int, resp.Reply) {
 	l, err := c.DB().List(key)
 	if err != nil {
-		return nil, 0, err.(Error)
+		return nil, 0, err.(resp.Error)
 	}
 	if l == nil {
 		return nil, 0, onMissing
 	}
 	index, err := intArg(indexArg)
 	if err != nil {
-		return nil, 0, err.(Error)
+		return nil, 0, err.(resp.Error)
 	}
 	i, ok := listIndex(index, l.Len())
 	if !ok {
@@ -309,15 +309,15 @@ func linsert(args [][]byte) (Exec, error) {
 	case isWord(args[2], "after"):
 		after = true
 	case !isWord(args[2], "before"):
-		return nil, ErrSyntax
+		return nil, resp.ErrSyntax
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
 		for i := 0; i < l.Len(); i++ {
 			if bytes.Equal(l.At(i), pivot) {
@@ -326,10 +326,10 @@ func linsert(args [][]byte) (Exec, error) {
 				}
 				l.Insert(i, elem)
 				c.DB().Touch(key)
-				return Int(l.Len())
+				return resp.Int(l.Len())
 			}
 		}
-		return Int(-1)
+		return resp.Int(-1)
 	}, nil
 }
 
@@ -340,19 +340,19 @@ func lrem(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
 		removed := removeMatches(l, elem, count)
 		if removed > 0 {
 			c.DB().SetList(key, l)
 		}
-		return Int(removed)
+		return resp.Int(removed)
 	}, nil
 }
 
@@ -399,13 +399,13 @@ func ltrim(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return OK
+			return resp.OK
 		}
 		if from, to, ok := clampRange(start, stop, l.Len()); !ok {
 			l.Replace(nil)
@@ -413,6 +413,6 @@ func ltrim(args [][]byte) (Exec, error) {
 			l.Replace(l.Range(from, to))
 		}
 		c.DB().SetList(key, l)
-		return OK
+		return resp.OK
 	}, nil
 }

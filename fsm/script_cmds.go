@@ -36,11 +36,11 @@ func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
 	n, ok := resp.ParseInt(args[2])
 	switch {
 	case !ok:
-		return nil, nil, ErrNotInteger
+		return nil, nil, resp.ErrNotInteger
 	case n > int64(len(args)-3):
-		return nil, nil, ErrScriptTooManyKeys
+		return nil, nil, resp.ErrScriptTooManyKeys
 	case n < 0:
-		return nil, nil, ErrScriptNegativeKeys
+		return nil, nil, resp.ErrScriptNegativeKeys
 	}
 	return args[3 : 3+n], args[3+n:], nil
 }
@@ -63,7 +63,7 @@ func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 		if err := scrCheckReadOnly(s, readOnly); err != nil {
 			return nil, err
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			if !readOnly {
 				c.State.scripts[s.sha] = s.body
 			}
@@ -81,17 +81,17 @@ func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args[1]) != 40 {
-			return nil, ErrNoScript
+			return nil, resp.ErrNoScript
 		}
 		keys, argv, err := scrKeysArgs(args)
 		if err != nil {
 			return nil, err
 		}
 		sha := strings.ToLower(string(args[1]))
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			body, ok := c.State.scripts[sha]
 			if !ok {
-				return ErrNoScript
+				return resp.ErrNoScript
 			}
 			s, err := scrLoad([]byte(body))
 			if err == nil {
@@ -110,7 +110,7 @@ func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 // shebang may run read-only; a write inside them fails when it is called.
 func scrCheckReadOnly(s *scrScript, readOnly bool) error {
 	if readOnly && s.flags&scrShebang != 0 && s.flags&scrNoWrites == 0 {
-		return ErrScriptWriteFlag
+		return resp.ErrScriptWriteFlag
 	}
 	return nil
 }
@@ -120,7 +120,7 @@ func scriptCommand(args [][]byte) (Exec, error) {
 	sub := strings.ToLower(string(cString(args[1])))
 	arity := map[string]int{"load": 3, "exists": -3, "flush": -2, "kill": 2, "debug": 3, "help": 2}[sub]
 	if arity == 0 || !isWord(args[1], sub) {
-		return nil, ErrUnknownSubcommand(args[0], args[1])
+		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 	}
 	spec := Spec{Name: "script|" + sub, Arity: arity}
 	if err := spec.CheckArity(args); err != nil {
@@ -134,11 +134,11 @@ func scriptCommand(args [][]byte) (Exec, error) {
 	case "flush":
 		return scriptFlush(args)
 	case "kill":
-		return func(*Ctx) Reply { return ErrNotBusy }, nil
+		return func(*Ctx) resp.Reply { return resp.ErrNotBusy }, nil
 	case "debug":
 		return scriptDebug(args)
 	}
-	return func(*Ctx) Reply { return scriptHelp }, nil
+	return func(*Ctx) resp.Reply { return scriptHelp }, nil
 }
 
 // SCRIPT LOAD script
@@ -147,22 +147,22 @@ func scriptLoad(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		c.State.scripts[s.sha] = s.body
-		return BulkString(s.sha)
+		return resp.BulkString(s.sha)
 	}, nil
 }
 
 // SCRIPT EXISTS sha1 [sha1 ...]
 func scriptExists(args [][]byte) Exec {
 	shas := args[2:]
-	return func(c *Ctx) Reply {
-		out := make(Array, len(shas))
+	return func(c *Ctx) resp.Reply {
+		out := make(resp.Array, len(shas))
 		for i, sha := range shas {
 			_, ok := c.State.scripts[strings.ToLower(string(sha))]
-			out[i] = Int(0)
+			out[i] = resp.Int(0)
 			if ok {
-				out[i] = Int(1)
+				out[i] = resp.Int(1)
 			}
 		}
 		return out
@@ -172,11 +172,11 @@ func scriptExists(args [][]byte) Exec {
 // SCRIPT FLUSH [ASYNC|SYNC]
 func scriptFlush(args [][]byte) (Exec, error) {
 	if len(args) > 3 || (len(args) == 3 && !isWord(args[2], "async") && !isWord(args[2], "sync")) {
-		return nil, ErrScriptFlushOption
+		return nil, resp.ErrScriptFlushOption
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		c.State.scripts = make(map[string]string)
-		return OK
+		return resp.OK
 	}, nil
 }
 
@@ -185,15 +185,15 @@ func scriptFlush(args [][]byte) (Exec, error) {
 func scriptDebug(args [][]byte) (Exec, error) {
 	switch {
 	case isWord(args[2], "no"):
-		return func(*Ctx) Reply { return OK }, nil
+		return func(*Ctx) resp.Reply { return resp.OK }, nil
 	case isWord(args[2], "yes"), isWord(args[2], "sync"):
-		return nil, ErrScriptDebug
+		return nil, resp.ErrScriptDebug
 	}
-	return nil, ErrScriptDebugMode
+	return nil, resp.ErrScriptDebugMode
 }
 
 // scriptHelp is SCRIPT HELP's reply, as redis-server 7.0.15 words it.
-var scriptHelp = func() Array {
+var scriptHelp = func() resp.Array {
 	lines := []string{
 		"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"DEBUG (YES|SYNC|NO)",
@@ -213,9 +213,9 @@ var scriptHelp = func() Array {
 		"HELP",
 		"    Prints this help.",
 	}
-	out := make(Array, len(lines))
+	out := make(resp.Array, len(lines))
 	for i, l := range lines {
-		out[i] = Status(l)
+		out[i] = resp.Status(l)
 	}
 	return out
 }()

@@ -94,7 +94,7 @@ func scrLoad(body []byte) (*scrScript, error) {
 	}
 	proto, err := scrCompile(code, scrChunkName)
 	if err != nil {
-		return nil, Error("ERR Error compiling script (new function): " + err.Error())
+		return nil, resp.Error("ERR Error compiling script (new function): " + err.Error())
 	}
 	s = &scrScript{sha: sha, body: string(body), flags: flags, proto: proto}
 	scrCompiled.Lock()
@@ -120,20 +120,20 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 	}
 	end := strings.IndexByte(string(body), '\n')
 	if end < 0 {
-		return 0, "", Error("ERR Invalid script shebang")
+		return 0, "", resp.Error("ERR Invalid script shebang")
 	}
 	parts, ok := resp.SplitArgs(string(body[:end]))
 	if !ok || len(parts) == 0 {
-		return 0, "", Error("ERR Invalid engine in script shebang")
+		return 0, "", resp.Error("ERR Invalid engine in script shebang")
 	}
 	if parts[0] != "#!lua" {
-		return 0, "", Error("ERR Unexpected engine in script shebang: " + parts[0])
+		return 0, "", resp.Error("ERR Unexpected engine in script shebang: " + parts[0])
 	}
 	flags := scrShebang
 	for _, part := range parts[1:] {
 		list, ok := strings.CutPrefix(part, "flags=")
 		if !ok {
-			return 0, "", Error("ERR Unknown lua shebang option: " + part)
+			return 0, "", resp.Error("ERR Unknown lua shebang option: " + part)
 		}
 		if list == "" {
 			continue
@@ -141,7 +141,7 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 		for _, name := range strings.Split(list, ",") {
 			f, ok := scrShebangFlags[name]
 			if !ok {
-				return 0, "", Error("ERR Unexpected flag in script shebang: " + name)
+				return 0, "", resp.Error("ERR Unexpected flag in script shebang: " + name)
 			}
 			flags |= f
 		}

@@ -1,6 +1,9 @@
 package fsm
 
-import "sort"
+import (
+	"github.com/raftlist/raftlist/fsm/resp"
+	"sort"
+)
 
 // NumDBs is the number of databases, as in a default redis-server.
 const NumDBs = 16
@@ -75,7 +78,7 @@ func (d *DB) List(key []byte) (*List, error) {
 	}
 	l, ok := v.(*List)
 	if !ok {
-		return nil, ErrWrongType
+		return nil, resp.ErrWrongType
 	}
 	return l, nil
 }
