@@ -25,10 +25,11 @@ package fsm
 // the same element for the same client; only the owner node answers it.
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // WaiterID names a waiter: the proposing process and its request counter.

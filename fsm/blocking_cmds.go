@@ -2,11 +2,12 @@ package fsm
 
 import (
 	"errors"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // blockingCommands park their client as a waiter when every key is empty.

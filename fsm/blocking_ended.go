@@ -24,8 +24,9 @@ package fsm
 import (
 	"cmp"
 	"encoding/binary"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"slices"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Ack is the payload of a KindAck entry: the owner process Owner has

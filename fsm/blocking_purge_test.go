@@ -1,8 +1,9 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestPurgeOwnerEndsTheWaitersOfANodesOtherProcessesOnly(t *testing.T) {

@@ -3,11 +3,12 @@ package fsm
 import (
 	"bytes"
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"math/rand"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // What makes waiters replicated state: timeouts refused before they reach

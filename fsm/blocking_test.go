@@ -3,10 +3,11 @@ package fsm
 import (
 	"bytes"
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The spec of blocked clients in the state machine. Every reply below, and

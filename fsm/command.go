@@ -1,9 +1,10 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Flags declare how a command may be run; the front door and the state

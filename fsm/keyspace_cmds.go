@@ -1,8 +1,9 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"strconv"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // keyspaceCommands work on keys whatever they hold.

@@ -2,13 +2,14 @@ package fsm
 
 import (
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"hash/fnv"
 	"math/rand"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // ksStep is one command, the database it runs in and the reply

@@ -2,11 +2,12 @@ package fsm
 
 import (
 	"container/heap"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"iter"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // SCAN's order differs from Redis's, on purpose.

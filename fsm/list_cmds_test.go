@@ -1,13 +1,14 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"math/rand"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Every expected reply and error text below was checked against

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 

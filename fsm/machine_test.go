@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 

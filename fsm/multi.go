@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"encoding/binary"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 

@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The spec of MULTI/EXEC and WATCH in the state machine. Which writes

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/raftlist/raftlist/fsm/resp"
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestReplayGeneratesEveryCommand(t *testing.T) {

@@ -39,7 +39,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -49,6 +48,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 var (

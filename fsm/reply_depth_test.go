@@ -1,8 +1,9 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // arrayDepth is how deeply arrays nest in r, counted without recursion.

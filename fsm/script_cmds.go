@@ -1,9 +1,10 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scriptCommands are Lua scripting, as redis-server 7.0.15 has it. EVAL,

@@ -27,10 +27,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/raftlist/raftlist/fsm/resp"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scrScript is a compiled script.

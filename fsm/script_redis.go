@@ -9,8 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/raftlist/raftlist/fsm/resp"
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func (vm *scrVM) redisLib() *lua.LTable {

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/fsm/resp"
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scrRun is one run of a script. It is the run's context.Context, so the

@@ -3,11 +3,12 @@ package fsm
 import (
 	"bytes"
 	"fmt"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestScriptSandbox(t *testing.T) {

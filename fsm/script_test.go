@@ -3,11 +3,12 @@ package fsm
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/raftlist/raftlist/fsm/resp"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Every expected reply and error text below was checked against

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 

@@ -1,8 +1,9 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"sort"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // NumDBs is the number of databases, as in a default redis-server.

@@ -1,9 +1,10 @@
 package fsm
 
 import (
-	"github.com/raftlist/raftlist/fsm/resp"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 var ksStringCases = []ksCase{
