@@ -72,7 +72,7 @@ var (
 // authConnCommands join the front door's command table (conncmds.go).
 var authConnCommands = []*connCommand{
 	// AUTH [username] password
-	{Spec: spec("auth", -2, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
+	{Spec: spec("auth", -2, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
 }
 
 // internalRaftSubcommands need authCluster; RAFT NODES stays readable.
@@ -134,7 +134,7 @@ func noAuthGate(args [][]byte) resp.Reply {
 				return err
 			}
 		}
-		if cc.Flags&fsm.NoAuth != 0 {
+		if cc.Flags&resp.NoAuth != 0 {
 			return nil
 		}
 		return errNoAuth

@@ -10,8 +10,8 @@ import (
 
 // allSpecs returns every command the node answers, data and connection
 // commands alike, in name order.
-func allSpecs() []*fsm.Spec {
-	var out []*fsm.Spec
+func allSpecs() []*resp.Spec {
+	var out []*resp.Spec
 	for _, c := range fsm.Commands() {
 		out = append(out, &c.Spec)
 	}
@@ -22,7 +22,7 @@ func allSpecs() []*fsm.Spec {
 	return out
 }
 
-func findSpec(name []byte) *fsm.Spec {
+func findSpec(name []byte) *resp.Spec {
 	if c := fsm.Lookup(name); c != nil {
 		return &c.Spec
 	}
@@ -98,7 +98,7 @@ func commandDocs(_ *Server, r *request) resp.Reply {
 	return out
 }
 
-func commandInfos(specs []*fsm.Spec) resp.Array {
+func commandInfos(specs []*resp.Spec) resp.Array {
 	out := make(resp.Array, len(specs))
 	for i, sp := range specs {
 		out[i] = commandInfo(sp)
@@ -107,9 +107,9 @@ func commandInfos(specs []*fsm.Spec) resp.Array {
 }
 
 // commandInfo is Redis 7's ten-field command description.
-func commandInfo(sp *fsm.Spec) resp.Reply {
+func commandInfo(sp *resp.Spec) resp.Reply {
 	var flags resp.Array
-	for _, f := range fsm.FlagNames {
+	for _, f := range resp.FlagNames {
 		if sp.Flags&f.Flag != 0 {
 			flags = append(flags, resp.Status(f.Name))
 		}
@@ -120,12 +120,12 @@ func commandInfo(sp *fsm.Spec) resp.Reply {
 	}
 	cats := resp.Array{resp.Status("@" + group)}
 	switch {
-	case sp.Flags&fsm.Write != 0:
+	case sp.Flags&resp.Write != 0:
 		cats = append(cats, resp.Status("@write"))
-	case sp.Flags&fsm.ReadOnly != 0:
+	case sp.Flags&resp.ReadOnly != 0:
 		cats = append(cats, resp.Status("@read"))
 	}
-	if sp.Flags&fsm.Fast != 0 {
+	if sp.Flags&resp.Fast != 0 {
 		cats = append(cats, resp.Status("@fast"))
 	} else {
 		cats = append(cats, resp.Status("@slow"))

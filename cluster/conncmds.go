@@ -10,7 +10,7 @@ import (
 // connCommand is a command the front door answers itself: it concerns the
 // connection or the node, not the replicated data.
 type connCommand struct {
-	fsm.Spec
+	resp.Spec
 	run func(s *Server, r *request) resp.Reply
 	// closeAfter closes the connection once the reply is written (QUIT).
 	closeAfter bool
@@ -29,37 +29,37 @@ func init() {
 
 var connCommandList = []*connCommand{
 	// PING [message]
-	{Spec: spec("ping", -1, fsm.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
+	{Spec: spec("ping", -1, resp.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
 	// ECHO message
-	{Spec: spec("echo", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
+	{Spec: spec("echo", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
 	// SELECT index
-	{Spec: spec("select", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
+	{Spec: spec("select", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
 	// QUIT
-	{Spec: spec("quit", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
+	{Spec: spec("quit", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
 	// HELLO [protover [AUTH username password] [SETNAME clientname]]
-	{Spec: spec("hello", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
+	{Spec: spec("hello", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
 	// READONLY
-	{Spec: spec("readonly", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
+	{Spec: spec("readonly", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
 	// READWRITE
-	{Spec: spec("readwrite", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
+	{Spec: spec("readwrite", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
 	// CLIENT subcommand [arg ...]
 	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand},
 	// INFO [section ...]
-	{Spec: spec("info", -1, fsm.Loading|fsm.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
+	{Spec: spec("info", -1, resp.Loading|resp.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
-	{Spec: spec("command", -1, fsm.Loading|fsm.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
+	{Spec: spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
 	// CONFIG GET parameter [parameter ...] | HELP
-	{Spec: spec("config", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
+	{Spec: spec("config", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
 	// MEMORY PURGE
 	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
 	// DEBUG DIGEST
-	{Spec: spec("debug", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
+	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...
-	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
+	{Spec: spec("raft", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale|resp.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
 }
 
-func spec(name string, arity int, flags fsm.Flags, group, since, summary string) fsm.Spec {
-	return fsm.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
+func spec(name string, arity int, flags resp.Flags, group, since, summary string) resp.Spec {
+	return resp.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
 }
 
 // maxConnCommandName bounds a front-door command's name (lookupConnCommand).

@@ -68,9 +68,9 @@ func (s *Server) execute(r *request) resp.Reply {
 		return errorReply(err)
 	}
 	switch {
-	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
 		return s.blockingWrite(r)
-	case cmd.Flags&fsm.Write != 0:
+	case cmd.Flags&resp.Write != 0:
 		return s.write(r)
 	}
 	return s.read(r)

@@ -75,18 +75,18 @@ type txCmd struct {
 // front door's table.
 var txConnCommands = []*connCommand{
 	// MULTI
-	{Spec: spec("multi", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
+	{Spec: spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
 	// EXEC
-	{Spec: spec("exec", 1, fsm.NoScript|fsm.Loading|fsm.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
+	{Spec: spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
 	// DISCARD
-	{Spec: spec("discard", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
+	{Spec: spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
 	// WATCH key [key ...]
-	{Spec: keySpec(spec("watch", -2, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
+	{Spec: keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
 	// UNWATCH
-	{Spec: spec("unwatch", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
+	{Spec: spec("unwatch", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
 }
 
-func keySpec(sp fsm.Spec, first, last, step int) fsm.Spec {
+func keySpec(sp resp.Spec, first, last, step int) resp.Spec {
 	sp.FirstKey, sp.LastKey, sp.KeyStep = first, last, step
 	return sp
 }
@@ -119,7 +119,7 @@ func (s *Server) queueInMulti(r *request) resp.Reply {
 				return refuse(err.(resp.Error))
 			}
 		}
-		if cc.Flags&fsm.NoMulti != 0 {
+		if cc.Flags&resp.NoMulti != 0 {
 			return refuse(errNotInMulti)
 		}
 		if runsInMulti(r.args[0]) {
@@ -136,7 +136,7 @@ func (s *Server) queueInMulti(r *request) resp.Reply {
 		if err := cmd.CheckArity(r.args); err != nil {
 			return refuse(err.(resp.Error))
 		}
-		if cmd.Flags&fsm.NoMulti != 0 {
+		if cmd.Flags&resp.NoMulti != 0 {
 			return refuse(errNotInMulti)
 		}
 	}

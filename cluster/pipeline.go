@@ -174,9 +174,9 @@ func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 	switch {
 	case err != nil:
 		return runAlone, r
-	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
 		return runAlone, r
-	case cmd.Flags&fsm.Write != 0:
+	case cmd.Flags&resp.Write != 0:
 		return runWrite, r
 	case c.readonly.Load() && !r.forwarded:
 		return runAlone, r // a local read: nothing to share

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -32,7 +31,7 @@ func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcom
 		if !isWord(args[1], sc.name) {
 			continue
 		}
-		spec := fsm.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
+		spec := resp.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
 		if err := spec.CheckArity(args); err != nil {
 			return nil, err.(resp.Error)
 		}

@@ -15,19 +15,19 @@ import (
 // forms do on empty keys.
 var blockingCommands = []Command{
 	// BLPOP key [key ...] timeout
-	{Spec: Spec{Name: "blpop", Arity: -3, Flags: Write | NoScript | Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "blpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
 		Group: "list", Since: "2.0.0", Summary: "Remove and get the first element in a list, or block until one is available"}, Prepare: bpop(true)},
 	// BRPOP key [key ...] timeout
-	{Spec: Spec{Name: "brpop", Arity: -3, Flags: Write | NoScript | Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "brpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
 		Group: "list", Since: "2.0.0", Summary: "Remove and get the last element in a list, or block until one is available"}, Prepare: bpop(false)},
 	// BRPOPLPUSH source destination timeout
-	{Spec: Spec{Name: "brpoplpush", Arity: 4, Flags: Write | DenyOOM | NoScript | Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "brpoplpush", Arity: 4, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "2.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: brpoplpush},
 	// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
-	{Spec: Spec{Name: "blmove", Arity: 6, Flags: Write | DenyOOM | NoScript | Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "blmove", Arity: 6, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: blmove},
 	// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
-	{Spec: Spec{Name: "blmpop", Arity: -5, Flags: Write | Blocking | MovableKeys,
+	{Spec: resp.Spec{Name: "blmpop", Arity: -5, Flags: resp.Write | resp.Blocking | resp.MovableKeys,
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available"}, Prepare: blmpop},
 }
 

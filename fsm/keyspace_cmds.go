@@ -9,37 +9,37 @@ import (
 // keyspaceCommands work on keys whatever they hold.
 var keyspaceCommands = []Command{
 	// DEL key [key ...]
-	{Spec: Spec{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "del", Arity: -2, Flags: resp.Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Delete a key"}, Prepare: del},
 	// UNLINK key [key ...]
-	{Spec: Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "unlink", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "4.0.0", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."}, Prepare: del},
 	// EXISTS key [key ...]
-	{Spec: Spec{Name: "exists", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "exists", Arity: -2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Determine if a key exists"}, Prepare: exists},
 	// TYPE key
-	{Spec: Spec{Name: "type", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "type", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Determine the type stored at key"}, Prepare: typeOf},
 	// KEYS pattern
-	{Spec: Spec{Name: "keys", Arity: 2, Flags: ReadOnly,
+	{Spec: resp.Spec{Name: "keys", Arity: 2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "1.0.0", Summary: "Find all keys matching the given pattern"}, Prepare: keys},
 	// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-	{Spec: Spec{Name: "scan", Arity: -2, Flags: ReadOnly,
+	{Spec: resp.Spec{Name: "scan", Arity: -2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "2.8.0", Summary: "Incrementally iterate the keys space"}, Prepare: scan},
 	// RENAME key newkey
-	{Spec: Spec{Name: "rename", Arity: 3, Flags: Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rename", Arity: 3, Flags: resp.Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Rename a key"}, Prepare: renameCommand(false)},
 	// RENAMENX key newkey
-	{Spec: Spec{Name: "renamenx", Arity: 3, Flags: Write | Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "renamenx", Arity: 3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Rename a key, only if the new key does not exist"}, Prepare: renameCommand(true)},
 	// DBSIZE
-	{Spec: Spec{Name: "dbsize", Arity: 1, Flags: ReadOnly | Fast,
+	{Spec: resp.Spec{Name: "dbsize", Arity: 1, Flags: resp.ReadOnly | resp.Fast,
 		Group: "server", Since: "1.0.0", Summary: "Return the number of keys in the selected database"}, Prepare: dbsize},
 	// FLUSHDB [ASYNC|SYNC]
-	{Spec: Spec{Name: "flushdb", Arity: -1, Flags: Write,
+	{Spec: resp.Spec{Name: "flushdb", Arity: -1, Flags: resp.Write,
 		Group: "server", Since: "1.0.0", Summary: "Remove all keys from the current database"}, Prepare: flushCommand(false)},
 	// FLUSHALL [ASYNC|SYNC]
-	{Spec: Spec{Name: "flushall", Arity: -1, Flags: Write,
+	{Spec: resp.Spec{Name: "flushall", Arity: -1, Flags: resp.Write,
 		Group: "server", Since: "1.0.0", Summary: "Remove all keys from all databases"}, Prepare: flushCommand(true)},
 }
 

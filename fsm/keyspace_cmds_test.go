@@ -71,7 +71,7 @@ func (n *ksNode) do(db int, args ...string) resp.Reply {
 		}
 		return asError(err)
 	}
-	if cmd.Flags&Write != 0 {
+	if cmd.Flags&resp.Write != 0 {
 		return n.apply(db, argv)
 	}
 	var r resp.Reply
@@ -669,22 +669,22 @@ func TestKeyspaceCommandSpecs(t *testing.T) {
 	for _, tc := range []struct {
 		name                       string
 		arity                      int
-		flags                      Flags
+		flags                      resp.Flags
 		firstKey, lastKey, keyStep int
 	}{
-		{"del", -2, Write, 1, -1, 1},
-		{"unlink", -2, Write | Fast, 1, -1, 1},
-		{"exists", -2, ReadOnly | Fast, 1, -1, 1},
-		{"type", 2, ReadOnly | Fast, 1, 1, 1},
-		{"keys", 2, ReadOnly, 0, 0, 0},
-		{"scan", -2, ReadOnly, 0, 0, 0},
-		{"rename", 3, Write, 1, 2, 1},
-		{"renamenx", 3, Write | Fast, 1, 2, 1},
-		{"dbsize", 1, ReadOnly | Fast, 0, 0, 0},
-		{"flushdb", -1, Write, 0, 0, 0},
-		{"flushall", -1, Write, 0, 0, 0},
-		{"get", 2, ReadOnly | Fast, 1, 1, 1},
-		{"set", -3, Write | DenyOOM, 1, 1, 1},
+		{"del", -2, resp.Write, 1, -1, 1},
+		{"unlink", -2, resp.Write | resp.Fast, 1, -1, 1},
+		{"exists", -2, resp.ReadOnly | resp.Fast, 1, -1, 1},
+		{"type", 2, resp.ReadOnly | resp.Fast, 1, 1, 1},
+		{"keys", 2, resp.ReadOnly, 0, 0, 0},
+		{"scan", -2, resp.ReadOnly, 0, 0, 0},
+		{"rename", 3, resp.Write, 1, 2, 1},
+		{"renamenx", 3, resp.Write | resp.Fast, 1, 2, 1},
+		{"dbsize", 1, resp.ReadOnly | resp.Fast, 0, 0, 0},
+		{"flushdb", -1, resp.Write, 0, 0, 0},
+		{"flushall", -1, resp.Write, 0, 0, 0},
+		{"get", 2, resp.ReadOnly | resp.Fast, 1, 1, 1},
+		{"set", -3, resp.Write | resp.DenyOOM, 1, 1, 1},
 	} {
 		t.Run(tc.name+" declares Redis's arity, flags and key positions", func(t *testing.T) {
 			c := Lookup([]byte(tc.name))

@@ -54,7 +54,7 @@ func listRunCases(t *testing.T, cases []listCase) {
 				t.Fatalf("reply: exp %q, got %q", exp, got)
 			}
 			after := tc.after
-			if after == "" || (cmd != nil && cmd.Flags&ReadOnly != 0) {
+			if after == "" || (cmd != nil && cmd.Flags&resp.ReadOnly != 0) {
 				after = listDump(listState(t, tc.given))
 			}
 			if exp, got := after, listDump(st); exp != got {
@@ -649,26 +649,26 @@ func TestListCommandTable(t *testing.T) {
 	cases := []struct {
 		name              string
 		arity             int
-		flags             Flags
+		flags             resp.Flags
 		first, last, step int
 	}{
-		{"lpush", -3, Write | DenyOOM | Fast, 1, 1, 1},
-		{"rpush", -3, Write | DenyOOM | Fast, 1, 1, 1},
-		{"lpushx", -3, Write | DenyOOM | Fast, 1, 1, 1},
-		{"rpushx", -3, Write | DenyOOM | Fast, 1, 1, 1},
-		{"llen", 2, ReadOnly | Fast, 1, 1, 1},
-		{"lpop", -2, Write | Fast, 1, 1, 1},
-		{"rpop", -2, Write | Fast, 1, 1, 1},
-		{"lrange", 4, ReadOnly, 1, 1, 1},
-		{"lindex", 3, ReadOnly, 1, 1, 1},
-		{"lpos", -3, ReadOnly, 1, 1, 1},
-		{"lset", 4, Write | DenyOOM, 1, 1, 1},
-		{"linsert", 5, Write | DenyOOM, 1, 1, 1},
-		{"lrem", 4, Write, 1, 1, 1},
-		{"ltrim", 4, Write, 1, 1, 1},
-		{"lmove", 5, Write | DenyOOM, 1, 2, 1},
-		{"rpoplpush", 3, Write | DenyOOM, 1, 2, 1},
-		{"lmpop", -4, Write | MovableKeys, 0, 0, 0},
+		{"lpush", -3, resp.Write | resp.DenyOOM | resp.Fast, 1, 1, 1},
+		{"rpush", -3, resp.Write | resp.DenyOOM | resp.Fast, 1, 1, 1},
+		{"lpushx", -3, resp.Write | resp.DenyOOM | resp.Fast, 1, 1, 1},
+		{"rpushx", -3, resp.Write | resp.DenyOOM | resp.Fast, 1, 1, 1},
+		{"llen", 2, resp.ReadOnly | resp.Fast, 1, 1, 1},
+		{"lpop", -2, resp.Write | resp.Fast, 1, 1, 1},
+		{"rpop", -2, resp.Write | resp.Fast, 1, 1, 1},
+		{"lrange", 4, resp.ReadOnly, 1, 1, 1},
+		{"lindex", 3, resp.ReadOnly, 1, 1, 1},
+		{"lpos", -3, resp.ReadOnly, 1, 1, 1},
+		{"lset", 4, resp.Write | resp.DenyOOM, 1, 1, 1},
+		{"linsert", 5, resp.Write | resp.DenyOOM, 1, 1, 1},
+		{"lrem", 4, resp.Write, 1, 1, 1},
+		{"ltrim", 4, resp.Write, 1, 1, 1},
+		{"lmove", 5, resp.Write | resp.DenyOOM, 1, 2, 1},
+		{"rpoplpush", 3, resp.Write | resp.DenyOOM, 1, 2, 1},
+		{"lmpop", -4, resp.Write | resp.MovableKeys, 0, 0, 0},
 	}
 	if exp, got := len(cases), len(listCommands); exp != got {
 		t.Fatalf("list commands: exp %d, got %d", exp, got)

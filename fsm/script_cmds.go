@@ -13,22 +13,22 @@ import (
 // EVALSHA_RO are reads: they neither write nor add to the cache.
 var scriptCommands = []Command{
 	// EVAL script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "eval", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "eval", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalCommand(false)},
 	// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "evalsha", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "evalsha", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalshaCommand(false)},
 	// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "eval_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "eval_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalCommand(true)},
 	// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "evalsha_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "evalsha_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalshaCommand(true)},
 	// SCRIPT LOAD script | EXISTS sha1 [sha1 ...] | FLUSH [ASYNC|SYNC] | KILL | DEBUG YES|SYNC|NO | HELP
 	//
 	// One write command: every subcommand goes through the log, so LOAD
 	// and FLUSH are replicated and EXISTS is linearizable.
-	{Spec: Spec{Name: "script", Arity: -2, Flags: Write | NoScript,
+	{Spec: resp.Spec{Name: "script", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands"}, Prepare: scriptCommand},
 }
 
@@ -123,7 +123,7 @@ func scriptCommand(args [][]byte) (Exec, error) {
 	if arity == 0 || !isWord(args[1], sub) {
 		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 	}
-	spec := Spec{Name: "script|" + sub, Arity: arity}
+	spec := resp.Spec{Name: "script|" + sub, Arity: arity}
 	if err := spec.CheckArity(args); err != nil {
 		return nil, err
 	}

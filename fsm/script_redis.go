@@ -120,11 +120,11 @@ const scrCallCost = 16
 // scripts the front door answers them.
 var scrLocalCommands = map[string]*Command{
 	// PING [message]
-	"ping": {Spec: Spec{Name: "ping", Arity: -1, Flags: Fast | Stale | Loading}},
+	"ping": {Spec: resp.Spec{Name: "ping", Arity: -1, Flags: resp.Fast | resp.Stale | resp.Loading}},
 	// ECHO message
-	"echo": {Spec: Spec{Name: "echo", Arity: 2, Flags: Fast}},
+	"echo": {Spec: resp.Spec{Name: "echo", Arity: 2, Flags: resp.Fast}},
 	// SELECT index
-	"select": {Spec: Spec{Name: "select", Arity: 2, Flags: Fast | Loading | Stale}},
+	"select": {Spec: resp.Spec{Name: "select", Arity: 2, Flags: resp.Fast | resp.Loading | resp.Stale}},
 }
 
 // exec runs one command for the script with Redis's checks, in Redis's
@@ -142,9 +142,9 @@ func (r *scrRun) exec(args [][]byte) resp.Reply {
 		return resp.ErrScriptUnknownCmd
 	case cmd.CheckArity(args) != nil:
 		return resp.ErrScriptArity
-	case cmd.Flags&NoScript != 0:
+	case cmd.Flags&resp.NoScript != 0:
 		return resp.ErrScriptNoScript
-	case r.readOnly && cmd.Flags&Write != 0:
+	case r.readOnly && cmd.Flags&resp.Write != 0:
 		return resp.ErrScriptWrite
 	}
 	if local {

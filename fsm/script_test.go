@@ -32,7 +32,7 @@ func (n *scrNode) do(args ...string) resp.Reply {
 	if err != nil {
 		return asError(err)
 	}
-	if cmd.Flags&ReadOnly != 0 {
+	if cmd.Flags&resp.ReadOnly != 0 {
 		return n.st.Read(0, argv)
 	}
 	return n.apply(Cmd{Args: argv}).Replies[0]
@@ -425,7 +425,7 @@ func TestScriptServesWaitersAfterTheWholeScript(t *testing.T) {
 			body := "return redis.pcall(" + quoted + ")"
 			// Not blocking, they answer nil, which the script returns as nil.
 			want := scrWire(resp.NullBulk)
-			if Lookup([]byte(args[0])).Flags&NoScript != 0 {
+			if Lookup([]byte(args[0])).Flags&resp.NoScript != 0 {
 				want = scrWire(resp.ErrScriptNoScript)
 			}
 			res := n.apply(Cmd{Owner: "node-a", Seq: 1, Args: listBytes(scrEval(body, 0))})
@@ -484,13 +484,13 @@ func TestScriptLog(t *testing.T) {
 func TestScriptCommandTable(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		flags Flags
+		flags resp.Flags
 	}{
-		{"eval", Write | NoScript | Stale | MovableKeys},
-		{"evalsha", Write | NoScript | Stale | MovableKeys},
-		{"eval_ro", ReadOnly | NoScript | Stale | MovableKeys},
-		{"evalsha_ro", ReadOnly | NoScript | Stale | MovableKeys},
-		{"script", Write | NoScript},
+		{"eval", resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys},
+		{"evalsha", resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys},
+		{"eval_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys},
+		{"evalsha_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys},
+		{"script", resp.Write | resp.NoScript},
 	} {
 		c := Lookup([]byte(tc.name))
 		if c == nil {

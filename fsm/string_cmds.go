@@ -6,10 +6,10 @@ import "github.com/raftlist/raftlist/fsm/resp"
 // and type errors behave exactly as in Redis.
 var stringCommands = []Command{
 	// GET key
-	{Spec: Spec{Name: "get", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "get", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "string", Since: "1.0.0", Summary: "Get the value of a key"}, Prepare: get},
 	// SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
-	{Spec: Spec{Name: "set", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "set", Arity: -3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key"}, Prepare: set},
 }
 
