@@ -62,13 +62,6 @@ func selfClient() *client {
 	return c
 }
 
-var (
-	errNoAuth      = resp.Error("NOAUTH Authentication required.")
-	errWrongPass   = resp.Error("WRONGPASS invalid username-password pair or user is disabled.")
-	errAuthNoPass  = resp.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	errHelloNoAuth = resp.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-)
-
 // authConnCommands join the front door's command table (conncmds.go).
 var authConnCommands = []*connCommand{
 	// AUTH [username] password
@@ -137,7 +130,7 @@ func noAuthGate(args [][]byte) resp.Reply {
 		if cc.Flags&resp.NoAuth != 0 {
 			return nil
 		}
-		return errNoAuth
+		return resp.ErrNoAuth
 	}
 	cmd := fsm.Lookup(args[0])
 	if cmd == nil {
@@ -146,7 +139,7 @@ func noAuthGate(args [][]byte) resp.Reply {
 	if err := cmd.CheckArity(args); err != nil {
 		return err.(resp.Error)
 	}
-	return errNoAuth
+	return resp.ErrNoAuth
 }
 
 // raftSubcommandsForGate is raftSubcommands, set in init: referring to it
@@ -171,7 +164,7 @@ func authCommand(s *Server, r *request) resp.Reply {
 	if len(r.args) == 3 {
 		user, pass = r.args[1], r.args[2]
 	} else if s.cfg.RequirePass == "" {
-		return errAuthNoPass
+		return resp.ErrAuthNoPass
 	}
 	if err := s.login(r.c, user, pass); err != nil {
 		return err
@@ -188,16 +181,16 @@ func (s *Server) login(c *client, user, pass []byte) resp.Reply {
 		// Without requirepass the default user is Redis's nopass user: any
 		// password is accepted.
 		if s.cfg.RequirePass != "" && !secretEqual(pass, s.cfg.RequirePass) {
-			return errWrongPass
+			return resp.ErrWrongPass
 		}
 		level = s.defaultUserLevel()
 	case ClusterUser:
 		if s.cfg.ClusterSecret == "" || !secretEqual(pass, s.cfg.ClusterSecret) {
-			return errWrongPass
+			return resp.ErrWrongPass
 		}
 		level = authCluster
 	default:
-		return errWrongPass
+		return resp.ErrWrongPass
 	}
 	c.auth.Store(int32(level))
 	c.setUser(string(user))

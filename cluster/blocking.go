@@ -146,7 +146,7 @@ func isBlocked(reply resp.Reply) bool {
 // isUncertain reports an unknown-outcome error, ours or relayed from the
 // leader.
 func isUncertain(reply resp.Reply) bool {
-	return strings.HasPrefix(string(resp.AppendRESP(nil, reply)), "-"+errUncertainPrefix)
+	return strings.HasPrefix(string(resp.AppendRESP(nil, reply)), "-"+resp.UncertainPrefix)
 }
 
 // blockTimeout returns a validated blocking command's timeout in ms
@@ -206,7 +206,7 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) resp.
 				}
 				r.c.closeAfterReply.Store(true)
 				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
-				return resp.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
+				return resp.Error(resp.UncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
 			}
 		}
 		if reason != 0 && !proposed {

@@ -176,7 +176,7 @@ func hello(s *Server, r *request) resp.Reply {
 		}
 	}
 	if authLevel(r.c.auth.Load()) == authNone {
-		return errHelloNoAuth
+		return resp.ErrHelloNoAuth
 	}
 	if name != nil {
 		if err := validClientName(name); err != nil {

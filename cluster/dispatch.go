@@ -143,7 +143,7 @@ func (s *Server) forwardArgs(r *request) [][]byte {
 func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fwd [][]byte) resp.Reply {
 	addr := s.node.LeaderAddr()
 	if addr == "" || r.forwarded || addr == s.cfg.ListenAddr {
-		return errNoLeader
+		return resp.ErrNoLeader
 	}
 	if s.cfg.Redirect {
 		return resp.Error("MOVED 0 " + addr)
@@ -162,9 +162,9 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 // unknown outcome.
 func forwardFailure(err error, sent, write bool) resp.Reply {
 	if !sent || !write {
-		return resp.Error(errTryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
+		return resp.Error(resp.TryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
 	}
-	return resp.Error(errUncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
+	return resp.Error(resp.UncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
 }
 
 // raftForward is the leader's side of a forwarding hop:

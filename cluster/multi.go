@@ -43,15 +43,8 @@ const (
 )
 
 var (
-	errMultiNested    = resp.Error("ERR MULTI calls can not be nested")
-	errExecNoMulti    = resp.Error("ERR EXEC without MULTI")
-	errDiscardNoMulti = resp.Error("ERR DISCARD without MULTI")
-	errWatchInMulti   = resp.Error("ERR WATCH inside MULTI is not allowed")
-	errExecAbort      = resp.Error("EXECABORT Transaction discarded because of previous errors.")
-	errNotInMulti     = resp.Error("ERR Command not allowed inside a transaction")
 	errTxTooLarge     = resp.Error("ERR the transaction is too large for one log entry (raftlist allows 524288 arguments and 64 MiB)")
 	errTooManyWatches = resp.Error("ERR too many watched keys (raftlist allows 65536 per connection)")
-	errBadTx          = resp.Error("ERR malformed forwarded transaction")
 )
 
 var queued = resp.Status("QUEUED")
@@ -120,7 +113,7 @@ func (s *Server) queueInMulti(r *request) resp.Reply {
 			}
 		}
 		if cc.Flags&resp.NoMulti != 0 {
-			return refuse(errNotInMulti)
+			return refuse(resp.ErrNotInMulti)
 		}
 		if runsInMulti(r.args[0]) {
 			return cc.run(s, r)
@@ -137,7 +130,7 @@ func (s *Server) queueInMulti(r *request) resp.Reply {
 			return refuse(err.(resp.Error))
 		}
 		if cmd.Flags&resp.NoMulti != 0 {
-			return refuse(errNotInMulti)
+			return refuse(resp.ErrNotInMulti)
 		}
 	}
 	size := 0
@@ -208,7 +201,7 @@ func (c *client) endTx() {
 // MULTI
 func multiCommand(_ *Server, r *request) resp.Reply {
 	if r.c.tx != nil {
-		return errMultiNested
+		return resp.ErrMultiNested
 	}
 	r.c.tx = &txState{}
 	r.c.multiLen.Store(1)
@@ -218,7 +211,7 @@ func multiCommand(_ *Server, r *request) resp.Reply {
 // DISCARD
 func discardCommand(_ *Server, r *request) resp.Reply {
 	if r.c.tx == nil {
-		return errDiscardNoMulti
+		return resp.ErrDiscardNoMulti
 	}
 	r.c.endTx()
 	return resp.OK
@@ -236,7 +229,7 @@ func unwatchCommand(_ *Server, r *request) resp.Reply {
 // then still aborts.
 func watchCommand(s *Server, r *request) resp.Reply {
 	if r.c.tx != nil {
-		return errWatchInMulti
+		return resp.ErrWatchInMulti
 	}
 	since, errReply := s.watchIndex(r)
 	if errReply != nil {
@@ -296,7 +289,7 @@ func raftReadIndex(s *Server, _ *request) resp.Reply {
 	defer cancel()
 	index, err := s.node.ReadIndex(ctx)
 	if errors.Is(err, raftnode.ErrNotLeader) {
-		return errNoLeader // one hop: never forwarded again
+		return resp.ErrNoLeader // one hop: never forwarded again
 	}
 	if err != nil {
 		return errorReply(err)
@@ -309,13 +302,13 @@ func execCommand(s *Server, r *request) resp.Reply {
 	c := r.c
 	tx, watches := c.tx, c.watches
 	if tx == nil {
-		return errExecNoMulti
+		return resp.ErrExecNoMulti
 	}
 	// CLIENT LIST shows the transaction until EXEC has answered.
 	defer c.multiLen.Store(0)
 	c.tx, c.watches = nil, nil
 	if tx.dirty {
-		return errExecAbort
+		return resp.ErrExecAbort
 	}
 	t := fsm.Transaction{DB: r.db, Watches: watches}
 	needsParse := false
@@ -420,7 +413,7 @@ func raftExecArgs(t *fsm.Transaction) [][]byte {
 func raftExec(s *Server, r *request) resp.Reply {
 	t, ok := parseRaftExec(r.args[2:])
 	if !ok {
-		return errBadTx
+		return resp.ErrBadTx
 	}
 	inner := &request{c: r.c, db: t.DB, owner: t.Owner, seq: t.Seq, forwarded: true, received: r.received}
 	return s.proposeTx(inner, t)

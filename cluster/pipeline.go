@@ -281,7 +281,7 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []re
 	addr := s.node.LeaderAddr()
 	switch {
 	case addr == "" || run[0].forwarded || addr == s.cfg.ListenAddr:
-		return fill(len(run), errNoLeader)
+		return fill(len(run), resp.ErrNoLeader)
 	case s.cfg.Redirect:
 		return fill(len(run), resp.Error("MOVED 0 "+addr))
 	}

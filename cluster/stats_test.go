@@ -20,7 +20,7 @@ func TestReplyOutcome(t *testing.T) {
 		{"an integer is ok", resp.Int(3), outcomeOK, ""},
 		{"QUEUED is queued", queued, outcomeQueued, ""},
 		{"WRONGTYPE is an error with its code", resp.ErrWrongType, outcomeError, "WRONGTYPE"},
-		{"TRYAGAIN is tryagain", errNoLeader, outcomeTryAgain, "TRYAGAIN"},
+		{"TRYAGAIN is tryagain", resp.ErrNoLeader, outcomeTryAgain, "TRYAGAIN"},
 		{"UNCERTAIN is uncertain", resp.Error("UNCERTAIN lost it"), outcomeUncertain, "UNCERTAIN"},
 		{"MOVED is moved", resp.Error("MOVED 0 127.0.0.1:7000"), outcomeMoved, "MOVED"},
 		{"a relayed value is ok", resp.Raw(":1\r\n"), outcomeOK, ""},

@@ -31,11 +31,6 @@ var blockingCommands = []Command{
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available"}, Prepare: blmpop},
 }
 
-var (
-	errTimeoutNotFloat = resp.Error("ERR timeout is not a float or out of range")
-	errTimeoutNegative = resp.Error("ERR timeout is negative")
-)
-
 // maxTimeoutChars is the longest timeout Redis reads: string2ld's buffer of
 // MAX_LONG_DOUBLE_CHARS (5 KiB) also holds the terminating NUL.
 const maxTimeoutChars = 5*1024 - 1
@@ -56,7 +51,7 @@ var (
 func ParseTimeout(arg []byte) (int64, error) {
 	s := string(arg)
 	if s == "" || len(s) > maxTimeoutChars || strings.ContainsAny(s[:1], " \t\n\r\v\f") || strings.ContainsRune(s, '_') {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "0x") && !strings.Contains(lower, "p") {
@@ -66,20 +61,20 @@ func ParseTimeout(arg []byte) (int64, error) {
 	// at long double precision and range.
 	f, err := strconv.ParseFloat(s, 64)
 	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(f) {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	if err == nil && math.IsInf(f, 0) {
-		return 0, errTimeoutNegative // "inf" itself: (long long) of inf
+		return 0, resp.ErrTimeoutNegative // "inf" itself: (long long) of inf
 	}
 	x, _, err := big.ParseFloat(s, 0, 64, big.ToNearestEven)
 	if err != nil || new(big.Float).Abs(x).Cmp(longDoubleOverflow) >= 0 {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	if x.Sign() != 0 && x.MantExp(nil) <= -16445 {
 		// At the underflow line 64 bits blur which side the text is on.
 		x, _, _ = big.ParseFloat(s, 0, 128, big.ToNearestEven)
 		if new(big.Float).Abs(x).Cmp(longDoubleUnderflow) <= 0 {
-			return 0, errTimeoutNotFloat
+			return 0, resp.ErrTimeoutNotFloat
 		}
 	}
 	ms, acc := x.Mul(x, big.NewFloat(1000)).Int(nil) // rounded to 64 bits, then truncated
@@ -87,7 +82,7 @@ func ParseTimeout(arg []byte) (int64, error) {
 		ms.Add(ms, big.NewInt(1)) // ceill
 	}
 	if !ms.IsInt64() || ms.Sign() < 0 {
-		return 0, errTimeoutNegative
+		return 0, resp.ErrTimeoutNegative
 	}
 	return ms.Int64(), nil
 }

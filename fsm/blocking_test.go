@@ -330,11 +330,11 @@ func TestBlockingPopsAtOnceWhenAKeyHasData(t *testing.T) {
 		{name: "BLMOVE checks its sides before its timeout",
 			args: listArgs("blmove a b UP LEFT abc"), want: resp.ErrSyntax, early: true},
 		{name: "BLMOVE with a bad timeout is refused",
-			args: listArgs("blmove a b LEFT LEFT abc"), want: errTimeoutNotFloat, early: true},
+			args: listArgs("blmove a b LEFT LEFT abc"), want: resp.ErrTimeoutNotFloat, early: true},
 		{name: "BLPOP checks its timeout before any key's type",
-			given: ls, args: listArgs("blpop s abc"), want: errTimeoutNotFloat, early: true},
+			given: ls, args: listArgs("blpop s abc"), want: resp.ErrTimeoutNotFloat, early: true},
 		{name: "BRPOPLPUSH with a negative timeout is refused",
-			given: ls, args: listArgs("brpoplpush s d -1"), want: errTimeoutNegative, early: true},
+			given: ls, args: listArgs("brpoplpush s d -1"), want: resp.ErrTimeoutNegative, early: true},
 		{name: "BLMPOP checks numkeys before its timeout",
 			args: listArgs("blmpop abc 0 k LEFT"), want: resp.ErrNumKeys, early: true},
 		{name: "BLMPOP checks its side before its timeout",
@@ -344,9 +344,9 @@ func TestBlockingPopsAtOnceWhenAKeyHasData(t *testing.T) {
 		{name: "BLMPOP with a numkeys beyond its arguments is a syntax error",
 			args: listArgs("blmpop 0 5 k LEFT"), want: resp.ErrSyntax, early: true},
 		{name: "BLMPOP with good arguments and a bad timeout is refused",
-			args: listArgs("blmpop abc 1 k LEFT"), want: errTimeoutNotFloat, early: true},
+			args: listArgs("blmpop abc 1 k LEFT"), want: resp.ErrTimeoutNotFloat, early: true},
 		{name: "BLMPOP with good arguments and a negative timeout is refused",
-			args: listArgs("blmpop -1 1 k LEFT"), want: errTimeoutNegative, early: true},
+			args: listArgs("blmpop -1 1 k LEFT"), want: resp.ErrTimeoutNegative, early: true},
 	})
 }
 

@@ -123,3 +123,46 @@ var (
 	// popped for the client, so it may retry.
 	ErrLeaderChanged = Error("TRYAGAIN the leader changed while the client was blocked; nothing was popped for it, retry")
 )
+
+// Errors of the blocking commands' timeout argument.
+var (
+	ErrTimeoutNotFloat = Error("ERR timeout is not a float or out of range")
+	ErrTimeoutNegative = Error("ERR timeout is negative")
+)
+
+// Errors of MULTI, EXEC, DISCARD and WATCH, answered by the front door
+// (cluster/multi.go).
+var (
+	ErrMultiNested    = Error("ERR MULTI calls can not be nested")
+	ErrExecNoMulti    = Error("ERR EXEC without MULTI")
+	ErrDiscardNoMulti = Error("ERR DISCARD without MULTI")
+	ErrWatchInMulti   = Error("ERR WATCH inside MULTI is not allowed")
+	ErrExecAbort      = Error("EXECABORT Transaction discarded because of previous errors.")
+	ErrNotInMulti     = Error("ERR Command not allowed inside a transaction")
+	ErrBadTx          = Error("ERR malformed forwarded transaction")
+)
+
+// Errors of authentication (cluster/auth.go), as Redis words them with
+// requirepass.
+var (
+	ErrNoAuth      = Error("NOAUTH Authentication required.")
+	ErrWrongPass   = Error("WRONGPASS invalid username-password pair or user is disabled.")
+	ErrAuthNoPass  = Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	ErrHelloNoAuth = Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+)
+
+// The replies raftlist adds to Redis's vocabulary. TRYAGAIN means nothing
+// was applied and the client may retry (go-redis retries it by itself);
+// UNCERTAIN means the command may or may not have been applied, so the
+// server never retries it and the client must decide.
+const (
+	TryAgainPrefix  = "TRYAGAIN "
+	UncertainPrefix = "UNCERTAIN "
+)
+
+var (
+	// ErrNoLeader: no node is known to lead; nothing was applied.
+	ErrNoLeader = Error(TryAgainPrefix + "no leader is known right now; the command was not applied, retry")
+	// ErrNotReady: a new leader has not yet applied an entry of its term.
+	ErrNotReady = Error(TryAgainPrefix + "the new leader is catching up; the command was not applied, retry")
+)
