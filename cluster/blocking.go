@@ -206,7 +206,7 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) resp.
 				}
 				r.c.closeAfterReply.Store(true)
 				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
-				return resp.Error(resp.UncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
+				return resp.ErrBlockedContactLost
 			}
 		}
 		if reason != 0 && !proposed {
@@ -304,7 +304,7 @@ func clientUnblock(s *Server, r *request) resp.Reply {
 		case isWord(r.args[3], "error"):
 			reason = fsm.UnblockError
 		default:
-			return resp.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return resp.ErrUnblockReason
 		}
 	}
 	slot := s.blocked.byClient(id)

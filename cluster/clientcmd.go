@@ -58,7 +58,7 @@ func clientList(s *Server, r *request) resp.Reply {
 		for _, a := range args[1:] {
 			id, ok := resp.ParseInt(a)
 			if !ok {
-				return resp.Error("ERR Invalid client ID")
+				return resp.ErrInvalidClientID
 			}
 			ids[id] = true
 		}
@@ -80,7 +80,7 @@ func clientList(s *Server, r *request) resp.Reply {
 func validClientName(name []byte) resp.Reply {
 	for _, ch := range name {
 		if ch < '!' || ch > '~' {
-			return resp.Error("ERR Client names cannot contain spaces, newlines or special characters.")
+			return resp.ErrClientName
 		}
 	}
 	return nil

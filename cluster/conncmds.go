@@ -113,7 +113,7 @@ func selectDB(_ *Server, r *request) resp.Reply {
 		return resp.ErrNotInteger
 	}
 	if db != int64(int32(db)) {
-		return resp.Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+		return resp.ErrNotInt32
 	}
 	if db < 0 || db >= fsm.NumDBs {
 		return resp.ErrInvalidDB
@@ -146,10 +146,10 @@ func hello(s *Server, r *request) resp.Reply {
 	if len(args) > 0 {
 		ver, ok := resp.ParseInt(args[0])
 		if !ok {
-			return resp.Error("ERR Protocol version is not an integer or out of range")
+			return resp.ErrProtoVersion
 		}
 		if ver != 2 {
-			return resp.Error("NOPROTO unsupported protocol version")
+			return resp.ErrNoProto
 		}
 		args = args[1:]
 	}

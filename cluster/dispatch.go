@@ -183,10 +183,10 @@ func raftForward(s *Server, r *request) resp.Reply {
 	inner := &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
 		forwarded: true, received: r.received}
 	if cc := lookupConnCommand(inner.args[0]); cc != nil && !cc.forwardable {
-		return resp.Error("ERR command cannot be forwarded")
+		return resp.ErrNotForwardable
 	}
 	if bytes.EqualFold(inner.args[0], []byte("raft")) && len(inner.args) > 1 && bytes.EqualFold(inner.args[1], []byte("forward")) {
-		return resp.Error("ERR command cannot be forwarded")
+		return resp.ErrNotForwardable
 	}
 	return s.execute(inner)
 }

@@ -121,11 +121,11 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 	}
 	end := strings.IndexByte(string(body), '\n')
 	if end < 0 {
-		return 0, "", resp.Error("ERR Invalid script shebang")
+		return 0, "", resp.ErrShebang
 	}
 	parts, ok := resp.SplitArgs(string(body[:end]))
 	if !ok || len(parts) == 0 {
-		return 0, "", resp.Error("ERR Invalid engine in script shebang")
+		return 0, "", resp.ErrShebangEngine
 	}
 	if parts[0] != "#!lua" {
 		return 0, "", resp.Error("ERR Unexpected engine in script shebang: " + parts[0])

@@ -226,7 +226,7 @@ func (r *scrRun) spend(bytes int) bool {
 
 func (r *scrRun) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
 	if depth >= scrReplyDepth {
-		return resp.Error("ERR reached lua stack limit"), true
+		return resp.ErrLuaStackLimit, true
 	}
 	switch v := v.(type) {
 	case lua.LString:

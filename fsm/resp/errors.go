@@ -166,3 +166,35 @@ var (
 	// ErrNotReady: a new leader has not yet applied an entry of its term.
 	ErrNotReady = Error(TryAgainPrefix + "the new leader is catching up; the command was not applied, retry")
 )
+
+// Errors of scripts' shape and of the front door's own commands, given
+// where the handler formats nothing from its arguments.
+var (
+	// ErrLuaStackLimit: a script's reply nests deeper than Redis converts.
+	ErrLuaStackLimit = Error("ERR reached lua stack limit")
+	// ErrShebang: a script's #! line never ends (no newline).
+	ErrShebang = Error("ERR Invalid script shebang")
+	// ErrShebangEngine: a shebang line is empty or badly quoted.
+	ErrShebangEngine = Error("ERR Invalid engine in script shebang")
+	// ErrNotInt32: SELECT's index does not fit in a C int (Redis's
+	// getIntFromObjectOrReply).
+	ErrNotInt32 = Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+	// ErrProtoVersion: HELLO's protocol version is not a number.
+	ErrProtoVersion = Error("ERR Protocol version is not an integer or out of range")
+	// ErrNoProto: HELLO asked for a protocol other than RESP2, the only one
+	// raftlist speaks.
+	ErrNoProto = Error("NOPROTO unsupported protocol version")
+	// ErrNotForwardable: the forwarding hop carried a command that is never
+	// forwarded (a connection-local one, or another forward).
+	ErrNotForwardable = Error("ERR command cannot be forwarded")
+	// ErrBlockedContactLost: a blocked client's node could not learn in time
+	// whether it was served.
+	ErrBlockedContactLost = Error(UncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
+	// ErrUnblockReason: CLIENT UNBLOCK's reason is neither TIMEOUT nor ERROR.
+	ErrUnblockReason = Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+	// ErrInvalidClientID: a CLIENT subcommand's id is not a number.
+	ErrInvalidClientID = Error("ERR Invalid client ID")
+	// ErrClientName: a client name has a space, newline or special
+	// character.
+	ErrClientName = Error("ERR Client names cannot contain spaces, newlines or special characters.")
+)
