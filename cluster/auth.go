@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Authentication, as Redis does it with requirepass, plus one reserved user
@@ -35,8 +36,10 @@ import (
 // reach authCluster.
 
 // ClusterUser is the reserved user name nodes authenticate as, with the
-// cluster secret as password: AUTH raftlist-cluster <secret>.
-const ClusterUser = "raftlist-cluster"
+// cluster secret as password: AUTH raftlist-cluster <secret>. It is
+// declared in fsm/resp so that cluster/local can use it without importing
+// cluster.
+const ClusterUser = resp.ClusterUser
 
 type authLevel int32
 
@@ -59,17 +62,10 @@ func selfClient() *client {
 	return c
 }
 
-var (
-	errNoAuth      = fsm.Error("NOAUTH Authentication required.")
-	errWrongPass   = fsm.Error("WRONGPASS invalid username-password pair or user is disabled.")
-	errAuthNoPass  = fsm.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	errHelloNoAuth = fsm.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
-)
-
 // authConnCommands join the front door's command table (conncmds.go).
 var authConnCommands = []*connCommand{
 	// AUTH [username] password
-	{Spec: spec("auth", -2, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
+	{Spec: spec("auth", -2, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
 }
 
 // internalRaftSubcommands need authCluster; RAFT NODES stays readable.
@@ -102,7 +98,7 @@ func (s *Server) defaultUserLevel() authLevel {
 // gate answers a command the connection may not run yet (NOAUTH, NOPERM),
 // or nil. It runs before anything else looks at the command, so a refused
 // command never reaches MULTI's queue, a run or the log.
-func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
+func (s *Server) gate(c *client, args [][]byte) resp.Reply {
 	switch authLevel(c.auth.Load()) {
 	case authCluster:
 		return nil
@@ -110,7 +106,7 @@ func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
 		if isWord(args[0], "raft") && len(args) > 1 {
 			sub := strings.ToLower(string(args[1]))
 			if internalRaftSubcommands[sub] {
-				return fsm.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
+				return resp.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
 			}
 		}
 		return nil
@@ -121,29 +117,29 @@ func (s *Server) gate(c *client, args [][]byte) fsm.Reply {
 // noAuthGate is Redis's processCommand order for an unauthenticated
 // client: unknown command, unknown subcommand and wrong arity are answered
 // as such; then only no_auth commands run.
-func noAuthGate(args [][]byte) fsm.Reply {
+func noAuthGate(args [][]byte) resp.Reply {
 	if cc := lookupConnCommand(args[0]); cc != nil {
 		if err := cc.CheckArity(args); err != nil {
-			return err.(fsm.Error)
+			return err.(resp.Error)
 		}
 		if subs := authSubcommands(cc.Name); subs != nil && len(args) > 1 {
 			if _, err := findSubcommand(cc.Name, subs, args); err != nil {
 				return err
 			}
 		}
-		if cc.Flags&fsm.NoAuth != 0 {
+		if cc.Flags&resp.NoAuth != 0 {
 			return nil
 		}
-		return errNoAuth
+		return resp.ErrNoAuth
 	}
 	cmd := fsm.Lookup(args[0])
 	if cmd == nil {
-		return fsm.ErrUnknownCommand(args)
+		return resp.ErrUnknownCommand(args)
 	}
 	if err := cmd.CheckArity(args); err != nil {
-		return err.(fsm.Error)
+		return err.(resp.Error)
 	}
-	return errNoAuth
+	return resp.ErrNoAuth
 }
 
 // raftSubcommandsForGate is raftSubcommands, set in init: referring to it
@@ -160,41 +156,41 @@ func authSubcommands(name string) []subcommand {
 }
 
 // AUTH [username] password
-func authCommand(s *Server, r *request) fsm.Reply {
+func authCommand(s *Server, r *request) resp.Reply {
 	if len(r.args) > 3 {
-		return fsm.ErrSyntax
+		return resp.ErrSyntax
 	}
 	user, pass := []byte("default"), r.args[1]
 	if len(r.args) == 3 {
 		user, pass = r.args[1], r.args[2]
 	} else if s.cfg.RequirePass == "" {
-		return errAuthNoPass
+		return resp.ErrAuthNoPass
 	}
 	if err := s.login(r.c, user, pass); err != nil {
 		return err
 	}
-	return fsm.OK
+	return resp.OK
 }
 
 // login checks user and password and raises the connection's level. A
 // failed attempt leaves the connection as it was, as in Redis.
-func (s *Server) login(c *client, user, pass []byte) fsm.Reply {
+func (s *Server) login(c *client, user, pass []byte) resp.Reply {
 	var level authLevel
 	switch string(user) {
 	case "default":
 		// Without requirepass the default user is Redis's nopass user: any
 		// password is accepted.
 		if s.cfg.RequirePass != "" && !secretEqual(pass, s.cfg.RequirePass) {
-			return errWrongPass
+			return resp.ErrWrongPass
 		}
 		level = s.defaultUserLevel()
 	case ClusterUser:
 		if s.cfg.ClusterSecret == "" || !secretEqual(pass, s.cfg.ClusterSecret) {
-			return errWrongPass
+			return resp.ErrWrongPass
 		}
 		level = authCluster
 	default:
-		return errWrongPass
+		return resp.ErrWrongPass
 	}
 	c.auth.Store(int32(level))
 	c.setUser(string(user))
@@ -220,20 +216,20 @@ func authUpstream(ctx context.Context, conn net.Conn, secret string, timeout tim
 	}
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
-	if _, err := conn.Write(resp.AppendCommand(nil, []byte("AUTH"), []byte(ClusterUser), []byte(secret))); err != nil {
+	if _, err := conn.Write(respio.AppendCommand(nil, []byte("AUTH"), []byte(ClusterUser), []byte(secret))); err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
 	// The node answers nothing but this reply until we send more, so a
 	// reader of its own here cannot swallow later replies.
-	raw, err := resp.NewReader(conn, 1<<10).ReadReply()
+	raw, err := respio.NewReader(conn, 1<<10).ReadReply()
 	if err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
-	v, err := resp.ParseReply(raw)
+	v, err := respio.ParseReply(raw)
 	if err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
-	if v.Kind == resp.Error {
+	if v.Kind == respio.Error {
 		return &AuthError{Addr: conn.RemoteAddr().String(), Reply: string(v.Str)}
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func words(s string) [][]byte {
@@ -34,7 +34,7 @@ func TestRightsFailClosed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ""
 			if r := s.gate(tc.client, words(tc.command)); r != nil {
-				got = string(r.(fsm.Error))
+				got = string(r.(resp.Error))
 			}
 			if got != tc.want {
 				t.Fatalf("gate(%q): exp %q, got %q", tc.command, tc.want, got)

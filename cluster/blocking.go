@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -27,7 +28,7 @@ const leaderlessLimit = raftnode.OwnerLostAfter
 // blockSlot is where one blocked client's answer lands.
 type blockSlot struct {
 	client  *client
-	reply   chan fsm.Reply         // one Served per waiter
+	reply   chan resp.Reply        // one Served per waiter
 	unblock chan fsm.UnblockReason // CLIENT UNBLOCK
 	// restored is signalled when this node installs a snapshot
 	// (blocking_restore.go).
@@ -41,7 +42,7 @@ type blockRegistry struct {
 }
 
 func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
-	slot := &blockSlot{client: c, reply: make(chan fsm.Reply, 1), unblock: make(chan fsm.UnblockReason, 1),
+	slot := &blockSlot{client: c, reply: make(chan resp.Reply, 1), unblock: make(chan fsm.UnblockReason, 1),
 		restored: make(chan struct{}, 1)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -58,7 +59,7 @@ func (b *blockRegistry) drop(seq uint64) {
 	delete(b.slots, seq)
 }
 
-func (b *blockRegistry) deliver(seq uint64, reply fsm.Reply) {
+func (b *blockRegistry) deliver(seq uint64, reply resp.Reply) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if slot := b.slots[seq]; slot != nil {
@@ -118,7 +119,7 @@ func (s *Server) deliverServed(served []fsm.Served) {
 
 // blockingWrite runs a blocking command: propose (or forward) it named by
 // this process, and if it blocked, hold the client until its waiter ends.
-func (s *Server) blockingWrite(r *request) fsm.Reply {
+func (s *Server) blockingWrite(r *request) resp.Reply {
 	r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
 	slot := s.blocked.register(r.seq, r.c)
 	defer s.blocked.drop(r.seq)
@@ -135,17 +136,17 @@ func (s *Server) blockingWrite(r *request) fsm.Reply {
 	return s.awaitServed(r, slot, blockTimeout(r.args))
 }
 
-func isBlocked(reply fsm.Reply) bool {
-	if raw, ok := reply.(fsm.Raw); ok {
-		return string(raw) == fsm.BlockedWire
+func isBlocked(reply resp.Reply) bool {
+	if raw, ok := reply.(resp.Raw); ok {
+		return string(raw) == resp.BlockedWire
 	}
-	return reply == fsm.Blocked
+	return reply == resp.Blocked
 }
 
 // isUncertain reports an unknown-outcome error, ours or relayed from the
 // leader.
-func isUncertain(reply fsm.Reply) bool {
-	return strings.HasPrefix(string(fsm.AppendRESP(nil, reply)), "-"+errUncertainPrefix)
+func isUncertain(reply resp.Reply) bool {
+	return strings.HasPrefix(string(resp.AppendRESP(nil, reply)), "-"+resp.UncertainPrefix)
 }
 
 // blockTimeout returns a validated blocking command's timeout in ms
@@ -164,7 +165,7 @@ func blockTimeout(args [][]byte) int64 {
 // answer is whatever the log decided first: an element served before the
 // timeout entry is the answer, not the timeout. After a snapshot install
 // it checks that the waiter can still end (settleAfterRestore).
-func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.Reply {
+func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) resp.Reply {
 	var timeout <-chan time.Time
 	if timeoutMs > 0 {
 		t := time.NewTimer(time.Until(r.received.Add(time.Duration(timeoutMs) * time.Millisecond)))
@@ -205,7 +206,7 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 				}
 				r.c.closeAfterReply.Store(true)
 				go s.unblockUntilDone(r.owner, r.seq, fsm.UnblockCancel)
-				return fsm.Error(errUncertainPrefix + "lost contact with the cluster while blocked; an element may have been popped for this client")
+				return resp.ErrBlockedContactLost
 			}
 		}
 		if reason != 0 && !proposed {
@@ -225,13 +226,13 @@ func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) fsm.R
 // reports whether it was applied there.
 func (s *Server) proposeUnblock(owner string, seq uint64, reason fsm.UnblockReason) bool {
 	reply := s.internal("unblock", owner, strconv.FormatUint(seq, 10), string(rune('0'+reason)))
-	return string(fsm.AppendRESP(nil, reply)) == "+OK\r\n"
+	return string(resp.AppendRESP(nil, reply)) == "+OK\r\n"
 }
 
 // unblockUntilDone retries an UNBLOCK until it is applied, the server
 // closes, or a minute passes.
 func (s *Server) unblockUntilDone(owner string, seq uint64, reason fsm.UnblockReason) {
-	s.retryOnLeader(time.Minute, func() fsm.Reply {
+	s.retryOnLeader(time.Minute, func() resp.Reply {
 		return s.internal("unblock", owner, strconv.FormatUint(seq, 10), string(rune('0'+reason)))
 	})
 }
@@ -240,17 +241,17 @@ func (s *Server) unblockUntilDone(owner string, seq uint64, reason fsm.UnblockRe
 // left behind (their clients' connections died with them), so no element
 // is popped for a client nobody will answer.
 func (s *Server) purgeEarlierIncarnations() {
-	s.retryOnLeader(time.Hour, func() fsm.Reply {
+	s.retryOnLeader(time.Hour, func() resp.Reply {
 		return s.internal("purgeowner", s.node.ID(), s.node.Owner())
 	})
 }
 
 // retryOnLeader runs an internal RAFT subcommand until it answers OK, the
 // server closes, or the time runs out.
-func (s *Server) retryOnLeader(limit time.Duration, try func() fsm.Reply) {
+func (s *Server) retryOnLeader(limit time.Duration, try func() resp.Reply) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		if string(fsm.AppendRESP(nil, try())) == "+OK\r\n" {
+		if string(resp.AppendRESP(nil, try())) == "+OK\r\n" {
 			return
 		}
 		select {
@@ -262,7 +263,7 @@ func (s *Server) retryOnLeader(limit time.Duration, try func() fsm.Reply) {
 }
 
 // internal runs "RAFT sub args..." as the node itself, on the leader.
-func (s *Server) internal(sub string, args ...string) fsm.Reply {
+func (s *Server) internal(sub string, args ...string) resp.Reply {
 	req := &request{args: [][]byte{[]byte("raft"), []byte(sub)}, c: selfClient()}
 	for _, a := range args {
 		req.args = append(req.args, []byte(a))
@@ -271,30 +272,30 @@ func (s *Server) internal(sub string, args ...string) fsm.Reply {
 }
 
 // RAFT PURGEOWNER node-id keep-owner (internal)
-func raftPurgeOwner(s *Server, r *request) fsm.Reply {
+func raftPurgeOwner(s *Server, r *request) resp.Reply {
 	p := fsm.PurgeOwner{NodeID: string(r.args[2]), KeepOwner: string(r.args[3])}
 	return s.onLeader(r, func(ctx context.Context) error { return s.node.ProposePurgeOwner(ctx, p) })
 }
 
 // RAFT UNBLOCK owner seq reason (internal: 1 timeout, 2 cancel, 3 error)
-func raftUnblock(s *Server, r *request) fsm.Reply {
+func raftUnblock(s *Server, r *request) resp.Reply {
 	seq, err := strconv.ParseUint(string(r.args[3]), 10, 64)
 	reason := fsm.UnblockReason(0)
 	if len(r.args[4]) == 1 {
 		reason = fsm.UnblockReason(r.args[4][0] - '0')
 	}
 	if err != nil || reason < fsm.UnblockTimeout || reason > fsm.UnblockError {
-		return fsm.ErrSyntax
+		return resp.ErrSyntax
 	}
 	u := fsm.Unblock{WaiterID: fsm.WaiterID{Owner: string(r.args[2]), Seq: seq}, Reason: reason}
 	return s.onLeader(r, func(ctx context.Context) error { return s.node.ProposeUnblock(ctx, u) })
 }
 
 // CLIENT UNBLOCK client-id [TIMEOUT|ERROR]
-func clientUnblock(s *Server, r *request) fsm.Reply {
-	id, ok := fsm.ParseInt(r.args[2])
+func clientUnblock(s *Server, r *request) resp.Reply {
+	id, ok := resp.ParseInt(r.args[2])
 	if !ok {
-		return fsm.ErrNotInteger
+		return resp.ErrNotInteger
 	}
 	reason := fsm.UnblockTimeout
 	if len(r.args) == 4 {
@@ -303,16 +304,16 @@ func clientUnblock(s *Server, r *request) fsm.Reply {
 		case isWord(r.args[3], "error"):
 			reason = fsm.UnblockError
 		default:
-			return fsm.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return resp.ErrUnblockReason
 		}
 	}
 	slot := s.blocked.byClient(id)
 	if slot == nil {
-		return fsm.Int(0)
+		return resp.Int(0)
 	}
 	select {
 	case slot.unblock <- reason:
 	default:
 	}
-	return fsm.Int(1)
+	return resp.Int(1)
 }

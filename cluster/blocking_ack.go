@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The replicated state keeps every ended waiter's outcome until its owner
@@ -102,16 +103,16 @@ func (s *Server) proposeAck(seqs []uint64) bool {
 	for _, seq := range seqs {
 		args = append(args, strconv.FormatUint(seq, 10))
 	}
-	return string(fsm.AppendRESP(nil, s.internal("ack", args...))) == "+OK\r\n"
+	return string(resp.AppendRESP(nil, s.internal("ack", args...))) == "+OK\r\n"
 }
 
 // RAFT ACK owner seq [seq ...] (internal)
-func raftAck(s *Server, r *request) fsm.Reply {
+func raftAck(s *Server, r *request) resp.Reply {
 	a := fsm.Ack{Owner: string(r.args[2]), Seqs: make([]uint64, 0, len(r.args)-3)}
 	for _, arg := range r.args[3:] {
 		seq, err := strconv.ParseUint(string(arg), 10, 64)
 		if err != nil {
-			return fsm.ErrSyntax
+			return resp.ErrSyntax
 		}
 		a.Seqs = append(a.Seqs, seq)
 	}

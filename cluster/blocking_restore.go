@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // A node that catches up by installing a snapshot never applies the
@@ -35,7 +36,7 @@ var errSettle = errors.New("cannot settle a blocked client after a restore yet")
 // the snapshot: this client's own cancel (it is gone; nobody reads the
 // reply) or a purge of this process (nothing was popped for it). Nothing
 // will ever fill the slot, so the answer is given now.
-func (s *Server) settleAfterRestore(r *request, slot *blockSlot, cancelled bool) (reply fsm.Reply, done bool, err error) {
+func (s *Server) settleAfterRestore(r *request, slot *blockSlot, cancelled bool) (reply resp.Reply, done bool, err error) {
 	index, errReply := s.watchIndex(&request{c: r.c, db: r.db})
 	if errReply != nil {
 		return nil, false, errSettle
@@ -67,7 +68,7 @@ func (s *Server) settleAfterRestore(r *request, slot *blockSlot, cancelled bool)
 	case kept:
 		return reply, true, nil
 	case cancelled:
-		return fsm.NullArray, true, nil
+		return resp.NullArray, true, nil
 	}
-	return fsm.ErrOwnerGone, true, nil
+	return resp.ErrOwnerGone, true, nil
 }

@@ -3,42 +3,42 @@ package cluster
 import (
 	"strings"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 var clientSubcommands = []subcommand{
-	{"id", 2, func(_ *Server, r *request) fsm.Reply { return fsm.Int(r.c.id) }},
+	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }},
 	{"getname", 2, clientGetName},
 	{"setname", 3, clientSetName},
-	{"info", 2, func(_ *Server, r *request) fsm.Reply { return fsm.Bulk(r.c.infoLine() + "\n") }},
+	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Bulk(r.c.infoLine() + "\n") }},
 	{"list", -2, clientList},
 	{"unblock", -3, clientUnblock},
 }
 
 // CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO
-func clientCommand(s *Server, r *request) fsm.Reply {
+func clientCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("client", clientSubcommands, s, r)
 }
 
 // CLIENT GETNAME
-func clientGetName(_ *Server, r *request) fsm.Reply {
+func clientGetName(_ *Server, r *request) resp.Reply {
 	if name := r.c.getName(); name != "" {
-		return fsm.BulkString(name)
+		return resp.BulkString(name)
 	}
-	return fsm.NullBulk
+	return resp.NullBulk
 }
 
 // CLIENT SETNAME name
-func clientSetName(_ *Server, r *request) fsm.Reply {
+func clientSetName(_ *Server, r *request) resp.Reply {
 	if err := validClientName(r.args[2]); err != nil {
 		return err
 	}
 	r.c.setName(r.args[2])
-	return fsm.OK
+	return resp.OK
 }
 
 // clientList answers CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...].
-func clientList(s *Server, r *request) fsm.Reply {
+func clientList(s *Server, r *request) resp.Reply {
 	args := r.args[2:]
 	var ids map[int64]bool
 	onlyNone := false
@@ -51,19 +51,19 @@ func clientList(s *Server, r *request) fsm.Reply {
 		case "master", "replica", "slave", "pubsub":
 			onlyNone = true
 		default:
-			return fsm.Error("ERR Unknown client type '" + string(args[1]) + "'")
+			return resp.Error("ERR Unknown client type '" + string(args[1]) + "'")
 		}
 	case len(args) >= 2 && isWord(args[0], "id"):
 		ids = make(map[int64]bool)
 		for _, a := range args[1:] {
-			id, ok := fsm.ParseInt(a)
+			id, ok := resp.ParseInt(a)
 			if !ok {
-				return fsm.Error("ERR Invalid client ID")
+				return resp.ErrInvalidClientID
 			}
 			ids[id] = true
 		}
 	default:
-		return fsm.ErrSyntax
+		return resp.ErrSyntax
 	}
 	var b strings.Builder
 	for _, c := range s.clientList() {
@@ -73,14 +73,14 @@ func clientList(s *Server, r *request) fsm.Reply {
 		b.WriteString(c.infoLine())
 		b.WriteByte('\n')
 	}
-	return fsm.Bulk(b.String())
+	return resp.Bulk(b.String())
 }
 
 // validClientName applies Redis's rule: printable ASCII without spaces.
-func validClientName(name []byte) fsm.Reply {
+func validClientName(name []byte) resp.Reply {
 	for _, ch := range name {
 		if ch < '!' || ch > '~' {
-			return fsm.Error("ERR Client names cannot contain spaces, newlines or special characters.")
+			return resp.ErrClientName
 		}
 	}
 	return nil

@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // allSpecs returns every command the node answers, data and connection
 // commands alike, in name order.
-func allSpecs() []*fsm.Spec {
-	var out []*fsm.Spec
+func allSpecs() []*resp.Spec {
+	var out []*resp.Spec
 	for _, c := range fsm.Commands() {
 		out = append(out, &c.Spec)
 	}
@@ -21,7 +22,7 @@ func allSpecs() []*fsm.Spec {
 	return out
 }
 
-func findSpec(name []byte) *fsm.Spec {
+func findSpec(name []byte) *resp.Spec {
 	if c := fsm.Lookup(name); c != nil {
 		return &c.Spec
 	}
@@ -32,7 +33,7 @@ func findSpec(name []byte) *fsm.Spec {
 }
 
 var commandSubcommands = []subcommand{
-	{"count", 2, func(*Server, *request) fsm.Reply { return fsm.Int(len(allSpecs())) }},
+	{"count", 2, func(*Server, *request) resp.Reply { return resp.Int(len(allSpecs())) }},
 	{"list", -2, commandList},
 	{"info", -2, commandInfoCmd},
 	{"docs", -2, commandDocs},
@@ -40,7 +41,7 @@ var commandSubcommands = []subcommand{
 
 // COMMAND | COMMAND COUNT | COMMAND LIST | COMMAND INFO [name ...] |
 // COMMAND DOCS [name ...]
-func commandCommand(s *Server, r *request) fsm.Reply {
+func commandCommand(s *Server, r *request) resp.Reply {
 	if len(r.args) == 1 {
 		return commandInfos(allSpecs())
 	}
@@ -48,35 +49,35 @@ func commandCommand(s *Server, r *request) fsm.Reply {
 }
 
 // COMMAND LIST (the FILTERBY option is not supported)
-func commandList(_ *Server, r *request) fsm.Reply {
+func commandList(_ *Server, r *request) resp.Reply {
 	if len(r.args) > 2 {
-		return fsm.ErrSyntax
+		return resp.ErrSyntax
 	}
-	var out fsm.Array
+	var out resp.Array
 	for _, sp := range allSpecs() {
-		out = append(out, fsm.BulkString(sp.Name))
+		out = append(out, resp.BulkString(sp.Name))
 	}
 	return out
 }
 
 // COMMAND INFO [name ...]
-func commandInfoCmd(_ *Server, r *request) fsm.Reply {
+func commandInfoCmd(_ *Server, r *request) resp.Reply {
 	if len(r.args) == 2 {
 		return commandInfos(allSpecs())
 	}
-	var out fsm.Array
+	var out resp.Array
 	for _, a := range r.args[2:] {
 		if sp := findSpec(a); sp != nil {
 			out = append(out, commandInfo(sp))
 		} else {
-			out = append(out, fsm.NullBulk)
+			out = append(out, resp.NullBulk)
 		}
 	}
 	return out
 }
 
 // COMMAND DOCS [name ...]
-func commandDocs(_ *Server, r *request) fsm.Reply {
+func commandDocs(_ *Server, r *request) resp.Reply {
 	specs := allSpecs()
 	if len(r.args) > 2 {
 		specs = nil
@@ -86,19 +87,19 @@ func commandDocs(_ *Server, r *request) fsm.Reply {
 			}
 		}
 	}
-	out := fsm.Array{}
+	out := resp.Array{}
 	for _, sp := range specs {
-		out = append(out, fsm.BulkString(sp.Name), fsm.Array{
-			fsm.BulkString("summary"), fsm.BulkString(sp.Summary),
-			fsm.BulkString("since"), fsm.BulkString(sp.Since),
-			fsm.BulkString("group"), fsm.BulkString(sp.Group),
+		out = append(out, resp.BulkString(sp.Name), resp.Array{
+			resp.BulkString("summary"), resp.BulkString(sp.Summary),
+			resp.BulkString("since"), resp.BulkString(sp.Since),
+			resp.BulkString("group"), resp.BulkString(sp.Group),
 		})
 	}
 	return out
 }
 
-func commandInfos(specs []*fsm.Spec) fsm.Array {
-	out := make(fsm.Array, len(specs))
+func commandInfos(specs []*resp.Spec) resp.Array {
+	out := make(resp.Array, len(specs))
 	for i, sp := range specs {
 		out[i] = commandInfo(sp)
 	}
@@ -106,32 +107,32 @@ func commandInfos(specs []*fsm.Spec) fsm.Array {
 }
 
 // commandInfo is Redis 7's ten-field command description.
-func commandInfo(sp *fsm.Spec) fsm.Reply {
-	var flags fsm.Array
-	for _, f := range fsm.FlagNames {
+func commandInfo(sp *resp.Spec) resp.Reply {
+	var flags resp.Array
+	for _, f := range resp.FlagNames {
 		if sp.Flags&f.Flag != 0 {
-			flags = append(flags, fsm.Status(f.Name))
+			flags = append(flags, resp.Status(f.Name))
 		}
 	}
 	group := strings.ReplaceAll(sp.Group, "_", "")
 	if group == "transactions" {
 		group = "transaction" // Redis's ACL category is singular
 	}
-	cats := fsm.Array{fsm.Status("@" + group)}
+	cats := resp.Array{resp.Status("@" + group)}
 	switch {
-	case sp.Flags&fsm.Write != 0:
-		cats = append(cats, fsm.Status("@write"))
-	case sp.Flags&fsm.ReadOnly != 0:
-		cats = append(cats, fsm.Status("@read"))
+	case sp.Flags&resp.Write != 0:
+		cats = append(cats, resp.Status("@write"))
+	case sp.Flags&resp.ReadOnly != 0:
+		cats = append(cats, resp.Status("@read"))
 	}
-	if sp.Flags&fsm.Fast != 0 {
-		cats = append(cats, fsm.Status("@fast"))
+	if sp.Flags&resp.Fast != 0 {
+		cats = append(cats, resp.Status("@fast"))
 	} else {
-		cats = append(cats, fsm.Status("@slow"))
+		cats = append(cats, resp.Status("@slow"))
 	}
-	return fsm.Array{
-		fsm.BulkString(sp.Name), fsm.Int(sp.Arity), flags,
-		fsm.Int(sp.FirstKey), fsm.Int(sp.LastKey), fsm.Int(sp.KeyStep),
-		cats, fsm.Array{}, fsm.Array{}, fsm.Array{},
+	return resp.Array{
+		resp.BulkString(sp.Name), resp.Int(sp.Arity), flags,
+		resp.Int(sp.FirstKey), resp.Int(sp.LastKey), resp.Int(sp.KeyStep),
+		cats, resp.Array{}, resp.Array{}, resp.Array{},
 	}
 }

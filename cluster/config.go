@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // CONFIG answers from the node's effective settings (Config.ConfigValues,
@@ -38,7 +39,7 @@ var redisFacts = map[string]string{
 var clusterOnlyKeys = []string{"cluster-secret"}
 
 // CONFIG GET|HELP
-func configCommand(s *Server, r *request) fsm.Reply {
+func configCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("config", configSubcommands, s, r)
 }
 
@@ -66,7 +67,7 @@ func (s *Server) configValues(c *client) map[string]string {
 // As Redis 7: a pattern without glob characters is looked up by name in
 // any case and answered under the name as given; a glob pattern matches
 // names without regard to case. Each key is answered once.
-func configGet(s *Server, r *request) fsm.Reply {
+func configGet(s *Server, r *request) resp.Reply {
 	values := s.configValues(r.c)
 	names := make([]string, 0, len(values))
 	for k := range values {
@@ -74,31 +75,31 @@ func configGet(s *Server, r *request) fsm.Reply {
 	}
 	sort.Strings(names)
 	seen := make(map[string]bool)
-	var out fsm.Array
+	var out resp.Array
 	for _, pat := range r.args[2:] {
 		if !bytes.ContainsAny(pat, "[*?") {
 			name := strings.ToLower(string(pat))
 			if v, ok := values[name]; ok && !seen[name] {
 				seen[name] = true
-				out = append(out, fsm.Bulk(pat), fsm.BulkString(v))
+				out = append(out, resp.Bulk(pat), resp.BulkString(v))
 			}
 			continue
 		}
 		for _, name := range names {
 			if !seen[name] && fsm.GlobMatch(pat, []byte(name), true) {
 				seen[name] = true
-				out = append(out, fsm.BulkString(name), fsm.BulkString(values[name]))
+				out = append(out, resp.BulkString(name), resp.BulkString(values[name]))
 			}
 		}
 	}
 	if out == nil {
-		out = fsm.Array{}
+		out = resp.Array{}
 	}
 	return out
 }
 
 // CONFIG HELP
-func configHelp(_ *Server, _ *request) fsm.Reply {
+func configHelp(_ *Server, _ *request) resp.Reply {
 	return helpReply("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"GET <pattern>",
 		"    Return parameters matching the glob-like <pattern> and their values.",
@@ -107,10 +108,10 @@ func configHelp(_ *Server, _ *request) fsm.Reply {
 
 // helpReply is Redis's addReplyHelp: the lines as status replies, ending
 // with HELP's own entry.
-func helpReply(lines ...string) fsm.Reply {
-	out := make(fsm.Array, 0, len(lines)+2)
+func helpReply(lines ...string) resp.Reply {
+	out := make(resp.Array, 0, len(lines)+2)
 	for _, l := range lines {
-		out = append(out, fsm.Status(l))
+		out = append(out, resp.Status(l))
 	}
-	return append(out, fsm.Status("HELP"), fsm.Status("    Prints this help."))
+	return append(out, resp.Status("HELP"), resp.Status("    Prints this help."))
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // connCommand is a command the front door answers itself: it concerns the
 // connection or the node, not the replicated data.
 type connCommand struct {
-	fsm.Spec
-	run func(s *Server, r *request) fsm.Reply
+	resp.Spec
+	run func(s *Server, r *request) resp.Reply
 	// closeAfter closes the connection once the reply is written (QUIT).
 	closeAfter bool
 	// forwardable commands may arrive through RAFT FORWARD.
@@ -28,37 +29,37 @@ func init() {
 
 var connCommandList = []*connCommand{
 	// PING [message]
-	{Spec: spec("ping", -1, fsm.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
+	{Spec: spec("ping", -1, resp.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
 	// ECHO message
-	{Spec: spec("echo", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
+	{Spec: spec("echo", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
 	// SELECT index
-	{Spec: spec("select", 2, fsm.Fast|fsm.Loading|fsm.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
+	{Spec: spec("select", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
 	// QUIT
-	{Spec: spec("quit", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
+	{Spec: spec("quit", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
 	// HELLO [protover [AUTH username password] [SETNAME clientname]]
-	{Spec: spec("hello", -1, fsm.Fast|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoAuth|fsm.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
+	{Spec: spec("hello", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
 	// READONLY
-	{Spec: spec("readonly", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
+	{Spec: spec("readonly", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
 	// READWRITE
-	{Spec: spec("readwrite", 1, fsm.Fast|fsm.Loading|fsm.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
+	{Spec: spec("readwrite", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
 	// CLIENT subcommand [arg ...]
 	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand},
 	// INFO [section ...]
-	{Spec: spec("info", -1, fsm.Loading|fsm.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
+	{Spec: spec("info", -1, resp.Loading|resp.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
-	{Spec: spec("command", -1, fsm.Loading|fsm.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
+	{Spec: spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
 	// CONFIG GET parameter [parameter ...] | HELP
-	{Spec: spec("config", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
+	{Spec: spec("config", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
 	// MEMORY PURGE
 	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
 	// DEBUG DIGEST
-	{Spec: spec("debug", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
+	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...
-	{Spec: spec("raft", -2, fsm.Admin|fsm.NoScript|fsm.Loading|fsm.Stale|fsm.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
+	{Spec: spec("raft", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale|resp.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
 }
 
-func spec(name string, arity int, flags fsm.Flags, group, since, summary string) fsm.Spec {
-	return fsm.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
+func spec(name string, arity int, flags resp.Flags, group, since, summary string) resp.Spec {
+	return resp.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
 }
 
 // maxConnCommandName bounds a front-door command's name (lookupConnCommand).
@@ -92,63 +93,63 @@ func lookupConnCommand(name []byte) *connCommand {
 }
 
 // PING [message]
-func ping(_ *Server, r *request) fsm.Reply {
+func ping(_ *Server, r *request) resp.Reply {
 	switch len(r.args) {
 	case 1:
-		return fsm.Status("PONG")
+		return resp.Status("PONG")
 	case 2:
-		return fsm.Bulk(r.args[1])
+		return resp.Bulk(r.args[1])
 	}
-	return fsm.ErrWrongArity("ping")
+	return resp.ErrWrongArity("ping")
 }
 
 // ECHO message
-func echo(_ *Server, r *request) fsm.Reply { return fsm.Bulk(r.args[1]) }
+func echo(_ *Server, r *request) resp.Reply { return resp.Bulk(r.args[1]) }
 
 // SELECT index
-func selectDB(_ *Server, r *request) fsm.Reply {
-	db, ok := fsm.ParseInt(r.args[1])
+func selectDB(_ *Server, r *request) resp.Reply {
+	db, ok := resp.ParseInt(r.args[1])
 	if !ok {
-		return fsm.ErrNotInteger
+		return resp.ErrNotInteger
 	}
 	if db != int64(int32(db)) {
-		return fsm.Error("ERR value is out of range, value must between -2147483648 and 2147483647")
+		return resp.ErrNotInt32
 	}
 	if db < 0 || db >= fsm.NumDBs {
-		return fsm.ErrInvalidDB
+		return resp.ErrInvalidDB
 	}
 	r.c.db.Store(db)
-	return fsm.OK
+	return resp.OK
 }
 
 // QUIT
-func quit(_ *Server, _ *request) fsm.Reply { return fsm.OK }
+func quit(_ *Server, _ *request) resp.Reply { return resp.OK }
 
 // READONLY
-func readonly(_ *Server, r *request) fsm.Reply {
+func readonly(_ *Server, r *request) resp.Reply {
 	r.c.readonly.Store(true)
-	return fsm.OK
+	return resp.OK
 }
 
 // READWRITE
-func readwrite(_ *Server, r *request) fsm.Reply {
+func readwrite(_ *Server, r *request) resp.Reply {
 	r.c.readonly.Store(false)
-	return fsm.OK
+	return resp.OK
 }
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 //
 // raftlist speaks RESP2 only, so HELLO 3 answers NOPROTO exactly as a
 // server without RESP3 would; clients such as go-redis then stay on RESP2.
-func hello(s *Server, r *request) fsm.Reply {
+func hello(s *Server, r *request) resp.Reply {
 	args := r.args[1:]
 	if len(args) > 0 {
-		ver, ok := fsm.ParseInt(args[0])
+		ver, ok := resp.ParseInt(args[0])
 		if !ok {
-			return fsm.Error("ERR Protocol version is not an integer or out of range")
+			return resp.ErrProtoVersion
 		}
 		if ver != 2 {
-			return fsm.Error("NOPROTO unsupported protocol version")
+			return resp.ErrNoProto
 		}
 		args = args[1:]
 	}
@@ -163,7 +164,7 @@ func hello(s *Server, r *request) fsm.Reply {
 			name = args[i+1]
 			i++
 		default:
-			return fsm.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return resp.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 		}
 	}
 	// Redis's order: options parsed, then AUTH, then the authentication
@@ -175,7 +176,7 @@ func hello(s *Server, r *request) fsm.Reply {
 		}
 	}
 	if authLevel(r.c.auth.Load()) == authNone {
-		return errHelloNoAuth
+		return resp.ErrHelloNoAuth
 	}
 	if name != nil {
 		if err := validClientName(name); err != nil {
@@ -187,27 +188,27 @@ func hello(s *Server, r *request) fsm.Reply {
 	if s.node.IsLeader() {
 		role = "master"
 	}
-	return fsm.Array{
-		fsm.BulkString("server"), fsm.BulkString("redis"),
-		fsm.BulkString("version"), fsm.BulkString(redisVersion),
-		fsm.BulkString("proto"), fsm.Int(2),
-		fsm.BulkString("id"), fsm.Int(r.c.id),
-		fsm.BulkString("mode"), fsm.BulkString("standalone"),
-		fsm.BulkString("role"), fsm.BulkString(role),
-		fsm.BulkString("modules"), fsm.Array{},
+	return resp.Array{
+		resp.BulkString("server"), resp.BulkString("redis"),
+		resp.BulkString("version"), resp.BulkString(redisVersion),
+		resp.BulkString("proto"), resp.Int(2),
+		resp.BulkString("id"), resp.Int(r.c.id),
+		resp.BulkString("mode"), resp.BulkString("standalone"),
+		resp.BulkString("role"), resp.BulkString(role),
+		resp.BulkString("modules"), resp.Array{},
 	}
 }
 
 // DEBUG DIGEST
-func debugCommand(s *Server, r *request) fsm.Reply {
+func debugCommand(s *Server, r *request) resp.Reply {
 	if isWord(r.args[1], "digest") && len(r.args) == 2 {
 		var d string
 		if err := s.node.Machine().View(func(st *fsm.State) { d = st.Digest() }); err != nil {
 			return errorReply(err)
 		}
-		return fsm.Status(d)
+		return resp.Status(d)
 	}
-	return fsm.Error("ERR unknown subcommand or wrong number of arguments for '" + string(r.args[1]) + "'. Try DEBUG HELP.")
+	return resp.Error("ERR unknown subcommand or wrong number of arguments for '" + string(r.args[1]) + "'. Try DEBUG HELP.")
 }
 
 func isWord(arg []byte, word string) bool {

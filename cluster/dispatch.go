@@ -10,6 +10,7 @@ import (
 	"github.com/raftlist/raftlist/third_party/redcon"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -48,16 +49,16 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // execute runs one command: connection commands here, everything else
 // validated first (bad input never reaches the log), then written through
 // the log or read linearizably.
-func (s *Server) execute(r *request) fsm.Reply {
+func (s *Server) execute(r *request) resp.Reply {
 	if err := s.gate(r.c, r.args); err != nil {
-		return rejected(r, err.(fsm.Error))
+		return rejected(r, err.(resp.Error))
 	}
 	if r.c.tx != nil && !r.forwarded {
 		return s.queueInMulti(r)
 	}
 	if cc := lookupConnCommand(r.args[0]); cc != nil {
 		if err := cc.CheckArity(r.args); err != nil {
-			return rejected(r, err.(fsm.Error))
+			return rejected(r, err.(resp.Error))
 		}
 		return cc.run(s, r)
 	}
@@ -67,9 +68,9 @@ func (s *Server) execute(r *request) fsm.Reply {
 		return errorReply(err)
 	}
 	switch {
-	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
 		return s.blockingWrite(r)
-	case cmd.Flags&fsm.Write != 0:
+	case cmd.Flags&resp.Write != 0:
 		return s.write(r)
 	}
 	return s.read(r)
@@ -77,7 +78,7 @@ func (s *Server) execute(r *request) fsm.Reply {
 
 // write proposes the command and answers with its result once this node
 // has applied the entry.
-func (s *Server) write(r *request) fsm.Reply {
+func (s *Server) write(r *request) resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	if r.owner == "" {
@@ -96,7 +97,7 @@ func (s *Server) write(r *request) fsm.Reply {
 
 // read answers from local state: at once for READONLY connections,
 // otherwise after the leader's read barrier.
-func (s *Server) read(r *request) fsm.Reply {
+func (s *Server) read(r *request) resp.Reply {
 	if !r.c.readonly.Load() || r.forwarded {
 		ctx, cancel := s.requestContext()
 		defer cancel()
@@ -111,8 +112,8 @@ func (s *Server) read(r *request) fsm.Reply {
 	return s.readLocal(r.db, r.args)
 }
 
-func (s *Server) readLocal(db int, args [][]byte) fsm.Reply {
-	var reply fsm.Reply
+func (s *Server) readLocal(db int, args [][]byte) resp.Reply {
+	var reply resp.Reply
 	if err := s.node.Machine().View(func(st *fsm.State) { reply = st.Read(db, args) }); err != nil {
 		return errorReply(err)
 	}
@@ -122,7 +123,7 @@ func (s *Server) readLocal(db int, args [][]byte) fsm.Reply {
 // toLeader sends a request this node cannot serve to the leader: a -MOVED
 // redirect in redirect mode, otherwise one forwarding hop whose reply is
 // relayed verbatim.
-func (s *Server) toLeader(ctx context.Context, r *request, write bool) fsm.Reply {
+func (s *Server) toLeader(ctx context.Context, r *request, write bool) resp.Reply {
 	return s.forwardToLeader(ctx, r, write, s.forwardArgs(r))
 }
 
@@ -139,16 +140,16 @@ func (s *Server) forwardArgs(r *request) [][]byte {
 // forwardToLeader is toLeader's hop with the command to send to the leader
 // spelled out: RAFT FORWARD for one command, RAFT EXEC for a transaction,
 // RAFT READINDEX for WATCH. The leader never forwards it again.
-func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fwd [][]byte) fsm.Reply {
+func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fwd [][]byte) resp.Reply {
 	addr := s.node.LeaderAddr()
 	if addr == "" || r.forwarded || addr == s.cfg.ListenAddr {
-		return errNoLeader
+		return resp.ErrNoLeader
 	}
 	if s.cfg.Redirect {
-		return fsm.Error("MOVED 0 " + addr)
+		return resp.Error("MOVED 0 " + addr)
 	}
 	raw, sent, err := s.fwd.do(ctx, addr, fwd)
-	reply := fsm.Reply(fsm.Raw(raw))
+	reply := resp.Reply(resp.Raw(raw))
 	if err != nil {
 		reply = forwardFailure(err, sent, write)
 	}
@@ -159,33 +160,33 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 // forwardFailure is the reply to a forwarded command whose answer did not
 // come back: safe to retry if nothing was sent or it was a read, else of
 // unknown outcome.
-func forwardFailure(err error, sent, write bool) fsm.Reply {
+func forwardFailure(err error, sent, write bool) resp.Reply {
 	if !sent || !write {
-		return fsm.Error(errTryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
+		return resp.Error(resp.TryAgainPrefix + "forwarding to the leader failed before it could apply the command (" + oneLine(err) + "), retry")
 	}
-	return fsm.Error(errUncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
+	return resp.Error(resp.UncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
 }
 
 // raftForward is the leader's side of a forwarding hop:
 // RAFT FORWARD db owner seq command [arg ...]. The follower names the
 // request, so a waiter it creates belongs to the follower, which holds the
 // client and answers it when it applies the entry that serves it.
-func raftForward(s *Server, r *request) fsm.Reply {
+func raftForward(s *Server, r *request) resp.Reply {
 	db, err := strconv.Atoi(string(r.args[2]))
 	if err != nil || db < 0 || db >= fsm.NumDBs {
-		return fsm.ErrInvalidDB
+		return resp.ErrInvalidDB
 	}
 	seq, err := strconv.ParseUint(string(r.args[4]), 10, 64)
 	if err != nil {
-		return fsm.ErrNotInteger
+		return resp.ErrNotInteger
 	}
 	inner := &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
 		forwarded: true, received: r.received}
 	if cc := lookupConnCommand(inner.args[0]); cc != nil && !cc.forwardable {
-		return fsm.Error("ERR command cannot be forwarded")
+		return resp.ErrNotForwardable
 	}
 	if bytes.EqualFold(inner.args[0], []byte("raft")) && len(inner.args) > 1 && bytes.EqualFold(inner.args[1], []byte("forward")) {
-		return fsm.Error("ERR command cannot be forwarded")
+		return resp.ErrNotForwardable
 	}
 	return s.execute(inner)
 }

@@ -3,39 +3,25 @@ package cluster
 import (
 	"errors"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
-)
-
-// The replies raftlist adds to Redis's vocabulary. TRYAGAIN means nothing
-// was applied and the client may retry (go-redis retries it by itself);
-// UNCERTAIN means the command may or may not have been applied, so the
-// server never retries it and the client must decide.
-const (
-	errTryAgainPrefix  = "TRYAGAIN "
-	errUncertainPrefix = "UNCERTAIN "
-)
-
-var (
-	errNoLeader = fsm.Error(errTryAgainPrefix + "no leader is known right now; the command was not applied, retry")
-	errNotReady = fsm.Error(errTryAgainPrefix + "the new leader is catching up; the command was not applied, retry")
 )
 
 // errorReply turns an error from proposing, reading or forwarding into the
 // RESP error a client sees.
-func errorReply(err error) fsm.Error {
-	var e fsm.Error
+func errorReply(err error) resp.Error {
+	var e resp.Error
 	switch {
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, raftnode.ErrNotReady):
-		return errNotReady
+		return resp.ErrNotReady
 	case raftnode.IsRetryable(err):
-		return fsm.Error(errTryAgainPrefix + "the command was not applied (" + oneLine(err) + "), retry")
+		return resp.Error(resp.TryAgainPrefix + "the command was not applied (" + oneLine(err) + "), retry")
 	case errors.Is(err, raftnode.ErrUnknownOutcome):
-		return fsm.Error(errUncertainPrefix + "the command may or may not have been applied (" + oneLine(err) + ")")
+		return resp.Error(resp.UncertainPrefix + "the command may or may not have been applied (" + oneLine(err) + ")")
 	default:
-		return fsm.Error("ERR " + oneLine(err))
+		return resp.Error("ERR " + oneLine(err))
 	}
 }
 

@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // forwarder carries requests from a follower to the leader over plain RESP
@@ -22,7 +23,7 @@ import (
 // connections (doMany, forward_mux.go), their replies matched in order. A connection that sees any error or
 // timeout is closed, never reused: a late reply then has nowhere to land.
 type forwarder struct {
-	limits  resp.Limits // on a reply from the leader (relayLimits)
+	limits  respio.Limits // on a reply from the leader (relayLimits)
 	timeout time.Duration
 	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
 	// secret, when set, is sent as AUTH raftlist-cluster on every new
@@ -42,7 +43,7 @@ type forwarder struct {
 type upstream struct {
 	conn net.Conn
 	w    *bufio.Writer
-	rd   *resp.Reader
+	rd   *respio.Reader
 }
 
 // maxIdlePerLeader bounds the pool; beyond it, connections are closed after
@@ -56,21 +57,21 @@ func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
 
 // relayLimits bound a reply relayed from the leader by what its state
 // machine can answer, so that a follower relays every reply the leader
-// gives: any nesting a script's reply can have (fsm.MaxReplyDepth), a bulk
+// gives: any nesting a script's reply can have (resp.MaxReplyDepth), a bulk
 // string as long as a stored element (maxBulk, the arguments this node
 // takes) or a script's string (fsm.ScriptMaxBytes; also ARGV, up to
 // maxBulk), the same as a status or error line (a script returns either,
 // plus the " script: <sha>, on ..." suffix), and as many elements as fit.
-// Only the whole reply is bounded by memory (resp.DefaultMaxReply); a reply
-// over a limit fails only its own request (resp.ErrDropped).
-func relayLimits(maxBulk int64) resp.Limits {
+// Only the whole reply is bounded by memory (respio.DefaultMaxReply); a reply
+// over a limit fails only its own request (respio.ErrDropped).
+func relayLimits(maxBulk int64) respio.Limits {
 	bulk := max(maxBulk, fsm.ScriptMaxBytes)
-	return resp.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: fsm.MaxReplyDepth}
+	return respio.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: resp.MaxReplyDepth}
 }
 
 // newReader reads the leader's replies on conn.
-func (f *forwarder) newReader(conn net.Conn) *resp.Reader {
-	rd := resp.NewReader(conn, 0)
+func (f *forwarder) newReader(conn net.Conn) *respio.Reader {
+	rd := respio.NewReader(conn, 0)
 	rd.SetLimits(f.limits)
 	return rd
 }
@@ -78,7 +79,7 @@ func (f *forwarder) newReader(conn net.Conn) *resp.Reader {
 // dropped is the reply relayed in place of one the reader dropped as over
 // a limit: the leader answered, so the command was executed.
 func dropped(err error) []byte {
-	return fsm.AppendRESP(nil, fsm.Error("ERR the leader's reply is too large to relay ("+oneLine(err)+"); the command was executed"))
+	return resp.AppendRESP(nil, resp.Error("ERR the leader's reply is too large to relay ("+oneLine(err)+"); the command was executed"))
 }
 
 // do sends args to addr and returns the raw reply. sent reports whether any
@@ -96,13 +97,13 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 		deadline = time.Now().Add(f.timeout)
 	}
 	u.conn.SetDeadline(deadline)
-	u.w.Write(resp.AppendCommand(nil, args...))
+	u.w.Write(respio.AppendCommand(nil, args...))
 	if err := u.w.Flush(); err != nil {
 		u.conn.Close()
 		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
 	}
 	raw, err = u.rd.ReadReply()
-	if errors.Is(err, resp.ErrDropped) {
+	if errors.Is(err, respio.ErrDropped) {
 		// Read to its end: the connection is still in sync.
 		raw, err = dropped(err), nil
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -45,7 +46,7 @@ var infoSections = []infoSection{
 }
 
 // INFO [section [section ...]]
-func info(s *Server, r *request) fsm.Reply {
+func info(s *Server, r *request) resp.Reply {
 	want := map[string]bool{}
 	for _, a := range r.args[1:] {
 		want[strings.ToLower(string(a))] = true
@@ -67,7 +68,7 @@ func info(s *Server, r *request) fsm.Reply {
 		fmt.Fprintf(&b, "# %s\r\n", title)
 		sec.fill(s, &b)
 	}
-	return fsm.Bulk(b.String())
+	return resp.Bulk(b.String())
 }
 
 func field(b *strings.Builder, name string, v any) {
@@ -330,7 +331,7 @@ var memorySubcommands = []subcommand{
 }
 
 // MEMORY PURGE
-func memoryCommand(s *Server, r *request) fsm.Reply {
+func memoryCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("memory", memorySubcommands, s, r)
 }
 
@@ -338,7 +339,7 @@ func memoryCommand(s *Server, r *request) fsm.Reply {
 // garbage collection that also returns freed memory to the OS, so the
 // used_memory INFO reports next counts live data, not garbage awaiting
 // collection.
-func memoryPurge(_ *Server, _ *request) fsm.Reply {
+func memoryPurge(_ *Server, _ *request) resp.Reply {
 	debug.FreeOSMemory()
-	return fsm.OK
+	return resp.OK
 }

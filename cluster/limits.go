@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/third_party/redcon"
 )
 
@@ -184,7 +184,7 @@ func (s *Server) limitNodeReply(wire []byte) []byte {
 	if hard <= 0 || int64(len(wire)) <= hard {
 		return wire
 	}
-	return fsm.AppendRESP(wire[:0], fsm.Error(fmt.Sprintf(
+	return resp.AppendRESP(wire[:0], resp.Error(fmt.Sprintf(
 		"ERR the reply (%d bytes) exceeds client-output-buffer-limit (hard %d bytes); the command was executed", len(wire), hard)))
 }
 

@@ -28,8 +28,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -42,18 +43,11 @@ const (
 )
 
 var (
-	errMultiNested    = fsm.Error("ERR MULTI calls can not be nested")
-	errExecNoMulti    = fsm.Error("ERR EXEC without MULTI")
-	errDiscardNoMulti = fsm.Error("ERR DISCARD without MULTI")
-	errWatchInMulti   = fsm.Error("ERR WATCH inside MULTI is not allowed")
-	errExecAbort      = fsm.Error("EXECABORT Transaction discarded because of previous errors.")
-	errNotInMulti     = fsm.Error("ERR Command not allowed inside a transaction")
-	errTxTooLarge     = fsm.Error("ERR the transaction is too large for one log entry (raftlist allows 524288 arguments and 64 MiB)")
-	errTooManyWatches = fsm.Error("ERR too many watched keys (raftlist allows 65536 per connection)")
-	errBadTx          = fsm.Error("ERR malformed forwarded transaction")
+	errTxTooLarge     = resp.Error("ERR the transaction is too large for one log entry (raftlist allows 524288 arguments and 64 MiB)")
+	errTooManyWatches = resp.Error("ERR too many watched keys (raftlist allows 65536 per connection)")
 )
 
-var queued = fsm.Status("QUEUED")
+var queued = resp.Status("QUEUED")
 
 // txState is one connection's MULTI queue.
 type txState struct {
@@ -74,18 +68,18 @@ type txCmd struct {
 // front door's table.
 var txConnCommands = []*connCommand{
 	// MULTI
-	{Spec: spec("multi", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
+	{Spec: spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
 	// EXEC
-	{Spec: spec("exec", 1, fsm.NoScript|fsm.Loading|fsm.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
+	{Spec: spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
 	// DISCARD
-	{Spec: spec("discard", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
+	{Spec: spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
 	// WATCH key [key ...]
-	{Spec: keySpec(spec("watch", -2, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
+	{Spec: keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
 	// UNWATCH
-	{Spec: spec("unwatch", 1, fsm.NoScript|fsm.Loading|fsm.Stale|fsm.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
+	{Spec: spec("unwatch", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
 }
 
-func keySpec(sp fsm.Spec, first, last, step int) fsm.Spec {
+func keySpec(sp resp.Spec, first, last, step int) resp.Spec {
 	sp.FirstKey, sp.LastKey, sp.KeyStep = first, last, step
 	return sp
 }
@@ -105,21 +99,21 @@ func runsInMulti(name []byte) bool {
 // processCommand does: first the checks that refuse it (and flag the
 // transaction), then EXEC, DISCARD, MULTI, WATCH and QUIT run at once and
 // everything else is queued.
-func (s *Server) queueInMulti(r *request) fsm.Reply {
+func (s *Server) queueInMulti(r *request) resp.Reply {
 	tx := r.c.tx
-	refuse := func(e fsm.Error) fsm.Reply { return rejected(r, e) }
+	refuse := func(e resp.Error) resp.Reply { return rejected(r, e) }
 	var local *connCommand
 	if cc := lookupConnCommand(r.args[0]); cc != nil {
 		if err := cc.CheckArity(r.args); err != nil {
-			return refuse(err.(fsm.Error))
+			return refuse(err.(resp.Error))
 		}
 		if subs := containerSubcommands(cc.Name); subs != nil && len(r.args) > 1 {
 			if _, err := findSubcommand(cc.Name, subs, r.args); err != nil {
-				return refuse(err.(fsm.Error))
+				return refuse(err.(resp.Error))
 			}
 		}
-		if cc.Flags&fsm.NoMulti != 0 {
-			return refuse(errNotInMulti)
+		if cc.Flags&resp.NoMulti != 0 {
+			return refuse(resp.ErrNotInMulti)
 		}
 		if runsInMulti(r.args[0]) {
 			return cc.run(s, r)
@@ -130,13 +124,13 @@ func (s *Server) queueInMulti(r *request) fsm.Reply {
 	} else {
 		cmd := fsm.Lookup(r.args[0])
 		if cmd == nil {
-			return refuse(fsm.ErrUnknownCommand(r.args))
+			return refuse(resp.ErrUnknownCommand(r.args))
 		}
 		if err := cmd.CheckArity(r.args); err != nil {
-			return refuse(err.(fsm.Error))
+			return refuse(err.(resp.Error))
 		}
-		if cmd.Flags&fsm.NoMulti != 0 {
-			return refuse(errNotInMulti)
+		if cmd.Flags&resp.NoMulti != 0 {
+			return refuse(resp.ErrNotInMulti)
 		}
 	}
 	size := 0
@@ -156,14 +150,14 @@ func (s *Server) queueInMulti(r *request) fsm.Reply {
 // rejected answers a command refused before it runs (Redis's
 // rejectCommand): inside MULTI the transaction is flagged, and a refused
 // EXEC discards it and says why, in or out of MULTI.
-func rejected(r *request, e fsm.Error) fsm.Reply {
+func rejected(r *request, e resp.Error) resp.Reply {
 	r.rejected = true
 	if r.c.tx != nil {
 		r.c.tx.dirty = true
 	}
 	if isWord(r.args[0], "exec") {
 		r.c.endTx()
-		return fsm.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(string(e), "ERR "))
+		return resp.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(string(e), "ERR "))
 	}
 	return e
 }
@@ -205,37 +199,37 @@ func (c *client) endTx() {
 }
 
 // MULTI
-func multiCommand(_ *Server, r *request) fsm.Reply {
+func multiCommand(_ *Server, r *request) resp.Reply {
 	if r.c.tx != nil {
-		return errMultiNested
+		return resp.ErrMultiNested
 	}
 	r.c.tx = &txState{}
 	r.c.multiLen.Store(1)
-	return fsm.OK
+	return resp.OK
 }
 
 // DISCARD
-func discardCommand(_ *Server, r *request) fsm.Reply {
+func discardCommand(_ *Server, r *request) resp.Reply {
 	if r.c.tx == nil {
-		return errDiscardNoMulti
+		return resp.ErrDiscardNoMulti
 	}
 	r.c.endTx()
-	return fsm.OK
+	return resp.OK
 }
 
 // UNWATCH
-func unwatchCommand(_ *Server, r *request) fsm.Reply {
+func unwatchCommand(_ *Server, r *request) resp.Reply {
 	r.c.watches = nil
-	return fsm.OK
+	return resp.OK
 }
 
 // WATCH key [key ...]
 //
 // A key watched again keeps its first WATCH, as in Redis: a change since
 // then still aborts.
-func watchCommand(s *Server, r *request) fsm.Reply {
+func watchCommand(s *Server, r *request) resp.Reply {
 	if r.c.tx != nil {
-		return errWatchInMulti
+		return resp.ErrWatchInMulti
 	}
 	since, errReply := s.watchIndex(r)
 	if errReply != nil {
@@ -250,7 +244,7 @@ func watchCommand(s *Server, r *request) fsm.Reply {
 		}
 		r.c.watches = append(r.c.watches, fsm.Watch{DB: r.db, Key: bytes.Clone(k), Since: since})
 	}
-	return fsm.OK
+	return resp.OK
 }
 
 func (c *client) watching(db int, key []byte) bool {
@@ -264,7 +258,7 @@ func (c *client) watching(db int, key []byte) bool {
 
 // watchIndex returns a linearizable read index: on the leader from its own
 // read barrier, on a follower from the leader (RAFT READINDEX).
-func (s *Server) watchIndex(r *request) (uint64, fsm.Reply) {
+func (s *Server) watchIndex(r *request) (uint64, resp.Reply) {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	index, err := s.node.ReadIndex(ctx)
@@ -275,46 +269,46 @@ func (s *Server) watchIndex(r *request) (uint64, fsm.Reply) {
 		return 0, errorReply(err)
 	}
 	reply := s.forwardToLeader(ctx, r, false, [][]byte{[]byte("raft"), []byte("readindex")})
-	raw, ok := reply.(fsm.Raw)
+	raw, ok := reply.(resp.Raw)
 	if !ok {
 		return 0, reply
 	}
-	v, err := resp.ParseReply(raw)
+	v, err := respio.ParseReply(raw)
 	switch {
-	case err == nil && v.Kind == resp.Int && v.Int >= 0:
+	case err == nil && v.Kind == respio.Int && v.Int >= 0:
 		return uint64(v.Int), nil
-	case err == nil && v.Kind == resp.Error:
+	case err == nil && v.Kind == respio.Error:
 		return 0, raw
 	}
-	return 0, fsm.Error("ERR unexpected read index from the leader: " + strconv.Quote(string(raw)))
+	return 0, resp.Error("ERR unexpected read index from the leader: " + strconv.Quote(string(raw)))
 }
 
 // RAFT READINDEX (internal: WATCH on a follower)
-func raftReadIndex(s *Server, _ *request) fsm.Reply {
+func raftReadIndex(s *Server, _ *request) resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	index, err := s.node.ReadIndex(ctx)
 	if errors.Is(err, raftnode.ErrNotLeader) {
-		return errNoLeader // one hop: never forwarded again
+		return resp.ErrNoLeader // one hop: never forwarded again
 	}
 	if err != nil {
 		return errorReply(err)
 	}
-	return fsm.Int(index)
+	return resp.Int(index)
 }
 
 // EXEC
-func execCommand(s *Server, r *request) fsm.Reply {
+func execCommand(s *Server, r *request) resp.Reply {
 	c := r.c
 	tx, watches := c.tx, c.watches
 	if tx == nil {
-		return errExecNoMulti
+		return resp.ErrExecNoMulti
 	}
 	// CLIENT LIST shows the transaction until EXEC has answered.
 	defer c.multiLen.Store(0)
 	c.tx, c.watches = nil, nil
 	if tx.dirty {
-		return errExecAbort
+		return resp.ErrExecAbort
 	}
 	t := fsm.Transaction{DB: r.db, Watches: watches}
 	needsParse := false
@@ -324,7 +318,7 @@ func execCommand(s *Server, r *request) fsm.Reply {
 		}
 		needsParse = needsParse || q.local != nil || isWord(q.args[0], "select")
 	}
-	var replies []fsm.Reply
+	var replies []resp.Reply
 	if len(t.Cmds) > 0 || len(t.Watches) > 0 {
 		reply := s.proposeTx(r, t)
 		if !needsParse {
@@ -335,7 +329,7 @@ func execCommand(s *Server, r *request) fsm.Reply {
 			return reply // nil (a watched key changed) or an error
 		}
 	}
-	out := make(fsm.Array, 0, len(tx.cmds))
+	out := make(resp.Array, 0, len(tx.cmds))
 	for _, q := range tx.cmds {
 		if q.local != nil {
 			out = append(out, q.local.run(s, &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}))
@@ -344,7 +338,7 @@ func execCommand(s *Server, r *request) fsm.Reply {
 		reply := replies[0]
 		replies = replies[1:]
 		if isWord(q.args[0], "select") && isOKReply(reply) {
-			db, _ := fsm.ParseInt(q.args[1])
+			db, _ := resp.ParseInt(q.args[1])
 			c.db.Store(db)
 		}
 		out = append(out, reply)
@@ -354,29 +348,29 @@ func execCommand(s *Server, r *request) fsm.Reply {
 
 // execElements splits EXEC's reply (local, or relayed from the leader) into
 // one reply per command; ok is false when EXEC did not run them.
-func execElements(reply fsm.Reply, n int) ([]fsm.Reply, bool) {
+func execElements(reply resp.Reply, n int) ([]resp.Reply, bool) {
 	switch r := reply.(type) {
-	case fsm.Array:
+	case resp.Array:
 		return r, len(r) == n
-	case fsm.Raw:
-		v, err := resp.ParseReply(r)
-		if err != nil || v.Kind != resp.Array || len(v.Array) != n {
+	case resp.Raw:
+		v, err := respio.ParseReply(r)
+		if err != nil || v.Kind != respio.Array || len(v.Array) != n {
 			return nil, false
 		}
-		out := make([]fsm.Reply, n)
+		out := make([]resp.Reply, n)
 		for i, e := range v.Array {
-			out[i] = fsm.Raw(resp.AppendValue(nil, e))
+			out[i] = resp.Raw(respio.AppendValue(nil, e))
 		}
 		return out, true
 	}
 	return nil, false
 }
 
-func isOKReply(r fsm.Reply) bool { return string(fsm.AppendRESP(nil, r)) == "+OK\r\n" }
+func isOKReply(r resp.Reply) bool { return string(resp.AppendRESP(nil, r)) == "+OK\r\n" }
 
 // proposeTx puts the transaction in the log on the leader, or forwards it
 // there.
-func (s *Server) proposeTx(r *request, t fsm.Transaction) fsm.Reply {
+func (s *Server) proposeTx(r *request, t fsm.Transaction) resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	if r.owner == "" {
@@ -416,10 +410,10 @@ func raftExecArgs(t *fsm.Transaction) [][]byte {
 // RAFT EXEC db owner seq nwatches [wdb key since]... ncmds [argc arg...]...
 // (internal: a follower's EXEC). The leader proposes it and answers EXEC's
 // reply; it never forwards it again.
-func raftExec(s *Server, r *request) fsm.Reply {
+func raftExec(s *Server, r *request) resp.Reply {
 	t, ok := parseRaftExec(r.args[2:])
 	if !ok {
-		return errBadTx
+		return resp.ErrBadTx
 	}
 	inner := &request{c: r.c, db: t.DB, owner: t.Owner, seq: t.Seq, forwarded: true, received: r.received}
 	return s.proposeTx(inner, t)

@@ -10,6 +10,7 @@ import (
 	"github.com/raftlist/raftlist/third_party/redcon"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -111,7 +112,7 @@ func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []reque
 	for i := range run {
 		run[i].received = now
 	}
-	var replies []fsm.Reply
+	var replies []resp.Reply
 	if kind == runWrite {
 		replies = s.writeRun(run)
 	} else {
@@ -133,11 +134,11 @@ func (s *Server) count(c *client, n int, name []byte) {
 
 // reply encodes r into the connection's scratch buffer and queues it;
 // redcon flushes after the pipeline.
-func (s *Server) reply(conn redcon.Conn, c *client, r fsm.Reply) {
+func (s *Server) reply(conn redcon.Conn, c *client, r resp.Reply) {
 	if c.closing {
 		return
 	}
-	c.out = fsm.AppendRESP(c.out[:0], r)
+	c.out = resp.AppendRESP(c.out[:0], r)
 	if c.node.Load() {
 		c.out = s.limitNodeReply(c.out)
 	}
@@ -173,9 +174,9 @@ func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
 	switch {
 	case err != nil:
 		return runAlone, r
-	case cmd.Flags&fsm.Blocking != 0 && !r.forwarded:
+	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
 		return runAlone, r
-	case cmd.Flags&fsm.Write != 0:
+	case cmd.Flags&resp.Write != 0:
 		return runWrite, r
 	case c.readonly.Load() && !r.forwarded:
 		return runAlone, r // a local read: nothing to share
@@ -229,7 +230,7 @@ func argsSize(args [][]byte) int {
 
 // writeRun proposes the run as one proposal (forwarding it to the leader
 // from a follower) and returns one reply per command.
-func (s *Server) writeRun(run []request) []fsm.Reply {
+func (s *Server) writeRun(run []request) []resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	cmds := make([]fsm.Cmd, len(run))
@@ -251,7 +252,7 @@ func (s *Server) writeRun(run []request) []fsm.Reply {
 }
 
 // readRun passes one read barrier for the whole run, then reads in order.
-func (s *Server) readRun(run []request) []fsm.Reply {
+func (s *Server) readRun(run []request) []resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	err := s.node.ReadBarrier(ctx)
@@ -261,7 +262,7 @@ func (s *Server) readRun(run []request) []fsm.Reply {
 	if err != nil {
 		return fill(len(run), errorReply(err))
 	}
-	replies := make([]fsm.Reply, len(run))
+	replies := make([]resp.Reply, len(run))
 	err = s.node.Machine().View(func(st *fsm.State) {
 		for i := range run {
 			replies[i] = st.Read(run[i].db, run[i].args)
@@ -276,23 +277,23 @@ func (s *Server) readRun(run []request) []fsm.Reply {
 // forwardRun is toLeader for a run: one pipelined hop to the leader on one
 // connection. Replies that came back are relayed; the others get the error
 // forwardToLeader would give.
-func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []fsm.Reply {
+func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []resp.Reply {
 	addr := s.node.LeaderAddr()
 	switch {
 	case addr == "" || run[0].forwarded || addr == s.cfg.ListenAddr:
-		return fill(len(run), errNoLeader)
+		return fill(len(run), resp.ErrNoLeader)
 	case s.cfg.Redirect:
-		return fill(len(run), fsm.Error("MOVED 0 "+addr))
+		return fill(len(run), resp.Error("MOVED 0 "+addr))
 	}
 	reqs := make([][][]byte, len(run))
 	for i := range run {
 		reqs[i] = s.forwardArgs(&run[i])
 	}
 	raws, sent, err := s.fwd.doMany(ctx, addr, reqs)
-	replies := make([]fsm.Reply, len(run))
+	replies := make([]resp.Reply, len(run))
 	for i := range replies {
 		if i < len(raws) {
-			replies[i] = fsm.Raw(raws[i])
+			replies[i] = resp.Raw(raws[i])
 		} else {
 			replies[i] = forwardFailure(err, sent, write)
 		}
@@ -301,8 +302,8 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []fs
 	return replies
 }
 
-func fill(n int, r fsm.Reply) []fsm.Reply {
-	out := make([]fsm.Reply, n)
+func fill(n int, r resp.Reply) []resp.Reply {
+	out := make([]resp.Reply, n)
 	for i := range out {
 		out[i] = r
 	}

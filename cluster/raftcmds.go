@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
-	"github.com/raftlist/raftlist/fsm"
+	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
 var raftSubcommands = []subcommand{
-	{"nodes", 2, func(s *Server, _ *request) fsm.Reply { return raftNodes(s) }},
+	{"nodes", 2, func(s *Server, _ *request) resp.Reply { return raftNodes(s) }},
 	{"addnode", 5, raftAddNode},
 	{"removenode", 3, raftRemoveNode},
 	{"forward", -6, raftForward},
@@ -29,19 +29,19 @@ var raftSubcommands = []subcommand{
 // RAFT SNAPSHOT |
 // RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop) |
 // RAFT EXEC ... and RAFT READINDEX (internal: MULTI/EXEC and WATCH, multi.go)
-func raftCommand(s *Server, r *request) fsm.Reply {
+func raftCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("raft", raftSubcommands, s, r)
 }
 
 // RAFT ADDNODE id raft-addr resp-addr
-func raftAddNode(s *Server, r *request) fsm.Reply {
+func raftAddNode(s *Server, r *request) resp.Reply {
 	return s.onLeader(r, func(ctx context.Context) error {
 		return s.node.AddNode(ctx, string(r.args[2]), string(r.args[3]), string(r.args[4]))
 	})
 }
 
 // RAFT REMOVENODE id
-func raftRemoveNode(s *Server, r *request) fsm.Reply {
+func raftRemoveNode(s *Server, r *request) resp.Reply {
 	return s.onLeader(r, func(ctx context.Context) error {
 		return s.node.RemoveNode(ctx, string(r.args[2]))
 	})
@@ -49,7 +49,7 @@ func raftRemoveNode(s *Server, r *request) fsm.Reply {
 
 // onLeader runs a change (membership, unblock) on the leader, forwarding it
 // there from a follower.
-func (s *Server) onLeader(r *request, change func(ctx context.Context) error) fsm.Reply {
+func (s *Server) onLeader(r *request, change func(ctx context.Context) error) resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
 	err := change(ctx)
@@ -59,19 +59,19 @@ func (s *Server) onLeader(r *request, change func(ctx context.Context) error) fs
 	if err != nil {
 		return errorReply(err)
 	}
-	return fsm.OK
+	return resp.OK
 }
 
 // RAFT SNAPSHOT
 //
 // Takes a snapshot of this node's state now (any member, as SAVE works on a
 // Redis replica) and answers [last-index, size-in-bytes, milliseconds].
-func raftSnapshot(s *Server, _ *request) fsm.Reply {
+func raftSnapshot(s *Server, _ *request) resp.Reply {
 	info, err := s.node.Snapshot()
 	if err != nil {
-		return fsm.Error("ERR " + oneLine(err))
+		return resp.Error("ERR " + oneLine(err))
 	}
-	return fsm.Array{fsm.Int(info.Index), fsm.Int(info.Size), fsm.Int(info.Took.Milliseconds())}
+	return resp.Array{resp.Int(info.Index), resp.Int(info.Size), resp.Int(info.Took.Milliseconds())}
 }
 
 // raftNodes lists members as [id, raft-addr, resp-addr, role, link,
@@ -82,12 +82,12 @@ func raftSnapshot(s *Server, _ *request) fsm.Reply {
 // or unknown); match-index is the last log index the member reported to
 // the leader (on the leader; this node's own last index in its own row,
 // 0 where unknown).
-func raftNodes(s *Server) fsm.Reply {
+func raftNodes(s *Server) resp.Reply {
 	peers, err := s.node.Peers()
 	if err != nil {
 		return errorReply(err)
 	}
-	out := make(fsm.Array, 0, len(peers))
+	out := make(resp.Array, 0, len(peers))
 	for _, p := range peers {
 		role := "nonvoter"
 		switch {
@@ -100,9 +100,9 @@ func raftNodes(s *Server) fsm.Reply {
 		if !p.LastContact.IsZero() {
 			contact = time.Since(p.LastContact).Milliseconds()
 		}
-		out = append(out, fsm.Array{
-			fsm.BulkString(p.ID), fsm.BulkString(p.RaftAddr), fsm.BulkString(p.RespAddr), fsm.BulkString(role),
-			fsm.BulkString(p.Link), fsm.Int(contact), fsm.Int(int64(p.MatchIndex)),
+		out = append(out, resp.Array{
+			resp.BulkString(p.ID), resp.BulkString(p.RaftAddr), resp.BulkString(p.RespAddr), resp.BulkString(role),
+			resp.BulkString(p.Link), resp.Int(contact), resp.Int(int64(p.MatchIndex)),
 		})
 	}
 	return out
@@ -158,19 +158,19 @@ func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, op
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
+	cmd := respio.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
 	if _, err := conn.Write(cmd); err != nil {
 		return err
 	}
-	raw, err := resp.NewReader(conn, 1<<20).ReadReply()
+	raw, err := respio.NewReader(conn, 1<<20).ReadReply()
 	if err != nil {
 		return err
 	}
-	v, err := resp.ParseReply(raw)
+	v, err := respio.ParseReply(raw)
 	if err != nil {
 		return err
 	}
-	if v.Kind == resp.Error {
+	if v.Kind == respio.Error {
 		if isAuthRefusal(string(v.Str)) {
 			return &AuthError{Addr: memberAddr, Reply: string(v.Str)}
 		}

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // What a node counts about the commands it answers. These counters are the
@@ -168,7 +168,7 @@ func (st *stats) lookup(name []byte) *cmdStats {
 
 // observe counts one command: its name as the client sent it, the reply it
 // got, whether it was refused before running, and how long it took.
-func (st *stats) observe(name []byte, r fsm.Reply, rejected bool, d time.Duration) {
+func (st *stats) observe(name []byte, r resp.Reply, rejected bool, d time.Duration) {
 	o, code := replyOutcome(r)
 	if rejected && o == outcomeError {
 		o = outcomeRejected
@@ -180,7 +180,7 @@ func (st *stats) observe(name []byte, r fsm.Reply, rejected bool, d time.Duratio
 }
 
 // observeForwarded counts the replies of commands this node forwarded.
-func (st *stats) observeForwarded(replies ...fsm.Reply) {
+func (st *stats) observeForwarded(replies ...resp.Reply) {
 	for _, r := range replies {
 		o, _ := replyOutcome(r)
 		st.forwarded[o].Add(1)
@@ -235,17 +235,17 @@ func (st *stats) commandsProcessed() uint64 {
 // first word, as Redis's errorstats): from the value, or from the wire form
 // of a reply relayed from the leader. The code of a relayed reply points
 // into the reply.
-func replyOutcome(r fsm.Reply) (outcome, string) {
+func replyOutcome(r resp.Reply) (outcome, string) {
 	var text string
 	switch v := r.(type) {
-	case fsm.Error:
+	case resp.Error:
 		text = string(v)
-	case fsm.Raw:
+	case resp.Raw:
 		if len(v) < 2 || v[0] != '-' {
 			return outcomeOK, ""
 		}
 		text = unsafe.String(&v[1], len(v)-1)
-	case fsm.Status:
+	case resp.Status:
 		if v == queued {
 			return outcomeQueued, ""
 		}

@@ -6,27 +6,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestReplyOutcome(t *testing.T) {
 	tests := []struct {
 		name  string
-		reply fsm.Reply
+		reply resp.Reply
 		exp   outcome
 		code  string
 	}{
-		{"a status is ok", fsm.OK, outcomeOK, ""},
-		{"an integer is ok", fsm.Int(3), outcomeOK, ""},
+		{"a status is ok", resp.OK, outcomeOK, ""},
+		{"an integer is ok", resp.Int(3), outcomeOK, ""},
 		{"QUEUED is queued", queued, outcomeQueued, ""},
-		{"WRONGTYPE is an error with its code", fsm.ErrWrongType, outcomeError, "WRONGTYPE"},
-		{"TRYAGAIN is tryagain", errNoLeader, outcomeTryAgain, "TRYAGAIN"},
-		{"UNCERTAIN is uncertain", fsm.Error("UNCERTAIN lost it"), outcomeUncertain, "UNCERTAIN"},
-		{"MOVED is moved", fsm.Error("MOVED 0 127.0.0.1:7000"), outcomeMoved, "MOVED"},
-		{"a relayed value is ok", fsm.Raw(":1\r\n"), outcomeOK, ""},
-		{"a relayed error keeps its code", fsm.Raw("-WRONGTYPE Operation\r\n"), outcomeError, "WRONGTYPE"},
-		{"a relayed one-word error is its code", fsm.Raw("-NOSCRIPT\r\n"), outcomeError, "NOSCRIPT"},
-		{"a relayed TRYAGAIN is tryagain", fsm.Raw("-TRYAGAIN retry\r\n"), outcomeTryAgain, "TRYAGAIN"},
+		{"WRONGTYPE is an error with its code", resp.ErrWrongType, outcomeError, "WRONGTYPE"},
+		{"TRYAGAIN is tryagain", resp.ErrNoLeader, outcomeTryAgain, "TRYAGAIN"},
+		{"UNCERTAIN is uncertain", resp.Error("UNCERTAIN lost it"), outcomeUncertain, "UNCERTAIN"},
+		{"MOVED is moved", resp.Error("MOVED 0 127.0.0.1:7000"), outcomeMoved, "MOVED"},
+		{"a relayed value is ok", resp.Raw(":1\r\n"), outcomeOK, ""},
+		{"a relayed error keeps its code", resp.Raw("-WRONGTYPE Operation\r\n"), outcomeError, "WRONGTYPE"},
+		{"a relayed one-word error is its code", resp.Raw("-NOSCRIPT\r\n"), outcomeError, "NOSCRIPT"},
+		{"a relayed TRYAGAIN is tryagain", resp.Raw("-TRYAGAIN retry\r\n"), outcomeTryAgain, "TRYAGAIN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,11 +40,11 @@ func TestReplyOutcome(t *testing.T) {
 
 func TestStatsCountNamesTheyKnowAndUnknownOtherwise(t *testing.T) {
 	st := newStats([]string{"lpush", "get"})
-	st.observe([]byte("LPUSH"), fsm.Int(1), false, time.Millisecond)
-	st.observe([]byte("lPuSh"), fsm.ErrWrongType, false, time.Millisecond)
-	st.observe([]byte("lpush"), fsm.Error("ERR wrong number of arguments for 'lpush' command"), true, time.Millisecond)
-	st.observe([]byte("nosuchcommand"), fsm.Error("ERR unknown command"), true, time.Millisecond)
-	st.observe([]byte(strings.Repeat("x", 100)), fsm.Error("ERR unknown command"), true, time.Millisecond)
+	st.observe([]byte("LPUSH"), resp.Int(1), false, time.Millisecond)
+	st.observe([]byte("lPuSh"), resp.ErrWrongType, false, time.Millisecond)
+	st.observe([]byte("lpush"), resp.Error("ERR wrong number of arguments for 'lpush' command"), true, time.Millisecond)
+	st.observe([]byte("nosuchcommand"), resp.Error("ERR unknown command"), true, time.Millisecond)
+	st.observe([]byte(strings.Repeat("x", 100)), resp.Error("ERR unknown command"), true, time.Millisecond)
 
 	lpush := st.lookup([]byte("lpush"))
 	if calls, failed := lpush.calls(); calls != 2 || failed != 1 {
@@ -67,9 +67,9 @@ func TestStatsCountNamesTheyKnowAndUnknownOtherwise(t *testing.T) {
 
 func TestOnlyCommandsThatRanAreTimed(t *testing.T) {
 	st := newStats([]string{"lpush"})
-	st.observe([]byte("lpush"), fsm.Int(1), false, 3*time.Millisecond)
+	st.observe([]byte("lpush"), resp.Int(1), false, 3*time.Millisecond)
 	st.observe([]byte("lpush"), queued, false, time.Hour)
-	st.observe([]byte("lpush"), fsm.ErrSyntax, true, time.Hour)
+	st.observe([]byte("lpush"), resp.ErrSyntax, true, time.Hour)
 	c := st.lookup([]byte("lpush"))
 	var timed uint64
 	for i := range c.buckets {
@@ -86,7 +86,7 @@ func TestOnlyCommandsThatRanAreTimed(t *testing.T) {
 func TestErrorstatsStopTrackingNewCodesAtTheLimit(t *testing.T) {
 	st := newStats(nil)
 	for i := 0; i < maxErrorCodes+10; i++ {
-		st.observe([]byte("eval"), fsm.Error(fmt.Sprintf("CODE%d from a script", i)), false, 0)
+		st.observe([]byte("eval"), resp.Error(fmt.Sprintf("CODE%d from a script", i)), false, 0)
 	}
 	codes, _ := st.errorCounts()
 	if len(codes) != maxErrorCodes {
@@ -100,7 +100,7 @@ func TestErrorstatsStopTrackingNewCodesAtTheLimit(t *testing.T) {
 func TestCountingACommandDoesNotAllocate(t *testing.T) {
 	st := newStats([]string{"lpush"})
 	name := []byte("LPUSH")
-	reply := fsm.Reply(fsm.Raw("-WRONGTYPE Operation against a key\r\n"))
+	reply := resp.Reply(resp.Raw("-WRONGTYPE Operation against a key\r\n"))
 	st.observe(name, reply, false, time.Millisecond) // the code's first sighting allocates once
 	if n := testing.AllocsPerRun(100, func() { st.observe(name, reply, false, time.Millisecond) }); n != 0 {
 		t.Fatalf("exp 0 allocations per counted command, got %v", n)

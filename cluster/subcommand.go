@@ -1,18 +1,20 @@
 package cluster
 
-import "github.com/raftlist/raftlist/fsm"
+import (
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // subcommand is one entry of a container command (CLIENT, COMMAND, RAFT).
 // Arity counts the container's name too, as Redis's subcommand table does.
 type subcommand struct {
 	name  string
 	arity int
-	run   func(s *Server, r *request) fsm.Reply
+	run   func(s *Server, r *request) resp.Reply
 }
 
 // runSubcommand dispatches args[1] among subs with Redis's errors for an
 // unknown subcommand and for a known one with the wrong arity.
-func runSubcommand(container string, subs []subcommand, s *Server, r *request) fsm.Reply {
+func runSubcommand(container string, subs []subcommand, s *Server, r *request) resp.Reply {
 	sc, err := findSubcommand(container, subs, r.args)
 	if err != nil {
 		return err
@@ -23,17 +25,17 @@ func runSubcommand(container string, subs []subcommand, s *Server, r *request) f
 // findSubcommand looks args[1] up among subs and checks its arity; the
 // error is the reply Redis gives, also when it refuses to queue the command
 // inside MULTI.
-func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcommand, fsm.Reply) {
+func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcommand, resp.Reply) {
 	for i := range subs {
 		sc := &subs[i]
 		if !isWord(args[1], sc.name) {
 			continue
 		}
-		spec := fsm.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
+		spec := resp.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
 		if err := spec.CheckArity(args); err != nil {
-			return nil, err.(fsm.Error)
+			return nil, err.(resp.Error)
 		}
 		return sc, nil
 	}
-	return nil, fsm.ErrUnknownSubcommand(args[0], args[1])
+	return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 }

@@ -1,11 +1,13 @@
 package fsm
 
+import "github.com/raftlist/raftlist/fsm/resp"
+
 // Result is what applying one entry produced: one reply per command, in the
 // entry's order, and every waiter the entry ended (served, timed out,
 // cancelled or purged), for their owners to answer.
 type Result struct {
 	Index   uint64
-	Replies []Reply
+	Replies []resp.Reply
 	Served  []Served
 }
 
@@ -22,7 +24,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	res := &Result{Index: index}
 	switch e.Kind {
 	case KindCommands:
-		res.Replies = make([]Reply, len(e.Cmds))
+		res.Replies = make([]resp.Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
 			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: e.TimeMs, Owner: cmd.Owner, Seq: cmd.Seq}
 			res.Replies[i] = run(ctx, cmd.Args)
@@ -44,7 +46,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindAck:
 		s.ack(e.Ack)
 	case KindExec:
-		res.Replies = []Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
+		res.Replies = []resp.Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
 	}
 	s.pruneVersions(index)
 	res.Served = s.takeServed()
@@ -62,7 +64,7 @@ func (s *State) applyNodeMeta(n NodeMeta) {
 }
 
 // Read runs a read-only command against the state without changing it.
-func (s *State) Read(db int, args [][]byte) Reply {
+func (s *State) Read(db int, args [][]byte) resp.Reply {
 	return run(&Ctx{State: s, DBNum: db, Index: s.applied}, args)
 }
 

@@ -28,6 +28,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // WaiterID names a waiter: the proposing process and its request counter.
@@ -52,7 +54,7 @@ type waiter struct {
 // timeout, an error. Every node computes it; only Owner writes Reply.
 type Served struct {
 	WaiterID
-	Reply Reply
+	Reply resp.Reply
 }
 
 // UnblockReason says why an UNBLOCK entry ends a waiter.
@@ -72,30 +74,6 @@ type Unblock struct {
 	WaiterID
 	Reason UnblockReason
 }
-
-// blockedReply marks a command that parked its client as a waiter. It is
-// never a client's answer: the owner waits for the Served record instead.
-// It crosses the wire only between a follower and the leader.
-type blockedReply struct{}
-
-// Blocked is the reply of a blocking command that registered a waiter.
-var Blocked Reply = blockedReply{}
-
-// BlockedWire is Blocked's encoding on the forwarding hop.
-const BlockedWire = "+RAFTLIST-BLOCKED\r\n"
-
-func (blockedReply) appendRESP(dst []byte) []byte { return append(dst, BlockedWire...) }
-
-var (
-	// ErrUnblocked is Redis's reply to CLIENT UNBLOCK id ERROR.
-	ErrUnblocked = Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
-	// ErrOwnerGone ends the waiters of a node process that restarted, was
-	// removed, or lost the cluster: nothing was popped for the client.
-	ErrOwnerGone = Error("TRYAGAIN the node holding this client restarted, left or lost the cluster; nothing was popped for it, retry")
-	// ErrLeaderChanged ends waiters purged at a leader change: nothing was
-	// popped for the client, so it may retry.
-	ErrLeaderChanged = Error("TRYAGAIN the leader changed while the client was blocked; nothing was popped for it, retry")
-)
 
 // dbKey names a key in one database.
 type dbKey struct {
@@ -134,19 +112,19 @@ func newBlocking() blocking {
 func (s *State) BlockedWaiters() int { return len(s.blk.waiters) }
 
 // block registers the running command's client as a waiter on keys.
-func (c *Ctx) block(keys [][]byte) Reply {
+func (c *Ctx) block(keys [][]byte) resp.Reply {
 	if c.NoBlock {
-		return NullArray
+		return resp.NullArray
 	}
 	b := &c.State.blk
 	id := WaiterID{Owner: c.Owner, Seq: c.Seq}
 	if _, dup := b.waiters[id]; dup {
-		return Error("ERR duplicate waiter " + c.Owner + "/" + strconv.FormatUint(c.Seq, 10))
+		return resp.Error("ERR duplicate waiter " + c.Owner + "/" + strconv.FormatUint(c.Seq, 10))
 	}
 	b.nextOrder++
 	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder}
 	c.State.addWaiter(w)
-	return Blocked
+	return resp.Blocked
 }
 
 func (s *State) addWaiter(w *waiter) {
@@ -244,9 +222,9 @@ func (s *State) unblock(u Unblock) {
 	if w == nil {
 		return
 	}
-	var reply Reply = NullArray
+	var reply resp.Reply = resp.NullArray
 	if u.Reason == UnblockError {
-		reply = ErrUnblocked
+		reply = resp.ErrUnblocked
 	}
 	// A cancelled client is gone: nobody will ever read its outcome.
 	s.endWaiter(w, reply, u.Reason != UnblockCancel)
@@ -256,7 +234,7 @@ func (s *State) unblock(u Unblock) {
 func (s *State) purgeOlderTerms(term uint64) {
 	for _, w := range s.waitersInOrder() {
 		if w.term < term {
-			s.endWaiter(w, ErrLeaderChanged, true)
+			s.endWaiter(w, resp.ErrLeaderChanged, true)
 		}
 	}
 }
@@ -296,7 +274,7 @@ type PurgeOwner struct {
 func (s *State) purgeOwner(p PurgeOwner, gone bool) {
 	for _, w := range s.waitersInOrder() {
 		if OwnerNode(w.id.Owner) == p.NodeID && w.id.Owner != p.KeepOwner {
-			s.endWaiter(w, ErrOwnerGone, !gone)
+			s.endWaiter(w, resp.ErrOwnerGone, !gone)
 		}
 	}
 	if gone {

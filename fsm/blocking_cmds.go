@@ -6,6 +6,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // blockingCommands park their client as a waiter when every key is empty.
@@ -13,26 +15,21 @@ import (
 // forms do on empty keys.
 var blockingCommands = []Command{
 	// BLPOP key [key ...] timeout
-	{Spec: Spec{Name: "blpop", Arity: -3, Flags: Write | NoScript | Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "blpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
 		Group: "list", Since: "2.0.0", Summary: "Remove and get the first element in a list, or block until one is available"}, Prepare: bpop(true)},
 	// BRPOP key [key ...] timeout
-	{Spec: Spec{Name: "brpop", Arity: -3, Flags: Write | NoScript | Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "brpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
 		Group: "list", Since: "2.0.0", Summary: "Remove and get the last element in a list, or block until one is available"}, Prepare: bpop(false)},
 	// BRPOPLPUSH source destination timeout
-	{Spec: Spec{Name: "brpoplpush", Arity: 4, Flags: Write | DenyOOM | NoScript | Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "brpoplpush", Arity: 4, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "2.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: brpoplpush},
 	// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
-	{Spec: Spec{Name: "blmove", Arity: 6, Flags: Write | DenyOOM | NoScript | Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "blmove", Arity: 6, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: blmove},
 	// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
-	{Spec: Spec{Name: "blmpop", Arity: -5, Flags: Write | Blocking | MovableKeys,
+	{Spec: resp.Spec{Name: "blmpop", Arity: -5, Flags: resp.Write | resp.Blocking | resp.MovableKeys,
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available"}, Prepare: blmpop},
 }
-
-var (
-	errTimeoutNotFloat = Error("ERR timeout is not a float or out of range")
-	errTimeoutNegative = Error("ERR timeout is negative")
-)
 
 // maxTimeoutChars is the longest timeout Redis reads: string2ld's buffer of
 // MAX_LONG_DOUBLE_CHARS (5 KiB) also holds the terminating NUL.
@@ -54,7 +51,7 @@ var (
 func ParseTimeout(arg []byte) (int64, error) {
 	s := string(arg)
 	if s == "" || len(s) > maxTimeoutChars || strings.ContainsAny(s[:1], " \t\n\r\v\f") || strings.ContainsRune(s, '_') {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "0x") && !strings.Contains(lower, "p") {
@@ -64,20 +61,20 @@ func ParseTimeout(arg []byte) (int64, error) {
 	// at long double precision and range.
 	f, err := strconv.ParseFloat(s, 64)
 	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(f) {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	if err == nil && math.IsInf(f, 0) {
-		return 0, errTimeoutNegative // "inf" itself: (long long) of inf
+		return 0, resp.ErrTimeoutNegative // "inf" itself: (long long) of inf
 	}
 	x, _, err := big.ParseFloat(s, 0, 64, big.ToNearestEven)
 	if err != nil || new(big.Float).Abs(x).Cmp(longDoubleOverflow) >= 0 {
-		return 0, errTimeoutNotFloat
+		return 0, resp.ErrTimeoutNotFloat
 	}
 	if x.Sign() != 0 && x.MantExp(nil) <= -16445 {
 		// At the underflow line 64 bits blur which side the text is on.
 		x, _, _ = big.ParseFloat(s, 0, 128, big.ToNearestEven)
 		if new(big.Float).Abs(x).Cmp(longDoubleUnderflow) <= 0 {
-			return 0, errTimeoutNotFloat
+			return 0, resp.ErrTimeoutNotFloat
 		}
 	}
 	ms, acc := x.Mul(x, big.NewFloat(1000)).Int(nil) // rounded to 64 bits, then truncated
@@ -85,7 +82,7 @@ func ParseTimeout(arg []byte) (int64, error) {
 		ms.Add(ms, big.NewInt(1)) // ceill
 	}
 	if !ms.IsInt64() || ms.Sign() < 0 {
-		return 0, errTimeoutNegative
+		return 0, resp.ErrTimeoutNegative
 	}
 	return ms.Int64(), nil
 }
@@ -98,11 +95,11 @@ func bpop(front bool) func(args [][]byte) (Exec, error) {
 		if _, err := ParseTimeout(args[len(args)-1]); err != nil {
 			return nil, err
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			for _, key := range keys {
 				l, err := c.DB().List(key)
 				if err != nil {
-					return err.(Error)
+					return err.(resp.Error)
 				}
 				if l != nil {
 					return popOneServe(front)(c, key)
@@ -136,10 +133,10 @@ func blockingMove(src, dst []byte, from, to bool, timeout []byte) (Exec, error) 
 		return nil, err
 	}
 	move := moveExec(src, dst, from, to)
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		// Inside MULTI an empty source answers LMOVE's nil bulk, not the
 		// nil array of the other blocking pops (Redis: addReplyNull).
-		if r := move(c); r != NullBulk || c.NoBlock {
+		if r := move(c); r != resp.NullBulk || c.NoBlock {
 			return r
 		}
 		return c.block([][]byte{src})
@@ -158,8 +155,8 @@ func blmpop(args [][]byte) (Exec, error) {
 		return nil, err
 	}
 	pop := mpopExec(keys, front, count)
-	return func(c *Ctx) Reply {
-		if r := pop(c); r != NullArray {
+	return func(c *Ctx) resp.Reply {
+		if r := pop(c); r != resp.NullArray {
 			return r
 		}
 		return c.block(keys)
@@ -170,7 +167,7 @@ func blmpop(args [][]byte) (Exec, error) {
 // popped from that key had it been non-empty when the client blocked. ok is
 // false when the waiter cannot be served now and stays blocked (only a
 // command this binary does not know as blocking).
-func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
+func serveWaiter(c *Ctx, args [][]byte, key []byte) (resp.Reply, bool) {
 	switch strings.ToLower(string(args[0])) {
 	case "blpop":
 		return popOneServe(true)(c, key), true
@@ -190,18 +187,18 @@ func serveWaiter(c *Ctx, args [][]byte, key []byte) (Reply, bool) {
 		l, _ := c.DB().List(key)
 		elems := popN(l, front, count)
 		c.DB().SetList(key, l)
-		return Array{Bulk(key), BulkArray(elems)}, true
+		return resp.Array{resp.Bulk(key), resp.BulkArray(elems)}, true
 	}
 	return nil, false
 }
 
 // popOneServe pops one element from a non-empty list at key and answers
 // [key, element], as BLPOP and BRPOP do.
-func popOneServe(front bool) func(c *Ctx, key []byte) Reply {
-	return func(c *Ctx, key []byte) Reply {
+func popOneServe(front bool) func(c *Ctx, key []byte) resp.Reply {
+	return func(c *Ctx, key []byte) resp.Reply {
 		l, _ := c.DB().List(key)
 		v := popEnd(l, front)
 		c.DB().SetList(key, l)
-		return Array{Bulk(key), Bulk(v)}
+		return resp.Array{resp.Bulk(key), resp.Bulk(v)}
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Ack is the payload of a KindAck entry: the owner process Owner has
@@ -36,11 +38,11 @@ type Ack struct {
 
 // endWaiter removes w, tells its owner reply in the current entry's
 // result and, when keep, records reply until the owner acknowledges it.
-func (s *State) endWaiter(w *waiter, reply Reply, keep bool) {
+func (s *State) endWaiter(w *waiter, reply resp.Reply, keep bool) {
 	s.removeWaiter(w)
 	s.blk.served = append(s.blk.served, Served{WaiterID: w.id, Reply: reply})
 	if keep {
-		s.blk.ended[w.id] = AppendRESP(nil, reply)
+		s.blk.ended[w.id] = resp.AppendRESP(nil, reply)
 	}
 }
 
@@ -66,7 +68,7 @@ func (s *State) forgetOwnerOutcomes(p PurgeOwner) {
 func (s *State) EndedOutcomes() []Served {
 	out := make([]Served, 0, len(s.blk.ended))
 	for id, reply := range s.blk.ended {
-		out = append(out, Served{WaiterID: id, Reply: Raw(reply)})
+		out = append(out, Served{WaiterID: id, Reply: resp.Raw(reply)})
 	}
 	slices.SortFunc(out, func(a, b Served) int {
 		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Seq, b.Seq))
@@ -79,12 +81,12 @@ func (s *State) Waiting(id WaiterID) bool { return s.blk.waiters[id] != nil }
 
 // EndedOutcome returns the recorded outcome of waiter id, in wire form,
 // while its owner has not acknowledged it.
-func (s *State) EndedOutcome(id WaiterID) (Reply, bool) {
+func (s *State) EndedOutcome(id WaiterID) (resp.Reply, bool) {
 	reply, ok := s.blk.ended[id]
 	if !ok {
 		return nil, false
 	}
-	return Raw(reply), true
+	return resp.Raw(reply), true
 }
 
 // appendEnded encodes one outcome record; the digest uses the same bytes.
@@ -92,5 +94,5 @@ func appendEnded(b []byte, sv Served) []byte {
 	b = append(b, recEnded)
 	b = appendBytes(b, []byte(sv.Owner))
 	b = binary.AppendUvarint(b, sv.Seq)
-	return appendBytes(b, sv.Reply.(Raw))
+	return appendBytes(b, sv.Reply.(resp.Raw))
 }

@@ -1,13 +1,17 @@
 package fsm
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 func TestPurgeOwnerEndsTheWaitersOfANodesOtherProcessesOnly(t *testing.T) {
 	s := NewState()
 	block := func(index uint64, owner string, seq uint64, key string) {
 		res := s.Apply(index, 1, &Entry{Kind: KindCommands, Cmds: []Cmd{{Owner: owner, Seq: seq,
 			Args: [][]byte{[]byte("blpop"), []byte(key), []byte("0")}}}})
-		if res.Replies[0] != Blocked {
+		if res.Replies[0] != resp.Blocked {
 			t.Fatalf("exp %s to block, got %v", key, res.Replies[0])
 		}
 	}
@@ -23,7 +27,7 @@ func TestPurgeOwnerEndsTheWaitersOfANodesOtherProcessesOnly(t *testing.T) {
 	if exp, got := (WaiterID{Owner: "n1/old", Seq: 1}), res.Served[0].WaiterID; got != exp {
 		t.Fatalf("exp %v, got %v", exp, got)
 	}
-	if exp, got := Reply(ErrOwnerGone), res.Served[0].Reply; got != exp {
+	if exp, got := resp.Reply(resp.ErrOwnerGone), res.Served[0].Reply; got != exp {
 		t.Fatalf("exp %v, got %v", exp, got)
 	}
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // What makes waiters replicated state: timeouts refused before they reach
@@ -358,7 +360,7 @@ func TestBlockingLeavesNoTrace(t *testing.T) {
 		t.Fatalf("BlockedWaiters before the purge: exp %d, got %d", exp, got)
 	}
 	res := n.apply(2, blkTermStart(2).entry) // purged
-	if exp, got := blkServedList([]Served{blkGot("a", 7, ErrLeaderChanged)}), blkServedList(res.Served); exp != got {
+	if exp, got := blkServedList([]Served{blkGot("a", 7, resp.ErrLeaderChanged)}), blkServedList(res.Served); exp != got {
 		t.Fatalf("purge: exp %s, got %s", exp, got)
 	}
 	blkCheckEmpty(t, n.st)
@@ -470,15 +472,15 @@ func blkApplyLog(t *testing.T, st *State, first uint64, log []blkLogEntry) ([]st
 		blkCheckInvariants(t, st)
 		out[i] = blkWireList(res.Replies) + " " + blkServedList(res.Served)
 		for _, r := range res.Replies {
-			if r == Blocked {
+			if r == resp.Blocked {
 				n.blocked++
 			}
 		}
 		for _, s := range res.Served {
 			switch s.Reply {
-			case ErrLeaderChanged:
+			case resp.ErrLeaderChanged:
 				n.purged++
-			case NullArray, ErrUnblocked:
+			case resp.NullArray, resp.ErrUnblocked:
 				n.unblocked++
 			default:
 				n.served++
@@ -536,7 +538,7 @@ func TestBlockingIsDeterministic(t *testing.T) {
 		for i, l := range log {
 			res := probe.Apply(uint64(i+1), l.term, l.e)
 			for j, r := range res.Replies {
-				if r == Blocked && !found {
+				if r == resp.Blocked && !found {
 					e := *l.e
 					e.Cmds = slices.Clone(e.Cmds)
 					e.Cmds[j].Owner = "n9:1"

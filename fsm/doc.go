@@ -18,4 +18,11 @@
 // script is a pure function of (the state, its arguments), nothing it does
 // survives it except through the keyspace (script_vm.go, script_seal.go).
 // A new cache must come with the same argument and a test that attacks it.
+//
+// Redis's wire vocabulary is not here: reply values and their encoding,
+// error texts, the command Spec with its flags and arity check, ParseInt
+// and SplitArgs live in fsm/resp, a leaf package that the state machine,
+// the front door, the reply reader and the tests all import. fsm builds its
+// replies from it and declares its command table with it; a new error text
+// goes in fsm/resp/errors.go, not in a handler.
 package fsm

@@ -2,42 +2,44 @@ package fsm
 
 import (
 	"strconv"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // keyspaceCommands work on keys whatever they hold.
 var keyspaceCommands = []Command{
 	// DEL key [key ...]
-	{Spec: Spec{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "del", Arity: -2, Flags: resp.Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Delete a key"}, Prepare: del},
 	// UNLINK key [key ...]
-	{Spec: Spec{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "unlink", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "4.0.0", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."}, Prepare: del},
 	// EXISTS key [key ...]
-	{Spec: Spec{Name: "exists", Arity: -2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "exists", Arity: -2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Determine if a key exists"}, Prepare: exists},
 	// TYPE key
-	{Spec: Spec{Name: "type", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "type", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Determine the type stored at key"}, Prepare: typeOf},
 	// KEYS pattern
-	{Spec: Spec{Name: "keys", Arity: 2, Flags: ReadOnly,
+	{Spec: resp.Spec{Name: "keys", Arity: 2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "1.0.0", Summary: "Find all keys matching the given pattern"}, Prepare: keys},
 	// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-	{Spec: Spec{Name: "scan", Arity: -2, Flags: ReadOnly,
+	{Spec: resp.Spec{Name: "scan", Arity: -2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "2.8.0", Summary: "Incrementally iterate the keys space"}, Prepare: scan},
 	// RENAME key newkey
-	{Spec: Spec{Name: "rename", Arity: 3, Flags: Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rename", Arity: 3, Flags: resp.Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Rename a key"}, Prepare: renameCommand(false)},
 	// RENAMENX key newkey
-	{Spec: Spec{Name: "renamenx", Arity: 3, Flags: Write | Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "renamenx", Arity: 3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Rename a key, only if the new key does not exist"}, Prepare: renameCommand(true)},
 	// DBSIZE
-	{Spec: Spec{Name: "dbsize", Arity: 1, Flags: ReadOnly | Fast,
+	{Spec: resp.Spec{Name: "dbsize", Arity: 1, Flags: resp.ReadOnly | resp.Fast,
 		Group: "server", Since: "1.0.0", Summary: "Return the number of keys in the selected database"}, Prepare: dbsize},
 	// FLUSHDB [ASYNC|SYNC]
-	{Spec: Spec{Name: "flushdb", Arity: -1, Flags: Write,
+	{Spec: resp.Spec{Name: "flushdb", Arity: -1, Flags: resp.Write,
 		Group: "server", Since: "1.0.0", Summary: "Remove all keys from the current database"}, Prepare: flushCommand(false)},
 	// FLUSHALL [ASYNC|SYNC]
-	{Spec: Spec{Name: "flushall", Arity: -1, Flags: Write,
+	{Spec: resp.Spec{Name: "flushall", Arity: -1, Flags: resp.Write,
 		Group: "server", Since: "1.0.0", Summary: "Remove all keys from all databases"}, Prepare: flushCommand(true)},
 }
 
@@ -45,14 +47,14 @@ var keyspaceCommands = []Command{
 // UNLINK key [key ...] is the same here: nothing is freed in the background.
 func del(args [][]byte) (Exec, error) {
 	keys := args[1:]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		n := 0
 		for _, k := range keys {
 			if c.DB().Delete(k) {
 				n++
 			}
 		}
-		return Int(n)
+		return resp.Int(n)
 	}, nil
 }
 
@@ -60,26 +62,26 @@ func del(args [][]byte) (Exec, error) {
 // A key named twice counts twice, as in Redis.
 func exists(args [][]byte) (Exec, error) {
 	keys := args[1:]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		n := 0
 		for _, k := range keys {
 			if c.DB().Get(k) != nil {
 				n++
 			}
 		}
-		return Int(n)
+		return resp.Int(n)
 	}, nil
 }
 
 // TYPE key
 func typeOf(args [][]byte) (Exec, error) {
 	key := args[1]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		v := c.DB().Get(key)
 		if v == nil {
-			return Status("none")
+			return resp.Status("none")
 		}
-		return Status(v.TypeName())
+		return resp.Status(v.TypeName())
 	}, nil
 }
 
@@ -90,11 +92,11 @@ func typeOf(args [][]byte) (Exec, error) {
 func keys(args [][]byte) (Exec, error) {
 	pattern := args[1]
 	all := len(pattern) == 1 && pattern[0] == '*'
-	return func(c *Ctx) Reply {
-		out := Array{}
+	return func(c *Ctx) resp.Reply {
+		out := resp.Array{}
 		for _, k := range c.DB().SortedKeys() {
 			if all || globMatch(pattern, []byte(k), false) {
-				out = append(out, BulkString(k))
+				out = append(out, resp.BulkString(k))
 			}
 		}
 		return out
@@ -106,12 +108,12 @@ func keys(args [][]byte) (Exec, error) {
 func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		from, to := args[1], args[2]
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			d := c.DB()
 			v := d.Get(from)
 			switch {
 			case v == nil:
-				return ErrNoSuchKey
+				return resp.ErrNoSuchKey
 			case string(from) == string(to):
 				// Redis checks that the key exists, then does nothing.
 				return renameReply(nx, false)
@@ -129,19 +131,19 @@ func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 }
 
 // renameReply is OK for RENAME, and 1 or 0 for RENAMENX.
-func renameReply(nx, renamed bool) Reply {
+func renameReply(nx, renamed bool) resp.Reply {
 	switch {
 	case !nx:
-		return OK
+		return resp.OK
 	case renamed:
-		return Int(1)
+		return resp.Int(1)
 	}
-	return Int(0)
+	return resp.Int(0)
 }
 
 // DBSIZE
 func dbsize(args [][]byte) (Exec, error) {
-	return func(c *Ctx) Reply { return Int(c.DB().Len()) }, nil
+	return func(c *Ctx) resp.Reply { return resp.Int(c.DB().Len()) }, nil
 }
 
 // FLUSHDB [ASYNC|SYNC]
@@ -150,20 +152,20 @@ func dbsize(args [][]byte) (Exec, error) {
 func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args) > 2 || (len(args) == 2 && !isWord(args[1], "sync") && !isWord(args[1], "async")) {
-			return nil, ErrSyntax
+			return nil, resp.ErrSyntax
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			for i, d := range c.State.dbs {
 				if all || i == c.DBNum {
 					d.Flush()
 				}
 			}
-			return OK
+			return resp.OK
 		}, nil
 	}
 }
 
 // formatCursor renders a SCAN cursor.
-func formatCursor(cursor uint64) Bulk {
-	return Bulk(strconv.AppendUint(nil, cursor, 10))
+func formatCursor(cursor uint64) resp.Bulk {
+	return resp.Bulk(strconv.AppendUint(nil, cursor, 10))
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // ksStep is one command, the database it runs in and the reply
@@ -16,7 +18,7 @@ import (
 type ksStep struct {
 	db      int
 	args    []string
-	exp     Reply
+	exp     resp.Reply
 	differs string
 }
 
@@ -27,16 +29,16 @@ type ksCase struct {
 }
 
 // ks builds a step in database 0.
-func ks(exp Reply, args ...string) ksStep { return ksStep{args: args, exp: exp} }
+func ks(exp resp.Reply, args ...string) ksStep { return ksStep{args: args, exp: exp} }
 
 // ksIn builds a step in database db.
-func ksIn(db int, exp Reply, args ...string) ksStep { return ksStep{db: db, args: args, exp: exp} }
+func ksIn(db int, exp resp.Reply, args ...string) ksStep { return ksStep{db: db, args: args, exp: exp} }
 
 // ksBulks is an array of bulk strings.
-func ksBulks(elems ...string) Array {
-	out := Array{}
+func ksBulks(elems ...string) resp.Array {
+	out := resp.Array{}
 	for _, e := range elems {
-		out = append(out, BulkString(e))
+		out = append(out, resp.BulkString(e))
 	}
 	return out
 }
@@ -53,7 +55,7 @@ type ksNode struct {
 func ksNewNode(t *testing.T) *ksNode { return &ksNode{t: t, m: NewMachine()} }
 
 // do runs one command in database db and returns its reply.
-func (n *ksNode) do(db int, args ...string) Reply {
+func (n *ksNode) do(db int, args ...string) resp.Reply {
 	n.t.Helper()
 	argv := ksArgv(args)
 	before := n.digest()
@@ -69,10 +71,10 @@ func (n *ksNode) do(db int, args ...string) Reply {
 		}
 		return asError(err)
 	}
-	if cmd.Flags&Write != 0 {
+	if cmd.Flags&resp.Write != 0 {
 		return n.apply(db, argv)
 	}
-	var r Reply
+	var r resp.Reply
 	if err := n.m.View(func(s *State) { r = s.Read(db, argv) }); err != nil {
 		n.t.Fatalf("view: %v", err)
 	}
@@ -83,7 +85,7 @@ func (n *ksNode) do(db int, args ...string) Reply {
 }
 
 // apply proposes argv as the next log entry and returns its reply.
-func (n *ksNode) apply(db int, argv [][]byte) Reply {
+func (n *ksNode) apply(db int, argv [][]byte) resp.Reply {
 	n.t.Helper()
 	n.index++
 	e := &Entry{Kind: KindCommands, TimeMs: 1_700_000_000_000,
@@ -128,7 +130,7 @@ func ksArgv(args []string) [][]byte {
 }
 
 // ksRESP renders a reply as its wire form, the form clients compare.
-func ksRESP(r Reply) string { return string(AppendRESP(nil, r)) }
+func ksRESP(r resp.Reply) string { return string(resp.AppendRESP(nil, r)) }
 
 // ksScanOrder sorts keys into SCAN order: by scanHash, ties by bytes.
 func ksScanOrder(keys ...string) []string {
@@ -140,76 +142,76 @@ func ksScanOrder(keys ...string) []string {
 }
 
 // ksScanAll is the reply of a SCAN that returns keys and ends.
-func ksScanAll(keys ...string) Reply {
-	return Array{BulkString("0"), ksBulks(ksScanOrder(keys...)...)}
+func ksScanAll(keys ...string) resp.Reply {
+	return resp.Array{resp.BulkString("0"), ksBulks(ksScanOrder(keys...)...)}
 }
 
-var ksWrongType = Error("WRONGTYPE Operation against a key holding the wrong kind of value")
+var ksWrongType = resp.Error("WRONGTYPE Operation against a key holding the wrong kind of value")
 
 var ksKeyspaceCases = []ksCase{
 	{"DEL removes the keys that exist and counts each once", []ksStep{
-		ks(Int(2), "RPUSH", "l", "a", "b"),
-		ks(OK, "SET", "s", "v"),
-		ks(Int(2), "DEL", "l", "s", "nope", "l"),
-		ks(Int(0), "EXISTS", "l", "s"),
-		ks(Int(0), "DBSIZE"),
+		ks(resp.Int(2), "RPUSH", "l", "a", "b"),
+		ks(resp.OK, "SET", "s", "v"),
+		ks(resp.Int(2), "DEL", "l", "s", "nope", "l"),
+		ks(resp.Int(0), "EXISTS", "l", "s"),
+		ks(resp.Int(0), "DBSIZE"),
 	}},
 	{"DEL of missing keys answers zero", []ksStep{
-		ks(Int(0), "DEL", "nope"),
+		ks(resp.Int(0), "DEL", "nope"),
 	}},
 	{"DEL is binary safe in key names", []ksStep{
-		ks(OK, "SET", "a\x00b\r\n", "v"),
-		ks(Int(0), "DEL", "a"),
-		ks(Int(1), "DEL", "a\x00b\r\n"),
+		ks(resp.OK, "SET", "a\x00b\r\n", "v"),
+		ks(resp.Int(0), "DEL", "a"),
+		ks(resp.Int(1), "DEL", "a\x00b\r\n"),
 	}},
 	{"DEL and UNLINK need at least one key", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'del' command"), "DEL"),
-		ks(Error("ERR wrong number of arguments for 'unlink' command"), "UNLINK"),
+		ks(resp.Error("ERR wrong number of arguments for 'del' command"), "DEL"),
+		ks(resp.Error("ERR wrong number of arguments for 'unlink' command"), "UNLINK"),
 	}},
 	{"UNLINK behaves as DEL", []ksStep{
-		ks(Int(1), "LPUSH", "l", "a"),
-		ks(OK, "SET", "s", "v"),
-		ks(Int(2), "UNLINK", "s", "l", "l", "nope"),
-		ks(Int(0), "DBSIZE"),
+		ks(resp.Int(1), "LPUSH", "l", "a"),
+		ks(resp.OK, "SET", "s", "v"),
+		ks(resp.Int(2), "UNLINK", "s", "l", "l", "nope"),
+		ks(resp.Int(0), "DBSIZE"),
 	}},
 	{"EXISTS counts a key named twice twice", []ksStep{
-		ks(Int(1), "RPUSH", "l", "a"),
-		ks(OK, "SET", "s", "v"),
-		ks(Int(4), "EXISTS", "s", "s", "s", "nope", "l"),
-		ks(Int(0), "EXISTS", "nope"),
+		ks(resp.Int(1), "RPUSH", "l", "a"),
+		ks(resp.OK, "SET", "s", "v"),
+		ks(resp.Int(4), "EXISTS", "s", "s", "s", "nope", "l"),
+		ks(resp.Int(0), "EXISTS", "nope"),
 	}},
 	{"EXISTS needs at least one key", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'exists' command"), "EXISTS"),
+		ks(resp.Error("ERR wrong number of arguments for 'exists' command"), "EXISTS"),
 	}},
 	{"TYPE names list, string and none", []ksStep{
-		ks(Int(1), "RPUSH", "l", "a"),
-		ks(OK, "SET", "s", "v"),
-		ks(Status("list"), "TYPE", "l"),
-		ks(Status("string"), "TYPE", "s"),
-		ks(Status("none"), "TYPE", "nope"),
-		ks(Status("none"), "type", "L"),
+		ks(resp.Int(1), "RPUSH", "l", "a"),
+		ks(resp.OK, "SET", "s", "v"),
+		ks(resp.Status("list"), "TYPE", "l"),
+		ks(resp.Status("string"), "TYPE", "s"),
+		ks(resp.Status("none"), "TYPE", "nope"),
+		ks(resp.Status("none"), "type", "L"),
 	}},
 	{"TYPE takes exactly one key", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'type' command"), "TYPE"),
-		ks(Error("ERR wrong number of arguments for 'type' command"), "TYPE", "a", "b"),
+		ks(resp.Error("ERR wrong number of arguments for 'type' command"), "TYPE"),
+		ks(resp.Error("ERR wrong number of arguments for 'type' command"), "TYPE", "a", "b"),
 	}},
 	{"KEYS * returns every key of the database in byte order, even the empty one", []ksStep{
-		ks(OK, "SET", "b", "1"),
-		ks(Int(1), "RPUSH", "a", "1"),
-		ks(OK, "SET", "", "1"),
-		ks(OK, "SET", "\xff", "1"),
-		ks(OK, "SET", "\x00", "1"),
-		ksIn(1, OK, "SET", "other-db", "1"),
+		ks(resp.OK, "SET", "b", "1"),
+		ks(resp.Int(1), "RPUSH", "a", "1"),
+		ks(resp.OK, "SET", "", "1"),
+		ks(resp.OK, "SET", "\xff", "1"),
+		ks(resp.OK, "SET", "\x00", "1"),
+		ksIn(1, resp.OK, "SET", "other-db", "1"),
 		{args: []string{"KEYS", "*"}, exp: ksBulks("", "\x00", "a", "b", "\xff"),
 			differs: "Redis answers in hash-table order"},
 	}},
 	{"KEYS with a pattern returns the matching keys", []ksStep{
-		ks(OK, "SET", "hello", "1"),
-		ks(OK, "SET", "hallo", "1"),
-		ks(OK, "SET", "hxllo", "1"),
-		ks(OK, "SET", "hllo", "1"),
-		ks(OK, "SET", "heeeello", "1"),
-		ks(OK, "SET", "h*llo", "1"),
+		ks(resp.OK, "SET", "hello", "1"),
+		ks(resp.OK, "SET", "hallo", "1"),
+		ks(resp.OK, "SET", "hxllo", "1"),
+		ks(resp.OK, "SET", "hllo", "1"),
+		ks(resp.OK, "SET", "heeeello", "1"),
+		ks(resp.OK, "SET", "h*llo", "1"),
 		ks(ksBulks("h*llo", "hallo", "hello", "hxllo"), "KEYS", "h?llo"),
 		ks(ksBulks("h*llo", "hallo", "heeeello", "hello", "hllo", "hxllo"), "KEYS", "h*llo"),
 		ks(ksBulks("hallo", "hello"), "KEYS", "h[ae]llo"),
@@ -219,8 +221,8 @@ var ksKeyspaceCases = []ksCase{
 		ks(ksBulks(), "KEYS", "nomatch*"),
 	}},
 	{"KEYS ** does not match the empty key but the empty pattern does", []ksStep{
-		ks(OK, "SET", "", "1"),
-		ks(OK, "SET", "c", "1"),
+		ks(resp.OK, "SET", "", "1"),
+		ks(resp.OK, "SET", "c", "1"),
 		ks(ksBulks("c"), "KEYS", "**"),
 		ks(ksBulks("c"), "KEYS", "?"),
 		ks(ksBulks(""), "KEYS", ""),
@@ -229,129 +231,129 @@ var ksKeyspaceCases = []ksCase{
 		ks(ksBulks(), "KEYS", "*"),
 	}},
 	{"KEYS takes exactly one pattern", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'keys' command"), "KEYS"),
-		ks(Error("ERR wrong number of arguments for 'keys' command"), "KEYS", "a", "b"),
+		ks(resp.Error("ERR wrong number of arguments for 'keys' command"), "KEYS"),
+		ks(resp.Error("ERR wrong number of arguments for 'keys' command"), "KEYS", "a", "b"),
 	}},
 	{"RENAME moves the value and overwrites a key of any type", []ksStep{
-		ks(Int(2), "RPUSH", "a", "1", "2"),
-		ks(OK, "SET", "b", "x"),
-		ks(OK, "RENAME", "a", "b"),
-		ks(Status("list"), "TYPE", "b"),
+		ks(resp.Int(2), "RPUSH", "a", "1", "2"),
+		ks(resp.OK, "SET", "b", "x"),
+		ks(resp.OK, "RENAME", "a", "b"),
+		ks(resp.Status("list"), "TYPE", "b"),
 		ks(ksBulks("1", "2"), "LRANGE", "b", "0", "-1"),
-		ks(Int(0), "EXISTS", "a"),
-		ks(Int(1), "DBSIZE"),
+		ks(resp.Int(0), "EXISTS", "a"),
+		ks(resp.Int(1), "DBSIZE"),
 	}},
 	{"RENAME of a missing key is an error, even onto itself", []ksStep{
-		ks(Error("ERR no such key"), "RENAME", "a", "b"),
-		ks(Error("ERR no such key"), "RENAME", "a", "a"),
-		ks(Error("ERR no such key"), "RENAMENX", "a", "b"),
-		ks(Error("ERR no such key"), "RENAMENX", "a", "a"),
-		ks(Int(0), "DBSIZE"),
+		ks(resp.Error("ERR no such key"), "RENAME", "a", "b"),
+		ks(resp.Error("ERR no such key"), "RENAME", "a", "a"),
+		ks(resp.Error("ERR no such key"), "RENAMENX", "a", "b"),
+		ks(resp.Error("ERR no such key"), "RENAMENX", "a", "a"),
+		ks(resp.Int(0), "DBSIZE"),
 	}},
 	{"RENAME of a key onto itself leaves it alone", []ksStep{
-		ks(OK, "SET", "a", "v"),
-		ks(OK, "RENAME", "a", "a"),
-		ks(BulkString("v"), "GET", "a"),
-		ks(Int(0), "RENAMENX", "a", "a"),
-		ks(BulkString("v"), "GET", "a"),
+		ks(resp.OK, "SET", "a", "v"),
+		ks(resp.OK, "RENAME", "a", "a"),
+		ks(resp.BulkString("v"), "GET", "a"),
+		ks(resp.Int(0), "RENAMENX", "a", "a"),
+		ks(resp.BulkString("v"), "GET", "a"),
 	}},
 	{"RENAMENX renames only onto a missing key", []ksStep{
-		ks(Int(1), "RPUSH", "a", "1"),
-		ks(OK, "SET", "b", "x"),
-		ks(Int(0), "RENAMENX", "a", "b"),
-		ks(BulkString("x"), "GET", "b"),
-		ks(Int(1), "RENAMENX", "a", "c"),
-		ks(Status("list"), "TYPE", "c"),
-		ks(Int(0), "EXISTS", "a"),
-		ks(Error("ERR no such key"), "RENAMENX", "a", "c"),
+		ks(resp.Int(1), "RPUSH", "a", "1"),
+		ks(resp.OK, "SET", "b", "x"),
+		ks(resp.Int(0), "RENAMENX", "a", "b"),
+		ks(resp.BulkString("x"), "GET", "b"),
+		ks(resp.Int(1), "RENAMENX", "a", "c"),
+		ks(resp.Status("list"), "TYPE", "c"),
+		ks(resp.Int(0), "EXISTS", "a"),
+		ks(resp.Error("ERR no such key"), "RENAMENX", "a", "c"),
 	}},
 	{"RENAME stays in the selected database", []ksStep{
-		ksIn(3, OK, "SET", "a", "v"),
-		ksIn(3, OK, "RENAME", "a", "b"),
-		ksIn(3, BulkString("v"), "GET", "b"),
-		ksIn(0, Int(0), "EXISTS", "a", "b"),
+		ksIn(3, resp.OK, "SET", "a", "v"),
+		ksIn(3, resp.OK, "RENAME", "a", "b"),
+		ksIn(3, resp.BulkString("v"), "GET", "b"),
+		ksIn(0, resp.Int(0), "EXISTS", "a", "b"),
 	}},
 	{"RENAME and RENAMENX take exactly two keys", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'rename' command"), "RENAME", "a"),
-		ks(Error("ERR wrong number of arguments for 'rename' command"), "RENAME", "a", "b", "c"),
-		ks(Error("ERR wrong number of arguments for 'renamenx' command"), "RENAMENX", "a"),
-		ks(Error("ERR wrong number of arguments for 'renamenx' command"), "RENAMENX", "a", "b", "c"),
+		ks(resp.Error("ERR wrong number of arguments for 'rename' command"), "RENAME", "a"),
+		ks(resp.Error("ERR wrong number of arguments for 'rename' command"), "RENAME", "a", "b", "c"),
+		ks(resp.Error("ERR wrong number of arguments for 'renamenx' command"), "RENAMENX", "a"),
+		ks(resp.Error("ERR wrong number of arguments for 'renamenx' command"), "RENAMENX", "a", "b", "c"),
 	}},
 	{"DBSIZE counts the keys of the selected database only", []ksStep{
-		ks(Int(0), "DBSIZE"),
-		ks(OK, "SET", "a", "1"),
-		ks(Int(1), "RPUSH", "b", "1"),
-		ksIn(15, OK, "SET", "c", "1"),
-		ks(Int(2), "DBSIZE"),
-		ksIn(15, Int(1), "DBSIZE"),
-		ksIn(7, Int(0), "DBSIZE"),
+		ks(resp.Int(0), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Int(1), "RPUSH", "b", "1"),
+		ksIn(15, resp.OK, "SET", "c", "1"),
+		ks(resp.Int(2), "DBSIZE"),
+		ksIn(15, resp.Int(1), "DBSIZE"),
+		ksIn(7, resp.Int(0), "DBSIZE"),
 	}},
 	{"DBSIZE takes no argument", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'dbsize' command"), "DBSIZE", "x"),
+		ks(resp.Error("ERR wrong number of arguments for 'dbsize' command"), "DBSIZE", "x"),
 	}},
 	{"FLUSHDB empties the selected database only", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(Int(1), "RPUSH", "b", "1"),
-		ksIn(1, OK, "SET", "a", "1"),
-		ks(OK, "FLUSHDB"),
-		ks(Int(0), "DBSIZE"),
-		ksIn(1, Int(1), "DBSIZE"),
-		ks(OK, "FLUSHDB"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Int(1), "RPUSH", "b", "1"),
+		ksIn(1, resp.OK, "SET", "a", "1"),
+		ks(resp.OK, "FLUSHDB"),
+		ks(resp.Int(0), "DBSIZE"),
+		ksIn(1, resp.Int(1), "DBSIZE"),
+		ks(resp.OK, "FLUSHDB"),
 	}},
 	{"FLUSHDB takes ASYNC or SYNC in any case", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(OK, "FLUSHDB", "ASYNC"),
-		ks(Int(0), "DBSIZE"),
-		ks(OK, "SET", "a", "1"),
-		ks(OK, "FLUSHDB", "sYnC"),
-		ks(Int(0), "DBSIZE"),
-		ks(OK, "SET", "a", "1"),
-		ks(OK, "FLUSHDB", "sync\x00junk"), // Redis reads options as C strings
-		ks(Int(0), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.OK, "FLUSHDB", "ASYNC"),
+		ks(resp.Int(0), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.OK, "FLUSHDB", "sYnC"),
+		ks(resp.Int(0), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.OK, "FLUSHDB", "sync\x00junk"), // Redis reads options as C strings
+		ks(resp.Int(0), "DBSIZE"),
 	}},
 	{"FLUSHDB with another argument is a syntax error and flushes nothing", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(Error("ERR syntax error"), "FLUSHDB", "now"),
-		ks(Error("ERR syntax error"), "FLUSHDB", "sync", "async"),
-		ks(Error("ERR syntax error"), "FLUSHDB", "syncx"),
-		ks(Error("ERR syntax error"), "FLUSHDB", ""),
-		ks(Int(1), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Error("ERR syntax error"), "FLUSHDB", "now"),
+		ks(resp.Error("ERR syntax error"), "FLUSHDB", "sync", "async"),
+		ks(resp.Error("ERR syntax error"), "FLUSHDB", "syncx"),
+		ks(resp.Error("ERR syntax error"), "FLUSHDB", ""),
+		ks(resp.Int(1), "DBSIZE"),
 	}},
 	{"FLUSHALL empties every database", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ksIn(1, Int(1), "RPUSH", "b", "1"),
-		ksIn(15, OK, "SET", "c", "1"),
-		ksIn(7, OK, "FLUSHALL", "async"),
-		ks(Int(0), "DBSIZE"),
-		ksIn(1, Int(0), "DBSIZE"),
-		ksIn(15, Int(0), "DBSIZE"),
-		ksIn(15, OK, "SET", "c", "1"),
-		ks(OK, "FLUSHALL", "SYNC"),
-		ksIn(15, Int(0), "DBSIZE"),
-		ks(OK, "FLUSHALL"),
+		ks(resp.OK, "SET", "a", "1"),
+		ksIn(1, resp.Int(1), "RPUSH", "b", "1"),
+		ksIn(15, resp.OK, "SET", "c", "1"),
+		ksIn(7, resp.OK, "FLUSHALL", "async"),
+		ks(resp.Int(0), "DBSIZE"),
+		ksIn(1, resp.Int(0), "DBSIZE"),
+		ksIn(15, resp.Int(0), "DBSIZE"),
+		ksIn(15, resp.OK, "SET", "c", "1"),
+		ks(resp.OK, "FLUSHALL", "SYNC"),
+		ksIn(15, resp.Int(0), "DBSIZE"),
+		ks(resp.OK, "FLUSHALL"),
 	}},
 	{"FLUSHALL with another argument is a syntax error and flushes nothing", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(Error("ERR syntax error"), "FLUSHALL", "x"),
-		ks(Error("ERR syntax error"), "FLUSHALL", "async", "x"),
-		ks(Int(1), "DBSIZE"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Error("ERR syntax error"), "FLUSHALL", "x"),
+		ks(resp.Error("ERR syntax error"), "FLUSHALL", "async", "x"),
+		ks(resp.Int(1), "DBSIZE"),
 	}},
 	{"keyspace commands are case-insensitive", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(Int(1), "eXiStS", "a"),
-		ks(Status("string"), "Type", "a"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Int(1), "eXiStS", "a"),
+		ks(resp.Status("string"), "Type", "a"),
 		ks(ksBulks("a"), "keys", "*"),
-		ks(Int(1), "DbSize"),
-		ks(OK, "Rename", "a", "b"),
-		ks(Int(1), "del", "b"),
+		ks(resp.Int(1), "DbSize"),
+		ks(resp.OK, "Rename", "a", "b"),
+		ks(resp.Int(1), "del", "b"),
 	}},
 }
 
 var ksScanCases = []ksCase{
 	{"SCAN 0 with a large COUNT returns every key and cursor 0", []ksStep{
-		ks(OK, "SET", "a", "1"),
-		ks(Int(1), "RPUSH", "b", "1"),
-		ks(OK, "SET", "", "1"),
+		ks(resp.OK, "SET", "a", "1"),
+		ks(resp.Int(1), "RPUSH", "b", "1"),
+		ks(resp.OK, "SET", "", "1"),
 		ks(ksScanAll("a", "b", ""), "SCAN", "0", "COUNT", "100"),
 	}},
 	{"SCAN on an empty database ends at once", []ksStep{
@@ -359,17 +361,17 @@ var ksScanCases = []ksCase{
 		ks(ksScanAll(), "SCAN", "0", "MATCH", "*", "COUNT", "5", "TYPE", "list"),
 	}},
 	{"SCAN MATCH filters by pattern, and the pattern * matches even the empty key", []ksStep{
-		ks(OK, "SET", "", "1"),
-		ks(OK, "SET", "c", "1"),
-		ks(OK, "SET", "ab", "1"),
+		ks(resp.OK, "SET", "", "1"),
+		ks(resp.OK, "SET", "c", "1"),
+		ks(resp.OK, "SET", "ab", "1"),
 		ks(ksScanAll("", "c", "ab"), "SCAN", "0", "MATCH", "*"),
 		ks(ksScanAll("c", "ab"), "SCAN", "0", "MATCH", "**"),
 		ks(ksScanAll("ab"), "SCAN", "0", "match", "a*"),
 		ks(ksScanAll(), "SCAN", "0", "MATCH", "zz*"),
 	}},
 	{"SCAN TYPE filters by type name, ignoring case", []ksStep{
-		ks(Int(1), "RPUSH", "l", "a"),
-		ks(OK, "SET", "s", "v"),
+		ks(resp.Int(1), "RPUSH", "l", "a"),
+		ks(resp.OK, "SET", "s", "v"),
 		ks(ksScanAll("l"), "SCAN", "0", "TYPE", "LIST"),
 		ks(ksScanAll("s"), "SCAN", "0", "type", "string"),
 		ks(ksScanAll("l"), "SCAN", "0", "TYPE", "list\x00zz"), // a C string
@@ -378,19 +380,19 @@ var ksScanCases = []ksCase{
 		ks(ksScanAll("s"), "SCAN", "0", "TYPE", "list", "TYPE", "string"),
 	}},
 	{"SCAN combines MATCH and TYPE", []ksStep{
-		ks(Int(1), "RPUSH", "la", "a"),
-		ks(Int(1), "RPUSH", "lb", "a"),
-		ks(OK, "SET", "sa", "v"),
+		ks(resp.Int(1), "RPUSH", "la", "a"),
+		ks(resp.Int(1), "RPUSH", "lb", "a"),
+		ks(resp.OK, "SET", "sa", "v"),
 		ks(ksScanAll("la"), "SCAN", "0", "MATCH", "*a", "TYPE", "list", "COUNT", "1000"),
 	}},
 	{"SCAN sees the selected database only", []ksStep{
-		ksIn(2, OK, "SET", "a", "1"),
-		ksIn(3, OK, "SET", "b", "1"),
+		ksIn(2, resp.OK, "SET", "a", "1"),
+		ksIn(3, resp.OK, "SET", "b", "1"),
 		ksIn(2, ksScanAll("a"), "SCAN", "0"),
 		ksIn(3, ksScanAll("b"), "SCAN", "0"),
 	}},
 	{"SCAN accepts every cursor strtoul accepts", []ksStep{
-		ks(OK, "SET", "a", "1"),
+		ks(resp.OK, "SET", "a", "1"),
 		ks(ksScanAll("a"), "SCAN", ""),
 		ks(ksScanAll("a"), "SCAN", "+0"),
 		ks(ksScanAll("a"), "SCAN", "-0"),
@@ -404,49 +406,49 @@ var ksScanCases = []ksCase{
 			differs: "the cursor means a hash position"},
 	}},
 	{"SCAN refuses a cursor that is not an unsigned 64-bit number", []ksStep{
-		ks(Error("ERR invalid cursor"), "SCAN", "x"),
-		ks(Error("ERR invalid cursor"), "SCAN", " 1"),
-		ks(Error("ERR invalid cursor"), "SCAN", "\t1"),
-		ks(Error("ERR invalid cursor"), "SCAN", "1 "),
-		ks(Error("ERR invalid cursor"), "SCAN", "+"),
-		ks(Error("ERR invalid cursor"), "SCAN", "-"),
-		ks(Error("ERR invalid cursor"), "SCAN", "0x10"),
-		ks(Error("ERR invalid cursor"), "SCAN", "1.5"),
-		ks(Error("ERR invalid cursor"), "SCAN", "18446744073709551616"),
-		ks(Error("ERR invalid cursor"), "SCAN", "-18446744073709551616"),
-		ks(Error("ERR invalid cursor"), "SCAN", "99999999999999999999999"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "x"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", " 1"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "\t1"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "1 "),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "+"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "-"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "0x10"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "1.5"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "18446744073709551616"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "-18446744073709551616"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "99999999999999999999999"),
 	}},
 	{"SCAN checks the cursor before the options", []ksStep{
-		ks(Error("ERR invalid cursor"), "SCAN", "x", "COUNT", "0"),
-		ks(Error("ERR invalid cursor"), "SCAN", "x", "BOGUS"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "x", "COUNT", "0"),
+		ks(resp.Error("ERR invalid cursor"), "SCAN", "x", "BOGUS"),
 	}},
 	{"SCAN COUNT must be a positive integer", []ksStep{
-		ks(Error("ERR syntax error"), "SCAN", "0", "COUNT", "0"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "COUNT", "-1"),
-		ks(Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "abc"),
-		ks(Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "1.0"),
-		ks(Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "9223372036854775808"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "COUNT", "0"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "COUNT", "-1"),
+		ks(resp.Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "abc"),
+		ks(resp.Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "1.0"),
+		ks(resp.Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "9223372036854775808"),
 		ks(ksScanAll(), "SCAN", "0", "COUNT", "9223372036854775807"),
 	}},
 	{"SCAN answers the first bad option's error", []ksStep{
-		ks(Error("ERR syntax error"), "SCAN", "0", "COUNT", "5", "COUNT", "0"),
-		ks(Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "1", "COUNT", "x"),
-		ks(Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "x", "BOGUS"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "BOGUS", "COUNT", "x"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "COUNT", "5", "COUNT", "0"),
+		ks(resp.Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "1", "COUNT", "x"),
+		ks(resp.Error("ERR value is not an integer or out of range"), "SCAN", "0", "COUNT", "x", "BOGUS"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "BOGUS", "COUNT", "x"),
 	}},
 	{"SCAN options need their value", []ksStep{
-		ks(Error("ERR syntax error"), "SCAN", "0", "COUNT"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "MATCH"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "TYPE"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "MATCH", "*", "COUNT"),
-		ks(Error("ERR syntax error"), "SCAN", "0", "foo", "bar"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "COUNT"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "MATCH"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "TYPE"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "MATCH", "*", "COUNT"),
+		ks(resp.Error("ERR syntax error"), "SCAN", "0", "foo", "bar"),
 	}},
 	{"SCAN options are read as C strings", []ksStep{
-		ks(OK, "SET", "a", "1"),
+		ks(resp.OK, "SET", "a", "1"),
 		ks(ksScanAll("a"), "SCAN", "0", "count\x00", "5"),
 	}},
 	{"SCAN needs a cursor", []ksStep{
-		ks(Error("ERR wrong number of arguments for 'scan' command"), "SCAN"),
+		ks(resp.Error("ERR wrong number of arguments for 'scan' command"), "SCAN"),
 	}},
 }
 
@@ -468,14 +470,14 @@ func ksScanLoop(t *testing.T, n *ksNode, count int, between func(call int)) (map
 		if between != nil {
 			between(call)
 		}
-		r, ok := n.do(0, "SCAN", cursor, "COUNT", strconv.Itoa(count)).(Array)
+		r, ok := n.do(0, "SCAN", cursor, "COUNT", strconv.Itoa(count)).(resp.Array)
 		if !ok || len(r) != 2 {
 			t.Fatalf("exp a two-element array, got %q", ksRESP(r))
 		}
-		for _, k := range r[1].(Array) {
-			seen[string(k.(Bulk))]++
+		for _, k := range r[1].(resp.Array) {
+			seen[string(k.(resp.Bulk))]++
 		}
-		cursor = string(r[0].(Bulk))
+		cursor = string(r[0].(resp.Bulk))
 		if cursor == "0" {
 			return seen, call + 1
 		}
@@ -519,7 +521,7 @@ func TestScanIteration(t *testing.T) {
 			if end == len(order) {
 				next = "0"
 			}
-			exp := Array{BulkString(next), ksBulks(order[i:end]...)}
+			exp := resp.Array{resp.BulkString(next), ksBulks(order[i:end]...)}
 			if exp, got := ksRESP(exp), ksRESP(n.do(0, "SCAN", cursor, "COUNT", "4")); exp != got {
 				t.Fatalf("SCAN %s COUNT 4: exp %q, got %q", cursor, exp, got)
 			}
@@ -534,13 +536,13 @@ func TestScanIteration(t *testing.T) {
 		n.do(0, "RPUSH", "the-list", "x")
 		calls, empty, lists := 0, 0, 0
 		for cursor := "0"; ; calls++ {
-			r := n.do(0, "SCAN", cursor, "COUNT", "1", "TYPE", "list").(Array)
-			keys := r[1].(Array)
+			r := n.do(0, "SCAN", cursor, "COUNT", "1", "TYPE", "list").(resp.Array)
+			keys := r[1].(resp.Array)
 			lists += len(keys)
 			if len(keys) == 0 {
 				empty++
 			}
-			if cursor = string(r[0].(Bulk)); cursor == "0" {
+			if cursor = string(r[0].(resp.Bulk)); cursor == "0" {
 				break
 			}
 		}
@@ -667,22 +669,22 @@ func TestKeyspaceCommandSpecs(t *testing.T) {
 	for _, tc := range []struct {
 		name                       string
 		arity                      int
-		flags                      Flags
+		flags                      resp.Flags
 		firstKey, lastKey, keyStep int
 	}{
-		{"del", -2, Write, 1, -1, 1},
-		{"unlink", -2, Write | Fast, 1, -1, 1},
-		{"exists", -2, ReadOnly | Fast, 1, -1, 1},
-		{"type", 2, ReadOnly | Fast, 1, 1, 1},
-		{"keys", 2, ReadOnly, 0, 0, 0},
-		{"scan", -2, ReadOnly, 0, 0, 0},
-		{"rename", 3, Write, 1, 2, 1},
-		{"renamenx", 3, Write | Fast, 1, 2, 1},
-		{"dbsize", 1, ReadOnly | Fast, 0, 0, 0},
-		{"flushdb", -1, Write, 0, 0, 0},
-		{"flushall", -1, Write, 0, 0, 0},
-		{"get", 2, ReadOnly | Fast, 1, 1, 1},
-		{"set", -3, Write | DenyOOM, 1, 1, 1},
+		{"del", -2, resp.Write, 1, -1, 1},
+		{"unlink", -2, resp.Write | resp.Fast, 1, -1, 1},
+		{"exists", -2, resp.ReadOnly | resp.Fast, 1, -1, 1},
+		{"type", 2, resp.ReadOnly | resp.Fast, 1, 1, 1},
+		{"keys", 2, resp.ReadOnly, 0, 0, 0},
+		{"scan", -2, resp.ReadOnly, 0, 0, 0},
+		{"rename", 3, resp.Write, 1, 2, 1},
+		{"renamenx", 3, resp.Write | resp.Fast, 1, 2, 1},
+		{"dbsize", 1, resp.ReadOnly | resp.Fast, 0, 0, 0},
+		{"flushdb", -1, resp.Write, 0, 0, 0},
+		{"flushall", -1, resp.Write, 0, 0, 0},
+		{"get", 2, resp.ReadOnly | resp.Fast, 1, 1, 1},
+		{"set", -3, resp.Write | resp.DenyOOM, 1, 1, 1},
 	} {
 		t.Run(tc.name+" declares Redis's arity, flags and key positions", func(t *testing.T) {
 			c := Lookup([]byte(tc.name))

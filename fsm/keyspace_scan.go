@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // SCAN's order differs from Redis's, on purpose.
@@ -39,21 +41,21 @@ const scanDefaultCount = 10
 func scan(args [][]byte) (Exec, error) {
 	cursor, ok := parseScanCursor(args[1])
 	if !ok {
-		return nil, ErrInvalidCursor
+		return nil, resp.ErrInvalidCursor
 	}
 	opt, err := parseScanOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		batch, next := scanBatch(scanOrder(c.DB()), cursor, opt.count)
-		out := Array{}
+		out := resp.Array{}
 		for _, it := range batch {
 			if opt.matches(c.DB(), it.key) {
-				out = append(out, BulkString(it.key))
+				out = append(out, resp.BulkString(it.key))
 			}
 		}
-		return Array{formatCursor(next), out}
+		return resp.Array{formatCursor(next), out}
 	}, nil
 }
 
@@ -70,7 +72,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 	opt := scanOptions{count: scanDefaultCount}
 	for i := 0; i < len(args); i += 2 {
 		if len(args)-i < 2 {
-			return opt, ErrSyntax
+			return opt, resp.ErrSyntax
 		}
 		switch val := args[i+1]; {
 		case isWord(args[i], "count"):
@@ -79,7 +81,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 				return opt, err
 			}
 			if n < 1 {
-				return opt, ErrSyntax
+				return opt, resp.ErrSyntax
 			}
 			opt.count = n
 		case isWord(args[i], "match"):
@@ -91,7 +93,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 		case isWord(args[i], "type"):
 			opt.typ = cString(val)
 		default:
-			return opt, ErrSyntax
+			return opt, resp.ErrSyntax
 		}
 	}
 	return opt, nil

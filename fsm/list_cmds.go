@@ -1,64 +1,68 @@
 package fsm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // listCommands are the list family: every command that reads or writes a
 // list value. Moves between lists (LMOVE, RPOPLPUSH, LMPOP) live in
 // list_move.go, LPOS in list_pos.go.
 var listCommands = []Command{
 	// LPUSH key element [element ...]
-	{Spec: Spec{Name: "lpush", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lpush", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Prepend one or multiple elements to a list"}, Prepare: pushCommand(true, false)},
 	// RPUSH key element [element ...]
-	{Spec: Spec{Name: "rpush", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rpush", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Append one or multiple elements to a list"}, Prepare: pushCommand(false, false)},
 	// LPUSHX key element [element ...]
-	{Spec: Spec{Name: "lpushx", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lpushx", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "2.2.0", Summary: "Prepend an element to a list, only if the list exists"}, Prepare: pushCommand(true, true)},
 	// RPUSHX key element [element ...]
-	{Spec: Spec{Name: "rpushx", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rpushx", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "2.2.0", Summary: "Append an element to a list, only if the list exists"}, Prepare: pushCommand(false, true)},
 	// LLEN key
-	{Spec: Spec{Name: "llen", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "llen", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Get the length of a list"}, Prepare: llen},
 	// LPOP key [count]
-	{Spec: Spec{Name: "lpop", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lpop", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Remove and get the first elements in a list"}, Prepare: popCommand("lpop", true)},
 	// RPOP key [count]
-	{Spec: Spec{Name: "rpop", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rpop", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Remove and get the last elements in a list"}, Prepare: popCommand("rpop", false)},
 	// LRANGE key start stop
-	{Spec: Spec{Name: "lrange", Arity: 4, Flags: ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lrange", Arity: 4, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Get a range of elements from a list"}, Prepare: lrange},
 	// LINDEX key index
-	{Spec: Spec{Name: "lindex", Arity: 3, Flags: ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lindex", Arity: 3, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Get an element from a list by its index"}, Prepare: lindex},
 	// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
-	{Spec: Spec{Name: "lpos", Arity: -3, Flags: ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lpos", Arity: -3, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "6.0.6", Summary: "Return the index of matching elements on a list"}, Prepare: lpos},
 	// LSET key index element
-	{Spec: Spec{Name: "lset", Arity: 4, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lset", Arity: 4, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Set the value of an element in a list by its index"}, Prepare: lset},
 	// LINSERT key BEFORE|AFTER pivot element
-	{Spec: Spec{Name: "linsert", Arity: 5, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "linsert", Arity: 5, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "2.2.0", Summary: "Insert an element before or after another element in a list"}, Prepare: linsert},
 	// LREM key count element
-	{Spec: Spec{Name: "lrem", Arity: 4, Flags: Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lrem", Arity: 4, Flags: resp.Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Remove elements from a list"}, Prepare: lrem},
 	// LTRIM key start stop
-	{Spec: Spec{Name: "ltrim", Arity: 4, Flags: Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "ltrim", Arity: 4, Flags: resp.Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "list", Since: "1.0.0", Summary: "Trim a list to the specified range"}, Prepare: ltrim},
 	// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
-	{Spec: Spec{Name: "lmove", Arity: 5, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "lmove", Arity: 5, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it"}, Prepare: lmove},
 	// RPOPLPUSH source destination
-	{Spec: Spec{Name: "rpoplpush", Arity: 3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
+	{Spec: resp.Spec{Name: "rpoplpush", Arity: 3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
 		Group: "list", Since: "1.2.0", Summary: "Remove the last element in a list, prepend it to another list and return it"}, Prepare: rpoplpush},
 	// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 	//
 	// Its keys are found through numkeys (Redis: movablekeys), so the fixed
 	// key positions are zero, as COMMAND INFO reports them.
-	{Spec: Spec{Name: "lmpop", Arity: -4, Flags: Write | MovableKeys,
+	{Spec: resp.Spec{Name: "lmpop", Arity: -4, Flags: resp.Write | resp.MovableKeys,
 		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list"}, Prepare: lmpop},
 }
 
@@ -152,19 +156,19 @@ func listIndex(index int64, n int) (int, bool) {
 func pushCommand(front, onlyExisting bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		key, elems := args[1], args[2:]
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			l, err := c.DB().List(key)
 			if err != nil {
-				return err.(Error)
+				return err.(resp.Error)
 			}
 			if l == nil {
 				if onlyExisting {
-					return Int(0)
+					return resp.Int(0)
 				}
 				l = &List{}
 			}
 			pushTo(c, key, l, front, elems...)
-			return Int(l.Len())
+			return resp.Int(l.Len())
 		}, nil
 	}
 }
@@ -172,15 +176,15 @@ func pushCommand(front, onlyExisting bool) func(args [][]byte) (Exec, error) {
 // LLEN key
 func llen(args [][]byte) (Exec, error) {
 	key := args[1]
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
-		return Int(l.Len())
+		return resp.Int(l.Len())
 	}, nil
 }
 
@@ -191,35 +195,35 @@ func llen(args [][]byte) (Exec, error) {
 func popCommand(name string, front bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args) > 3 {
-			return nil, ErrWrongArity(name)
+			return nil, resp.ErrWrongArity(name)
 		}
 		key, count := args[1], int64(-1)
 		if len(args) == 3 {
-			n, ok := parseInt(args[2])
+			n, ok := resp.ParseInt(args[2])
 			if !ok || n < 0 {
-				return nil, ErrPositive
+				return nil, resp.ErrPositive
 			}
 			count = n
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			l, err := c.DB().List(key)
 			switch {
 			case err != nil:
-				return err.(Error)
+				return err.(resp.Error)
 			case l == nil && count < 0:
-				return NullBulk
+				return resp.NullBulk
 			case l == nil:
-				return NullArray
+				return resp.NullArray
 			case count < 0:
 				v := popEnd(l, front)
 				c.DB().SetList(key, l)
-				return Bulk(v)
+				return resp.Bulk(v)
 			case count == 0:
-				return Array{} // nothing popped: not a modification
+				return resp.Array{} // nothing popped: not a modification
 			}
 			elems := popN(l, front, count)
 			c.DB().SetList(key, l)
-			return BulkArray(elems)
+			return resp.BulkArray(elems)
 		}, nil
 	}
 }
@@ -231,45 +235,45 @@ func lrange(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Array{}
+			return resp.Array{}
 		}
 		from, to, ok := clampRange(start, stop, l.Len())
 		if !ok {
-			return Array{}
+			return resp.Array{}
 		}
-		return BulkArray(l.Range(from, to))
+		return resp.BulkArray(l.Range(from, to))
 	}, nil
 }
 
 // LINDEX key index
 func lindex(args [][]byte) (Exec, error) {
 	key, indexArg := args[1], args[2]
-	return func(c *Ctx) Reply {
-		l, i, reply := elementAt(c, key, indexArg, NullBulk, NullBulk)
+	return func(c *Ctx) resp.Reply {
+		l, i, reply := elementAt(c, key, indexArg, resp.NullBulk, resp.NullBulk)
 		if reply != nil {
 			return reply
 		}
-		return Bulk(l.At(i))
+		return resp.Bulk(l.At(i))
 	}, nil
 }
 
 // LSET key index element
 func lset(args [][]byte) (Exec, error) {
 	key, indexArg, elem := args[1], args[2], args[3]
-	return func(c *Ctx) Reply {
-		l, i, reply := elementAt(c, key, indexArg, ErrNoSuchKey, ErrOutOfRange)
+	return func(c *Ctx) resp.Reply {
+		l, i, reply := elementAt(c, key, indexArg, resp.ErrNoSuchKey, resp.ErrOutOfRange)
 		if reply != nil {
 			return reply
 		}
 		l.Set(i, elem)
 		c.DB().Touch(key)
-		return OK
+		return resp.OK
 	}, nil
 }
 
@@ -279,17 +283,17 @@ func lset(args [][]byte) (Exec, error) {
 // type WRONGTYPE whatever the index says, so the index is checked here,
 // against state, not before proposal. An index outside the list answers
 // onRange.
-func elementAt(c *Ctx, key, indexArg []byte, onMissing, onRange Reply) (*List, int, Reply) {
+func elementAt(c *Ctx, key, indexArg []byte, onMissing, onRange resp.Reply) (*List, int, resp.Reply) {
 	l, err := c.DB().List(key)
 	if err != nil {
-		return nil, 0, err.(Error)
+		return nil, 0, err.(resp.Error)
 	}
 	if l == nil {
 		return nil, 0, onMissing
 	}
 	index, err := intArg(indexArg)
 	if err != nil {
-		return nil, 0, err.(Error)
+		return nil, 0, err.(resp.Error)
 	}
 	i, ok := listIndex(index, l.Len())
 	if !ok {
@@ -306,15 +310,15 @@ func linsert(args [][]byte) (Exec, error) {
 	case isWord(args[2], "after"):
 		after = true
 	case !isWord(args[2], "before"):
-		return nil, ErrSyntax
+		return nil, resp.ErrSyntax
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
 		for i := 0; i < l.Len(); i++ {
 			if bytes.Equal(l.At(i), pivot) {
@@ -323,10 +327,10 @@ func linsert(args [][]byte) (Exec, error) {
 				}
 				l.Insert(i, elem)
 				c.DB().Touch(key)
-				return Int(l.Len())
+				return resp.Int(l.Len())
 			}
 		}
-		return Int(-1)
+		return resp.Int(-1)
 	}, nil
 }
 
@@ -337,19 +341,19 @@ func lrem(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return Int(0)
+			return resp.Int(0)
 		}
 		removed := removeMatches(l, elem, count)
 		if removed > 0 {
 			c.DB().SetList(key, l)
 		}
-		return Int(removed)
+		return resp.Int(removed)
 	}, nil
 }
 
@@ -396,13 +400,13 @@ func ltrim(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if l == nil {
-			return OK
+			return resp.OK
 		}
 		if from, to, ok := clampRange(start, stop, l.Len()); !ok {
 			l.Replace(nil)
@@ -410,6 +414,6 @@ func ltrim(args [][]byte) (Exec, error) {
 			l.Replace(l.Range(from, to))
 		}
 		c.DB().SetList(key, l)
-		return OK
+		return resp.OK
 	}, nil
 }

@@ -1,5 +1,7 @@
 package fsm
 
+import "github.com/raftlist/raftlist/fsm/resp"
+
 // listEnd parses LEFT or RIGHT, as Redis's getListPositionFromObjectOrReply
 // does; front is true for LEFT.
 func listEnd(arg []byte) (front bool, err error) {
@@ -9,7 +11,7 @@ func listEnd(arg []byte) (front bool, err error) {
 	case isWord(arg, "right"):
 		return false, nil
 	}
-	return false, ErrSyntax
+	return false, resp.ErrSyntax
 }
 
 // LMOVE source destination LEFT|RIGHT LEFT|RIGHT
@@ -36,22 +38,22 @@ func rpoplpush(args [][]byte) (Exec, error) {
 // anything is popped. When source and destination are the same key the
 // element rotates: the list is one object, popped and pushed in place.
 func moveExec(src, dst []byte, from, to bool) Exec {
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		sl, err := c.DB().List(src)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		if sl == nil {
-			return NullBulk
+			return resp.NullBulk
 		}
 		dl, err := c.DB().ListForPush(dst)
 		if err != nil {
-			return err.(Error)
+			return err.(resp.Error)
 		}
 		v := popEnd(sl, from)
 		pushTo(c, dst, dl, to, v)
 		c.DB().SetList(src, sl)
-		return Bulk(v)
+		return resp.Bulk(v)
 	}
 }
 
@@ -71,14 +73,14 @@ func lmpop(args [][]byte) (Exec, error) {
 // parseMPop parses "numkeys key [key ...] LEFT|RIGHT [COUNT count]", the
 // tail LMPOP and BLMPOP share.
 func parseMPop(args [][]byte) (keys [][]byte, front bool, count int64, err error) {
-	numKeys, ok := parseInt(args[0])
+	numKeys, ok := resp.ParseInt(args[0])
 	if !ok || numKeys < 1 {
-		return nil, false, 0, ErrNumKeys
+		return nil, false, 0, resp.ErrNumKeys
 	}
 	// Redis: the LEFT|RIGHT after the keys must exist (compared without
 	// adding, so a huge numkeys cannot overflow).
 	if numKeys > int64(len(args)-2) {
-		return nil, false, 0, ErrSyntax
+		return nil, false, 0, resp.ErrSyntax
 	}
 	keys, rest := args[1:1+numKeys], args[1+numKeys:]
 	if front, err = listEnd(rest[0]); err != nil {
@@ -93,20 +95,20 @@ func parseMPop(args [][]byte) (keys [][]byte, front bool, count int64, err error
 // mpopExec pops up to count elements from the first non-empty list among
 // keys; a nil array when every key is missing.
 func mpopExec(keys [][]byte, front bool, count int64) Exec {
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		for _, key := range keys {
 			l, err := c.DB().List(key)
 			if err != nil {
-				return err.(Error)
+				return err.(resp.Error)
 			}
 			if l == nil {
 				continue
 			}
 			elems := popN(l, front, count)
 			c.DB().SetList(key, l)
-			return Array{Bulk(key), BulkArray(elems)}
+			return resp.Array{resp.Bulk(key), resp.BulkArray(elems)}
 		}
-		return NullArray
+		return resp.NullArray
 	}
 }
 
@@ -116,12 +118,12 @@ func mpopCount(opts [][]byte) (int64, error) {
 	count := int64(-1)
 	for j := 0; j < len(opts); j++ {
 		if count != -1 || !isWord(opts[j], "count") || j+1 == len(opts) {
-			return 0, ErrSyntax
+			return 0, resp.ErrSyntax
 		}
 		j++
-		n, ok := parseInt(opts[j])
+		n, ok := resp.ParseInt(opts[j])
 		if !ok || n < 1 {
-			return 0, ErrCountPositive
+			return 0, resp.ErrCountPositive
 		}
 		count = n
 	}

@@ -1,6 +1,10 @@
 package fsm
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // lposOptions are LPOS's options. count -1 means COUNT was not given (the
 // reply is then one index or nil, not an array); count 0 and maxLen 0 mean
@@ -19,15 +23,15 @@ func lpos(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		l, err := c.DB().List(key)
 		switch {
 		case err != nil:
-			return err.(Error)
+			return err.(resp.Error)
 		case l == nil && opts.count == -1:
-			return NullBulk
+			return resp.NullBulk
 		case l == nil:
-			return Array{}
+			return resp.Array{}
 		}
 		return lposScan(l, elem, opts)
 	}, nil
@@ -49,25 +53,25 @@ func parseLposOptions(args [][]byte) (lposOptions, error) {
 				return o, err
 			}
 			if v == 0 {
-				return o, ErrRankZero
+				return o, resp.ErrRankZero
 			}
 			o.rank = v
 		case isWord(args[j], "count") && more:
 			j++
-			v, ok := parseInt(args[j])
+			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
-				return o, ErrCountNegative
+				return o, resp.ErrCountNegative
 			}
 			o.count = v
 		case isWord(args[j], "maxlen") && more:
 			j++
-			v, ok := parseInt(args[j])
+			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
-				return o, ErrMaxLenNegative
+				return o, resp.ErrMaxLenNegative
 			}
 			o.maxLen = v
 		default:
-			return o, ErrSyntax
+			return o, resp.ErrSyntax
 		}
 	}
 	return o, nil
@@ -79,13 +83,13 @@ func parseLposOptions(args [][]byte) (lposOptions, error) {
 // "matches-rank+1 >= count" never holds; it answers the first match from the
 // tail, or with COUNT every match from the tail. Go's int64 wraps the same
 // way, so the port keeps that behaviour.
-func lposScan(l *List, elem []byte, o lposOptions) Reply {
+func lposScan(l *List, elem []byte, o lposOptions) resp.Reply {
 	rank, fromTail := o.rank, o.rank < 0
 	if fromTail {
 		rank = -rank
 	}
 	n := l.Len()
-	found := Array{}
+	found := resp.Array{}
 	matches := int64(0)
 	for j := 0; j < n && (o.maxLen == 0 || int64(j) < o.maxLen); j++ {
 		i := j
@@ -100,15 +104,15 @@ func lposScan(l *List, elem []byte, o lposOptions) Reply {
 			continue
 		}
 		if o.count == -1 {
-			return Int(i)
+			return resp.Int(i)
 		}
-		found = append(found, Int(i))
+		found = append(found, resp.Int(i))
 		if o.count != 0 && matches-rank+1 >= o.count {
 			break
 		}
 	}
 	if o.count == -1 {
-		return NullBulk
+		return resp.NullBulk
 	}
 	return found
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // ksMakeLog builds the log entry raft hands to Apply (Consul's makeLog).
@@ -333,7 +335,7 @@ func ksStateOf(t *testing.T, cmds ...[]string) *State {
 			c = c[2:]
 		}
 		res := s.Apply(uint64(i+1), 1, ksCommandsEntry(db, c...))
-		if _, isErr := res.Replies[0].(Error); isErr {
+		if _, isErr := res.Replies[0].(resp.Error); isErr {
 			t.Fatalf("%q: %s", c, ksRESP(res.Replies[0]))
 		}
 	}

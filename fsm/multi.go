@@ -3,6 +3,8 @@ package fsm
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // MULTI/EXEC in the state machine. The front door queues a client's
@@ -46,14 +48,14 @@ func txConnCommand(name []byte) string {
 // applyExec runs a transaction (Redis's execCommand): nil array when a
 // watched key changed, else one reply per command. A command's error does
 // not stop the ones after it. Blocking commands do not block.
-func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) Reply {
+func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) resp.Reply {
 	if !s.watchesHold(tx.Watches) {
-		return NullArray
+		return resp.NullArray
 	}
 	db := tx.DB
-	out := make(Array, 0, len(tx.Cmds))
+	out := make(resp.Array, 0, len(tx.Cmds))
 	for _, args := range tx.Cmds {
-		var r Reply
+		var r resp.Reply
 		switch txConnCommand(args[0]) {
 		case "select":
 			r = txSelect(&db, args)
@@ -75,38 +77,38 @@ func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) Rep
 }
 
 // SELECT index
-func txSelect(db *int, args [][]byte) Reply {
+func txSelect(db *int, args [][]byte) resp.Reply {
 	if len(args) != 2 {
-		return ErrWrongArity("select")
+		return resp.ErrWrongArity("select")
 	}
-	n, ok := parseInt(args[1])
+	n, ok := resp.ParseInt(args[1])
 	if !ok || n != int64(int32(n)) {
-		return ErrNotInteger
+		return resp.ErrNotInteger
 	}
 	if n < 0 || n >= NumDBs {
-		return ErrInvalidDB
+		return resp.ErrInvalidDB
 	}
 	*db = int(n)
-	return OK
+	return resp.OK
 }
 
 // PING [message]
-func txPing(args [][]byte) Reply {
+func txPing(args [][]byte) resp.Reply {
 	switch len(args) {
 	case 1:
-		return Status("PONG")
+		return resp.Status("PONG")
 	case 2:
-		return Bulk(args[1])
+		return resp.Bulk(args[1])
 	}
-	return ErrWrongArity("ping")
+	return resp.ErrWrongArity("ping")
 }
 
 // ECHO message
-func txEcho(args [][]byte) Reply {
+func txEcho(args [][]byte) resp.Reply {
 	if len(args) != 2 {
-		return ErrWrongArity("echo")
+		return resp.ErrWrongArity("echo")
 	}
-	return Bulk(args[1])
+	return resp.Bulk(args[1])
 }
 
 // appendTransaction encodes a KindExec payload.

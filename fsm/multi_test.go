@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The spec of MULTI/EXEC and WATCH in the state machine. Which writes
@@ -36,7 +38,7 @@ func (n *txNode) apply(e *Entry) *Result {
 }
 
 // do applies one command line (split on spaces) in database db.
-func (n *txNode) do(db int, line string) Reply {
+func (n *txNode) do(db int, line string) resp.Reply {
 	n.t.Helper()
 	return n.apply(&Entry{Kind: KindCommands, Cmds: []Cmd{{DB: db, Owner: "o", Seq: n.index + 1, Args: listBytes(listArgs(line))}}}).Replies[0]
 }
@@ -66,7 +68,7 @@ func txServed(served []Served) string {
 }
 
 // txWire renders replies in wire form.
-func txWire(replies []Reply) string {
+func txWire(replies []resp.Reply) string {
 	var b strings.Builder
 	for _, r := range replies {
 		b.WriteString(ksRESP(r))

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestReplayGeneratesEveryCommand(t *testing.T) {
@@ -67,16 +69,16 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	for i, le := range log.entries {
 		res := st.Apply(uint64(i+1), le.term, le.e)
 		for j, r := range res.Replies {
-			wire := string(AppendRESP(nil, r))
+			wire := string(resp.AppendRESP(nil, r))
 			switch {
-			case le.e.Kind == KindExec && r == NullArray:
+			case le.e.Kind == KindExec && r == resp.NullArray:
 				seen["an EXEC aborted by a WATCH"]++
 			case le.e.Kind == KindExec:
 				seen["an EXEC that ran"]++
-			case r == Blocked:
+			case r == resp.Blocked:
 				seen["a client blocked"]++
 			case le.e.Kind != KindCommands:
-			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "evalsha") && r != ErrNoScript:
+			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "evalsha") && r != resp.ErrNoScript:
 				seen["an EVALSHA of a cached script"]++
 			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "eval") && strings.HasPrefix(wire, "-"):
 				seen["a script that failed"]++
@@ -87,14 +89,14 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 			}
 		}
 		for _, sv := range res.Served {
-			switch wire := string(AppendRESP(nil, sv.Reply)); {
-			case sv.Reply == ErrLeaderChanged:
+			switch wire := string(resp.AppendRESP(nil, sv.Reply)); {
+			case sv.Reply == resp.ErrLeaderChanged:
 				seen["a waiter purged by a new term"]++
-			case sv.Reply == ErrOwnerGone:
+			case sv.Reply == resp.ErrOwnerGone:
 				seen["a waiter purged with its owner"]++
-			case sv.Reply == NullArray:
+			case sv.Reply == resp.NullArray:
 				seen["a waiter timed out"]++
-			case sv.Reply == ErrUnblocked:
+			case sv.Reply == resp.ErrUnblocked:
 				seen["a waiter unblocked with an error"]++
 			case strings.HasPrefix(wire, "*2"), strings.HasPrefix(wire, "$"):
 				seen["a waiter served"]++

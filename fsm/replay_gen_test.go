@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // replayEntry is one generated log entry with the Raft term it carries and
@@ -125,7 +127,7 @@ func (g *replayGen) cmd(args []string) Cmd {
 	if g.chance(0.03) && seq > 1 {
 		seq--
 	}
-	if Lookup([]byte(args[0])) != nil && Lookup([]byte(args[0])).Flags&Blocking != 0 {
+	if Lookup([]byte(args[0])) != nil && Lookup([]byte(args[0])).Flags&resp.Blocking != 0 {
 		g.waiters = append(g.waiters, WaiterID{Owner: owner, Seq: seq})
 	}
 	return Cmd{DB: replayDBs[g.r.IntN(len(replayDBs))], Owner: owner, Seq: seq, Args: replayArgv(args)}

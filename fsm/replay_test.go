@@ -48,6 +48,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 var (
@@ -194,11 +196,11 @@ func replayObserve(st *State, res *Result) replayObs {
 	if res != nil {
 		b = fmt.Appendf(b, "index %d: ", res.Index)
 		for _, r := range res.Replies {
-			b = AppendRESP(b, r)
+			b = resp.AppendRESP(b, r)
 		}
 		for _, s := range res.Served {
 			b = fmt.Appendf(b, " served %s/%d: ", s.Owner, s.Seq)
-			b = AppendRESP(b, s.Reply)
+			b = resp.AppendRESP(b, s.Reply)
 		}
 	}
 	lines, dropped := st.TakeScriptLogs()
@@ -335,7 +337,7 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 			before := obs[0].digest
 			read := replayRead(r)
 			for j, m := range machines {
-				o := replayObserve(m.st, &Result{Replies: []Reply{m.st.Read(read.db, replayArgv(read.args))}})
+				o := replayObserve(m.st, &Result{Replies: []resp.Reply{m.st.Read(read.db, replayArgv(read.args))}})
 				o.reply = fmt.Sprintf("db %d: %s", read.db, o.reply)
 				obs[j] = o
 			}
@@ -377,7 +379,7 @@ func replayConcurrentReads(log *replayLog, st *State, r *rand.Rand) (int, *repla
 	exp := make([]string, len(reads))
 	for i := range reads {
 		reads[i] = replayRead(r)
-		exp[i] = string(AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
+		exp[i] = string(resp.AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
 	}
 	digest := st.Digest()
 	got := make([][]string, 3)
@@ -389,7 +391,7 @@ func replayConcurrentReads(log *replayLog, st *State, r *rand.Rand) (int, *repla
 			got[g] = make([]string, len(reads))
 			for k := range reads {
 				i := (k + g) % len(reads) // each reader in its own order
-				got[g][i] = string(AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
+				got[g][i] = string(resp.AppendRESP(nil, st.Read(reads[i].db, replayArgv(reads[i].args))))
 			}
 		}()
 	}

@@ -1,12 +1,16 @@
 package fsm
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // arrayDepth is how deeply arrays nest in r, counted without recursion.
-func arrayDepth(r Reply) int {
+func arrayDepth(r resp.Reply) int {
 	depth := 0
 	for {
-		a, ok := r.(Array)
+		a, ok := r.(resp.Array)
 		if !ok {
 			return depth
 		}
@@ -30,7 +34,7 @@ func TestMaxReplyDepthIsTheDeepestReplyTheStateMachineGives(t *testing.T) {
 	e := txEntry(0, nil)
 	e.Tx.Cmds = [][][]byte{{[]byte("EVAL"), selfContaining, []byte("0")}}
 	res := n.apply(e)
-	if exp, got := MaxReplyDepth, arrayDepth(res.Replies[0]); exp != got {
+	if exp, got := resp.MaxReplyDepth, arrayDepth(res.Replies[0]); exp != got {
 		t.Fatalf("EXEC of a script returning a table that contains itself: exp depth %d, got %d", exp, got)
 	}
 }

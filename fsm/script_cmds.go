@@ -3,6 +3,8 @@ package fsm
 import (
 	"sort"
 	"strings"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scriptCommands are Lua scripting, as redis-server 7.0.15 has it. EVAL,
@@ -11,35 +13,35 @@ import (
 // EVALSHA_RO are reads: they neither write nor add to the cache.
 var scriptCommands = []Command{
 	// EVAL script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "eval", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "eval", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalCommand(false)},
 	// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "evalsha", Arity: -3, Flags: Write | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "evalsha", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalshaCommand(false)},
 	// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "eval_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "eval_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalCommand(true)},
 	// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: Spec{Name: "evalsha_ro", Arity: -3, Flags: ReadOnly | NoScript | Stale | MovableKeys,
+	{Spec: resp.Spec{Name: "evalsha_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalshaCommand(true)},
 	// SCRIPT LOAD script | EXISTS sha1 [sha1 ...] | FLUSH [ASYNC|SYNC] | KILL | DEBUG YES|SYNC|NO | HELP
 	//
 	// One write command: every subcommand goes through the log, so LOAD
 	// and FLUSH are replicated and EXISTS is linearizable.
-	{Spec: Spec{Name: "script", Arity: -2, Flags: Write | NoScript,
+	{Spec: resp.Spec{Name: "script", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands"}, Prepare: scriptCommand},
 }
 
 // scrKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.
 func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
-	n, ok := parseInt(args[2])
+	n, ok := resp.ParseInt(args[2])
 	switch {
 	case !ok:
-		return nil, nil, ErrNotInteger
+		return nil, nil, resp.ErrNotInteger
 	case n > int64(len(args)-3):
-		return nil, nil, ErrScriptTooManyKeys
+		return nil, nil, resp.ErrScriptTooManyKeys
 	case n < 0:
-		return nil, nil, ErrScriptNegativeKeys
+		return nil, nil, resp.ErrScriptNegativeKeys
 	}
 	return args[3 : 3+n], args[3+n:], nil
 }
@@ -62,7 +64,7 @@ func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 		if err := scrCheckReadOnly(s, readOnly); err != nil {
 			return nil, err
 		}
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			if !readOnly {
 				c.State.scripts[s.sha] = s.body
 			}
@@ -80,17 +82,17 @@ func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
 		if len(args[1]) != 40 {
-			return nil, ErrNoScript
+			return nil, resp.ErrNoScript
 		}
 		keys, argv, err := scrKeysArgs(args)
 		if err != nil {
 			return nil, err
 		}
 		sha := strings.ToLower(string(args[1]))
-		return func(c *Ctx) Reply {
+		return func(c *Ctx) resp.Reply {
 			body, ok := c.State.scripts[sha]
 			if !ok {
-				return ErrNoScript
+				return resp.ErrNoScript
 			}
 			s, err := scrLoad([]byte(body))
 			if err == nil {
@@ -109,7 +111,7 @@ func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 // shebang may run read-only; a write inside them fails when it is called.
 func scrCheckReadOnly(s *scrScript, readOnly bool) error {
 	if readOnly && s.flags&scrShebang != 0 && s.flags&scrNoWrites == 0 {
-		return ErrScriptWriteFlag
+		return resp.ErrScriptWriteFlag
 	}
 	return nil
 }
@@ -119,9 +121,9 @@ func scriptCommand(args [][]byte) (Exec, error) {
 	sub := strings.ToLower(string(cString(args[1])))
 	arity := map[string]int{"load": 3, "exists": -3, "flush": -2, "kill": 2, "debug": 3, "help": 2}[sub]
 	if arity == 0 || !isWord(args[1], sub) {
-		return nil, ErrUnknownSubcommand(args[0], args[1])
+		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 	}
-	spec := Spec{Name: "script|" + sub, Arity: arity}
+	spec := resp.Spec{Name: "script|" + sub, Arity: arity}
 	if err := spec.CheckArity(args); err != nil {
 		return nil, err
 	}
@@ -133,11 +135,11 @@ func scriptCommand(args [][]byte) (Exec, error) {
 	case "flush":
 		return scriptFlush(args)
 	case "kill":
-		return func(*Ctx) Reply { return ErrNotBusy }, nil
+		return func(*Ctx) resp.Reply { return resp.ErrNotBusy }, nil
 	case "debug":
 		return scriptDebug(args)
 	}
-	return func(*Ctx) Reply { return scriptHelp }, nil
+	return func(*Ctx) resp.Reply { return scriptHelp }, nil
 }
 
 // SCRIPT LOAD script
@@ -146,22 +148,22 @@ func scriptLoad(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		c.State.scripts[s.sha] = s.body
-		return BulkString(s.sha)
+		return resp.BulkString(s.sha)
 	}, nil
 }
 
 // SCRIPT EXISTS sha1 [sha1 ...]
 func scriptExists(args [][]byte) Exec {
 	shas := args[2:]
-	return func(c *Ctx) Reply {
-		out := make(Array, len(shas))
+	return func(c *Ctx) resp.Reply {
+		out := make(resp.Array, len(shas))
 		for i, sha := range shas {
 			_, ok := c.State.scripts[strings.ToLower(string(sha))]
-			out[i] = Int(0)
+			out[i] = resp.Int(0)
 			if ok {
-				out[i] = Int(1)
+				out[i] = resp.Int(1)
 			}
 		}
 		return out
@@ -171,11 +173,11 @@ func scriptExists(args [][]byte) Exec {
 // SCRIPT FLUSH [ASYNC|SYNC]
 func scriptFlush(args [][]byte) (Exec, error) {
 	if len(args) > 3 || (len(args) == 3 && !isWord(args[2], "async") && !isWord(args[2], "sync")) {
-		return nil, ErrScriptFlushOption
+		return nil, resp.ErrScriptFlushOption
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		c.State.scripts = make(map[string]string)
-		return OK
+		return resp.OK
 	}, nil
 }
 
@@ -184,15 +186,15 @@ func scriptFlush(args [][]byte) (Exec, error) {
 func scriptDebug(args [][]byte) (Exec, error) {
 	switch {
 	case isWord(args[2], "no"):
-		return func(*Ctx) Reply { return OK }, nil
+		return func(*Ctx) resp.Reply { return resp.OK }, nil
 	case isWord(args[2], "yes"), isWord(args[2], "sync"):
-		return nil, ErrScriptDebug
+		return nil, resp.ErrScriptDebug
 	}
-	return nil, ErrScriptDebugMode
+	return nil, resp.ErrScriptDebugMode
 }
 
 // scriptHelp is SCRIPT HELP's reply, as redis-server 7.0.15 words it.
-var scriptHelp = func() Array {
+var scriptHelp = func() resp.Array {
 	lines := []string{
 		"SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"DEBUG (YES|SYNC|NO)",
@@ -212,9 +214,9 @@ var scriptHelp = func() Array {
 		"HELP",
 		"    Prints this help.",
 	}
-	out := make(Array, len(lines))
+	out := make(resp.Array, len(lines))
 	for i, l := range lines {
-		out[i] = Status(l)
+		out[i] = resp.Status(l)
 	}
 	return out
 }()

@@ -30,6 +30,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scrScript is a compiled script.
@@ -93,7 +95,7 @@ func scrLoad(body []byte) (*scrScript, error) {
 	}
 	proto, err := scrCompile(code, scrChunkName)
 	if err != nil {
-		return nil, Error("ERR Error compiling script (new function): " + err.Error())
+		return nil, resp.Error("ERR Error compiling script (new function): " + err.Error())
 	}
 	s = &scrScript{sha: sha, body: string(body), flags: flags, proto: proto}
 	scrCompiled.Lock()
@@ -119,20 +121,20 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 	}
 	end := strings.IndexByte(string(body), '\n')
 	if end < 0 {
-		return 0, "", Error("ERR Invalid script shebang")
+		return 0, "", resp.ErrShebang
 	}
-	parts, ok := scrSplitArgs(string(body[:end]))
+	parts, ok := resp.SplitArgs(string(body[:end]))
 	if !ok || len(parts) == 0 {
-		return 0, "", Error("ERR Invalid engine in script shebang")
+		return 0, "", resp.ErrShebangEngine
 	}
 	if parts[0] != "#!lua" {
-		return 0, "", Error("ERR Unexpected engine in script shebang: " + parts[0])
+		return 0, "", resp.Error("ERR Unexpected engine in script shebang: " + parts[0])
 	}
 	flags := scrShebang
 	for _, part := range parts[1:] {
 		list, ok := strings.CutPrefix(part, "flags=")
 		if !ok {
-			return 0, "", Error("ERR Unknown lua shebang option: " + part)
+			return 0, "", resp.Error("ERR Unknown lua shebang option: " + part)
 		}
 		if list == "" {
 			continue
@@ -140,103 +142,12 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 		for _, name := range strings.Split(list, ",") {
 			f, ok := scrShebangFlags[name]
 			if !ok {
-				return 0, "", Error("ERR Unexpected flag in script shebang: " + name)
+				return 0, "", resp.Error("ERR Unexpected flag in script shebang: " + name)
 			}
 			flags |= f
 		}
 	}
 	return flags, string(body[end:]), nil
-}
-
-// scrSplitArgs splits a line into words as Redis's sdssplitargs does:
-// blanks separate, "double quotes" (with \ escapes) and 'single quotes'
-// group; a closing quote must end the word. ok is false on bad quoting.
-func scrSplitArgs(line string) ([]string, bool) {
-	var out []string
-	i := 0
-	for {
-		for i < len(line) && strings.IndexByte(" \n\r\t\f\v", line[i]) >= 0 {
-			i++
-		}
-		if i >= len(line) {
-			return out, true
-		}
-		var word strings.Builder
-		var quote byte
-		for ; ; i++ {
-			if i >= len(line) {
-				if quote != 0 {
-					return nil, false
-				}
-				break
-			}
-			c := line[i]
-			if quote == 0 {
-				if strings.IndexByte(" \n\r\t\f\v", c) >= 0 {
-					break
-				}
-				if c == '"' || c == '\'' {
-					quote = c
-					continue
-				}
-				word.WriteByte(c)
-				continue
-			}
-			if c == '\\' && i+1 < len(line) {
-				if quote == '\'' && line[i+1] == '\'' {
-					i++
-					word.WriteByte('\'')
-					continue
-				}
-				if quote == '"' {
-					i++
-					word.WriteByte(scrUnescape(line, &i))
-					continue
-				}
-			}
-			if c == quote {
-				if i+1 < len(line) && strings.IndexByte(" \n\r\t\f\v", line[i+1]) < 0 {
-					return nil, false
-				}
-				i++
-				break
-			}
-			word.WriteByte(c)
-		}
-		out = append(out, word.String())
-	}
-}
-
-// SplitArgs is sdssplitargs for the front door's own parsers (the config
-// file reads its lines with it).
-func SplitArgs(line string) ([]string, bool) { return scrSplitArgs(line) }
-
-// scrUnescape reads the escape after a backslash at line[*i] inside
-// double quotes, as sdssplitargs does: \n \r \t \b \a, \xHH, or the
-// character itself.
-func scrUnescape(line string, i *int) byte {
-	switch c := line[*i]; c {
-	case 'n':
-		return '\n'
-	case 'r':
-		return '\r'
-	case 't':
-		return '\t'
-	case 'b':
-		return '\b'
-	case 'a':
-		return '\a'
-	case 'x':
-		if *i+2 < len(line) {
-			if v, err := strconv.ParseUint(line[*i+1:*i+3], 16, 8); err == nil {
-				*i += 2
-				return byte(v)
-			}
-		}
-		return c
-	default:
-		return c
-	}
 }
 
 // scrCompile parses, rewrites and compiles Lua source. Errors read as Lua

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func (vm *scrVM) redisLib() *lua.LTable {
@@ -68,13 +70,13 @@ func scrErrorTable(L *lua.LState, text string) *lua.LTable {
 // call is redis.call (raise) and redis.pcall: run a command as the script.
 func (r *scrRun) call(L *lua.LState, raise bool) int {
 	args, errText := r.args(L)
-	var reply Reply
+	var reply resp.Reply
 	if errText != "" {
-		reply = Error(errText)
+		reply = resp.Error(errText)
 	} else {
 		reply = r.exec(args)
 	}
-	if e, ok := reply.(Error); ok {
+	if e, ok := reply.(resp.Error); ok {
 		t := scrErrorTable(L, "-"+string(e))
 		if raise {
 			L.Error(t, 0)
@@ -91,7 +93,7 @@ func (r *scrRun) call(L *lua.LState, raise bool) int {
 func (r *scrRun) args(L *lua.LState) ([][]byte, string) {
 	n := L.GetTop()
 	if n == 0 {
-		return nil, string(ErrScriptNoArgs)
+		return nil, string(resp.ErrScriptNoArgs)
 	}
 	out := make([][]byte, n)
 	size := 0
@@ -102,7 +104,7 @@ func (r *scrRun) args(L *lua.LState) ([][]byte, string) {
 		case lua.LNumber:
 			out[i] = []byte(scrNumberString(float64(v), 17))
 		default:
-			return nil, string(ErrScriptArgType)
+			return nil, string(resp.ErrScriptArgType)
 		}
 		size += len(out[i])
 	}
@@ -118,17 +120,17 @@ const scrCallCost = 16
 // scripts the front door answers them.
 var scrLocalCommands = map[string]*Command{
 	// PING [message]
-	"ping": {Spec: Spec{Name: "ping", Arity: -1, Flags: Fast | Stale | Loading}},
+	"ping": {Spec: resp.Spec{Name: "ping", Arity: -1, Flags: resp.Fast | resp.Stale | resp.Loading}},
 	// ECHO message
-	"echo": {Spec: Spec{Name: "echo", Arity: 2, Flags: Fast}},
+	"echo": {Spec: resp.Spec{Name: "echo", Arity: 2, Flags: resp.Fast}},
 	// SELECT index
-	"select": {Spec: Spec{Name: "select", Arity: 2, Flags: Fast | Loading | Stale}},
+	"select": {Spec: resp.Spec{Name: "select", Arity: 2, Flags: resp.Fast | resp.Loading | resp.Stale}},
 }
 
 // exec runs one command for the script with Redis's checks, in Redis's
 // order: known, arity, allowed in scripts, allowed in a read-only script.
 // Blocking commands answer as if they timed out at once (NoBlock).
-func (r *scrRun) exec(args [][]byte) Reply {
+func (r *scrRun) exec(args [][]byte) resp.Reply {
 	name := strings.ToLower(string(args[0]))
 	cmd := Lookup(args[0])
 	local := cmd == nil
@@ -137,13 +139,13 @@ func (r *scrRun) exec(args [][]byte) Reply {
 	}
 	switch {
 	case cmd == nil:
-		return ErrScriptUnknownCmd
+		return resp.ErrScriptUnknownCmd
 	case cmd.CheckArity(args) != nil:
-		return ErrScriptArity
-	case cmd.Flags&NoScript != 0:
-		return ErrScriptNoScript
-	case r.readOnly && cmd.Flags&Write != 0:
-		return ErrScriptWrite
+		return resp.ErrScriptArity
+	case cmd.Flags&resp.NoScript != 0:
+		return resp.ErrScriptNoScript
+	case r.readOnly && cmd.Flags&resp.Write != 0:
+		return resp.ErrScriptWrite
 	}
 	if local {
 		return r.localCommand(name, args)
@@ -157,7 +159,7 @@ func (r *scrRun) exec(args [][]byte) Reply {
 	return exec(&c)
 }
 
-func (r *scrRun) localCommand(name string, args [][]byte) Reply {
+func (r *scrRun) localCommand(name string, args [][]byte) resp.Reply {
 	switch name {
 	case "ping":
 		return txPing(args)
@@ -170,20 +172,20 @@ func (r *scrRun) localCommand(name string, args [][]byte) Reply {
 // toLua converts a command's reply as Redis does for RESP2 (and RESP3
 // after redis.setresp(3), where nil stays nil): integers are numbers, bulks
 // strings, nil false, a status {ok=...}, an error {err=...}.
-func (r *scrRun) toLua(L *lua.LState, reply Reply) lua.LValue {
+func (r *scrRun) toLua(L *lua.LState, reply resp.Reply) lua.LValue {
 	switch v := reply.(type) {
-	case Int:
+	case resp.Int:
 		return lua.LNumber(v)
-	case Bulk:
+	case resp.Bulk:
 		r.budget.charge(L, int64(len(v))/64, int64(len(v)))
 		return lua.LString(v)
-	case Status:
+	case resp.Status:
 		t := L.CreateTable(0, 1)
 		t.RawSetString("ok", lua.LString(v))
 		return t
-	case Error:
+	case resp.Error:
 		return scrErrorTable(L, "-"+string(v))
-	case Array:
+	case resp.Array:
 		r.budget.charge(L, int64(len(v)), 16*int64(len(v)))
 		t := L.CreateTable(len(v), 0)
 		for i, e := range v {

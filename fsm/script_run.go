@@ -13,6 +13,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // scrRun is one run of a script. It is the run's context.Context, so the
@@ -67,7 +69,7 @@ var _ context.Context = (*scrRun)(nil)
 
 // runScript runs s for the command in c with its keys and arguments and
 // returns the script's reply.
-func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply Reply) {
+func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply resp.Reply) {
 	vm := c.State.vms.get()
 	run := &scrRun{vm: vm, ctx: c, sha: s.sha, db: c.DBNum, readOnly: readOnly || s.flags&scrNoWrites != 0, rng: scrRandInit}
 	run.budget.reset()
@@ -80,7 +82,7 @@ func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply 
 			// function of the script and the data, so every node answers
 			// the same.
 			vm.broken = true
-			reply = Error("ERR Error running script (call to f_" + s.sha + "): the Lua engine failed")
+			reply = resp.Error("ERR Error running script (call to f_" + s.sha + "): the Lua engine failed")
 		}
 		c.State.vms.put(vm)
 	}()
@@ -189,18 +191,18 @@ func (r *scrRun) unhandled(err error) string {
 }
 
 // errorReply adds where the error was raised, as Redis 7 does.
-func (r *scrRun) errorReply(msg string) Reply {
+func (r *scrRun) errorReply(msg string) resp.Reply {
 	if r.errSource != "" {
 		msg += " script: " + r.sha + ", on " + r.errSource + ":" + strconv.Itoa(r.errLine) + "."
 	}
-	return sanitize(msg)
+	return resp.Sanitize(msg)
 }
 
 // reply converts the script's return value to RESP as Redis does: strings
 // are bulks, numbers integers (truncated), true 1, false and nil nil; a
 // table with an err or ok string is an error or status, otherwise an array
 // of its elements up to the first nil.
-func (r *scrRun) reply(v lua.LValue) Reply {
+func (r *scrRun) reply(v lua.LValue) resp.Reply {
 	out, ok := r.toReply(v, 0)
 	if !ok {
 		r.errSource = ""
@@ -222,46 +224,46 @@ func (r *scrRun) spend(bytes int) bool {
 	return r.budget.stop == nil
 }
 
-func (r *scrRun) toReply(v lua.LValue, depth int) (Reply, bool) {
+func (r *scrRun) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
 	if depth >= scrReplyDepth {
-		return Error("ERR reached lua stack limit"), true
+		return resp.ErrLuaStackLimit, true
 	}
 	switch v := v.(type) {
 	case lua.LString:
-		return Bulk(v), r.spend(len(v))
+		return resp.Bulk(v), r.spend(len(v))
 	case lua.LNumber:
-		return Int(scrToInt64(float64(v))), r.spend(0)
+		return resp.Int(scrToInt64(float64(v))), r.spend(0)
 	case lua.LBool:
 		if v {
-			return Int(1), r.spend(0)
+			return resp.Int(1), r.spend(0)
 		}
-		return NullBulk, r.spend(0)
+		return resp.NullBulk, r.spend(0)
 	case *lua.LTable:
 		return r.tableReply(v, depth)
 	}
-	return NullBulk, r.spend(0)
+	return resp.NullBulk, r.spend(0)
 }
 
-func (r *scrRun) tableReply(t *lua.LTable, depth int) (Reply, bool) {
+func (r *scrRun) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 	if !r.spend(0) {
 		return nil, false
 	}
 	if s, ok := t.RawGetString("err").(lua.LString); ok {
-		return sanitize(string(s)), true
+		return resp.Sanitize(string(s)), true
 	}
 	if s, ok := t.RawGetString("ok").(lua.LString); ok {
-		return sanitize(string(s)).asStatus(), true
+		return resp.Status(resp.Sanitize(string(s))), true
 	}
 	if f, ok := t.RawGetString("double").(lua.LNumber); ok {
-		return Bulk(scrNumberString(float64(f), 17)), true
+		return resp.Bulk(scrNumberString(float64(f), 17)), true
 	}
 	if s, ok := t.RawGetString("big_number").(lua.LString); ok {
-		return Bulk(sanitize(string(s))), true
+		return resp.Bulk(resp.Sanitize(string(s))), true
 	}
 	if vt, ok := t.RawGetString("verbatim_string").(*lua.LTable); ok {
 		_, fok := vt.RawGetString("format").(lua.LString)
 		if s, sok := vt.RawGetString("string").(lua.LString); fok && sok {
-			return Bulk(s), r.spend(len(s))
+			return resp.Bulk(s), r.spend(len(s))
 		}
 	}
 	if m, ok := t.RawGetString("map").(*lua.LTable); ok {
@@ -270,7 +272,7 @@ func (r *scrRun) tableReply(t *lua.LTable, depth int) (Reply, bool) {
 	if set, ok := t.RawGetString("set").(*lua.LTable); ok {
 		return r.pairsReply(set, depth, false)
 	}
-	var out Array
+	var out resp.Array
 	for i := 1; ; i++ {
 		e := t.RawGetInt(i)
 		if e == lua.LNil {
@@ -283,15 +285,15 @@ func (r *scrRun) tableReply(t *lua.LTable, depth int) (Reply, bool) {
 		out = append(out, rep)
 	}
 	if out == nil {
-		out = Array{}
+		out = resp.Array{}
 	}
 	return out, true
 }
 
 // pairsReply is a {map=...} (keys and values) or {set=...} (keys) reply,
 // which a RESP2 client gets as a flat array.
-func (r *scrRun) pairsReply(t *lua.LTable, depth int, values bool) (Reply, bool) {
-	out := Array{}
+func (r *scrRun) pairsReply(t *lua.LTable, depth int, values bool) (resp.Reply, bool) {
+	out := resp.Array{}
 	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		rep, ok := r.toReply(k, depth+1)
 		if !ok {
@@ -309,4 +311,3 @@ func (r *scrRun) pairsReply(t *lua.LTable, depth int, values bool) (Reply, bool)
 }
 
 // asStatus turns a sanitized text into a status reply.
-func (e Error) asStatus() Reply { return Status(e) }

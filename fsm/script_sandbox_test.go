@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func TestScriptSandbox(t *testing.T) {
@@ -27,12 +29,12 @@ func TestScriptSandbox(t *testing.T) {
 			want: scrErrAt("ERR user_script:1: Script attempted to access nonexistent global variable 'os'", "os.exit(1)", 1)},
 		{name: "load reads no strings or files", args: scrEval("return load('return 8')", 0),
 			want: scrErrAt("ERR user_script:1: bad argument #1 to 'load' (function expected, got string)", "return load('return 8')", 1)},
-		{name: "load reads from a function", args: scrEval("local done = false return load(function() if done then return nil end done = true return 'return 8' end)()", 0), want: Int(8)},
-		{name: "loadstring compiles source", args: scrEval("return loadstring('return 7')()", 0), want: Int(7)},
+		{name: "load reads from a function", args: scrEval("local done = false return load(function() if done then return nil end done = true return 'return 8' end)()", 0), want: resp.Int(8)},
+		{name: "loadstring compiles source", args: scrEval("return loadstring('return 7')()", 0), want: resp.Int(7)},
 		{name: "code from loadstring is sandboxed too", args: scrEval(escape, 0),
-			want: Error(`ERR [string "x = 1"]:1: Attempt to modify a readonly table script: ` + ScriptSHA([]byte(escape)) + ", on x = 1:1.")},
+			want: resp.Error(`ERR [string "x = 1"]:1: Attempt to modify a readonly table script: ` + ScriptSHA([]byte(escape)) + ", on x = 1:1.")},
 		{name: "no bytecode can be made", args: scrEval(dumped, 0), want: scrErrAt("ERR user_script:1: unable to dump given function", dumped, 1)},
-		{name: "no bytecode is loaded", args: scrEval("return {loadstring('\\27Lua')}", 0), want: Array{}},
+		{name: "no bytecode is loaded", args: scrEval("return {loadstring('\\27Lua')}", 0), want: resp.Array{}},
 		{name: "setmetatable takes tables only (gopher-lua would set the metatable of every string)", args: scrEval("setmetatable('', {})", 0),
 			want: scrErrAt("ERR user_script:1: bad argument #1 to 'setmetatable' (table expected, got string)", "setmetatable('', {})", 1)},
 		{name: "the string metatable is read-only", args: scrEval("getmetatable('').__index = {}", 0),
@@ -42,23 +44,23 @@ func TestScriptSandbox(t *testing.T) {
 		{name: "library tables are read-only", args: scrEval("string.rep = nil", 0), want: scrErrAt("ERR user_script:1: Attempt to modify a readonly table", "string.rep = nil", 1)},
 		{name: "table.insert cannot write a library", args: scrEval("table.insert(redis, 1)", 0), want: scrErrAt("ERR Attempt to modify a readonly table", "table.insert(redis, 1)", 1)},
 		{name: "KEYS cannot be replaced", args: scrEval("KEYS = {}", 0), want: scrErrAt("ERR user_script:1: Attempt to modify a readonly table", "KEYS = {}", 1)},
-		{name: "KEYS can be written, as in Redis", args: scrEval("KEYS[1] = 'x' return KEYS[1]", 1, "k"), want: Bulk("x")},
+		{name: "KEYS can be written, as in Redis", args: scrEval("KEYS[1] = 'x' return KEYS[1]", 1, "k"), want: resp.Bulk("x")},
 		{name: "tostring shows no address", args: scrEval("local t = {} return {tostring(t), tostring(t), tostring(tostring), tostring({})}", 0),
 			want: listBulks("table: 0x1000001", "table: 0x1000001", "function: 0x1000002", "table: 0x1000003")},
 		{name: "no %p in string.format", args: scrEval("return string.format('%p', {})", 0),
 			want: scrErrAt("ERR user_script:1: invalid option '%p' to 'format'", "return string.format('%p', {})", 1)},
 		{name: "the collector's counters are constants", args: scrEval("return {collectgarbage('count'), gcinfo()}", 0), want: listInts(0, 0)},
 		{name: "math.random starts where a fresh redis-server 7.0.15 does", args: scrEval("return {math.random(1000000), math.random(1000000), tostring(math.random())}", 0),
-			want: Array{Int(396465), Int(840486), Bulk("0.35333609737146")}},
+			want: resp.Array{resp.Int(396465), resp.Int(840486), resp.Bulk("0.35333609737146")}},
 		{name: "math.randomseed is Redis's srand48", args: scrEval("math.randomseed(42) return {math.random(1000000), math.random(5, 10)}", 0), want: listInts(744526, 7)},
-		{name: "math.huge is infinity", args: scrEval("return tostring(math.huge)", 0), want: Bulk("inf")},
-		{name: "case mapping is ASCII, as in the C locale", args: scrEval("return string.upper('\xc3\xa9a')", 0), want: Bulk("\xc3\xa9A")},
-		{name: "the metering helpers are hidden from pairs", args: scrEval("for k in pairs(_G) do if k:sub(1, 1) == '\\0' then return k end end return 'none'", 0), want: Bulk("none")},
+		{name: "math.huge is infinity", args: scrEval("return tostring(math.huge)", 0), want: resp.Bulk("inf")},
+		{name: "case mapping is ASCII, as in the C locale", args: scrEval("return string.upper('\xc3\xa9a')", 0), want: resp.Bulk("\xc3\xa9A")},
+		{name: "the metering helpers are hidden from pairs", args: scrEval("for k in pairs(_G) do if k:sub(1, 1) == '\\0' then return k end end return 'none'", 0), want: resp.Bulk("none")},
 		{name: "pairs over a key of 2^63 ends (found by the replay checker: it scanned 2^63 slots)",
-			args: scrEval("local t = {[2^63] = 1, [-2^63] = 2, [2^53] = 3} local n = 0 for k in pairs(t) do n = n + 1 end return n", 0), want: Int(3)},
+			args: scrEval("local t = {[2^63] = 1, [-2^63] = 2, [2^53] = 3} local n = 0 for k in pairs(t) do n = n + 1 end return n", 0), want: resp.Int(3)},
 		{name: "redis.LOG_ constants", args: scrEval("return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}", 0), want: listInts(0, 1, 2, 3)},
-		{name: "a quoted shebang flag", args: scrEval("#!lua \"flags=no-writes\"\nreturn redis.pcall('rpush', 'k', 'v')", 0), want: ErrScriptWrite},
-		{name: "an unbalanced quote in the shebang", args: scrEval("#!lua \"flags\nreturn 1", 0), want: Error("ERR Invalid engine in script shebang"), early: true},
+		{name: "a quoted shebang flag", args: scrEval("#!lua \"flags=no-writes\"\nreturn redis.pcall('rpush', 'k', 'v')", 0), want: resp.ErrScriptWrite},
+		{name: "an unbalanced quote in the shebang", args: scrEval("#!lua \"flags\nreturn 1", 0), want: resp.Error("ERR Invalid engine in script shebang"), early: true},
 	}...)
 	scrRunCases(t, cases)
 }
@@ -70,14 +72,14 @@ func TestScriptUpvaluesSurviveCaughtErrors(t *testing.T) {
 	scrRunCases(t, []scrCase{
 		{name: "a closure over a caller's local stays shared after a caught error",
 			args: scrEval("local errors = 0\nlocal function try(...) local ok = pcall(redis.call, ...) if not ok then errors = errors + 1 end end\n"+
-				"try('lpush', 'a', 1) try('incr', 'a') try('incr', 'a') try('lpush', 'b', 2)\nreturn errors", 0), want: Int(2)},
+				"try('lpush', 'a', 1) try('incr', 'a') try('incr', 'a') try('lpush', 'b', 2)\nreturn errors", 0), want: resp.Int(2)},
 		{name: "a local changed after a caught error is seen by its closure",
-			args: scrEval("local x = 1\nlocal g = function() return x end\npcall(error, 'e')\nx = 2\nreturn g()", 0), want: Int(2)},
+			args: scrEval("local x = 1\nlocal g = function() return x end\npcall(error, 'e')\nx = 2\nreturn g()", 0), want: resp.Int(2)},
 		{name: "a closure escaping the failed function keeps its value",
-			args: scrEval("local f\npcall(function() local x = 1; f = function() return x end; error('e') end)\nlocal a, b, c = 7, 8, 9\nreturn f()", 0), want: Int(1)},
-		{name: "pcall nests", args: scrEval("return {pcall(pcall, error, 'x')}", 0), want: Array{Int(1), NullBulk, Bulk("x")}},
+			args: scrEval("local f\npcall(function() local x = 1; f = function() return x end; error('e') end)\nlocal a, b, c = 7, 8, 9\nreturn f()", 0), want: resp.Int(1)},
+		{name: "pcall nests", args: scrEval("return {pcall(pcall, error, 'x')}", 0), want: resp.Array{resp.Int(1), resp.NullBulk, resp.Bulk("x")}},
 		{name: "pcall nests only so deep", args: scrEval("local function f(n) if n == 0 then return 'bottom' end return select(2, pcall(f, n - 1)) end return f(300)", 0),
-			want: Bulk("user_script:1: C stack overflow")},
+			want: resp.Bulk("user_script:1: C stack overflow")},
 	})
 }
 
@@ -85,14 +87,14 @@ func TestScriptRunsShareNothing(t *testing.T) {
 	n := scrNewNode(t)
 	steps := []struct {
 		args []string
-		want Reply
+		want resp.Reply
 	}{
-		{scrEval("KEYS[1] = 'changed' local x = math.random() return KEYS[1]", 1, "k"), Bulk("changed")},
-		{scrEval("return {KEYS[1], math.random(1000000)}", 1, "k"), Array{Bulk("k"), Int(396465)}},
-		{scrEval("redis.setresp(3) return 1", 0), Int(1)},
-		{scrEval("return type(redis.call('lpop', 'nokey'))", 0), Bulk("boolean")},
-		{scrEval("local n = 0 for _ in pairs(_G) do n = n + 1 end return n", 0), Int(29)},
-		{scrEval("return tostring({})", 0), Bulk("table: 0x1000001")},
+		{scrEval("KEYS[1] = 'changed' local x = math.random() return KEYS[1]", 1, "k"), resp.Bulk("changed")},
+		{scrEval("return {KEYS[1], math.random(1000000)}", 1, "k"), resp.Array{resp.Bulk("k"), resp.Int(396465)}},
+		{scrEval("redis.setresp(3) return 1", 0), resp.Int(1)},
+		{scrEval("return type(redis.call('lpop', 'nokey'))", 0), resp.Bulk("boolean")},
+		{scrEval("local n = 0 for _ in pairs(_G) do n = n + 1 end return n", 0), resp.Int(29)},
+		{scrEval("return tostring({})", 0), resp.Bulk("table: 0x1000001")},
 	}
 	for i := 0; i < 3; i++ {
 		for _, s := range steps {
@@ -117,7 +119,7 @@ func TestScriptBudget(t *testing.T) {
 		// the line after the last.
 		stopped(instr, "xpcall(function() while true do end end, function() while true do end end)", 2),
 		stopped(instr, "local function f() return f() end return f()", 1),
-		{name: "a pcall in a tail call cannot swallow the stop", args: scrEval("return pcall(function() while true do end end)", 0), want: Error(instr)},
+		{name: "a pcall in a tail call cannot swallow the stop", args: scrEval("return pcall(function() while true do end end)", 0), want: resp.Error(instr)},
 		stopped(bytesErr, "local s = 'x'\nfor i = 1, 40 do s = s .. s end", 2),
 		stopped(bytesErr, "return string.rep('x', 1e9)", 1),
 		stopped(bytesErr, "local t = {} t[2^25] = 1", 1),
@@ -130,15 +132,15 @@ func TestScriptBudget(t *testing.T) {
 		stopped(instr, "local t = {} for i = 1, 1e6 do t[i] = i end for i = 1, 1e6 do t[i] = nil end t[1e6 + 1] = 1 while true do next(t) end", 1),
 		{name: "recursion stops with a stack overflow", args: scrEval("local function f() return 1 + f() end return f()", 0),
 			want: scrErrAt("ERR user_script:1: stack overflow", "local function f() return 1 + f() end return f()", 1)},
-		{name: "a deep recursion Redis allows", args: scrEval("local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end return f(10000)", 0), want: Int(10000)},
+		{name: "a deep recursion Redis allows", args: scrEval("local function f(n) if n == 0 then return 0 end return 1 + f(n - 1) end return f(10000)", 0), want: resp.Int(10000)},
 		{name: "unpack is bounded as in Lua 5.1", args: scrEval("return unpack({}, 1, 8000)", 0),
 			want: scrErrAt("ERR user_script:1: too many results to unpack", "return unpack({}, 1, 8000)", 1)},
 		{name: "string.byte is bounded as in Lua 5.1", args: scrEval("return string.byte(string.rep('x', 8000), 1, -1)", 0),
 			want: scrErrAt("ERR user_script:1: stack overflow (string slice too long)", "return string.byte(string.rep('x', 8000), 1, -1)", 1)},
 		{name: "nesting too deep to compile", args: scrEval("return "+strings.Repeat("{", 2000)+strings.Repeat("}", 2000), 0),
-			want: Error("ERR Error compiling script (new function): user_script:1: chunk has too many syntax levels"), early: true},
-		{name: "a long concatenation", args: scrEval("return #(''"+strings.Repeat(" .. 'ab'", 250)+")", 0), want: Int(500)},
-		{name: "a long constructor with computed keys", args: scrEval("local t = {"+scrManyFields(300)+"} return {#t, t[300], t.k}", 0), want: Array{Int(300), Int(300), Bulk("v")}},
+			want: resp.Error("ERR Error compiling script (new function): user_script:1: chunk has too many syntax levels"), early: true},
+		{name: "a long concatenation", args: scrEval("return #(''"+strings.Repeat(" .. 'ab'", 250)+")", 0), want: resp.Int(500)},
+		{name: "a long constructor with computed keys", args: scrEval("local t = {"+scrManyFields(300)+"} return {#t, t[300], t.k}", 0), want: resp.Array{resp.Int(300), resp.Int(300), resp.Bulk("v")}},
 	})
 }
 
@@ -173,14 +175,14 @@ func TestScriptBudgetStopsAtTheSameInstructionEverywhere(t *testing.T) {
 		t.Fatalf("the two states stopped differently: %q and %q", exp, got)
 	}
 	na, nb := a.do("get", "n"), b.do("get", "n")
-	if scrWire(na) != scrWire(nb) || scrWire(na) == scrWire(NullBulk) {
+	if scrWire(na) != scrWire(nb) || scrWire(na) == scrWire(resp.NullBulk) {
 		t.Fatalf("the two states stopped after different writes: %q and %q", scrWire(na), scrWire(nb))
 	}
 	if exp, got := a.st.Digest(), b.st.Digest(); exp != got {
 		t.Fatalf("digests differ: %s and %s", exp, got)
 	}
 	for _, n := range []*scrNode{a, b} {
-		if exp, got := scrWire(Int(1)), scrWire(n.do(scrEval("return 1", 0)...)); exp != got {
+		if exp, got := scrWire(resp.Int(1)), scrWire(n.do(scrEval("return 1", 0)...)); exp != got {
 			t.Fatalf("after the stop: exp %q, got %q", exp, got)
 		}
 	}

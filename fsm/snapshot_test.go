@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // ksSink is an in-memory raft.SnapshotSink. With failAt > 0, a write that
@@ -90,7 +92,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			{"LLEN", "long"}, {"LINDEX", "long", "-1"}, {"TYPE", ""}, {"DBSIZE"},
 		} {
 			for db := 0; db < NumDBs; db++ {
-				var exp, got Reply
+				var exp, got resp.Reply
 				src.View(func(s *State) { exp = s.Read(db, ksArgv(args)) })
 				dst.View(func(s *State) { got = s.Read(db, ksArgv(args)) })
 				if exp, got := ksRESP(exp), ksRESP(got); exp != got {

@@ -1,6 +1,10 @@
 package fsm
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/raftlist/raftlist/fsm/resp"
+)
 
 // NumDBs is the number of databases, as in a default redis-server.
 const NumDBs = 16
@@ -75,7 +79,7 @@ func (d *DB) List(key []byte) (*List, error) {
 	}
 	l, ok := v.(*List)
 	if !ok {
-		return nil, ErrWrongType
+		return nil, resp.ErrWrongType
 	}
 	return l, nil
 }

@@ -1,32 +1,34 @@
 package fsm
 
+import "github.com/raftlist/raftlist/fsm/resp"
+
 // stringCommands exist so that a key can hold something other than a list
 // and type errors behave exactly as in Redis.
 var stringCommands = []Command{
 	// GET key
-	{Spec: Spec{Name: "get", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "get", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "string", Since: "1.0.0", Summary: "Get the value of a key"}, Prepare: get},
 	// SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
-	{Spec: Spec{Name: "set", Arity: -3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
+	{Spec: resp.Spec{Name: "set", Arity: -3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key"}, Prepare: set},
 }
 
 // GET key
 func get(args [][]byte) (Exec, error) {
 	key := args[1]
-	return func(c *Ctx) Reply { return getString(c.DB(), key) }, nil
+	return func(c *Ctx) resp.Reply { return getString(c.DB(), key) }, nil
 }
 
 // getString is Redis's getGenericCommand: the value, a nil bulk when the
 // key is missing, WRONGTYPE when it holds something else.
-func getString(d *DB, key []byte) Reply {
+func getString(d *DB, key []byte) resp.Reply {
 	switch v := d.Get(key).(type) {
 	case nil:
-		return NullBulk
+		return resp.NullBulk
 	case *String:
-		return Bulk(v.B)
+		return resp.Bulk(v.B)
 	}
-	return ErrWrongType
+	return resp.ErrWrongType
 }
 
 // SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
@@ -40,11 +42,11 @@ func set(args [][]byte) (Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(c *Ctx) Reply {
+	return func(c *Ctx) resp.Reply {
 		d := c.DB()
-		reply := OK
+		reply := resp.OK
 		if flags&setGet != 0 {
-			if reply = getString(d, key); reply == ErrWrongType {
+			if reply = getString(d, key); reply == resp.ErrWrongType {
 				return reply
 			}
 		}
@@ -53,7 +55,7 @@ func set(args [][]byte) (Exec, error) {
 			if flags&setGet != 0 {
 				return reply
 			}
-			return NullBulk
+			return resp.NullBulk
 		}
 		d.Set(key, &String{B: value})
 		return reply
@@ -104,7 +106,7 @@ func parseSetFlags(args [][]byte) (setFlags, error) {
 	for i := 0; i < len(args); i++ {
 		o := setOptionFor(args[i])
 		if o < 0 || flags&setOptions[o].excludes != 0 || (setOptions[o].hasValue && i == len(args)-1) {
-			return 0, ErrSyntax
+			return 0, resp.ErrSyntax
 		}
 		flags |= setOptions[o].flag
 		if setOptions[o].hasValue {
@@ -112,7 +114,7 @@ func parseSetFlags(args [][]byte) (setFlags, error) {
 		}
 	}
 	if flags&setExpiry != 0 {
-		return 0, ErrNoExpiry
+		return 0, resp.ErrNoExpiry
 	}
 	return flags, nil
 }

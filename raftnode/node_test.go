@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 func freeAddr(t *testing.T) string {
@@ -63,11 +64,11 @@ func push(n *Node, key, elem string) (*fsm.Result, error) {
 
 func llen(t *testing.T, n *Node, key string) int64 {
 	t.Helper()
-	var r fsm.Reply
+	var r resp.Reply
 	if err := n.Machine().View(func(s *fsm.State) { r = s.Read(0, [][]byte{[]byte("llen"), []byte(key)}) }); err != nil {
 		t.Fatal(err)
 	}
-	return int64(r.(fsm.Int))
+	return int64(r.(resp.Int))
 }
 
 func TestSingleNodeProposesAndReadsAfterGateOpens(t *testing.T) {
@@ -77,7 +78,7 @@ func TestSingleNodeProposesAndReadsAfterGateOpens(t *testing.T) {
 	if err != nil {
 		t.Fatalf("propose: %v", err)
 	}
-	if exp, got := fsm.Int(1), res.Replies[0]; got != exp {
+	if exp, got := resp.Int(1), res.Replies[0]; got != exp {
 		t.Fatalf("exp %v, got %v", exp, got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -203,7 +204,7 @@ func TestConcurrentProposalsShareEntriesButEachGetsItsOwnReply(t *testing.T) {
 	n := startNode(t, "n1", true)
 	waitFor(t, "leader gate", n.IsLeader)
 	const clients = 200
-	replies := make(chan fsm.Reply, clients)
+	replies := make(chan resp.Reply, clients)
 	errs := make(chan error, clients)
 	for i := 0; i < clients; i++ {
 		go func(i int) {
@@ -219,7 +220,7 @@ func TestConcurrentProposalsShareEntriesButEachGetsItsOwnReply(t *testing.T) {
 			replies <- res.Replies[0]
 		}(i)
 	}
-	seen := make(map[fsm.Reply]bool)
+	seen := make(map[resp.Reply]bool)
 	for i := 0; i < clients; i++ {
 		select {
 		case err := <-errs:
@@ -232,7 +233,7 @@ func TestConcurrentProposalsShareEntriesButEachGetsItsOwnReply(t *testing.T) {
 		}
 	}
 	for i := 1; i <= clients; i++ {
-		if !seen[fsm.Int(i)] {
+		if !seen[resp.Int(i)] {
 			t.Fatalf("exp a caller to see list length %d, none did", i)
 		}
 	}

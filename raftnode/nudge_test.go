@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // blpop proposes a BLPOP named by owner, as the node holding that client
@@ -21,7 +22,7 @@ func blpop(t *testing.T, n *Node, owner, key string) {
 	if err != nil {
 		t.Fatalf("blpop: %v", err)
 	}
-	if res.Replies[0] != fsm.Blocked {
+	if res.Replies[0] != resp.Blocked {
 		t.Fatalf("blpop: exp blocked, got %v", res.Replies[0])
 	}
 }

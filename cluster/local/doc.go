@@ -8,7 +8,9 @@
 // DIGEST). It must never import the node's internals (fsm, raftnode,
 // cluster): a test that goes through this package sees the node exactly as a
 // client on the network does, and a change inside the node cannot make such
-// a test pass by accident.
+// a test pass by accident. The one raftlist package it may import is
+// fsm/resp, the protocol vocabulary any client speaks (the ClusterUser name
+// comes from there).
 //
 // A Cluster is not safe for concurrent use with its own AddNode and
 // RemoveNode, which change Nodes; everything else may be called from any

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/raftlist/raftlist/cluster"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // stopGrace is how long Stop waits after SIGTERM before SIGKILL.
@@ -297,7 +297,7 @@ func (n *Node) adminClient() *redis.Client {
 			DisableIdentity: true,
 		}
 		if n.secret != "" {
-			opts.Username, opts.Password = cluster.ClusterUser, n.secret
+			opts.Username, opts.Password = resp.ClusterUser, n.secret
 		}
 		n.admin = redis.NewClient(opts)
 	}

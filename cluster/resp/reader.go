@@ -8,7 +8,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/raftlist/raftlist/fsm"
+	wire "github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Defaults for Limits fields left at zero.
@@ -23,7 +23,7 @@ const (
 	// machine has (a script's nested table inside EXEC's array): a node
 	// relays every reply its leader can give. Nesting costs the reader one
 	// counter per level, on the heap, never the goroutine stack.
-	DefaultMaxDepth = fsm.MaxReplyDepth
+	DefaultMaxDepth = wire.MaxReplyDepth
 	DefaultMaxLine  = 64 << 10 // as Redis's PROTO_INLINE_MAX_SIZE
 	DefaultMaxReply = 1 << 30  // as Redis's client-query-buffer-limit
 )
@@ -331,9 +331,9 @@ func (r *Reader) dropBulk(n int64) error {
 
 // parseInt accepts only canonical decimal integers (optional '-', no '+',
 // no leading zeros, no "-0", fits in int64), the form Redis writes and
-// reads (string2ll). Being strict keeps ParseReply and AppendValue exact
-// inverses.
-func parseInt(b []byte) (int64, bool) { return fsm.ParseInt(b) }
+// reads (string2ll, fsm/resp's ParseInt). Being strict keeps ParseReply
+// and AppendValue exact inverses.
+func parseInt(b []byte) (int64, bool) { return wire.ParseInt(b) }
 
 // clip keeps error messages short when the offending line is long.
 func clip(b []byte) []byte {

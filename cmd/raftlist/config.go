@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // A node's configuration file is a Redis-style raftlist.conf: one
@@ -165,7 +165,7 @@ func configValue(fl *flag.Flag, args []string) (string, error) {
 // "double quotes" with escapes, 'single quotes' with \' only; a closing
 // quote must end the word.
 func splitArgs(line string) ([]string, error) {
-	words, ok := fsm.SplitArgs(line)
+	words, ok := resp.SplitArgs(line)
 	if !ok {
 		return nil, errUnbalanced
 	}

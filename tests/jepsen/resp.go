@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
+
+	respio "github.com/raftlist/raftlist/cluster/resp"
 )
 
 // The harness speaks RESP itself rather than through go-redis: it must
@@ -29,10 +29,12 @@ const (
 	maxArray = 1 << 20
 )
 
-// rconn is one client connection to one node.
+// rconn is one client connection to one node. Commands are encoded and
+// replies framed by cluster/resp, the module's RESP reader and command
+// writer, so the harness reads exactly what a node's own forwarder reads.
 type rconn struct {
 	nc   net.Conn
-	br   *bufio.Reader
+	rd   *respio.Reader
 	node string // the node's id, for the history
 }
 
@@ -41,20 +43,21 @@ func dialRESP(node, addr string, timeout time.Duration) (*rconn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotSent, err)
 	}
-	return &rconn{nc: nc, br: bufio.NewReader(nc), node: node}, nil
+	rd := respio.NewReader(nc, maxBulk)
+	rd.SetLimits(respio.Limits{MaxBulk: maxBulk, MaxArray: maxArray})
+	return &rconn{nc: nc, rd: rd, node: node}, nil
 }
 
 func (c *rconn) close() { c.nc.Close() }
 
 // send writes one command.
 func (c *rconn) send(timeout time.Duration, args ...string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := c.nc.Write([]byte(b.String()))
+	_, err := c.nc.Write(respio.AppendCommand(nil, bargs...))
 	return err
 }
 
@@ -80,72 +83,38 @@ func (c *rconn) do(timeout time.Duration, args ...string) (any, error) {
 	return c.recv(timeout)
 }
 
-func (c *rconn) line() (string, error) {
-	s, err := c.br.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	if len(s) < 3 || s[len(s)-2] != '\r' {
-		return "", fmt.Errorf("malformed reply line %q", s)
-	}
-	return s[:len(s)-2], nil
-}
-
+// read reads one reply as Go values: a status or bulk string is a string,
+// an error a respError, an integer an int64, an array []any, and the nil
+// bulk string and nil array nil.
 func (c *rconn) read() (any, error) {
-	l, err := c.line()
+	raw, err := c.rd.ReadReply()
 	if err != nil {
 		return nil, err
 	}
-	body := l[1:]
-	switch l[0] {
-	case '+':
-		return body, nil
-	case '-':
-		return respError(body), nil
-	case ':':
-		return strconv.ParseInt(body, 10, 64)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxBulk {
-			return nil, fmt.Errorf("bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := readFull(c.br, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil || n > maxArray {
-			return nil, fmt.Errorf("bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = c.read(); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+	v, err := respio.ParseReply(raw)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown reply type in %q", l)
+	return goValue(v), nil
 }
 
-func readFull(r *bufio.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
+func goValue(v respio.Value) any {
+	switch v.Kind {
+	case respio.Status, respio.Bulk:
+		return string(v.Str)
+	case respio.Error:
+		return respError(v.Str)
+	case respio.Int:
+		return v.Int
+	case respio.Array:
+		out := make([]any, len(v.Array))
+		for i, e := range v.Array {
+			out[i] = goValue(e)
 		}
+		return out
+	default: // Null, NullArray
+		return nil
 	}
-	return n, nil
 }
 
 // outcome is what the harness knows about an operation's effect.

@@ -1,4 +1,4 @@
-package fsm
+package resp
 
 import "strconv"
 
@@ -100,8 +100,22 @@ func BulkArray(elems [][]byte) Array {
 }
 
 // MaxReplyDepth is how deeply arrays nest in the deepest reply the state
-// machine gives: a script's reply holds at most scrReplyDepth arrays
-// (deeper is "reached lua stack limit", as redis-server 7.0.15 answers),
-// and EXEC's array holds a script's reply as one element. A node relaying
-// replies (cluster/resp) must accept this much nesting.
-const MaxReplyDepth = scrReplyDepth + 1
+// machine gives: a script's reply holds at most 7995 arrays (deeper is
+// "reached lua stack limit", as redis-server 7.0.15 answers), and EXEC's
+// array holds a script's reply as one element. A node relaying replies
+// (cluster/resp) must accept this much nesting. fsm checks at compile time
+// that its script limit agrees.
+const MaxReplyDepth = 7995 + 1
+
+// blockedReply marks a command that parked its client as a waiter. It is
+// never a client's answer: the owner waits for the Served record instead.
+// It crosses the wire only between a follower and the leader.
+type blockedReply struct{}
+
+// Blocked is the reply of a blocking command that registered a waiter.
+var Blocked Reply = blockedReply{}
+
+// BlockedWire is Blocked's encoding on the forwarding hop.
+const BlockedWire = "+RAFTLIST-BLOCKED\r\n"
+
+func (blockedReply) appendRESP(dst []byte) []byte { return append(dst, BlockedWire...) }

@@ -1,0 +1,30 @@
+// Package resp is Redis's wire vocabulary as raftlist speaks it, in one
+// place:
+//
+//   - reply.go: the reply values a command gives (Status, Error, Int, Bulk,
+//     Array, Raw, NullBulk, NullArray, and Blocked for the forwarding hop)
+//     and their RESP2 encoding (AppendRESP); MaxReplyDepth, the nesting of
+//     the deepest reply.
+//   - errors.go: the error texts a client can be answered with, worded as
+//     redis-server 7.0 words them, and raftlist's own (the TRYAGAIN and
+//     UNCERTAIN replies). A new error text goes here; the few still
+//     formatted beside their handlers (from arguments or local limits)
+//     move here as those handlers are touched.
+//   - spec.go: what a command declares (Spec: name, arity, Flags, keys) and
+//     the one arity check, for the state machine's command table and the
+//     front door's alike.
+//   - parse.go, splitargs.go: Redis's parsers of protocol words (ParseInt
+//     as string2ll, SplitArgs as sdssplitargs).
+//   - names.go: names raftlist adds to the protocol (ClusterUser).
+//
+// Everyone speaks it: the state machine builds its replies and declares
+// its commands with it, the front door encodes and checks with it, the
+// reply reader (cluster/resp) and the tools that talk to nodes from
+// outside (cluster/local) take their parsers and names from it. So it is a
+// leaf: it imports only the standard library and must never import fsm,
+// raftnode, cluster or anything that knows what a command does, Raft, the
+// keyspace, a connection or a clock. Its values are plain data: encoding a
+// reply never fails and gives the same bytes on every node. The set of
+// reply types is closed (Reply's method is unexported): a reply is always
+// one of the types above.
+package resp
