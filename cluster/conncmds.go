@@ -153,35 +153,33 @@ func hello(s *Server, r *request) resp.Reply {
 		}
 		args = args[1:]
 	}
-	var name, user, pass []byte
+	// Redis 7.0 applies each option as it reads it, so the first bad one
+	// decides the error and an AUTH before it stays logged in. The name is
+	// set only when every option is good (Redis 7.2's rule, the one
+	// documented difference), so a failed HELLO never renames.
+	var name []byte
 	for i := 0; i < len(args); i++ {
 		more := len(args) - i - 1
 		switch {
 		case isWord(args[i], "auth") && more >= 2:
-			user, pass = args[i+1], args[i+2]
+			if err := s.login(r.c, args[i+1], args[i+2]); err != nil {
+				return err
+			}
 			i += 2
 		case isWord(args[i], "setname") && more >= 1:
+			if err := validClientName(args[i+1]); err != nil {
+				return err
+			}
 			name = args[i+1]
 			i++
 		default:
 			return resp.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 		}
 	}
-	// Redis's order: options parsed, then AUTH, then the authentication
-	// check, and only then the name, so a bad name still leaves the
-	// connection logged in.
-	if user != nil {
-		if err := s.login(r.c, user, pass); err != nil {
-			return err
-		}
-	}
 	if authLevel(r.c.auth.Load()) == authNone {
 		return resp.ErrHelloNoAuth
 	}
 	if name != nil {
-		if err := validClientName(name); err != nil {
-			return err
-		}
 		r.c.setName(name)
 	}
 	role := "replica"

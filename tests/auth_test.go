@@ -55,6 +55,12 @@ var authScripts = [][]string{
 	},
 	{"HELLO 2 AUTH default " + authPassword + " SETNAME bad\x01name", "PING", "CLIENT GETNAME"},
 	{"HELLO 2 AUTH default " + authPassword, "LLEN nokey"},
+	// HELLO's first bad option, in the order written, decides the error.
+	{
+		"HELLO 2 AUTH default wrong SETNAME bad\x01name", "HELLO 2 AUTH default wrong bogus",
+		"HELLO 2 SETNAME bad\x01name AUTH default wrong", "HELLO 2 bogus SETNAME bad\x01name",
+		"HELLO 2 SETNAME ok bogus", "HELLO 2 AUTH default " + authPassword + " SETNAME bad\x01name bogus",
+	},
 	// A pipeline before AUTH: all refused, none reaches the log.
 	{"RPUSH authp x|LPUSH authp y|MULTI|RPUSH authp z|EXEC|LRANGE authp 0 -1|AUTH " + authPassword + "|LRANGE authp 0 -1|EXISTS authp"},
 }
