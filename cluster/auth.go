@@ -10,7 +10,6 @@ import (
 	"time"
 
 	respio "github.com/raftlist/raftlist/cluster/resp"
-	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -68,13 +67,6 @@ var authConnCommands = []*connCommand{
 	{Spec: spec("auth", -2, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Authenticate to the server"), run: authCommand},
 }
 
-// internalRaftSubcommands need authCluster; RAFT NODES stays readable.
-var internalRaftSubcommands = map[string]bool{
-	"forward": true, "addnode": true, "removenode": true, "unblock": true,
-	"purgeowner": true, "exec": true, "readindex": true, "snapshot": true,
-	"ack": true,
-}
-
 // initialAuth is the level a new connection starts at.
 func (s *Server) initialAuth() authLevel {
 	if s.cfg.RequirePass != "" {
@@ -103,56 +95,39 @@ func (s *Server) gate(c *client, args [][]byte) resp.Reply {
 	case authCluster:
 		return nil
 	case authUser:
-		if isWord(args[0], "raft") && len(args) > 1 {
-			sub := strings.ToLower(string(args[1]))
-			if internalRaftSubcommands[sub] {
-				return resp.Error("NOPERM this user has no permissions to run the 'raft|" + sub + "' command")
-			}
-		}
-		return nil
+		return internalGate(args)
 	}
 	return noAuthGate(args)
+}
+
+// internalGate refuses a user the Internal subcommands (NOPERM), before
+// their arity is looked at.
+func internalGate(args [][]byte) resp.Reply {
+	_, cc := findCommand(args[0])
+	if cc == nil || len(args) < 2 {
+		return nil
+	}
+	if sc := subcommandNamed(cc.subs, args[1]); sc != nil && sc.flags&resp.Internal != 0 {
+		return resp.Error("NOPERM this user has no permissions to run the '" + cc.Name + "|" + sc.name + "' command")
+	}
+	return nil
 }
 
 // noAuthGate is Redis's processCommand order for an unauthenticated
 // client: unknown command, unknown subcommand and wrong arity are answered
 // as such; then only no_auth commands run.
 func noAuthGate(args [][]byte) resp.Reply {
-	if cc := lookupConnCommand(args[0]); cc != nil {
-		if err := cc.CheckArity(args); err != nil {
-			return err.(resp.Error)
-		}
-		if subs := authSubcommands(cc.Name); subs != nil && len(args) > 1 {
-			if _, err := findSubcommand(cc.Name, subs, args); err != nil {
-				return err
-			}
-		}
-		if cc.Flags&resp.NoAuth != 0 {
-			return nil
-		}
-		return resp.ErrNoAuth
-	}
-	cmd := fsm.Lookup(args[0])
-	if cmd == nil {
+	sp, cc := findCommand(args[0])
+	if sp == nil {
 		return resp.ErrUnknownCommand(args)
 	}
-	if err := cmd.CheckArity(args); err != nil {
-		return err.(resp.Error)
+	if err := checkDeclared(sp, cc, args); err != "" {
+		return err
+	}
+	if sp.Flags&resp.NoAuth != 0 {
+		return nil
 	}
 	return resp.ErrNoAuth
-}
-
-// raftSubcommandsForGate is raftSubcommands, set in init: referring to it
-// directly would make an initialization cycle through execute.
-var raftSubcommandsForGate []subcommand
-
-func init() { raftSubcommandsForGate = raftSubcommands }
-
-func authSubcommands(name string) []subcommand {
-	if name == "raft" {
-		return raftSubcommandsForGate
-	}
-	return containerSubcommands(name)
 }
 
 // AUTH [username] password

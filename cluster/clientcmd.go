@@ -7,12 +7,12 @@ import (
 )
 
 var clientSubcommands = []subcommand{
-	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }},
-	{"getname", 2, clientGetName},
-	{"setname", 3, clientSetName},
-	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Bulk(r.c.infoLine() + "\n") }},
-	{"list", -2, clientList},
-	{"unblock", -3, clientUnblock},
+	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }, 0},
+	{"getname", 2, clientGetName, 0},
+	{"setname", 3, clientSetName, 0},
+	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Bulk(r.c.infoLine() + "\n") }, 0},
+	{"list", -2, clientList, 0},
+	{"unblock", -3, clientUnblock, 0},
 }
 
 // CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO

@@ -23,20 +23,15 @@ func allSpecs() []*resp.Spec {
 }
 
 func findSpec(name []byte) *resp.Spec {
-	if c := fsm.Lookup(name); c != nil {
-		return &c.Spec
-	}
-	if c := lookupConnCommand(name); c != nil {
-		return &c.Spec
-	}
-	return nil
+	sp, _ := findCommand(name)
+	return sp
 }
 
 var commandSubcommands = []subcommand{
-	{"count", 2, func(*Server, *request) resp.Reply { return resp.Int(len(allSpecs())) }},
-	{"list", -2, commandList},
-	{"info", -2, commandInfoCmd},
-	{"docs", -2, commandDocs},
+	{"count", 2, func(*Server, *request) resp.Reply { return resp.Int(len(allSpecs())) }, 0},
+	{"list", -2, commandList, 0},
+	{"info", -2, commandInfoCmd, 0},
+	{"docs", -2, commandDocs, 0},
 }
 
 // COMMAND | COMMAND COUNT | COMMAND LIST | COMMAND INFO [name ...] |

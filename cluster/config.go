@@ -17,8 +17,8 @@ import (
 // than pretend.
 
 var configSubcommands = []subcommand{
-	{"get", -3, configGet},
-	{"help", 2, configHelp},
+	{"get", -3, configGet, 0},
+	{"help", 2, configHelp, 0},
 }
 
 // redisFacts are Redis config keys whose values follow from how raftlist

@@ -8,10 +8,16 @@ import (
 )
 
 // connCommand is a command the front door answers itself: it concerns the
-// connection or the node, not the replicated data.
+// connection or the node, not the replicated data. Its Door is Local or
+// LocalAtOnce (spec, below, sets Local).
 type connCommand struct {
 	resp.Spec
 	run func(s *Server, r *request) resp.Reply
+	// subs are a container's subcommands that Redis checks before the
+	// command runs: an unknown one or a wrong arity is refused at MULTI's
+	// queue and before AUTH. MEMORY and DEBUG leave it empty: Redis knows
+	// subcommands of theirs that raftlist does not implement.
+	subs []subcommand
 	// closeAfter closes the connection once the reply is written (QUIT).
 	closeAfter bool
 	// forwardable commands may arrive through RAFT FORWARD.
@@ -19,8 +25,10 @@ type connCommand struct {
 }
 
 // connCommands is the front door's command table; data commands live in
-// fsm's table. COMMAND reports both, which is why the table is filled in
-// init: COMMAND's handler reads the table it is part of.
+// fsm's table, and so do SELECT, PING and ECHO, which the state machine
+// runs inside EXEC (route.go runs them here outside MULTI). COMMAND
+// reports both tables, which is why this one is filled in init: COMMAND's
+// handler reads the table it is part of.
 var connCommands map[string]*connCommand
 
 func init() {
@@ -28,14 +36,8 @@ func init() {
 }
 
 var connCommandList = []*connCommand{
-	// PING [message]
-	{Spec: spec("ping", -1, resp.Fast, "connection", "1.0.0", "Ping the server"), run: ping},
-	// ECHO message
-	{Spec: spec("echo", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Echo the given string"), run: echo},
-	// SELECT index
-	{Spec: spec("select", 2, resp.Fast|resp.Loading|resp.Stale, "connection", "1.0.0", "Change the selected database for the current connection"), run: selectDB},
 	// QUIT
-	{Spec: spec("quit", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Close the connection"), run: quit, closeAfter: true},
+	{Spec: atOnce(spec("quit", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "1.0.0", "Close the connection")), run: quit, closeAfter: true},
 	// HELLO [protover [AUTH username password] [SETNAME clientname]]
 	{Spec: spec("hello", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
 	// READONLY
@@ -43,23 +45,32 @@ var connCommandList = []*connCommand{
 	// READWRITE
 	{Spec: spec("readwrite", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
 	// CLIENT subcommand [arg ...]
-	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand},
+	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand, subs: clientSubcommands},
 	// INFO [section ...]
 	{Spec: spec("info", -1, resp.Loading|resp.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
 	// COMMAND [subcommand ...]
-	{Spec: spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand},
+	{Spec: spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand, subs: commandSubcommands},
 	// CONFIG GET parameter [parameter ...] | HELP
-	{Spec: spec("config", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "2.0.0", "A container for server configuration commands"), run: configCommand},
+	{Spec: spec("config", -2, 0, "server", "2.0.0", "A container for server configuration commands"), run: configCommand, subs: configSubcommands},
 	// MEMORY PURGE
 	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...
-	{Spec: spec("raft", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale|resp.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, forwardable: true},
+	{Spec: spec("raft", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale|resp.NoMulti, "cluster", "0.1.0", "Raft membership and snapshots: ADDNODE id raft-addr resp-addr, REMOVENODE id, NODES, SNAPSHOT"), run: raftCommand, subs: raftSubcommands, forwardable: true},
 }
 
+// spec declares a front-door command: Local, unless the row says
+// LocalAtOnce.
 func spec(name string, arity int, flags resp.Flags, group, since, summary string) resp.Spec {
-	return resp.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary}
+	return resp.Spec{Name: name, Arity: arity, Flags: flags, Group: group, Since: since, Summary: summary, Door: resp.Local}
+}
+
+// atOnce marks a command Redis runs at once inside MULTI instead of
+// queueing it.
+func atOnce(sp resp.Spec) resp.Spec {
+	sp.Door = resp.LocalAtOnce
+	return sp
 }
 
 // maxConnCommandName bounds a front-door command's name (lookupConnCommand).
@@ -90,36 +101,6 @@ func lookupConnCommand(name []byte) *connCommand {
 		buf[i] = c
 	}
 	return connCommands[string(buf[:len(name)])]
-}
-
-// PING [message]
-func ping(_ *Server, r *request) resp.Reply {
-	switch len(r.args) {
-	case 1:
-		return resp.Status("PONG")
-	case 2:
-		return resp.Bulk(r.args[1])
-	}
-	return resp.ErrWrongArity("ping")
-}
-
-// ECHO message
-func echo(_ *Server, r *request) resp.Reply { return resp.Bulk(r.args[1]) }
-
-// SELECT index
-func selectDB(_ *Server, r *request) resp.Reply {
-	db, ok := resp.ParseInt(r.args[1])
-	if !ok {
-		return resp.ErrNotInteger
-	}
-	if db != int64(int32(db)) {
-		return resp.ErrNotInt32
-	}
-	if db < 0 || db >= fsm.NumDBs {
-		return resp.ErrInvalidDB
-	}
-	r.c.db.Store(db)
-	return resp.OK
 }
 
 // QUIT

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -46,34 +45,23 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	c.busy.Store(false)
 }
 
-// execute runs one command: connection commands here, everything else
-// validated first (bad input never reaches the log), then written through
-// the log or read linearizably.
+// execute serves one command the way route decides: refused, run here,
+// queued in MULTI, written through the log or read linearizably.
 func (s *Server) execute(r *request) resp.Reply {
-	if err := s.gate(r.c, r.args); err != nil {
-		return rejected(r, err.(resp.Error))
+	rt := s.route(r)
+	switch rt.how {
+	case refuse:
+		return rejected(rt.r, rt.err)
+	case runHere:
+		return rt.run(s, rt.r)
+	case queue:
+		return s.queueInMulti(rt)
+	case proposeAlone:
+		return s.blockingWrite(rt.r)
+	case propose:
+		return s.write(rt.r)
 	}
-	if r.c.tx != nil && !r.forwarded {
-		return s.queueInMulti(r)
-	}
-	if cc := lookupConnCommand(r.args[0]); cc != nil {
-		if err := cc.CheckArity(r.args); err != nil {
-			return rejected(r, err.(resp.Error))
-		}
-		return cc.run(s, r)
-	}
-	cmd, err := fsm.Validate(r.args)
-	if err != nil {
-		r.rejected = true
-		return errorReply(err)
-	}
-	switch {
-	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
-		return s.blockingWrite(r)
-	case cmd.Flags&resp.Write != 0:
-		return s.write(r)
-	}
-	return s.read(r)
+	return s.read(rt.r)
 }
 
 // write proposes the command and answers with its result once this node
@@ -167,26 +155,9 @@ func forwardFailure(err error, sent, write bool) resp.Reply {
 	return resp.Error(resp.UncertainPrefix + "lost the leader's answer; the command may or may not have been applied (" + oneLine(err) + ")")
 }
 
-// raftForward is the leader's side of a forwarding hop:
-// RAFT FORWARD db owner seq command [arg ...]. The follower names the
-// request, so a waiter it creates belongs to the follower, which holds the
-// client and answers it when it applies the entry that serves it.
-func raftForward(s *Server, r *request) resp.Reply {
-	db, err := strconv.Atoi(string(r.args[2]))
-	if err != nil || db < 0 || db >= fsm.NumDBs {
-		return resp.ErrInvalidDB
-	}
-	seq, err := strconv.ParseUint(string(r.args[4]), 10, 64)
-	if err != nil {
-		return resp.ErrNotInteger
-	}
-	inner := &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
-		forwarded: true, received: r.received}
-	if cc := lookupConnCommand(inner.args[0]); cc != nil && !cc.forwardable {
-		return resp.ErrNotForwardable
-	}
-	if bytes.EqualFold(inner.args[0], []byte("raft")) && len(inner.args) > 1 && bytes.EqualFold(inner.args[1], []byte("forward")) {
-		return resp.ErrNotForwardable
-	}
-	return s.execute(inner)
-}
+// RAFT FORWARD db owner seq command [arg ...]: the leader's side of a
+// forwarding hop. route serves every hop as the command it carries
+// (forwardedRequest), so that a pipeline of hops forms runs again; the row
+// is in RAFT's table for its arity and its Internal flag, and should a hop
+// ever reach it, it goes through route like any other request.
+func raftForward(s *Server, r *request) resp.Reply { return s.execute(r) }

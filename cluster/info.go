@@ -327,7 +327,7 @@ func portOf(addr string) string {
 }
 
 var memorySubcommands = []subcommand{
-	{"purge", 2, memoryPurge},
+	{"purge", 2, memoryPurge, 0},
 }
 
 // MEMORY PURGE

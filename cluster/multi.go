@@ -57,24 +57,28 @@ type txState struct {
 	args, bytes int
 }
 
-// txCmd is one queued command. local names the front-door command that
-// runs it at EXEC; nil means the state machine runs it.
+// txCmd is one queued command. local runs it in the front door at EXEC;
+// nil means the state machine runs it.
 type txCmd struct {
 	args  [][]byte
-	local *connCommand
+	local func(*Server, *request) resp.Reply
+	// onConn: the state machine runs it and, if it succeeded, the front
+	// door runs it again on the connection for its effect there (SELECT's
+	// database); it reads no state, so both runs agree.
+	onConn bool
 }
 
 // txConnCommands are the transaction commands; conncmds.go adds them to the
 // front door's table.
 var txConnCommands = []*connCommand{
 	// MULTI
-	{Spec: spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "1.2.0", "Mark the start of a transaction block"), run: multiCommand},
+	{Spec: atOnce(spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "1.2.0", "Mark the start of a transaction block")), run: multiCommand},
 	// EXEC
-	{Spec: spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI"), run: execCommand},
+	{Spec: atOnce(spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI")), run: execCommand},
 	// DISCARD
-	{Spec: spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI"), run: discardCommand},
+	{Spec: atOnce(spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI")), run: discardCommand},
 	// WATCH key [key ...]
-	{Spec: keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1), run: watchCommand},
+	{Spec: atOnce(keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1)), run: watchCommand},
 	// UNWATCH
 	{Spec: spec("unwatch", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
 }
@@ -84,65 +88,23 @@ func keySpec(sp resp.Spec, first, last, step int) resp.Spec {
 	return sp
 }
 
-// runsInMulti names the commands that run at once inside MULTI rather than
-// being queued (Redis's processCommand exceptions; RESET is not supported).
-func runsInMulti(name []byte) bool {
-	for _, n := range []string{"exec", "discard", "multi", "watch", "quit"} {
-		if isWord(name, n) {
-			return true
-		}
-	}
-	return false
-}
-
-// queueInMulti handles a command sent inside MULTI as Redis's
-// processCommand does: first the checks that refuse it (and flag the
-// transaction), then EXEC, DISCARD, MULTI, WATCH and QUIT run at once and
-// everything else is queued.
-func (s *Server) queueInMulti(r *request) resp.Reply {
-	tx := r.c.tx
-	refuse := func(e resp.Error) resp.Reply { return rejected(r, e) }
-	var local *connCommand
-	if cc := lookupConnCommand(r.args[0]); cc != nil {
-		if err := cc.CheckArity(r.args); err != nil {
-			return refuse(err.(resp.Error))
-		}
-		if subs := containerSubcommands(cc.Name); subs != nil && len(r.args) > 1 {
-			if _, err := findSubcommand(cc.Name, subs, r.args); err != nil {
-				return refuse(err.(resp.Error))
-			}
-		}
-		if cc.Flags&resp.NoMulti != 0 {
-			return refuse(resp.ErrNotInMulti)
-		}
-		if runsInMulti(r.args[0]) {
-			return cc.run(s, r)
-		}
-		if !fsm.TxCommand(r.args[0]) {
-			local = cc
-		}
-	} else {
-		cmd := fsm.Lookup(r.args[0])
-		if cmd == nil {
-			return refuse(resp.ErrUnknownCommand(r.args))
-		}
-		if err := cmd.CheckArity(r.args); err != nil {
-			return refuse(err.(resp.Error))
-		}
-		if cmd.Flags&resp.NoMulti != 0 {
-			return refuse(resp.ErrNotInMulti)
-		}
-	}
+// queueInMulti queues a command route accepted inside MULTI.
+func (s *Server) queueInMulti(rt routing) resp.Reply {
+	r, tx := rt.r, rt.r.c.tx
 	size := 0
 	for _, a := range r.args {
 		size += len(a)
 	}
 	if tx.args+len(r.args) > maxTxArgs || tx.bytes+size > maxTxBytes {
-		return refuse(errTxTooLarge)
+		return rejected(r, errTxTooLarge)
 	}
 	tx.args += len(r.args)
 	tx.bytes += size
-	tx.cmds = append(tx.cmds, txCmd{args: cloneArgs(r.args), local: local})
+	q := txCmd{args: cloneArgs(r.args), local: rt.run}
+	// A Local command of the state machine (SELECT) also acts on the
+	// connection once EXEC ran it.
+	q.onConn = rt.run == nil && rt.spec.IsLocal()
+	tx.cmds = append(tx.cmds, q)
 	r.c.multiLen.Store(int64(len(tx.cmds)) + 1)
 	return queued
 }
@@ -160,20 +122,6 @@ func rejected(r *request, e resp.Error) resp.Reply {
 		return resp.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(string(e), "ERR "))
 	}
 	return e
-}
-
-// containerSubcommands returns the subcommand table Redis checks at queue
-// time for a container command (DEBUG has none in Redis's table).
-func containerSubcommands(name string) []subcommand {
-	switch name {
-	case "client":
-		return clientSubcommands
-	case "command":
-		return commandSubcommands
-	case "config":
-		return configSubcommands
-	}
-	return nil
 }
 
 // cloneArgs copies arguments out of the connection's read buffer, which
@@ -316,7 +264,7 @@ func execCommand(s *Server, r *request) resp.Reply {
 		if q.local == nil {
 			t.Cmds = append(t.Cmds, q.args)
 		}
-		needsParse = needsParse || q.local != nil || isWord(q.args[0], "select")
+		needsParse = needsParse || q.local != nil || q.onConn
 	}
 	var replies []resp.Reply
 	if len(t.Cmds) > 0 || len(t.Watches) > 0 {
@@ -331,15 +279,15 @@ func execCommand(s *Server, r *request) resp.Reply {
 	}
 	out := make(resp.Array, 0, len(tx.cmds))
 	for _, q := range tx.cmds {
+		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}
 		if q.local != nil {
-			out = append(out, q.local.run(s, &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}))
+			out = append(out, q.local(s, here))
 			continue
 		}
 		reply := replies[0]
 		replies = replies[1:]
-		if isWord(q.args[0], "select") && isOKReply(reply) {
-			db, _ := resp.ParseInt(q.args[1])
-			c.db.Store(db)
+		if q.onConn && !isErrorReply(reply) {
+			runInMachine(s, here)
 		}
 		out = append(out, reply)
 	}
@@ -366,7 +314,10 @@ func execElements(reply resp.Reply, n int) ([]resp.Reply, bool) {
 	return nil, false
 }
 
-func isOKReply(r resp.Reply) bool { return string(resp.AppendRESP(nil, r)) == "+OK\r\n" }
+func isErrorReply(r resp.Reply) bool {
+	b := resp.AppendRESP(nil, r)
+	return len(b) > 0 && b[0] == '-'
+}
 
 // proposeTx puts the transaction in the log on the leader, or forwards it
 // there.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/raftlist/raftlist/third_party/redcon"
@@ -151,37 +150,20 @@ func (s *Server) reply(conn redcon.Conn, c *client, r resp.Reply) {
 
 // classify says whether args, arriving on c now, may join a run, and
 // returns the request it makes (for RAFT FORWARD, the forwarded command).
-// It mirrors execute's decisions exactly.
+// route decides; classify only groups what route would propose or read
+// behind the barrier.
 func (s *Server) classify(c *client, args [][]byte) (runKind, request) {
-	r := request{c: c, db: int(c.db.Load()), args: args}
-	if c.tx != nil || s.gate(c, args) != nil {
-		// Refused commands (NOAUTH, NOPERM) run alone: execute answers
-		// them and they never join a proposal.
-		return runAlone, r
+	r := &request{c: c, db: int(c.db.Load()), args: args}
+	rt := s.route(r)
+	switch rt.how {
+	case propose:
+		return runWrite, *rt.r
+	case readBarrier:
+		return runRead, *rt.r
 	}
-	if isForwardHop(args) {
-		db, err := strconv.Atoi(string(args[2]))
-		seq, serr := strconv.ParseUint(string(args[4]), 10, 64)
-		if err != nil || serr != nil || db < 0 || db >= fsm.NumDBs {
-			return runAlone, r // raftForward gives the error
-		}
-		r = request{c: c, db: db, args: args[5:], owner: string(args[3]), seq: seq, forwarded: true}
-	}
-	if lookupConnCommand(r.args[0]) != nil {
-		return runAlone, r
-	}
-	cmd, err := fsm.Validate(r.args)
-	switch {
-	case err != nil:
-		return runAlone, r
-	case cmd.Flags&resp.Blocking != 0 && !r.forwarded:
-		return runAlone, r
-	case cmd.Flags&resp.Write != 0:
-		return runWrite, r
-	case c.readonly.Load() && !r.forwarded:
-		return runAlone, r // a local read: nothing to share
-	}
-	return runRead, r
+	// Refused commands (NOAUTH, NOPERM, bad input) run alone too: execute
+	// answers them and they never join a proposal.
+	return runAlone, *r
 }
 
 // commandName is the name a command is counted under: the forwarded

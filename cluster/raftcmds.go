@@ -13,16 +13,16 @@ import (
 )
 
 var raftSubcommands = []subcommand{
-	{"nodes", 2, func(s *Server, _ *request) resp.Reply { return raftNodes(s) }},
-	{"addnode", 5, raftAddNode},
-	{"removenode", 3, raftRemoveNode},
-	{"forward", -6, raftForward},
-	{"unblock", 5, raftUnblock},
-	{"purgeowner", 4, raftPurgeOwner},
-	{"ack", -4, raftAck},
-	{"exec", -7, raftExec},
-	{"readindex", 2, raftReadIndex},
-	{"snapshot", 2, raftSnapshot},
+	{"nodes", 2, func(s *Server, _ *request) resp.Reply { return raftNodes(s) }, 0},
+	{"addnode", 5, raftAddNode, resp.Internal},
+	{"removenode", 3, raftRemoveNode, resp.Internal},
+	{"forward", -6, raftForward, resp.Internal},
+	{"unblock", 5, raftUnblock, resp.Internal},
+	{"purgeowner", 4, raftPurgeOwner, resp.Internal},
+	{"ack", -4, raftAck, resp.Internal},
+	{"exec", -7, raftExec, resp.Internal},
+	{"readindex", 2, raftReadIndex, resp.Internal},
+	{"snapshot", 2, raftSnapshot, resp.Internal},
 }
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |

@@ -6,10 +6,13 @@ import (
 
 // subcommand is one entry of a container command (CLIENT, COMMAND, RAFT).
 // Arity counts the container's name too, as Redis's subcommand table does.
+// Flags route it as a command's do; only Internal is read (NOPERM for a
+// user, auth.go).
 type subcommand struct {
 	name  string
 	arity int
 	run   func(s *Server, r *request) resp.Reply
+	flags resp.Flags
 }
 
 // runSubcommand dispatches args[1] among subs with Redis's errors for an
@@ -26,16 +29,23 @@ func runSubcommand(container string, subs []subcommand, s *Server, r *request) r
 // error is the reply Redis gives, also when it refuses to queue the command
 // inside MULTI.
 func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcommand, resp.Reply) {
-	for i := range subs {
-		sc := &subs[i]
-		if !isWord(args[1], sc.name) {
-			continue
-		}
-		spec := resp.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
-		if err := spec.CheckArity(args); err != nil {
-			return nil, err.(resp.Error)
-		}
-		return sc, nil
+	sc := subcommandNamed(subs, args[1])
+	if sc == nil {
+		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 	}
-	return nil, resp.ErrUnknownSubcommand(args[0], args[1])
+	spec := resp.Spec{Name: container + "|" + sc.name, Arity: sc.arity}
+	if err := spec.CheckArity(args); err != nil {
+		return nil, err.(resp.Error)
+	}
+	return sc, nil
+}
+
+// subcommandNamed finds name among subs in any case, or nil.
+func subcommandNamed(subs []subcommand, name []byte) *subcommand {
+	for i := range subs {
+		if isWord(name, subs[i].name) {
+			return &subs[i]
+		}
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package fsm
 
 import (
-	"bytes"
 	"encoding/binary"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -23,26 +22,10 @@ type Transaction struct {
 	// Watches are the client's WATCHed keys: if any changed after its
 	// WATCH, nothing runs and EXEC answers a nil array.
 	Watches []Watch
-	// Cmds are the queued commands in order. Besides state machine
-	// commands they may be SELECT (switching the database for the commands
-	// after it), PING and ECHO, which Redis also queues.
+	// Cmds are the queued commands in order: the state machine's, SELECT
+	// (switching the database for the commands after it), PING and ECHO
+	// included.
 	Cmds [][][]byte
-}
-
-// TxCommand reports whether the state machine can run args[0] inside a
-// transaction: one of its commands, or SELECT, PING or ECHO.
-func TxCommand(name []byte) bool {
-	return Lookup(name) != nil || txConnCommand(name) != ""
-}
-
-// txConnCommand names the connection commands a transaction carries.
-func txConnCommand(name []byte) string {
-	for _, n := range []string{"select", "ping", "echo"} {
-		if bytes.EqualFold(name, []byte(n)) {
-			return n
-		}
-	}
-	return ""
 }
 
 // applyExec runs a transaction (Redis's execCommand): nil array when a
@@ -55,60 +38,15 @@ func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) res
 	db := tx.DB
 	out := make(resp.Array, 0, len(tx.Cmds))
 	for _, args := range tx.Cmds {
-		var r resp.Reply
-		switch txConnCommand(args[0]) {
-		case "select":
-			r = txSelect(&db, args)
-		case "ping":
-			r = txPing(args)
-		case "echo":
-			r = txEcho(args)
-		default:
-			ctx := &Ctx{State: s, DBNum: db, Index: index, Term: term, TimeMs: timeMs,
-				Owner: tx.Owner, Seq: tx.Seq, NoBlock: true}
-			r = run(ctx, args)
-		}
-		out = append(out, r)
+		ctx := &Ctx{State: s, DBNum: db, Index: index, Term: term, TimeMs: timeMs,
+			Owner: tx.Owner, Seq: tx.Seq, NoBlock: true}
+		out = append(out, run(ctx, args))
+		db = ctx.DBNum // a SELECT switches the database of the commands after it
 	}
 	// Redis serves blocked clients after the whole EXEC: an element pushed
 	// and popped inside it was never there for them.
 	s.serveReady(index, term, timeMs)
 	return out
-}
-
-// SELECT index
-func txSelect(db *int, args [][]byte) resp.Reply {
-	if len(args) != 2 {
-		return resp.ErrWrongArity("select")
-	}
-	n, ok := resp.ParseInt(args[1])
-	if !ok || n != int64(int32(n)) {
-		return resp.ErrNotInteger
-	}
-	if n < 0 || n >= NumDBs {
-		return resp.ErrInvalidDB
-	}
-	*db = int(n)
-	return resp.OK
-}
-
-// PING [message]
-func txPing(args [][]byte) resp.Reply {
-	switch len(args) {
-	case 1:
-		return resp.Status("PONG")
-	case 2:
-		return resp.Bulk(args[1])
-	}
-	return resp.ErrWrongArity("ping")
-}
-
-// ECHO message
-func txEcho(args [][]byte) resp.Reply {
-	if len(args) != 2 {
-		return resp.ErrWrongArity("echo")
-	}
-	return resp.Bulk(args[1])
 }
 
 // appendTransaction encodes a KindExec payload.

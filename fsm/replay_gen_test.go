@@ -330,6 +330,11 @@ func (g *replayGen) mangle(args []string) []string {
 // table. TestReplayGeneratesEveryCommand fails when a command has none, so
 // a new command makes the generator grow with it.
 var replayCommandGens = map[string]func(g *replayGen) []string{
+	// The connection commands the state machine runs inside EXEC: a SELECT
+	// there moves the rest of the transaction to another database.
+	"ping":   func(g *replayGen) []string { return append([]string{"ping"}, g.elems(0, 1)...) },
+	"echo":   func(g *replayGen) []string { return []string{"echo", g.elem()} },
+	"select": func(g *replayGen) []string { return []string{"select", g.pick([]string{"0", "1", "9", "16", "-1"})} },
 	"lpush":  func(g *replayGen) []string { return append([]string{"lpush", g.key()}, g.elems(1, 3)...) },
 	"rpush":  func(g *replayGen) []string { return append([]string{"rpush", g.key()}, g.elems(1, 3)...) },
 	"lpushx": func(g *replayGen) []string { return append([]string{"lpushx", g.key()}, g.elems(1, 2)...) },

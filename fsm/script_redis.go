@@ -116,27 +116,11 @@ func (r *scrRun) args(L *lua.LState) ([][]byte, string) {
 // scrCallCost is what running one command charges, in instructions.
 const scrCallCost = 16
 
-// scrLocalCommands are the connection commands a script may call; outside
-// scripts the front door answers them.
-var scrLocalCommands = map[string]*Command{
-	// PING [message]
-	"ping": {Spec: resp.Spec{Name: "ping", Arity: -1, Flags: resp.Fast | resp.Stale | resp.Loading}},
-	// ECHO message
-	"echo": {Spec: resp.Spec{Name: "echo", Arity: 2, Flags: resp.Fast}},
-	// SELECT index
-	"select": {Spec: resp.Spec{Name: "select", Arity: 2, Flags: resp.Fast | resp.Loading | resp.Stale}},
-}
-
 // exec runs one command for the script with Redis's checks, in Redis's
 // order: known, arity, allowed in scripts, allowed in a read-only script.
 // Blocking commands answer as if they timed out at once (NoBlock).
 func (r *scrRun) exec(args [][]byte) resp.Reply {
-	name := strings.ToLower(string(args[0]))
 	cmd := Lookup(args[0])
-	local := cmd == nil
-	if local {
-		cmd = scrLocalCommands[name]
-	}
 	switch {
 	case cmd == nil:
 		return resp.ErrScriptUnknownCmd
@@ -147,26 +131,15 @@ func (r *scrRun) exec(args [][]byte) resp.Reply {
 	case r.readOnly && cmd.Flags&resp.Write != 0:
 		return resp.ErrScriptWrite
 	}
-	if local {
-		return r.localCommand(name, args)
-	}
 	exec, err := cmd.Prepare(args)
 	if err != nil {
 		return asError(err)
 	}
 	c := *r.ctx
 	c.DBNum, c.Args, c.NoBlock = r.db, args, true
-	return exec(&c)
-}
-
-func (r *scrRun) localCommand(name string, args [][]byte) resp.Reply {
-	switch name {
-	case "ping":
-		return txPing(args)
-	case "echo":
-		return txEcho(args)
-	}
-	return txSelect(&r.db, args)
+	reply := exec(&c)
+	r.db = c.DBNum // SELECT switches the script's database
+	return reply
 }
 
 // toLua converts a command's reply as Redis does for RESP2 (and RESP3
@@ -208,7 +181,7 @@ func (r *scrRun) aclCheckCmd(L *lua.LState) int {
 	if errText != "" {
 		L.Error(scrErrorTable(L, "-"+errText), 0)
 	}
-	if Lookup(args[0]) == nil && scrLocalCommands[strings.ToLower(string(args[0]))] == nil {
+	if Lookup(args[0]) == nil {
 		L.Error(scrErrorTable(L, "Invalid command passed to redis.acl_check_cmd()"), 0)
 	}
 	L.Push(lua.LTrue)
