@@ -1,9 +1,6 @@
 package tests
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // SELECT, PING and ECHO are answered by the front door outside MULTI and
 // by the state machine inside EXEC; both must give redis-server's bytes,
@@ -30,18 +27,20 @@ var connCommandScripts = [][]string{
 		"LLEN connsk", "SELECT 0", "LLEN connsk", "SELECT 1", "DEL connsk"},
 }
 
+// runAuthScript (auth_test.go) runs each script step as a pipeline on a
+// fresh connection; it changes no reply but HELLO's.
 func TestSelectPingEchoMatchRedisInAndOutOfMulti(t *testing.T) {
 	rds := mustStartRedis(t)
 	c := mustStartCluster(t, 3)
 	leader := mustLeader(t, c)
 	for si, script := range connCommandScripts {
-		cmds, want := runConnScript(t, rds.Addr, script)
+		cmds, want := runAuthScript(t, rds.Addr, script)
 		for _, n := range c.Nodes {
 			role := "follower"
 			if n == leader {
 				role = "leader"
 			}
-			_, got := runConnScript(t, n.ClientAddr, script)
+			_, got := runAuthScript(t, n.ClientAddr, script)
 			for i := range want {
 				if got[i] != want[i] {
 					t.Errorf("script %d, %s on %s (%s): exp %q (redis-server), got %q", si, cmds[i], n.ID, role, want[i], got[i])
@@ -50,27 +49,4 @@ func TestSelectPingEchoMatchRedisInAndOutOfMulti(t *testing.T) {
 		}
 	}
 	mustConverge(t, c)
-}
-
-// runConnScript runs script on a fresh connection to addr, one step at a
-// time ("a|b" is one pipeline), and returns each command with its raw reply.
-func runConnScript(t *testing.T, addr string, script []string) (cmds, replies []string) {
-	t.Helper()
-	c := mustDial(t, addr)
-	for _, step := range script {
-		group := strings.Split(step, "|")
-		var batch [][][]byte
-		for _, cmd := range group {
-			batch = append(batch, bargs(strings.Fields(cmd)...))
-		}
-		raws, err := c.pipeline(batch)
-		if err != nil {
-			t.Fatalf("%q on %s: %v", step, addr, err)
-		}
-		for i, raw := range raws {
-			cmds = append(cmds, group[i])
-			replies = append(replies, string(raw))
-		}
-	}
-	return cmds, replies
 }
