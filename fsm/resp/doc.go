@@ -10,9 +10,9 @@
 //     UNCERTAIN replies). A new error text goes here; the few still
 //     formatted beside their handlers (from arguments or local limits)
 //     move here as those handlers are touched.
-//   - spec.go: what a command declares (Spec: name, arity, Flags, keys) and
-//     the one arity check, for the state machine's command table and the
-//     front door's alike.
+//   - spec.go: what a command declares (Spec: name, arity, Flags, keys,
+//     and its Door: how the front door routes it) and the one arity check,
+//     for the state machine's command table and the front door's alike.
 //   - parse.go, splitargs.go: Redis's parsers of protocol words (ParseInt
 //     as string2ll, SplitArgs as sdssplitargs).
 //   - names.go: names raftlist adds to the protocol (ClusterUser).
