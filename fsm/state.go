@@ -3,6 +3,7 @@ package fsm
 import (
 	"sort"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -123,14 +124,14 @@ type State struct {
 	// replicated state (script_redis.go).
 	scriptLog *scriptLogBuffer
 	// vms are this state's idle Lua machines: a cache, never state
-	// (script_vm.go).
-	vms *scrVMPool
+	// (package lua).
+	vms *lua.Pool
 }
 
 // NewState returns an empty state.
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
-		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &scrVMPool{}}
+		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
 	}
