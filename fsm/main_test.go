@@ -9,7 +9,7 @@ import (
 )
 
 // TestMain runs every test in this package with the Lua machines' seal
-// checking values too (script_seal.go), and fails the run if any script,
+// checking values too (fsm/lua/seal.go), and fails the run if any script,
 // in any test, changed what a machine shares with later runs: every
 // script a test runs is then also a probe for sandbox holes.
 func TestMain(m *testing.M) {

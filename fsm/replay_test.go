@@ -265,8 +265,8 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 	machines := []*replayMachine{a, b, c, d}
 	scratch := NewState()
 	scratch.vms = c.st.vms
-	// The seal (script_seal.go) retires a Lua machine that a run changed,
-	// so a hole in the sandbox shows in no later reply; scrTaintedVMs
+	// The seal (fsm/lua/seal.go) retires a Lua machine that a run changed,
+	// so a hole in the sandbox shows in no later reply; lua.Tainted
 	// counts them, and any rise names the probe or entry that made it.
 	var sealed string
 	warm := func(probes []replayProbe) {
@@ -277,7 +277,7 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 				Cmds: []Cmd{{Owner: "warm/1", Seq: uint64(stats.warmups), Args: replayArgv(p.eval("warm-" + strconv.Itoa(stats.warmups)))}}})
 			scratch.TakeScriptLogs()
 			if lua.Tainted() > tainted && sealed == "" {
-				sealed = fmt.Sprintf("the seal retired C's Lua machine, which warm-up probe %q changed (script_seal.go): %q", p.name, p.body)
+				sealed = fmt.Sprintf("the seal retired C's Lua machine, which warm-up probe %q changed (fsm/lua/seal.go): %q", p.name, p.body)
 			}
 		}
 		if cfg.afterWarm != nil {
@@ -326,7 +326,7 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 			tainted := lua.Tainted()
 			obs[j] = replayObserve(m.st, m.st.Apply(index, le.term, e))
 			if lua.Tainted() > tainted {
-				return stats, mismatch(i, "the seal retired machine "+m.name+"'s Lua machine, which this entry changed (script_seal.go)", nil, obs)
+				return stats, mismatch(i, "the seal retired machine "+m.name+"'s Lua machine, which this entry changed (fsm/lua/seal.go)", nil, obs)
 			}
 		}
 		stats.entries++

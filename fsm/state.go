@@ -121,7 +121,7 @@ type State struct {
 	// scripts is the script cache: SHA1 (lowercase hex) to body.
 	scripts map[string]string
 	// scriptLog holds redis.log lines for the node to take; not
-	// replicated state (script_redis.go).
+	// replicated state (script_log.go).
 	scriptLog *scriptLogBuffer
 	// vms are this state's idle Lua machines: a cache, never state
 	// (package lua).

@@ -3,8 +3,8 @@ package lua
 // The base library scripts see: Lua 5.1's as redis-server 7.0.15 ships it,
 // minus what would make a node differ from another (addresses in tostring,
 // the collector's counters) or let one instruction use unbounded time or
-// memory. Protected calls are in script_protect.go, the table and math
-// libraries in script_tablelib.go, the string library in script_string.go.
+// memory. Protected calls are in protect.go, the table and math
+// libraries in tablelib.go, the string library in strlib.go.
 
 import (
 	"math"

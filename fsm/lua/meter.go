@@ -2,7 +2,7 @@ package lua
 
 // The metered helpers that compiled scripts call instead of gopher-lua's
 // own concatenation, indexed assignment, table constructors and length
-// operator (see script_compile.go). Each behaves as the Lua 5.1 operation
+// operator (see compile.go). Each behaves as the Lua 5.1 operation
 // it replaces and charges the run for the bytes and work it costs.
 
 import (

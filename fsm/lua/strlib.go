@@ -506,7 +506,7 @@ func quote(s string) string {
 }
 
 // strFind, strMatch, strGmatch and strGsub live with the matcher in
-// script_pattern.go.
+// pattern.go.
 
 // cString cuts s at its first NUL, as C (and so Redis's Lua) sees a string.
 func cString(s string) string {

@@ -8,7 +8,7 @@ package lua
 //     the globals is read-only (as in Redis 7), the compiler's metering
 //     helpers live in an environment no script can name (codeEnv), KEYS and
 //     ARGV are replaced, the random generator is reset, and put checks the
-//     machine against the seal taken when it was built (script_seal.go),
+//     machine against the seal taken when it was built (seal.go),
 //     retiring it if anything differs.
 //   - meter: the counted instruction budget (a context.Context whose
 //     Done() closes after N calls, gopher-lua asks once per instruction) and
@@ -101,7 +101,7 @@ func newVM() *machine {
 }
 
 // codeEnv returns the environment compiled code runs in: the metering
-// helpers the compiler calls (script_compile.go), then the globals. It is
+// helpers the compiler calls (compile.go), then the globals. It is
 // never a value a script can hold (there is no getfenv), so no script can
 // name, read or call a helper except where the compiler put the call: _G,
 // rawget, next and pairs see the globals, which hold no helper. A global
