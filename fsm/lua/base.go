@@ -90,6 +90,13 @@ func tonumber(L *lua.LState) int {
 	if base < 2 || base > 36 {
 		argError(L, 2, "tonumber", "base out of range")
 	}
+	L.Push(parseInBase(s, uint64(base)))
+	return 1
+}
+
+// parseInBase reads s as tonumber does in a base other than 10: an
+// optional sign, 0x in base 16, digits, nothing else but spaces.
+func parseInBase(s string, base uint64) lua.LValue {
 	s = strings.TrimLeft(s, spaces)
 	neg := false
 	if s != "" && (s[0] == '-' || s[0] == '+') {
@@ -101,32 +108,32 @@ func tonumber(L *lua.LState) int {
 	var n uint64
 	digits := 0
 	for ; digits < len(s); digits++ {
-		c := s[digits]
-		var d uint64
-		switch {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case 'a' <= c && c <= 'z':
-			d = uint64(c-'a') + 10
-		case 'A' <= c && c <= 'Z':
-			d = uint64(c-'A') + 10
-		default:
-			d = 99
-		}
-		if d >= uint64(base) {
+		d := digitValue(s[digits])
+		if d >= base {
 			break
 		}
-		n = n*uint64(base) + d
+		n = n*base + d
 	}
 	if digits == 0 || strings.TrimLeft(s[digits:], spaces) != "" {
-		L.Push(lua.LNil)
-		return 1
+		return lua.LNil
 	}
 	if neg {
 		n = -n
 	}
-	L.Push(lua.LNumber(n))
-	return 1
+	return lua.LNumber(n)
+}
+
+// digitValue is c's value as a digit in bases up to 36, or 99.
+func digitValue(c byte) uint64 {
+	switch {
+	case '0' <= c && c <= '9':
+		return uint64(c - '0')
+	case 'a' <= c && c <= 'z':
+		return uint64(c-'a') + 10
+	case 'A' <= c && c <= 'Z':
+		return uint64(c-'A') + 10
+	}
+	return 99
 }
 
 // setFuncs stores fns in t in name order: a table's iteration order is

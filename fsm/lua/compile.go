@@ -406,8 +406,17 @@ func (r *rewriter) assign(s *ast.AssignStmt) ast.Stmt {
 		a := s.Lhs[0].(*ast.AttrGetExpr)
 		return callStmt(s, "\x00set", append([]ast.Expr{a.Object, a.Key}, s.Rhs...)...)
 	}
-	// a[i], b = x, y: evaluate the targets' tables and keys, then the
-	// values, into fresh locals; then assign right to left as Lua 5.1 does.
+	return r.multiAssign(s)
+}
+
+// assignTarget is one target of a multiple assignment: a table and key
+// held in locals, or a plain variable.
+type assignTarget struct{ obj, key, ident ast.Expr }
+
+// multiAssign rewrites a[i], b = x, y: the targets' tables and keys, then
+// the values, are evaluated into fresh locals; then the targets are
+// assigned right to left, as Lua 5.1 does.
+func (r *rewriter) multiAssign(s *ast.AssignStmt) ast.Stmt {
 	var names []string
 	var exprs []ast.Expr
 	tmp := func(e ast.Expr) *ast.IdentExpr {
@@ -415,16 +424,15 @@ func (r *rewriter) assign(s *ast.AssignStmt) ast.Stmt {
 		names, exprs = append(names, name), append(exprs, e)
 		return ident(s, name)
 	}
-	type target struct{ obj, key, ident ast.Expr }
-	targets := make([]target, len(s.Lhs))
+	targets := make([]assignTarget, len(s.Lhs))
 	for i, t := range s.Lhs {
 		if a, ok := t.(*ast.AttrGetExpr); ok {
-			targets[i] = target{obj: tmp(a.Object), key: a.Key}
+			targets[i] = assignTarget{obj: tmp(a.Object), key: a.Key}
 			if !isStringConst(a.Key) {
 				targets[i].key = tmp(a.Key)
 			}
 		} else {
-			targets[i] = target{ident: t}
+			targets[i] = assignTarget{ident: t}
 		}
 	}
 	values := make([]ast.Expr, 0, len(s.Lhs))
@@ -440,25 +448,29 @@ func (r *rewriter) assign(s *ast.AssignStmt) ast.Stmt {
 	block.SetLine(s.Line())
 	block.SetLastLine(s.LastLine())
 	for i := len(targets) - 1; i >= 0; i-- {
-		t := targets[i]
-		var st ast.Stmt
-		switch {
-		case t.ident != nil:
-			st = &ast.AssignStmt{Lhs: []ast.Expr{t.ident}, Rhs: []ast.Expr{values[i]}}
-		case isStringConst(t.key):
-			get := &ast.AttrGetExpr{Object: t.obj, Key: t.key}
-			get.SetLine(s.Line())
-			st = &ast.AssignStmt{Lhs: []ast.Expr{get}, Rhs: []ast.Expr{values[i]}}
-		default:
-			st = callStmt(s, "\x00set", t.obj, t.key, values[i])
-		}
-		st.SetLine(s.Line())
-		st.SetLastLine(s.LastLine())
-		block.Stmts = append(block.Stmts, st)
+		block.Stmts = append(block.Stmts, assignOne(s, targets[i], values[i]))
 	}
 	block.Stmts[0].SetLine(s.Line())
 	block.Stmts[0].SetLastLine(s.LastLine())
 	return block
+}
+
+// assignOne assigns v to t, at the position of the statement s.
+func assignOne(s *ast.AssignStmt, t assignTarget, v ast.Expr) ast.Stmt {
+	var st ast.Stmt
+	switch {
+	case t.ident != nil:
+		st = &ast.AssignStmt{Lhs: []ast.Expr{t.ident}, Rhs: []ast.Expr{v}}
+	case isStringConst(t.key):
+		get := &ast.AttrGetExpr{Object: t.obj, Key: t.key}
+		get.SetLine(s.Line())
+		st = &ast.AssignStmt{Lhs: []ast.Expr{get}, Rhs: []ast.Expr{v}}
+	default:
+		st = callStmt(s, "\x00set", t.obj, t.key, v)
+	}
+	st.SetLine(s.Line())
+	st.SetLastLine(s.LastLine())
+	return st
 }
 
 // table rewrites a constructor with a key that could pad the array part:
