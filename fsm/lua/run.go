@@ -2,9 +2,7 @@ package lua
 
 // Running one script: KEYS and ARGV in, the reply out, errors worded as
 // redis-server 7.0.15 words them ("ERR user_script:1: boom script: <sha>,
-// on @user_script:1."). A script is one command: the writes it made before
-// an error stay, and blocked clients are served only after it returns
-// (Apply serves ready keys after each whole command).
+// on @user_script:1.").
 
 import (
 	"context"

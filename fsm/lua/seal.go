@@ -132,7 +132,7 @@ var tableFields = func() (f struct{ array, keys, strdict, dict uintptr }) {
 	at := func(name string, want reflect.Type) uintptr {
 		field, ok := typ.FieldByName(name)
 		if !ok || field.Type != want {
-			panic("fsm: gopher-lua's LTable has no " + name + " " + want.String() + " field; the script seal must be updated")
+			panic("lua: gopher-lua's LTable has no " + name + " " + want.String() + " field; the script seal must be updated")
 		}
 		return field.Offset
 	}

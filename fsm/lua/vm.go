@@ -2,15 +2,16 @@ package lua
 
 // The Lua machine scripts run in. API:
 //
-//   - Pool.get / put: a pooled, sandboxed *lua.LState ready to run one
-//     script. Each State has its own pool, a cache and never state. Between
+//   - Pool.get / put (pool.go): a pooled, sandboxed *lua.LState ready to
+//     run one script. Each state machine has its own pool, a cache and
+//     never state. Between
 //     runs nothing a script can reach changes: every table reachable from
 //     the globals is read-only (as in Redis 7), the compiler's metering
 //     helpers live in an environment no script can name (codeEnv), KEYS and
 //     ARGV are replaced, the random generator is reset, and put checks the
 //     machine against the seal taken when it was built (seal.go),
 //     retiring it if anything differs.
-//   - meter: the counted instruction budget (a context.Context whose
+//   - meter (budget.go): the counted instruction budget (a context.Context whose
 //     Done() closes after N calls, gopher-lua asks once per instruction) and
 //     the byte budget that metered builtins charge. Both are counted, never
 //     timed, so a runaway script stops at the same point on every node.
@@ -155,7 +156,7 @@ func missingGlobal(L *lua.LState) int {
 var arrayField = func() []int {
 	f, ok := reflect.TypeOf(lua.LTable{}).FieldByName("array")
 	if !ok || f.Type != reflect.TypeOf([]lua.LValue(nil)) {
-		panic("fsm: gopher-lua's LTable has no array []LValue field; the script sandbox must be updated")
+		panic("lua: gopher-lua's LTable has no array []LValue field; the script sandbox must be updated")
 	}
 	return f.Index
 }()
