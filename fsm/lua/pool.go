@@ -62,7 +62,7 @@ func (p *Pool) put(vm *machine) {
 	if vm.broken {
 		return
 	}
-	vm.run = nil
+	vm.run, vm.last = nil, runState{}
 	vm.pcallDepth = 0
 	vm.globals.RawSetString("KEYS", lua.LNil)
 	vm.globals.RawSetString("ARGV", lua.LNil)

@@ -51,7 +51,10 @@ type machine struct {
 	// the protected calls running.
 	threads    []*lua.LState
 	pcallDepth int
-	run        *runState
+	// run is the run being served, nil between runs; it points to last,
+	// which each run overwrites whole (one allocation fewer per EVAL).
+	run  *runState
+	last runState
 	// broken is set when a Go panic escaped gopher-lua: the state may be
 	// inconsistent and is not reused.
 	broken bool
