@@ -43,3 +43,15 @@ func TestSealRetiresATaintedMachine(t *testing.T) {
 		})
 	}
 }
+
+// TestResetMakesAPoolCold: after Reset the next run is on a machine built
+// from nothing, which is what the replay checker's cold machine relies on.
+func TestResetMakesAPoolCold(t *testing.T) {
+	pool := &Pool{}
+	first := pool.get()
+	pool.put(first)
+	pool.Reset()
+	if again := pool.get(); again == first {
+		t.Fatal("exp a new machine after Reset, got the idle one again")
+	}
+}
