@@ -16,7 +16,7 @@
 // cached beside it is either immutable (compiled scripts, keyed by SHA1 of
 // their body) or a pool of Lua machines that a run can never change: a
 // script is a pure function of (the state, its arguments), nothing it does
-// survives it except through the keyspace (script_vm.go, script_seal.go).
+// survives it except through the keyspace (package fsm/lua).
 // A new cache must come with the same argument and a test that attacks it.
 //
 // Redis's wire vocabulary is not here: reply values and their encoding,
@@ -25,4 +25,10 @@
 // the front door, the reply reader and the tests all import. fsm builds its
 // replies from it and declares its command table with it; a new error text
 // goes in fsm/resp/errors.go, not in a handler.
+//
+// The Lua runtime is not here either: fsm/lua compiles and runs scripts on
+// pooled sandboxed machines and states their determinism contract. fsm
+// keeps what is state or command: EVAL, EVALSHA and SCRIPT, the replicated
+// script cache, the redis.log buffer, and scriptHost, the lua.Host through
+// which a script's redis.call runs a command of this table.
 package fsm

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
+	glua "github.com/yuin/gopher-lua"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -164,14 +165,14 @@ func TestReplayCatchesAWarmLuaMachineThatKeepsSomething(t *testing.T) {
 	// runs, so nothing else can make the machines disagree.
 	cfg := replayDefaultConfig
 	cfg.concurrent, cfg.warmFirst, cfg.warmChance = false, []replayProbe{}, 0
-	cfg.afterWarm = func(p *scrVMPool) {
-		vm := p.get()
-		idx := vm.L.NewTable()
-		idx.RawSetString("foo", lua.LString("planted"))
-		mt := vm.L.NewTable()
-		mt.RawSetString("__index", idx)
-		vm.L.SetMetatable(lua.LNumber(0), mt)
-		p.put(vm)
+	cfg.afterWarm = func(p *lua.Pool) {
+		p.Tamper(func(L *glua.LState) {
+			idx := L.NewTable()
+			idx.RawSetString("foo", glua.LString("planted"))
+			mt := L.NewTable()
+			mt.RawSetString("__index", idx)
+			L.SetMetatable(glua.LNumber(0), mt)
+		})
 	}
 	log := replayWithoutScripts(replayGenerate(5, 100))
 	log.entries = append(log.entries[:1:1], replayEntry{term: 1, note: "observer of numbers",

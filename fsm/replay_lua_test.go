@@ -373,7 +373,7 @@ func (p replayProbe) eval(value string) []string {
 	return []string{"eval", p.body, "1", "a", value}
 }
 
-// replayHelperNames are the compiler's metering helpers (script_compile.go)
+// replayHelperNames are the compiler's metering helpers (fsm/lua/compile.go)
 // and its temporaries: no script may reach them by name.
 var replayHelperNames = []string{"\\0concat", "\\0set", "\\0len", "\\0table", "\\0tmore", "\\0v0", "\\0v1"}
 

@@ -49,6 +49,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -79,7 +80,7 @@ type replayConfig struct {
 	warmFirst []replayProbe
 	// Hooks for the checker's own tests: they break one machine.
 	afterRestore func(st *State)
-	afterWarm    func(p *scrVMPool)
+	afterWarm    func(p *lua.Pool)
 }
 
 var replayDefaultConfig = replayConfig{restoreChance: 0.08, warmChance: 0.5, readChance: 0.05, concurrent: true}
@@ -264,19 +265,19 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 	machines := []*replayMachine{a, b, c, d}
 	scratch := NewState()
 	scratch.vms = c.st.vms
-	// The seal (script_seal.go) retires a Lua machine that a run changed,
-	// so a hole in the sandbox shows in no later reply; scrTaintedVMs
+	// The seal (fsm/lua/seal.go) retires a Lua machine that a run changed,
+	// so a hole in the sandbox shows in no later reply; lua.Tainted
 	// counts them, and any rise names the probe or entry that made it.
 	var sealed string
 	warm := func(probes []replayProbe) {
 		for _, p := range probes {
 			stats.warmups++
-			tainted := scrTaintedVMs.Load()
+			tainted := lua.Tainted()
 			scratch.Apply(scratch.applied+1, 1, &Entry{Kind: KindCommands,
 				Cmds: []Cmd{{Owner: "warm/1", Seq: uint64(stats.warmups), Args: replayArgv(p.eval("warm-" + strconv.Itoa(stats.warmups)))}}})
 			scratch.TakeScriptLogs()
-			if scrTaintedVMs.Load() > tainted && sealed == "" {
-				sealed = fmt.Sprintf("the seal retired C's Lua machine, which warm-up probe %q changed (script_seal.go): %q", p.name, p.body)
+			if lua.Tainted() > tainted && sealed == "" {
+				sealed = fmt.Sprintf("the seal retired C's Lua machine, which warm-up probe %q changed (fsm/lua/seal.go): %q", p.name, p.body)
 			}
 		}
 		if cfg.afterWarm != nil {
@@ -304,7 +305,7 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 	obs := make([]replayObs, len(machines))
 	for i, le := range log.entries {
 		index := uint64(i + 1)
-		d.st.vms = &scrVMPool{}
+		d.st.vms.Reset()
 		if replayScriptEntry(le.e) && r.Float64() < cfg.warmChance {
 			p := []replayProbe{replayHostile[r.IntN(len(replayHostile))], replayHostile[r.IntN(len(replayHostile))]}
 			warm(p)
@@ -322,10 +323,10 @@ func replayCheck(cfg replayConfig, log *replayLog) (replayStats, *replayMismatch
 			if err != nil {
 				panic(fmt.Sprintf("replay: generated entry %d does not decode: %v", index, err))
 			}
-			tainted := scrTaintedVMs.Load()
+			tainted := lua.Tainted()
 			obs[j] = replayObserve(m.st, m.st.Apply(index, le.term, e))
-			if scrTaintedVMs.Load() > tainted {
-				return stats, mismatch(i, "the seal retired machine "+m.name+"'s Lua machine, which this entry changed (script_seal.go)", nil, obs)
+			if lua.Tainted() > tainted {
+				return stats, mismatch(i, "the seal retired machine "+m.name+"'s Lua machine, which this entry changed (fsm/lua/seal.go)", nil, obs)
 			}
 		}
 		stats.entries++

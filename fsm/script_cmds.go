@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -32,8 +33,8 @@ var scriptCommands = []Command{
 		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands"}, Prepare: scriptCommand},
 }
 
-// scrKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.
-func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
+// scriptKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.
+func scriptKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
 	n, ok := resp.ParseInt(args[2])
 	switch {
 	case !ok:
@@ -53,20 +54,20 @@ func scrKeysArgs(args [][]byte) (keys, argv [][]byte, err error) {
 // reaches the log. EVAL adds it to the cache, as Redis does.
 func evalCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
-		keys, argv, err := scrKeysArgs(args)
+		keys, argv, err := scriptKeysArgs(args)
 		if err != nil {
 			return nil, err
 		}
-		s, err := scrLoad(args[1])
+		s, err := lua.Load(args[1])
 		if err != nil {
 			return nil, err
 		}
-		if err := scrCheckReadOnly(s, readOnly); err != nil {
+		if err := checkReadOnlyScript(s, readOnly); err != nil {
 			return nil, err
 		}
 		return func(c *Ctx) resp.Reply {
 			if !readOnly {
-				c.State.scripts[s.sha] = s.body
+				c.State.scripts[s.SHA()] = s.Body()
 			}
 			return runScript(c, s, keys, argv, readOnly)
 		}, nil
@@ -84,7 +85,7 @@ func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 		if len(args[1]) != 40 {
 			return nil, resp.ErrNoScript
 		}
-		keys, argv, err := scrKeysArgs(args)
+		keys, argv, err := scriptKeysArgs(args)
 		if err != nil {
 			return nil, err
 		}
@@ -94,9 +95,9 @@ func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 			if !ok {
 				return resp.ErrNoScript
 			}
-			s, err := scrLoad([]byte(body))
+			s, err := lua.Load([]byte(body))
 			if err == nil {
-				err = scrCheckReadOnly(s, readOnly)
+				err = checkReadOnlyScript(s, readOnly)
 			}
 			if err != nil {
 				return asError(err)
@@ -106,11 +107,11 @@ func evalshaCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 	}
 }
 
-// scrCheckReadOnly refuses, for EVAL_RO and EVALSHA_RO, a script that
+// checkReadOnlyScript refuses, for EVAL_RO and EVALSHA_RO, a script that
 // declares itself with "#!lua" but not flags=no-writes. Scripts without a
 // shebang may run read-only; a write inside them fails when it is called.
-func scrCheckReadOnly(s *scrScript, readOnly bool) error {
-	if readOnly && s.flags&scrShebang != 0 && s.flags&scrNoWrites == 0 {
+func checkReadOnlyScript(s *lua.Script, readOnly bool) error {
+	if readOnly && s.Shebang() && !s.NoWrites() {
 		return resp.ErrScriptWriteFlag
 	}
 	return nil
@@ -144,13 +145,13 @@ func scriptCommand(args [][]byte) (Exec, error) {
 
 // SCRIPT LOAD script
 func scriptLoad(args [][]byte) (Exec, error) {
-	s, err := scrLoad(args[2])
+	s, err := lua.Load(args[2])
 	if err != nil {
 		return nil, err
 	}
 	return func(c *Ctx) resp.Reply {
-		c.State.scripts[s.sha] = s.body
-		return resp.BulkString(s.sha)
+		c.State.scripts[s.SHA()] = s.Body()
+		return resp.BulkString(s.SHA())
 	}, nil
 }
 
@@ -220,6 +221,10 @@ var scriptHelp = func() resp.Array {
 	}
 	return out
 }()
+
+// ScriptSHA returns the lowercase hex SHA1 of a script body, its name in
+// the script cache.
+func ScriptSHA(body []byte) string { return lua.SHA(body) }
 
 // ScriptCount returns how many scripts the cache holds.
 func (s *State) ScriptCount() int { return len(s.scripts) }

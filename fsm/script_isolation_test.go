@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	lua "github.com/yuin/gopher-lua"
+	"github.com/raftlist/raftlist/fsm/lua"
 )
 
 // A script is a pure function of (the replicated state, its arguments):
@@ -84,12 +84,12 @@ func TestScriptsLeaveNothingForLaterScripts(t *testing.T) {
 			warm, cold := scrNewNode(t), scrNewNode(t)
 			both := func(args ...string) {
 				t.Helper()
-				cold.st.vms = &scrVMPool{}
+				cold.st.vms.Reset()
 				if exp, got := scrWire(cold.do(args...)), scrWire(warm.do(args...)); exp != got {
 					t.Fatalf("after probe %q, %q: exp %q (fresh machine), got %q (reused machine)", probe, args[1], exp, got)
 				}
 			}
-			for range scrVMsKept + 2 {
+			for range lua.MaxIdle + 2 {
 				both(scrEval(probe, 1, "k")...)
 			}
 			both("del", "k")
@@ -136,48 +136,10 @@ func isScrMissingGlobal(wire string) bool {
 // rules leave is then a test failure, not a quiet retirement.
 func scrSealFully(t *testing.T) {
 	t.Helper()
-	tainted := scrTaintedVMs.Load()
+	tainted := lua.Tainted()
 	t.Cleanup(func() {
-		if n := scrTaintedVMs.Load() - tainted; n != 0 {
+		if n := lua.Tainted() - tainted; n != 0 {
 			t.Errorf("exp no Lua machine changed by a run, got %d retired as tainted", n)
 		}
 	})
-}
-
-// TestScriptSealRetiresATaintedMachine changes, from Go, each kind of
-// thing a machine shares between runs, and checks that the machine is
-// retired rather than reused.
-func TestScriptSealRetiresATaintedMachine(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		taint func(vm *scrVM)
-	}{
-		{"a key written into a read-only view", func(vm *scrVM) { vm.globals.RawGetString("string").(*lua.LTable).RawSetString("foo", lua.LTrue) }},
-		{"a library function replaced", func(vm *scrVM) {
-			lib := vm.real[vm.globals.RawGetString("string").(*lua.LTable)]
-			lib.RawSetString("rep", lib.RawGetString("sub"))
-		}},
-		{"a global added", func(vm *scrVM) { vm.globals.RawSetString("x", lua.LTrue) }},
-		{"a global removed", func(vm *scrVM) { vm.globals.RawSetString("pairs", lua.LNil) }},
-		{"a metatable removed", func(vm *scrVM) { vm.env.Metatable = lua.LNil }},
-		{"a helper replaced", func(vm *scrVM) { vm.code.RawSetString("\x00len", vm.code.RawGetString("\x00set")) }},
-		{"the string metatable replaced", func(vm *scrVM) { vm.L.SetMetatable(lua.LString(""), vm.L.NewTable()) }},
-		{"a table shared through a new view", func(vm *scrVM) { vm.readOnly(vm.L.NewTable()) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			pool := &scrVMPool{}
-			vm := pool.get()
-			tc.taint(vm)
-			before := scrTaintedVMs.Load()
-			pool.put(vm)
-			got := scrTaintedVMs.Load() - before
-			scrTaintedVMs.Add(-got) // deliberate: not a hole for TestMain to report
-			if got != 1 {
-				t.Fatalf("exp the machine retired as tainted, got %d retired", got)
-			}
-			if len(pool.idle) != 0 {
-				t.Fatalf("exp the tainted machine not kept, got %d idle", len(pool.idle))
-			}
-		})
-	}
 }

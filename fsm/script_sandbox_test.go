@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -106,8 +107,8 @@ func TestScriptRunsShareNothing(t *testing.T) {
 }
 
 func TestScriptBudget(t *testing.T) {
-	instr := "ERR " + errScrInstructions.Error()
-	bytesErr := "ERR " + errScrBytes.Error()
+	instr := "ERR " + scrOutOfInstructions
+	bytesErr := "ERR " + scrOutOfBytes
 	stopped := func(msg, body string, line int) scrCase {
 		return scrCase{name: body, args: scrEval(body, 0), want: scrErrAt(msg, body, line)}
 	}
@@ -168,7 +169,7 @@ func TestScriptBudgetStopsAtTheSameInstructionEverywhere(t *testing.T) {
 		t.Fatalf("a runaway script held the state machine for %v", took)
 	}
 	rb := b.do(scrEval(body, 0)...)
-	if exp, got := "-ERR "+errScrInstructions.Error()+" script: ", scrWire(ra); !strings.HasPrefix(got, exp) {
+	if exp, got := "-ERR "+scrOutOfInstructions+" script: ", scrWire(ra); !strings.HasPrefix(got, exp) {
 		t.Fatalf("exp %q..., got %q", exp, got)
 	}
 	if exp, got := scrWire(ra), scrWire(rb); exp != got {
@@ -281,7 +282,7 @@ func TestScriptReadPathRunsConcurrently(t *testing.T) {
 
 func BenchmarkScriptEval(b *testing.B) {
 	// Measure what production runs: the seal checks shapes, not values.
-	defer scrSealValues.Store(scrSealValues.Swap(false))
+	defer lua.CheckValues(lua.CheckValues(false))
 	for _, bc := range []struct{ name, body string }{
 		{"return 1", "return 1"},
 		{"push and pop", "redis.call('rpush', KEYS[1], ARGV[1]) return redis.call('lpop', KEYS[1])"},
@@ -296,3 +297,9 @@ func BenchmarkScriptEval(b *testing.B) {
 		})
 	}
 }
+
+// The budget errors, word for word (the lua package's DefaultBudget).
+const (
+	scrOutOfInstructions = "Script stopped: it ran more than 10000000 Lua instructions"
+	scrOutOfBytes        = "Script stopped: it created more than 268435456 bytes of strings and tables"
+)

@@ -3,6 +3,7 @@ package fsm
 import (
 	"sort"
 
+	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -120,17 +121,17 @@ type State struct {
 	// scripts is the script cache: SHA1 (lowercase hex) to body.
 	scripts map[string]string
 	// scriptLog holds redis.log lines for the node to take; not
-	// replicated state (script_redis.go).
+	// replicated state (script_log.go).
 	scriptLog *scriptLogBuffer
 	// vms are this state's idle Lua machines: a cache, never state
-	// (script_vm.go).
-	vms *scrVMPool
+	// (package lua).
+	vms *lua.Pool
 }
 
 // NewState returns an empty state.
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
-		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &scrVMPool{}}
+		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
 	}

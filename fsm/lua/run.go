@@ -1,10 +1,8 @@
-package fsm
+package lua
 
 // Running one script: KEYS and ARGV in, the reply out, errors worded as
 // redis-server 7.0.15 words them ("ERR user_script:1: boom script: <sha>,
-// on @user_script:1."). A script is one command: the writes it made before
-// an error stay, and blocked clients are served only after it returns
-// (Apply serves ready keys after each whole command).
+// on @user_script:1.").
 
 import (
 	"context"
@@ -17,21 +15,15 @@ import (
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
-// scrRun is one run of a script. It is the run's context.Context, so the
+// runState is one run of a script. It is the run's context.Context, so the
 // sandbox's builtins find it from their *lua.LState.
-type scrRun struct {
-	vm  *scrVM
-	ctx *Ctx // the EVAL command: state, database, log position
-	sha string
-	// db is the database the script's commands use; SELECT changes it for
-	// the rest of the script only.
-	db int
-	// readOnly refuses write commands: EVAL_RO, EVALSHA_RO, or a script
-	// declared "#!lua flags=no-writes".
-	readOnly bool
+type runState struct {
+	vm   *machine
+	host Host
+	sha  string
 	// resp3 is set by redis.setresp(3): nil replies become Lua nil.
 	resp3  bool
-	budget scrBudget
+	budget meter
 	rng    uint64
 	// ids names tables and functions for tostring, in order of first use.
 	ids map[lua.LValue]int
@@ -47,32 +39,35 @@ type scrRun struct {
 	errMsg    string
 }
 
-// scrRunOf returns the run a state is executing, or nil.
-func scrRunOf(L *lua.LState) *scrRun {
-	run, _ := L.Context().(*scrRun)
+// runOf returns the run a state is executing, or nil.
+func runOf(L *lua.LState) *runState {
+	run, _ := L.Context().(*runState)
 	return run
 }
 
 // Done implements context.Context by counting an instruction.
-func (r *scrRun) Done() <-chan struct{} { return r.budget.Done() }
+func (r *runState) Done() <-chan struct{} { return r.budget.Done() }
 
 // Err implements context.Context.
-func (r *scrRun) Err() error { return r.budget.Err() }
+func (r *runState) Err() error { return r.budget.Err() }
 
 // Deadline implements context.Context.
-func (r *scrRun) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (r *runState) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Value implements context.Context.
-func (r *scrRun) Value(any) any { return nil }
+func (r *runState) Value(any) any { return nil }
 
-var _ context.Context = (*scrRun)(nil)
+var _ context.Context = (*runState)(nil)
 
-// runScript runs s for the command in c with its keys and arguments and
-// returns the script's reply.
-func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply resp.Reply) {
-	vm := c.State.vms.get()
-	run := &scrRun{vm: vm, ctx: c, sha: s.sha, db: c.DBNum, readOnly: readOnly || s.flags&scrNoWrites != 0, rng: scrRandInit}
-	run.budget.reset()
+// Run runs s with keys and argv on one of the pool's machines, with host
+// as the world outside the machine and budget as its limits, and returns
+// the script's reply. Nothing the run does survives it except through
+// host: the machine goes back to the pool only if its seal still holds.
+func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (reply resp.Reply) {
+	vm := p.get()
+	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: randInit}
+	run := &vm.last
+	run.budget.reset(budget)
 	vm.run = run
 	L := vm.L
 	defer func() {
@@ -84,10 +79,10 @@ func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply 
 			vm.broken = true
 			reply = resp.Error("ERR Error running script (call to f_" + s.sha + "): the Lua engine failed")
 		}
-		c.State.vms.put(vm)
+		p.put(vm)
 	}()
-	vm.globals.RawSetString("KEYS", scrStrings(L, keys))
-	vm.globals.RawSetString("ARGV", scrStrings(L, argv))
+	vm.globals.RawSetString("KEYS", stringList(L, keys))
+	vm.globals.RawSetString("ARGV", stringList(L, argv))
 	fn := L.NewFunctionFromProto(s.proto)
 	fn.Env = vm.code
 	L.SetContext(run)
@@ -111,8 +106,8 @@ func runScript(c *Ctx, s *scrScript, keys, argv [][]byte, readOnly bool) (reply 
 	return run.reply(L.Get(-1))
 }
 
-// scrStrings makes KEYS or ARGV.
-func scrStrings(L *lua.LState, items [][]byte) *lua.LTable {
+// stringList makes KEYS or ARGV.
+func stringList(L *lua.LState, items [][]byte) *lua.LTable {
 	t := L.CreateTable(len(items), 0)
 	for i, it := range items {
 		t.RawSetInt(i+1, lua.LString(it))
@@ -123,7 +118,7 @@ func scrStrings(L *lua.LState, items [][]byte) *lua.LTable {
 // handleError is the error handler of the run's protected call, Redis's
 // __redis__err__handler: it notes where the error was raised. Level 1 is
 // the function that raised it; when that is a builtin, its Lua caller.
-func (vm *scrVM) handleError(L *lua.LState) int {
+func (vm *machine) handleError(L *lua.LState) int {
 	run := vm.run
 	run.errObj = L.Get(1)
 	run.errMsg = run.errMessage()
@@ -150,9 +145,9 @@ func (vm *scrVM) handleError(L *lua.LState) int {
 
 // sourceName is the source Redis shows for a chunk: "@user_script", or
 // the text loadstring compiled.
-func (r *scrRun) sourceName(chunkID string) string {
-	if chunkID == scrChunkName {
-		return "@" + scrChunkName
+func (r *runState) sourceName(chunkID string) string {
+	if chunkID == chunkName {
+		return "@" + chunkName
 	}
 	if src, ok := r.chunks[chunkID]; ok {
 		return src
@@ -162,28 +157,28 @@ func (r *scrRun) sourceName(chunkID string) string {
 
 // errMessage is the message of the error object that ended the run: an
 // error table's err field, or "ERR " and the value as text.
-func (r *scrRun) errMessage() string {
+func (r *runState) errMessage() string {
 	if t, ok := r.errObj.(*lua.LTable); ok {
-		if s, ok := scrStringOf(t.RawGetString("err")); ok {
+		if s, ok := stringOf(t.RawGetString("err")); ok {
 			return s
 		}
 		return "ERR Error running script: the error object has no err field"
 	}
-	return "ERR " + scrHideAddresses(scrToString(r.vm.L, r.errObj))
+	return "ERR " + hideAddresses(toString(r.vm.L, r.errObj))
 }
 
 // unhandled is the message of an error the handler never saw.
-func (r *scrRun) unhandled(err error) string {
+func (r *runState) unhandled(err error) string {
 	aerr, ok := err.(*lua.ApiError)
 	if !ok {
-		return "ERR Error running script (call to f_" + r.sha + "): " + scrHideAddresses(err.Error())
+		return "ERR Error running script (call to f_" + r.sha + "): " + hideAddresses(err.Error())
 	}
 	r.errObj = aerr.Object
 	msg := r.errMessage()
-	if rest, ok := strings.CutPrefix(msg, "ERR "+scrChunkName+":"); ok {
+	if rest, ok := strings.CutPrefix(msg, "ERR "+chunkName+":"); ok {
 		if end := strings.IndexByte(rest, ':'); end > 0 {
 			if line, err := strconv.Atoi(rest[:end]); err == nil {
-				r.errSource, r.errLine = "@"+scrChunkName, line
+				r.errSource, r.errLine = "@"+chunkName, line
 			}
 		}
 	}
@@ -191,7 +186,7 @@ func (r *scrRun) unhandled(err error) string {
 }
 
 // errorReply adds where the error was raised, as Redis 7 does.
-func (r *scrRun) errorReply(msg string) resp.Reply {
+func (r *runState) errorReply(msg string) resp.Reply {
 	if r.errSource != "" {
 		msg += " script: " + r.sha + ", on " + r.errSource + ":" + strconv.Itoa(r.errLine) + "."
 	}
@@ -202,7 +197,7 @@ func (r *scrRun) errorReply(msg string) resp.Reply {
 // are bulks, numbers integers (truncated), true 1, false and nil nil; a
 // table with an err or ok string is an error or status, otherwise an array
 // of its elements up to the first nil.
-func (r *scrRun) reply(v lua.LValue) resp.Reply {
+func (r *runState) reply(v lua.LValue) resp.Reply {
 	out, ok := r.toReply(v, 0)
 	if !ok {
 		r.errSource = ""
@@ -212,27 +207,28 @@ func (r *scrRun) reply(v lua.LValue) resp.Reply {
 }
 
 // spend charges converting one value; false when a budget ran out.
-func (r *scrRun) spend(bytes int) bool {
-	r.budget.instr--
-	r.budget.bytes -= int64(16 + bytes)
-	if r.budget.instr < 0 && r.budget.stop == nil {
-		r.budget.stop = errScrInstructions
+func (r *runState) spend(bytes int) bool {
+	b := &r.budget
+	b.instr--
+	b.bytes -= int64(16 + bytes)
+	if b.instr < 0 && b.stop == nil {
+		b.outOfInstructions()
 	}
-	if r.budget.bytes < 0 && r.budget.stop == nil {
-		r.budget.stop = errScrBytes
+	if b.bytes < 0 && b.stop == nil {
+		b.outOfBytes()
 	}
-	return r.budget.stop == nil
+	return b.stop == nil
 }
 
-func (r *scrRun) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
-	if depth >= scrReplyDepth {
+func (r *runState) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
+	if depth >= ReplyDepth {
 		return resp.ErrLuaStackLimit, true
 	}
 	switch v := v.(type) {
 	case lua.LString:
 		return resp.Bulk(v), r.spend(len(v))
 	case lua.LNumber:
-		return resp.Int(scrToInt64(float64(v))), r.spend(0)
+		return resp.Int(toInt64(float64(v))), r.spend(0)
 	case lua.LBool:
 		if v {
 			return resp.Int(1), r.spend(0)
@@ -244,7 +240,7 @@ func (r *scrRun) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
 	return resp.NullBulk, r.spend(0)
 }
 
-func (r *scrRun) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
+func (r *runState) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 	if !r.spend(0) {
 		return nil, false
 	}
@@ -255,7 +251,7 @@ func (r *scrRun) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 		return resp.Status(resp.Sanitize(string(s))), true
 	}
 	if f, ok := t.RawGetString("double").(lua.LNumber); ok {
-		return resp.Bulk(scrNumberString(float64(f), 17)), true
+		return resp.Bulk(numberString(float64(f), 17)), true
 	}
 	if s, ok := t.RawGetString("big_number").(lua.LString); ok {
 		return resp.Bulk(resp.Sanitize(string(s))), true
@@ -292,7 +288,7 @@ func (r *scrRun) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 
 // pairsReply is a {map=...} (keys and values) or {set=...} (keys) reply,
 // which a RESP2 client gets as a flat array.
-func (r *scrRun) pairsReply(t *lua.LTable, depth int, values bool) (resp.Reply, bool) {
+func (r *runState) pairsReply(t *lua.LTable, depth int, values bool) (resp.Reply, bool) {
 	out := resp.Array{}
 	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		rep, ok := r.toReply(k, depth+1)

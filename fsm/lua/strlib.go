@@ -1,4 +1,4 @@
-package fsm
+package lua
 
 // The string library scripts see: Lua 5.1's, rewritten so that numbers turn
 // into text as Lua's "%.14g" does (gopher-lua uses Go's shortest form),
@@ -15,20 +15,20 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (vm *scrVM) stringLib() *lua.LTable {
+func (vm *machine) stringLib() *lua.LTable {
 	t := vm.L.NewTable()
-	scrSetFuncs(vm.L, t, map[string]lua.LGFunction{
-		"byte": scrStrByte, "char": vm.strChar, "dump": scrStrDump, "find": vm.strFind,
+	setFuncs(vm.L, t, map[string]lua.LGFunction{
+		"byte": strByte, "char": vm.strChar, "dump": strDump, "find": vm.strFind,
 		"format": vm.strFormat, "gfind": vm.strGmatch, "gmatch": vm.strGmatch,
-		"gsub": vm.strGsub, "len": scrStrLen, "lower": vm.strLower, "match": vm.strMatch,
-		"rep": vm.strRep, "reverse": vm.strReverse, "sub": scrStrSub, "upper": vm.strUpper,
+		"gsub": vm.strGsub, "len": strLen, "lower": vm.strLower, "match": vm.strMatch,
+		"rep": vm.strRep, "reverse": vm.strReverse, "sub": strSub, "upper": vm.strUpper,
 	})
 	return t
 }
 
-// scrNumberString formats a Lua number as Lua 5.1's tostring does (C's
+// numberString formats a Lua number as Lua 5.1's tostring does (C's
 // "%.14g"), prec being 14; redis.call arguments use 17.
-func scrNumberString(f float64, prec int) string {
+func numberString(f float64, prec int) string {
 	switch {
 	case math.IsNaN(f):
 		if math.Signbit(f) {
@@ -43,22 +43,22 @@ func scrNumberString(f float64, prec int) string {
 	return strconv.FormatFloat(f, 'g', prec, 64)
 }
 
-// scrStringOf is lua_tolstring: strings and numbers have a string form.
-func scrStringOf(v lua.LValue) (string, bool) {
+// stringOf is lua_tolstring: strings and numbers have a string form.
+func stringOf(v lua.LValue) (string, bool) {
 	switch v := v.(type) {
 	case lua.LString:
 		return string(v), true
 	case lua.LNumber:
-		return scrNumberString(float64(v), 14), true
+		return numberString(float64(v), 14), true
 	}
 	return "", false
 }
 
-// scrToString is tostring without metamethods. Tables, functions and other
+// toString is tostring without metamethods. Tables, functions and other
 // references are named by the order in which the run first printed them,
 // never by address, so the text is the same on every node.
-func scrToString(L *lua.LState, v lua.LValue) string {
-	if s, ok := scrStringOf(v); ok {
+func toString(L *lua.LState, v lua.LValue) string {
+	if s, ok := stringOf(v); ok {
 		return s
 	}
 	switch v := v.(type) {
@@ -71,30 +71,30 @@ func scrToString(L *lua.LState, v lua.LValue) string {
 		return "false"
 	}
 	id := 0
-	if run := scrRunOf(L); run != nil {
+	if run := runOf(L); run != nil {
 		if run.ids == nil {
 			run.ids = make(map[lua.LValue]int)
 		}
 		if id = run.ids[v]; id == 0 {
 			id = len(run.ids) + 1
 			run.ids[v] = id
-			run.budget.charge(L, scrCallCost, 64)
+			run.budget.charge(L, callCost, 64)
 		}
 	}
 	return v.Type().String() + ": 0x" + strconv.FormatInt(int64(0x1000000+id), 16)
 }
 
-// scrSpaces are C's isspace characters.
-const scrSpaces = " \t\n\v\f\r"
+// spaces are C's isspace characters.
+const spaces = " \t\n\v\f\r"
 
-// scrToNumber is lua_tonumber: numbers, and strings that C's strtod reads
+// toNumber is lua_tonumber: numbers, and strings that C's strtod reads
 // whole (blanks around allowed; decimal, exponent, hex, inf, nan).
-func scrToNumber(v lua.LValue) (float64, bool) {
+func toNumber(v lua.LValue) (float64, bool) {
 	switch v := v.(type) {
 	case lua.LNumber:
 		return float64(v), true
 	case lua.LString:
-		s := strings.Trim(string(cString([]byte(v))), scrSpaces)
+		s := strings.Trim(cString(string(v)), spaces)
 		body := strings.TrimLeft(s, "+-")
 		if s == "" || len(s)-len(body) > 1 || strings.ContainsRune(body, '_') {
 			return 0, false
@@ -111,9 +111,9 @@ func scrToNumber(v lua.LValue) (float64, bool) {
 	return 0, false
 }
 
-// scrToInt64 converts as C's (long long) cast does on x86-64: NaN and
+// toInt64 converts as C's (long long) cast does on x86-64: NaN and
 // values out of range become the smallest integer.
-func scrToInt64(f float64) int64 {
+func toInt64(f float64) int64 {
 	if math.IsNaN(f) || f >= 9223372036854775808.0 || f < -9223372036854775808.0 {
 		return math.MinInt64
 	}
@@ -122,83 +122,83 @@ func scrToInt64(f float64) int64 {
 
 // Argument checks with Lua 5.1's messages: "bad argument #n to 'f' (...)".
 
-func scrArgError(L *lua.LState, n int, fname, msg string) {
+func argError(L *lua.LState, n int, fname, msg string) {
 	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
 }
 
-func scrTypeError(L *lua.LState, n int, fname, want string) {
+func typeError(L *lua.LState, n int, fname, want string) {
 	got := "no value"
 	if n <= L.GetTop() {
 		got = L.Get(n).Type().String()
 	}
-	scrArgError(L, n, fname, want+" expected, got "+got)
+	argError(L, n, fname, want+" expected, got "+got)
 }
 
-func scrCheckAny(L *lua.LState, n int, fname string) {
+func checkAny(L *lua.LState, n int, fname string) {
 	if n > L.GetTop() {
-		scrArgError(L, n, fname, "value expected")
+		argError(L, n, fname, "value expected")
 	}
 }
 
-func scrCheckTable(L *lua.LState, n int, fname string) *lua.LTable {
+func checkTable(L *lua.LState, n int, fname string) *lua.LTable {
 	t, ok := L.Get(n).(*lua.LTable)
 	if !ok {
-		scrTypeError(L, n, fname, "table")
+		typeError(L, n, fname, "table")
 	}
 	return t
 }
 
-func scrCheckFunction(L *lua.LState, n int, fname string) *lua.LFunction {
+func checkFunction(L *lua.LState, n int, fname string) *lua.LFunction {
 	f, ok := L.Get(n).(*lua.LFunction)
 	if !ok {
-		scrTypeError(L, n, fname, "function")
+		typeError(L, n, fname, "function")
 	}
 	return f
 }
 
-func scrCheckString(L *lua.LState, n int, fname string) string {
-	s, ok := scrStringOf(L.Get(n))
+func checkString(L *lua.LState, n int, fname string) string {
+	s, ok := stringOf(L.Get(n))
 	if !ok {
-		scrTypeError(L, n, fname, "string")
+		typeError(L, n, fname, "string")
 	}
 	return s
 }
 
-func scrOptString(L *lua.LState, n int, fname, def string) string {
+func optString(L *lua.LState, n int, fname, def string) string {
 	if L.Get(n) == lua.LNil {
 		return def
 	}
-	return scrCheckString(L, n, fname)
+	return checkString(L, n, fname)
 }
 
-func scrCheckNumber(L *lua.LState, n int, fname string) float64 {
-	f, ok := scrToNumber(L.Get(n))
+func checkNumber(L *lua.LState, n int, fname string) float64 {
+	f, ok := toNumber(L.Get(n))
 	if !ok {
-		scrTypeError(L, n, fname, "number")
+		typeError(L, n, fname, "number")
 	}
 	return f
 }
 
-// scrCheckInt is luaL_checkinteger (a 64-bit lua_Integer).
-func scrCheckInt(L *lua.LState, n int, fname string) int64 {
-	return scrToInt64(scrCheckNumber(L, n, fname))
+// checkInt is luaL_checkinteger (a 64-bit lua_Integer).
+func checkInt(L *lua.LState, n int, fname string) int64 {
+	return toInt64(checkNumber(L, n, fname))
 }
 
-func scrOptInt(L *lua.LState, n int, fname string, def int64) int64 {
+func optInt(L *lua.LState, n int, fname string, def int64) int64 {
 	if L.Get(n) == lua.LNil {
 		return def
 	}
-	return scrCheckInt(L, n, fname)
+	return checkInt(L, n, fname)
 }
 
-// scrCheckInt32 is luaL_checkint: the integer cut to a C int.
-func scrCheckInt32(L *lua.LState, n int, fname string) int32 {
-	return int32(scrCheckInt(L, n, fname))
+// checkInt32 is luaL_checkint: the integer cut to a C int.
+func checkInt32(L *lua.LState, n int, fname string) int32 {
+	return int32(checkInt(L, n, fname))
 }
 
-// scrPosRelat turns a negative string position into one from the start
+// posRelat turns a negative string position into one from the start
 // (Lua 5.1's posrelat).
-func scrPosRelat(pos int64, n int) int64 {
+func posRelat(pos int64, n int) int64 {
 	if pos < 0 {
 		pos += int64(n) + 1
 	}
@@ -209,16 +209,16 @@ func scrPosRelat(pos int64, n int) int64 {
 }
 
 // string.len (s)
-func scrStrLen(L *lua.LState) int {
-	L.Push(lua.LNumber(len(scrCheckString(L, 1, "len"))))
+func strLen(L *lua.LState) int {
+	L.Push(lua.LNumber(len(checkString(L, 1, "len"))))
 	return 1
 }
 
 // string.sub (s, i [, j]): a substring shares its bytes, nothing to charge.
-func scrStrSub(L *lua.LState) int {
-	s := scrCheckString(L, 1, "sub")
-	start := scrPosRelat(scrCheckInt(L, 2, "sub"), len(s))
-	end := scrPosRelat(scrOptInt(L, 3, "sub", -1), len(s))
+func strSub(L *lua.LState) int {
+	s := checkString(L, 1, "sub")
+	start := posRelat(checkInt(L, 2, "sub"), len(s))
+	end := posRelat(optInt(L, 3, "sub", -1), len(s))
 	if start < 1 {
 		start = 1
 	}
@@ -234,10 +234,10 @@ func scrStrSub(L *lua.LState) int {
 }
 
 // string.byte (s [, i [, j]])
-func scrStrByte(L *lua.LState) int {
-	s := scrCheckString(L, 1, "byte")
-	i := scrPosRelat(scrOptInt(L, 2, "byte", 1), len(s))
-	j := scrPosRelat(scrOptInt(L, 3, "byte", i), len(s))
+func strByte(L *lua.LState) int {
+	s := checkString(L, 1, "byte")
+	i := posRelat(optInt(L, 2, "byte", 1), len(s))
+	j := posRelat(optInt(L, 3, "byte", i), len(s))
 	if i <= 0 {
 		i = 1
 	}
@@ -248,7 +248,7 @@ func scrStrByte(L *lua.LState) int {
 		return 0
 	}
 	n := j - i + 1
-	if n+int64(L.GetTop()) > scrMaxStack {
+	if n+int64(L.GetTop()) > maxStack {
 		L.RaiseError("stack overflow (string slice too long)")
 	}
 	for k := i; k <= j; k++ {
@@ -258,14 +258,14 @@ func scrStrByte(L *lua.LState) int {
 }
 
 // string.char (...)
-func (vm *scrVM) strChar(L *lua.LState) int {
+func (vm *machine) strChar(L *lua.LState) int {
 	n := L.GetTop()
 	vm.run.budget.charge(L, int64(n)/16, int64(n))
 	b := make([]byte, n)
 	for i := range b {
-		c := scrCheckInt(L, i+1, "char")
+		c := checkInt(L, i+1, "char")
 		if c < 0 || c > 255 {
-			scrArgError(L, i+1, "char", "invalid value")
+			argError(L, i+1, "char", "invalid value")
 		}
 		b[i] = byte(c)
 	}
@@ -275,15 +275,15 @@ func (vm *scrVM) strChar(L *lua.LState) int {
 
 // string.dump (function): Redis's Lua can dump, but nothing here loads
 // bytecode, so there is nothing useful to dump.
-func scrStrDump(L *lua.LState) int {
-	scrCheckFunction(L, 1, "dump")
+func strDump(L *lua.LState) int {
+	checkFunction(L, 1, "dump")
 	L.RaiseError("unable to dump given function")
 	return 0
 }
 
 // mapBytes returns s with f applied to every byte, charged.
-func (vm *scrVM) mapBytes(L *lua.LState, fname string, f func(b []byte)) int {
-	s := scrCheckString(L, 1, fname)
+func (vm *machine) mapBytes(L *lua.LState, fname string, f func(b []byte)) int {
+	s := checkString(L, 1, fname)
 	vm.run.budget.charge(L, int64(len(s))/64, int64(len(s)))
 	b := []byte(s)
 	f(b)
@@ -292,7 +292,7 @@ func (vm *scrVM) mapBytes(L *lua.LState, fname string, f func(b []byte)) int {
 }
 
 // string.lower (s), in the C locale: ASCII only.
-func (vm *scrVM) strLower(L *lua.LState) int {
+func (vm *machine) strLower(L *lua.LState) int {
 	return vm.mapBytes(L, "lower", func(b []byte) {
 		for i, c := range b {
 			if 'A' <= c && c <= 'Z' {
@@ -303,7 +303,7 @@ func (vm *scrVM) strLower(L *lua.LState) int {
 }
 
 // string.upper (s), in the C locale: ASCII only.
-func (vm *scrVM) strUpper(L *lua.LState) int {
+func (vm *machine) strUpper(L *lua.LState) int {
 	return vm.mapBytes(L, "upper", func(b []byte) {
 		for i, c := range b {
 			if 'a' <= c && c <= 'z' {
@@ -314,7 +314,7 @@ func (vm *scrVM) strUpper(L *lua.LState) int {
 }
 
 // string.reverse (s)
-func (vm *scrVM) strReverse(L *lua.LState) int {
+func (vm *machine) strReverse(L *lua.LState) int {
 	return vm.mapBytes(L, "reverse", func(b []byte) {
 		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
 			b[i], b[j] = b[j], b[i]
@@ -323,15 +323,15 @@ func (vm *scrVM) strReverse(L *lua.LState) int {
 }
 
 // string.rep (s, n): the result is charged before it is made.
-func (vm *scrVM) strRep(L *lua.LState) int {
-	s := scrCheckString(L, 1, "rep")
-	n := int64(scrCheckInt32(L, 2, "rep"))
+func (vm *machine) strRep(L *lua.LState) int {
+	s := checkString(L, 1, "rep")
+	n := int64(checkInt32(L, 2, "rep"))
 	if n <= 0 || s == "" {
 		L.Push(lua.LString(""))
 		return 1
 	}
-	if int64(len(s)) > ScriptMaxBytes/n+1 {
-		vm.run.budget.charge(L, 0, ScriptMaxBytes+1)
+	if int64(len(s)) > vm.run.budget.limit.Bytes/n+1 {
+		vm.run.budget.charge(L, 0, vm.run.budget.limit.Bytes+1)
 	}
 	size := int64(len(s)) * n
 	vm.run.budget.charge(L, size/64, size)
@@ -342,9 +342,9 @@ func (vm *scrVM) strRep(L *lua.LState) int {
 // string.format (formatstring, ...) as Lua 5.1 formats: flags "-+ #0",
 // width and precision of at most two digits, conversions cdiouxXeEfgGqs.
 // Widths count bytes, as C does.
-func (vm *scrVM) strFormat(L *lua.LState) int {
-	format := scrCheckString(L, 1, "format")
-	b := scrBuilder{run: vm.run}
+func (vm *machine) strFormat(L *lua.LState) int {
+	format := checkString(L, 1, "format")
+	b := builder{run: vm.run}
 	arg := 1
 	for i := 0; i < len(format); i++ {
 		c := format[i]
@@ -357,11 +357,11 @@ func (vm *scrVM) strFormat(L *lua.LState) int {
 			b.b.WriteByte('%')
 			continue
 		}
-		spec, next := scrParseFormatSpec(L, format, i)
+		spec, next := parseFormatSpec(L, format, i)
 		i = next
 		arg++
 		if arg > L.GetTop() {
-			scrArgError(L, arg, "format", "no value")
+			argError(L, arg, "format", "no value")
 		}
 		out := spec.format(L, arg)
 		b.add(L, out)
@@ -370,15 +370,15 @@ func (vm *scrVM) strFormat(L *lua.LState) int {
 	return 1
 }
 
-// scrFormatSpec is one "%[flags][width][.precision]conv" of string.format.
-type scrFormatSpec struct {
+// formatSpec is one "%[flags][width][.precision]conv" of string.format.
+type formatSpec struct {
 	flags string
 	width int
 	prec  int // -1: none
 	conv  byte
 }
 
-func scrParseFormatSpec(L *lua.LState, format string, i int) (scrFormatSpec, int) {
+func parseFormatSpec(L *lua.LState, format string, i int) (formatSpec, int) {
 	start := i
 	for i < len(format) && strings.IndexByte("-+ #0", format[i]) >= 0 {
 		i++
@@ -386,7 +386,7 @@ func scrParseFormatSpec(L *lua.LState, format string, i int) (scrFormatSpec, int
 	if i-start > 5 {
 		L.RaiseError("invalid format (repeated flags)")
 	}
-	spec := scrFormatSpec{flags: format[start:i], prec: -1}
+	spec := formatSpec{flags: format[start:i], prec: -1}
 	digits := func() int {
 		n, v := 0, 0
 		for i < len(format) && format[i] >= '0' && format[i] <= '9' {
@@ -411,7 +411,7 @@ func scrParseFormatSpec(L *lua.LState, format string, i int) (scrFormatSpec, int
 }
 
 // verb is the Go verb for a numeric conversion.
-func (s scrFormatSpec) verb(conv string) string {
+func (s formatSpec) verb(conv string) string {
 	v := "%" + s.flags
 	if s.width > 0 {
 		v += strconv.Itoa(s.width)
@@ -423,7 +423,7 @@ func (s scrFormatSpec) verb(conv string) string {
 }
 
 // pad pads text to the width in bytes, as C pads %s and %c.
-func (s scrFormatSpec) pad(text string) string {
+func (s formatSpec) pad(text string) string {
 	if len(text) >= s.width {
 		return text
 	}
@@ -434,23 +434,23 @@ func (s scrFormatSpec) pad(text string) string {
 	return fill + text
 }
 
-func (s scrFormatSpec) format(L *lua.LState, arg int) string {
+func (s formatSpec) format(L *lua.LState, arg int) string {
 	switch s.conv {
 	case 'c':
-		return s.pad(string([]byte{byte(scrToInt64(scrCheckNumber(L, arg, "format")))}))
+		return s.pad(string([]byte{byte(toInt64(checkNumber(L, arg, "format")))}))
 	case 'd', 'i':
-		return fmt.Sprintf(s.verb("d"), scrToInt64(scrCheckNumber(L, arg, "format")))
+		return fmt.Sprintf(s.verb("d"), toInt64(checkNumber(L, arg, "format")))
 	case 'o', 'u', 'x', 'X':
-		n := uint64(scrToInt64(scrCheckNumber(L, arg, "format")))
+		n := uint64(toInt64(checkNumber(L, arg, "format")))
 		s.flags = strings.NewReplacer("+", "", " ", "").Replace(s.flags)
 		if n == 0 {
 			s.flags = strings.ReplaceAll(s.flags, "#", "")
 		}
 		return fmt.Sprintf(s.verb(map[byte]string{'o': "o", 'u': "d", 'x': "x", 'X': "X"}[s.conv]), n)
 	case 'e', 'E', 'f', 'g', 'G':
-		f := scrCheckNumber(L, arg, "format")
+		f := checkNumber(L, arg, "format")
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			text := scrNumberString(f, 14)
+			text := numberString(f, 14)
 			if !strings.HasPrefix(text, "-") && strings.Contains(s.flags, "+") {
 				text = "+" + text
 			} else if !strings.HasPrefix(text, "-") && strings.Contains(s.flags, " ") {
@@ -466,9 +466,9 @@ func (s scrFormatSpec) format(L *lua.LState, arg int) string {
 		}
 		return fmt.Sprintf(s.verb(string(s.conv)), f)
 	case 'q':
-		return scrQuote(scrCheckString(L, arg, "format"))
+		return quote(checkString(L, arg, "format"))
 	case 's':
-		text := scrCheckString(L, arg, "format")
+		text := checkString(L, arg, "format")
 		if s.prec < 0 && len(text) >= 100 {
 			return text
 		}
@@ -484,8 +484,8 @@ func (s scrFormatSpec) format(L *lua.LState, arg int) string {
 	return ""
 }
 
-// scrQuote is %q: a string Lua can read back.
-func scrQuote(s string) string {
+// quote is %q: a string Lua can read back.
+func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
@@ -506,4 +506,12 @@ func scrQuote(s string) string {
 }
 
 // strFind, strMatch, strGmatch and strGsub live with the matcher in
-// script_pattern.go.
+// pattern.go.
+
+// cString cuts s at its first NUL, as C (and so Redis's Lua) sees a string.
+func cString(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

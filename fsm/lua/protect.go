@@ -1,4 +1,4 @@
-package fsm
+package lua
 
 // Protected calls: pcall and xpcall, each on a thread of its own so that a
 // caught error closes exactly the upvalues Lua closes.
@@ -11,8 +11,8 @@ import (
 
 // pcall (f, arg1, ...) as Redis 7 replaces it: an error table raised by
 // redis.call comes back as its err string. The call runs on a thread of
-// its own (see scrVM.protected).
-func (vm *scrVM) pcall(L *lua.LState) int {
+// its own (see machine.protected).
+func (vm *machine) pcall(L *lua.LState) int {
 	if f := L.Get(1); L.GetTop() == 0 || (f.Type() != lua.LTFunction && L.GetMetaField(f, "__call").Type() != lua.LTFunction) {
 		// Redis's pcall calls its own result placeholder when given nothing.
 		what := "boolean"
@@ -51,9 +51,9 @@ func (vm *scrVM) pcall(L *lua.LState) int {
 }
 
 // xpcall (f, err): f runs, and on an error err(message), on a thread.
-func (vm *scrVM) xpcall(L *lua.LState) int {
+func (vm *machine) xpcall(L *lua.LState) int {
 	if L.GetTop() < 2 {
-		scrArgError(L, 2, "xpcall", "value expected")
+		argError(L, 2, "xpcall", "value expected")
 	}
 	f, handler := L.Get(1), L.Get(2)
 	th := vm.thread(L)
@@ -89,17 +89,17 @@ func (vm *scrVM) xpcall(L *lua.LState) int {
 // shared. (Run on the script's own state, a caught error would detach
 // every live closure from the caller's locals.)
 const (
-	// scrMaxPcallDepth bounds nested protected calls, as Lua 5.1's C
+	// maxPcallDepth bounds nested protected calls, as Lua 5.1's C
 	// stack does ("C stack overflow").
-	scrMaxPcallDepth = 200
-	// scrThreadCallDepth is a protected call's own call depth.
-	scrThreadCallDepth = 1000
-	scrThreadsKept     = 4
+	maxPcallDepth = 200
+	// threadCallDepth is a protected call's own call depth.
+	threadCallDepth = 1000
+	threadsKept     = 4
 )
 
 // thread returns an idle thread for a protected call, metered by the run.
-func (vm *scrVM) thread(L *lua.LState) *lua.LState {
-	if vm.pcallDepth >= scrMaxPcallDepth {
+func (vm *machine) thread(L *lua.LState) *lua.LState {
+	if vm.pcallDepth >= maxPcallDepth {
 		L.RaiseError("C stack overflow")
 	}
 	vm.pcallDepth++
@@ -111,7 +111,7 @@ func (vm *scrVM) thread(L *lua.LState) *lua.LState {
 		// run's (which would count a Done call).
 		ctx := vm.L.RemoveContext()
 		opts := vm.L.Options
-		vm.L.Options = lua.Options{CallStackSize: scrThreadCallDepth, RegistrySize: 1024,
+		vm.L.Options = lua.Options{CallStackSize: threadCallDepth, RegistrySize: 1024,
 			RegistryMaxSize: 1024 * 1024, RegistryGrowStep: 1024, SkipOpenLibs: true}
 		th, _ = vm.L.NewThread()
 		vm.L.Options = opts
@@ -123,11 +123,11 @@ func (vm *scrVM) thread(L *lua.LState) *lua.LState {
 	return th
 }
 
-func (vm *scrVM) release(th *lua.LState) {
+func (vm *machine) release(th *lua.LState) {
 	vm.pcallDepth--
 	th.SetTop(0)
 	th.RemoveContext()
-	if len(vm.threads) < scrThreadsKept {
+	if len(vm.threads) < threadsKept {
 		vm.threads = append(vm.threads, th)
 	}
 }
@@ -135,15 +135,15 @@ func (vm *scrVM) release(th *lua.LState) {
 // protected calls the function on th with nargs arguments, in protection.
 // gopher-lua formats a stack traceback of each caught error, in time
 // quadratic in the thread's depth; that work is charged to the run.
-func (vm *scrVM) protected(th *lua.LState, nargs int) error {
+func (vm *machine) protected(th *lua.LState, nargs int) error {
 	err := th.PCall(nargs, lua.MultRet, nil)
-	cost := int64(scrCallCost)
+	cost := int64(callCost)
 	if aerr, ok := err.(*lua.ApiError); ok {
 		depth := int64(strings.Count(aerr.StackTrace, "\n"))
 		if strings.Contains(aerr.StackTrace, "\t...") {
-			depth = scrThreadCallDepth
+			depth = threadCallDepth
 		}
-		cost = 4*scrCallCost + depth*depth/4
+		cost = 4*callCost + depth*depth/4
 	}
 	vm.run.budget.instr -= cost
 	return err
@@ -153,23 +153,23 @@ func (vm *scrVM) protected(th *lua.LState, nargs int) error {
 // address in a message replaced (gopher-lua formats some keys with %p, and
 // a message can be stored in a key), and retires the machine if a Go
 // panic was caught rather than a Lua error.
-func (vm *scrVM) caught(err error) lua.LValue {
+func (vm *machine) caught(err error) lua.LValue {
 	aerr, ok := err.(*lua.ApiError)
 	if !ok || aerr.Type == lua.ApiErrorPanic {
 		vm.broken = true
 	}
 	if !ok {
-		return lua.LString(scrHideAddresses(err.Error()))
+		return lua.LString(hideAddresses(err.Error()))
 	}
 	if s, ok := aerr.Object.(lua.LString); ok {
-		return lua.LString(scrHideAddresses(string(s)))
+		return lua.LString(hideAddresses(string(s)))
 	}
 	return aerr.Object
 }
 
-// scrHideAddresses replaces the hexadecimal address in "table: 0x..."
+// hideAddresses replaces the hexadecimal address in "table: 0x..."
 // (and function, userdata, thread) by a constant.
-func scrHideAddresses(s string) string {
+func hideAddresses(s string) string {
 	for _, kind := range []string{"table: 0x", "function: 0x", "userdata: 0x", "thread: 0x", "channel: 0x"} {
 		for from := 0; ; {
 			i := strings.Index(s[from:], kind)

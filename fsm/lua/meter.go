@@ -1,8 +1,8 @@
-package fsm
+package lua
 
 // The metered helpers that compiled scripts call instead of gopher-lua's
 // own concatenation, indexed assignment, table constructors and length
-// operator (see script_compile.go). Each behaves as the Lua 5.1 operation
+// operator (see compile.go). Each behaves as the Lua 5.1 operation
 // it replaces and charges the run for the bytes and work it costs.
 
 import (
@@ -12,7 +12,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-func (vm *scrVM) helpers() map[string]lua.LGFunction {
+func (vm *machine) helpers() map[string]lua.LGFunction {
 	return map[string]lua.LGFunction{
 		"\x00concat": vm.concat, "\x00set": vm.setIndex, "\x00len": vm.lenOp,
 		"\x00table": vm.tableNew, "\x00tmore": vm.tableMore,
@@ -22,17 +22,17 @@ func (vm *scrVM) helpers() map[string]lua.LGFunction {
 // concat (a, b, ...) is a .. b .. ...: runs of strings and numbers are
 // joined at once, other operands go through __concat from the right, as
 // Lua's concatenation does.
-func (vm *scrVM) concat(L *lua.LState) int {
+func (vm *machine) concat(L *lua.LState) int {
 	n := L.GetTop()
 	acc := L.Get(n)
 	for i := n - 1; i >= 1; i-- {
 		lhs := L.Get(i)
-		_, lok := scrStringOf(lhs)
-		_, rok := scrStringOf(acc)
+		_, lok := stringOf(lhs)
+		_, rok := stringOf(acc)
 		if lok && rok {
 			j := i
 			for j > 1 {
-				if _, ok := scrStringOf(L.Get(j - 1)); !ok {
+				if _, ok := stringOf(L.Get(j - 1)); !ok {
 					break
 				}
 				j--
@@ -40,11 +40,11 @@ func (vm *scrVM) concat(L *lua.LState) int {
 			parts := make([]string, 0, i-j+2)
 			size := 0
 			for k := j; k <= i; k++ {
-				s, _ := scrStringOf(L.Get(k))
+				s, _ := stringOf(L.Get(k))
 				parts = append(parts, s)
 				size += len(s)
 			}
-			last, _ := scrStringOf(acc)
+			last, _ := stringOf(acc)
 			parts = append(parts, last)
 			size += len(last)
 			vm.run.budget.charge(L, 1+int64(size)/64, int64(size))
@@ -76,7 +76,7 @@ func (vm *scrVM) concat(L *lua.LState) int {
 
 // setIndex (t, k, v) is t[k] = v: __newindex is honoured, and a raw write
 // pays for any nils gopher-lua pads the array part with.
-func (vm *scrVM) setIndex(L *lua.LState) int {
+func (vm *machine) setIndex(L *lua.LState) int {
 	vm.run.budget.charge(L, 1, 0)
 	obj, key, val := L.Get(1), L.Get(2), L.Get(3)
 	for loop := 0; loop < lua.MaxTableGetLoop; loop++ {
@@ -88,7 +88,7 @@ func (vm *scrVM) setIndex(L *lua.LState) int {
 				return 0
 			}
 		} else if mm = L.GetMetaField(obj, "__newindex"); mm == lua.LNil {
-			L.RaiseError("attempt to index a non-table object(%s) with key '%s'", obj.Type().String(), scrToString(L, key))
+			L.RaiseError("attempt to index a non-table object(%s) with key '%s'", obj.Type().String(), toString(L, key))
 		}
 		if fn, ok := mm.(*lua.LFunction); ok {
 			L.Push(fn)
@@ -108,7 +108,7 @@ func (vm *scrVM) setIndex(L *lua.LState) int {
 // nils that gopher-lua pads the array part with up to an integer key. A
 // bad key's error has the position of the Lua code when vmOp (an
 // assignment), none when a builtin writes (rawset), as in Lua.
-func (vm *scrVM) rawSetChecked(L *lua.LState, t *lua.LTable, key, val lua.LValue, vmOp bool) {
+func (vm *machine) rawSetChecked(L *lua.LState, t *lua.LTable, key, val lua.LValue, vmOp bool) {
 	fail := func(msg string) {
 		if vmOp {
 			L.RaiseError("%s", msg)
@@ -124,7 +124,7 @@ func (vm *scrVM) rawSetChecked(L *lua.LState, t *lua.LTable, key, val lua.LValue
 			fail("table index is NaN")
 		}
 		if f >= 1 && f < float64(lua.MaxArrayIndex) && f == math.Trunc(f) {
-			n := int64(scrArrayLen(t))
+			n := int64(arrayLen(t))
 			if gap := int64(f) - 1 - n; gap > 0 {
 				if val == lua.LNil {
 					return // the slot is nil already; do not pad for it
@@ -138,7 +138,7 @@ func (vm *scrVM) rawSetChecked(L *lua.LState, t *lua.LTable, key, val lua.LValue
 
 // lenOp (v) is #v: a string's length, a table's border (the array part
 // without trailing nils, scanned at a charge) or __len.
-func (vm *scrVM) lenOp(L *lua.LState) int {
+func (vm *machine) lenOp(L *lua.LState) int {
 	vm.run.budget.charge(L, 1, 0)
 	switch v := L.Get(1).(type) {
 	case lua.LString:
@@ -159,8 +159,8 @@ func (vm *scrVM) lenOp(L *lua.LState) int {
 
 // length is gopher-lua's LTable.Len with the scan over trailing nils
 // charged.
-func (vm *scrVM) length(L *lua.LState, t *lua.LTable) int {
-	n := scrArrayLen(t)
+func (vm *machine) length(L *lua.LState, t *lua.LTable) int {
+	n := arrayLen(t)
 	i := n
 	for i > 0 && t.RawGetInt(i) == lua.LNil {
 		i--
@@ -172,8 +172,8 @@ func (vm *scrVM) length(L *lua.LState, t *lua.LTable) int {
 }
 
 // tableNew (pos, shape, ...) builds a constructor's table (see
-// scrRewriter.table).
-func (vm *scrVM) tableNew(L *lua.LState) int {
+// rewriter.table).
+func (vm *machine) tableNew(L *lua.LState) int {
 	shape := string(L.CheckString(2))
 	t := L.CreateTable(strings.Count(shape, "p"), strings.Count(shape, "k"))
 	vm.fillTable(L, t, 1)
@@ -183,7 +183,7 @@ func (vm *scrVM) tableNew(L *lua.LState) int {
 
 // tableMore (t, pos, shape, ...) adds the next fields of a long
 // constructor.
-func (vm *scrVM) tableMore(L *lua.LState) int {
+func (vm *machine) tableMore(L *lua.LState) int {
 	t := L.CheckTable(1)
 	vm.writable(L, t)
 	vm.fillTable(L, t, 2)
@@ -191,7 +191,7 @@ func (vm *scrVM) tableMore(L *lua.LState) int {
 	return 1
 }
 
-func (vm *scrVM) fillTable(L *lua.LState, t *lua.LTable, at int) {
+func (vm *machine) fillTable(L *lua.LState, t *lua.LTable, at int) {
 	pos := int(L.CheckNumber(at))
 	shape := string(L.CheckString(at + 1))
 	arg := at + 2
@@ -215,15 +215,15 @@ func (vm *scrVM) fillTable(L *lua.LState, t *lua.LTable, at int) {
 	}
 }
 
-// scrBuilder builds a string whose size is not known in advance, charging
+// builder builds a string whose size is not known in advance, charging
 // the run for what it really costs: each piece's copy, and every growth of
 // the buffer (a new allocation, and a copy of all so far) as it happens.
-type scrBuilder struct {
+type builder struct {
 	b   strings.Builder
-	run *scrRun
+	run *runState
 }
 
-func (sb *scrBuilder) add(L *lua.LState, s string) {
+func (sb *builder) add(L *lua.LState, s string) {
 	if sb.b.Cap()-sb.b.Len() < len(s) {
 		// strings.Builder.Grow allocates twice the capacity plus the need.
 		grown := int64(2*sb.b.Cap() + len(s))

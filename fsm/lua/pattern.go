@@ -1,4 +1,4 @@
-package fsm
+package lua
 
 // Lua 5.1 patterns (lstrlib.c's matcher, ported): string.find, match,
 // gmatch and gsub. Every step of the backtracking matcher is charged to the
@@ -13,43 +13,43 @@ import (
 )
 
 const (
-	scrMaxCaptures  = 32  // LUA_MAXCAPTURES
-	scrMaxMatchCall = 200 // MAXCCALLS of Lua 5.2's matcher
-	scrCapUnfinish  = -1
-	scrCapPosition  = -2
-	scrPatSpecials  = "^$*+?.([%-"
+	maxCaptures   = 32  // LUA_MAXCAPTURES
+	maxMatchCall  = 200 // MAXCCALLS of Lua 5.2's matcher
+	capUnfinished = -1
+	capPosition   = -2
+	patSpecials   = "^$*+?.([%-"
 )
 
-type scrMatch struct {
+type matcher struct {
 	L     *lua.LState
-	run   *scrRun
+	run   *runState
 	src   string
 	pat   string
 	level int
 	depth int
 	steps int64
-	cap   [scrMaxCaptures]struct{ init, len int }
+	cap   [maxCaptures]struct{ init, len int }
 }
 
 // step counts one unit of matching work, charging the budget in batches.
-func (m *scrMatch) step() {
+func (m *matcher) step() {
 	m.steps++
 	if m.steps&1023 == 0 {
 		m.run.budget.charge(m.L, 1024, 0)
 	}
 }
 
-func (m *scrMatch) flush() { m.run.budget.charge(m.L, m.steps&1023, 0) }
+func (m *matcher) flush() { m.run.budget.charge(m.L, m.steps&1023, 0) }
 
 // p returns the pattern byte at i, 0 past the end (C's terminator).
-func (m *scrMatch) p(i int) byte {
+func (m *matcher) p(i int) byte {
 	if i < len(m.pat) {
 		return m.pat[i]
 	}
 	return 0
 }
 
-func scrIsClass(c byte, cl byte) bool {
+func isClass(c byte, cl byte) bool {
 	var res bool
 	lower := cl
 	if 'A' <= lower && lower <= 'Z' {
@@ -85,7 +85,7 @@ func scrIsClass(c byte, cl byte) bool {
 	return res
 }
 
-func (m *scrMatch) classEnd(p int) int {
+func (m *matcher) classEnd(p int) int {
 	c := m.p(p)
 	p++
 	switch c {
@@ -115,7 +115,7 @@ func (m *scrMatch) classEnd(p int) int {
 	return p
 }
 
-func (m *scrMatch) bracketClass(c byte, p, ec int) bool {
+func (m *matcher) bracketClass(c byte, p, ec int) bool {
 	sig := true
 	if m.p(p+1) == '^' {
 		sig = false
@@ -125,7 +125,7 @@ func (m *scrMatch) bracketClass(c byte, p, ec int) bool {
 		switch {
 		case m.pat[p] == '%':
 			p++
-			if scrIsClass(c, m.p(p)) {
+			if isClass(c, m.p(p)) {
 				return sig
 			}
 		case m.p(p+1) == '-' && p+2 < ec:
@@ -140,7 +140,7 @@ func (m *scrMatch) bracketClass(c byte, p, ec int) bool {
 	return !sig
 }
 
-func (m *scrMatch) single(s, p, ep int) bool {
+func (m *matcher) single(s, p, ep int) bool {
 	if s >= len(m.src) {
 		return false
 	}
@@ -149,7 +149,7 @@ func (m *scrMatch) single(s, p, ep int) bool {
 	case '.':
 		return true
 	case '%':
-		return scrIsClass(c, m.p(p+1))
+		return isClass(c, m.p(p+1))
 	case '[':
 		return m.bracketClass(c, p, ep-1)
 	}
@@ -157,9 +157,9 @@ func (m *scrMatch) single(s, p, ep int) bool {
 }
 
 // match returns the end of the match of pattern[p:] at src[s:], or -1.
-func (m *scrMatch) match(s, p int) int {
+func (m *matcher) match(s, p int) int {
 	m.depth++
-	if m.depth > scrMaxMatchCall {
+	if m.depth > maxMatchCall {
 		m.L.RaiseError("pattern too complex")
 	}
 	defer func() { m.depth-- }()
@@ -168,9 +168,9 @@ func (m *scrMatch) match(s, p int) int {
 		switch m.p(p) {
 		case '(':
 			if m.p(p+1) == ')' {
-				return m.startCapture(s, p+2, scrCapPosition)
+				return m.startCapture(s, p+2, capPosition)
 			}
-			return m.startCapture(s, p+1, scrCapUnfinish)
+			return m.startCapture(s, p+1, capUnfinished)
 		case ')':
 			return m.endCapture(s, p+1)
 		case 0: // the end of the pattern
@@ -245,7 +245,7 @@ func (m *scrMatch) match(s, p int) int {
 	}
 }
 
-func (m *scrMatch) balance(s, p int) int {
+func (m *matcher) balance(s, p int) int {
 	if p+1 >= len(m.pat) {
 		m.L.RaiseError("unbalanced pattern")
 	}
@@ -266,7 +266,7 @@ func (m *scrMatch) balance(s, p int) int {
 	return -1
 }
 
-func (m *scrMatch) maxExpand(s, p, ep int) int {
+func (m *matcher) maxExpand(s, p, ep int) int {
 	i := 0
 	for m.single(s+i, p, ep) {
 		m.step()
@@ -280,7 +280,7 @@ func (m *scrMatch) maxExpand(s, p, ep int) int {
 	return -1
 }
 
-func (m *scrMatch) minExpand(s, p, ep int) int {
+func (m *matcher) minExpand(s, p, ep int) int {
 	for {
 		if res := m.match(s, ep+1); res >= 0 {
 			return res
@@ -292,8 +292,8 @@ func (m *scrMatch) minExpand(s, p, ep int) int {
 	}
 }
 
-func (m *scrMatch) startCapture(s, p, what int) int {
-	if m.level >= scrMaxCaptures {
+func (m *matcher) startCapture(s, p, what int) int {
+	if m.level >= maxCaptures {
 		m.L.RaiseError("too many captures")
 	}
 	m.cap[m.level].init, m.cap[m.level].len = s, what
@@ -305,10 +305,10 @@ func (m *scrMatch) startCapture(s, p, what int) int {
 	return res
 }
 
-func (m *scrMatch) endCapture(s, p int) int {
+func (m *matcher) endCapture(s, p int) int {
 	l := -1
 	for i := m.level - 1; i >= 0; i-- {
-		if m.cap[i].len == scrCapUnfinish {
+		if m.cap[i].len == capUnfinished {
 			l = i
 			break
 		}
@@ -319,14 +319,14 @@ func (m *scrMatch) endCapture(s, p int) int {
 	m.cap[l].len = s - m.cap[l].init
 	res := m.match(s, p)
 	if res < 0 {
-		m.cap[l].len = scrCapUnfinish
+		m.cap[l].len = capUnfinished
 	}
 	return res
 }
 
-func (m *scrMatch) matchCapture(s int, c byte) int {
+func (m *matcher) matchCapture(s int, c byte) int {
 	l := int(c) - '1'
-	if l < 0 || l >= m.level || m.cap[l].len == scrCapUnfinish {
+	if l < 0 || l >= m.level || m.cap[l].len == capUnfinished {
 		m.L.RaiseError("invalid capture index")
 	}
 	n := m.cap[l].len
@@ -338,7 +338,7 @@ func (m *scrMatch) matchCapture(s int, c byte) int {
 
 // capture returns capture i of the match src[s:e] (the whole match when
 // there are no captures).
-func (m *scrMatch) capture(i, s, e int) lua.LValue {
+func (m *matcher) capture(i, s, e int) lua.LValue {
 	if i >= m.level {
 		if i != 0 {
 			m.L.RaiseError("invalid capture index")
@@ -346,9 +346,9 @@ func (m *scrMatch) capture(i, s, e int) lua.LValue {
 		return lua.LString(m.src[s:e])
 	}
 	switch n := m.cap[i].len; n {
-	case scrCapUnfinish:
+	case capUnfinished:
 		m.L.RaiseError("unfinished capture")
-	case scrCapPosition:
+	case capPosition:
 		return lua.LNumber(m.cap[i].init + 1)
 	}
 	return lua.LString(m.src[m.cap[i].init : m.cap[i].init+m.cap[i].len])
@@ -356,7 +356,7 @@ func (m *scrMatch) capture(i, s, e int) lua.LValue {
 
 // pushCaptures pushes the captures (or the whole match when wholeIfNone)
 // and returns how many.
-func (m *scrMatch) pushCaptures(s, e int, wholeIfNone bool) int {
+func (m *matcher) pushCaptures(s, e int, wholeIfNone bool) int {
 	n := m.level
 	if n == 0 && wholeIfNone {
 		n = 1
@@ -367,30 +367,30 @@ func (m *scrMatch) pushCaptures(s, e int, wholeIfNone bool) int {
 	return n
 }
 
-func (vm *scrVM) newMatch(L *lua.LState, src, pat string) *scrMatch {
-	return &scrMatch{L: L, run: vm.run, src: src, pat: string(cString([]byte(pat)))}
+func (vm *machine) newMatch(L *lua.LState, src, pat string) *matcher {
+	return &matcher{L: L, run: vm.run, src: src, pat: cString(pat)}
 }
 
 // string.find (s, pattern [, init [, plain]])
-func (vm *scrVM) strFind(L *lua.LState) int { return vm.findAux(L, true) }
+func (vm *machine) strFind(L *lua.LState) int { return vm.findAux(L, true) }
 
 // string.match (s, pattern [, init])
-func (vm *scrVM) strMatch(L *lua.LState) int { return vm.findAux(L, false) }
+func (vm *machine) strMatch(L *lua.LState) int { return vm.findAux(L, false) }
 
-func (vm *scrVM) findAux(L *lua.LState, find bool) int {
+func (vm *machine) findAux(L *lua.LState, find bool) int {
 	fname := "match"
 	if find {
 		fname = "find"
 	}
-	s := scrCheckString(L, 1, fname)
-	p := scrCheckString(L, 2, fname)
-	init := scrPosRelat(scrOptInt(L, 3, fname, 1), len(s)) - 1
+	s := checkString(L, 1, fname)
+	p := checkString(L, 2, fname)
+	init := posRelat(optInt(L, 3, fname, 1), len(s)) - 1
 	if init < 0 {
 		init = 0
 	} else if init > int64(len(s)) {
 		init = int64(len(s))
 	}
-	if find && (lua.LVAsBool(L.Get(4)) || !strings.ContainsAny(string(cString([]byte(p))), scrPatSpecials)) {
+	if find && (lua.LVAsBool(L.Get(4)) || !strings.ContainsAny(cString(p), patSpecials)) {
 		vm.run.budget.charge(L, int64(len(s))/64, 0)
 		if i := strings.Index(s[init:], p); i >= 0 {
 			L.Push(lua.LNumber(int(init) + i + 1))
@@ -426,9 +426,9 @@ func (vm *scrVM) findAux(L *lua.LState, find bool) int {
 }
 
 // string.gmatch (s, pattern)
-func (vm *scrVM) strGmatch(L *lua.LState) int {
-	s := scrCheckString(L, 1, "gmatch")
-	p := scrCheckString(L, 2, "gmatch")
+func (vm *machine) strGmatch(L *lua.LState) int {
+	s := checkString(L, 1, "gmatch")
+	p := checkString(L, 2, "gmatch")
 	next := 0
 	L.Push(L.NewFunction(func(L *lua.LState) int {
 		m := vm.newMatch(L, s, p)
@@ -451,22 +451,22 @@ func (vm *scrVM) strGmatch(L *lua.LState) int {
 }
 
 // string.gsub (s, pattern, repl [, n])
-func (vm *scrVM) strGsub(L *lua.LState) int {
-	src := scrCheckString(L, 1, "gsub")
-	p := scrCheckString(L, 2, "gsub")
+func (vm *machine) strGsub(L *lua.LState) int {
+	src := checkString(L, 1, "gsub")
+	p := checkString(L, 2, "gsub")
 	repl := L.Get(3)
 	switch repl.Type() {
 	case lua.LTNumber, lua.LTString, lua.LTFunction, lua.LTTable:
 	default:
-		scrArgError(L, 3, "gsub", "string/function/table expected")
+		argError(L, 3, "gsub", "string/function/table expected")
 	}
-	maxN := scrOptInt(L, 4, "gsub", int64(len(src))+1)
+	maxN := optInt(L, 4, "gsub", int64(len(src))+1)
 	m := vm.newMatch(L, src, p)
 	anchor := m.p(0) == '^'
 	if anchor {
 		m.pat = m.pat[1:]
 	}
-	b := scrBuilder{run: vm.run}
+	b := builder{run: vm.run}
 	add := func(s string) { b.add(L, s) }
 	n, s := int64(0), 0
 loop:
@@ -498,11 +498,11 @@ loop:
 }
 
 // gsubValue is what replaces the match src[s:e].
-func (vm *scrVM) gsubValue(L *lua.LState, m *scrMatch, repl lua.LValue, s, e int) string {
+func (vm *machine) gsubValue(L *lua.LState, m *matcher, repl lua.LValue, s, e int) string {
 	var v lua.LValue
 	switch r := repl.(type) {
 	case lua.LString, lua.LNumber:
-		news, _ := scrStringOf(r)
+		news, _ := stringOf(r)
 		var b strings.Builder
 		for i := 0; i < len(news); i++ {
 			c := news[i]
@@ -521,7 +521,7 @@ func (vm *scrVM) gsubValue(L *lua.LState, m *scrMatch, repl lua.LValue, s, e int
 			case d == '0':
 				b.WriteString(m.src[s:e])
 			default:
-				cv, _ := scrStringOf(m.capture(int(d-'1'), s, e))
+				cv, _ := stringOf(m.capture(int(d-'1'), s, e))
 				b.WriteString(cv)
 			}
 		}
@@ -537,7 +537,7 @@ func (vm *scrVM) gsubValue(L *lua.LState, m *scrMatch, repl lua.LValue, s, e int
 	if !lua.LVAsBool(v) {
 		return m.src[s:e]
 	}
-	str, ok := scrStringOf(v)
+	str, ok := stringOf(v)
 	if !ok {
 		L.RaiseError("invalid replacement value (a %s)", v.Type().String())
 	}

@@ -1,4 +1,4 @@
-package fsm
+package lua
 
 // The table and math libraries scripts see: Lua 5.1's, with writes that
 // refuse read-only tables, work on long tables metered, and Redis's random
@@ -14,33 +14,33 @@ import (
 
 // tableLib is Lua 5.1's table library (Redis keeps foreach, foreachi,
 // getn and setn), every write refusing read-only views.
-func (vm *scrVM) tableLib() *lua.LTable {
+func (vm *machine) tableLib() *lua.LTable {
 	t := vm.L.NewTable()
-	scrSetFuncs(vm.L, t, map[string]lua.LGFunction{
+	setFuncs(vm.L, t, map[string]lua.LGFunction{
 		"concat": vm.tableConcat, "insert": vm.tableInsert, "remove": vm.tableRemove,
 		"sort": vm.tableSort, "maxn": vm.tableMaxN, "getn": vm.tableGetN,
-		"foreach": vm.tableForeach, "foreachi": vm.tableForeachi, "setn": scrTableSetN,
+		"foreach": vm.tableForeach, "foreachi": vm.tableForeachi, "setn": tableSetN,
 	})
 	return t
 }
 
 // table.concat (table [, sep [, i [, j]]])
-func (vm *scrVM) tableConcat(L *lua.LState) int {
-	t := vm.show(scrCheckTable(L, 1, "concat"))
-	sep := scrOptString(L, 2, "concat", "")
-	i := scrOptInt(L, 3, "concat", 1)
+func (vm *machine) tableConcat(L *lua.LState) int {
+	t := vm.show(checkTable(L, 1, "concat"))
+	sep := optString(L, 2, "concat", "")
+	i := optInt(L, 3, "concat", 1)
 	var j int64
 	if L.Get(4) == lua.LNil {
 		j = int64(vm.length(L, t))
 	} else {
-		j = scrCheckInt(L, 4, "concat")
+		j = checkInt(L, 4, "concat")
 	}
 	// Measure first, then copy once into a buffer of the final size: grown
 	// piece by piece, the buffer would copy everything again at every
 	// growth, work the per-piece charge does not see.
 	size := int64(0)
 	for k := i; k <= j; k++ {
-		s, ok := scrStringOf(t.RawGet(lua.LNumber(k)))
+		s, ok := stringOf(t.RawGet(lua.LNumber(k)))
 		if !ok {
 			L.RaiseError("invalid value (%s) at index %d in table for 'concat'", t.RawGet(lua.LNumber(k)).Type().String(), k)
 		}
@@ -54,7 +54,7 @@ func (vm *scrVM) tableConcat(L *lua.LState) int {
 	var b strings.Builder
 	b.Grow(int(size))
 	for k := i; k <= j; k++ {
-		s, _ := scrStringOf(t.RawGet(lua.LNumber(k)))
+		s, _ := stringOf(t.RawGet(lua.LNumber(k)))
 		b.WriteString(s)
 		if k != j {
 			b.WriteString(sep)
@@ -65,15 +65,15 @@ func (vm *scrVM) tableConcat(L *lua.LState) int {
 }
 
 // table.insert (table, [pos,] value)
-func (vm *scrVM) tableInsert(L *lua.LState) int {
-	t := scrCheckTable(L, 1, "insert")
+func (vm *machine) tableInsert(L *lua.LState) int {
+	t := checkTable(L, 1, "insert")
 	e := int64(vm.length(L, t)) + 1
 	var pos int64
 	switch L.GetTop() {
 	case 2:
 		pos = e
 	case 3:
-		pos = scrCheckInt(L, 2, "insert")
+		pos = checkInt(L, 2, "insert")
 		if pos > e {
 			e = pos
 		}
@@ -90,10 +90,10 @@ func (vm *scrVM) tableInsert(L *lua.LState) int {
 }
 
 // table.remove (table [, pos])
-func (vm *scrVM) tableRemove(L *lua.LState) int {
-	t := scrCheckTable(L, 1, "remove")
+func (vm *machine) tableRemove(L *lua.LState) int {
+	t := checkTable(L, 1, "remove")
 	e := int64(vm.length(L, t))
-	pos := scrOptInt(L, 2, "remove", e)
+	pos := optInt(L, 2, "remove", e)
 	if pos < 1 || pos > e {
 		return 0
 	}
@@ -111,13 +111,13 @@ func (vm *scrVM) tableRemove(L *lua.LState) int {
 // table.sort (table [, comp]). Go's sort, not Lua's quicksort: elements
 // that compare equal may end in another order than in Redis, the same on
 // every node.
-func (vm *scrVM) tableSort(L *lua.LState) int {
-	t := scrCheckTable(L, 1, "sort")
+func (vm *machine) tableSort(L *lua.LState) int {
+	t := checkTable(L, 1, "sort")
 	n := vm.length(L, t)
 	var comp lua.LValue = lua.LNil
 	if L.GetTop() >= 2 && L.Get(2) != lua.LNil {
 		if _, ok := L.Get(2).(*lua.LFunction); !ok {
-			scrTypeError(L, 2, "sort", "function")
+			typeError(L, 2, "sort", "function")
 		}
 		comp = L.Get(2)
 	}
@@ -132,7 +132,7 @@ func (vm *scrVM) tableSort(L *lua.LState) int {
 	less := func(a, b int) bool {
 		vm.run.budget.charge(L, 1, 0)
 		if comp == lua.LNil {
-			return scrLessThan(L, vals[a], vals[b])
+			return lessThan(L, vals[a], vals[b])
 		}
 		L.Push(comp)
 		L.Push(vals[a])
@@ -142,16 +142,16 @@ func (vm *scrVM) tableSort(L *lua.LState) int {
 		L.Pop(1)
 		return r
 	}
-	sort.Sort(scrSorter{vals, less})
+	sort.Sort(sorter{vals, less})
 	for i, v := range vals {
 		t.RawSetInt(i+1, v)
 	}
 	return 0
 }
 
-// scrLessThan is lua_lessthan called from a builtin: an error has no
+// lessThan is lua_lessthan called from a builtin: an error has no
 // position, as in Lua.
-func scrLessThan(L *lua.LState, a, b lua.LValue) bool {
+func lessThan(L *lua.LState, a, b lua.LValue) bool {
 	switch a := a.(type) {
 	case lua.LNumber:
 		if b, ok := b.(lua.LNumber); ok {
@@ -172,18 +172,18 @@ func scrLessThan(L *lua.LState, a, b lua.LValue) bool {
 	return false
 }
 
-type scrSorter struct {
+type sorter struct {
 	vals []lua.LValue
 	less func(a, b int) bool
 }
 
-func (s scrSorter) Len() int           { return len(s.vals) }
-func (s scrSorter) Less(a, b int) bool { return s.less(a, b) }
-func (s scrSorter) Swap(a, b int)      { s.vals[a], s.vals[b] = s.vals[b], s.vals[a] }
+func (s sorter) Len() int           { return len(s.vals) }
+func (s sorter) Less(a, b int) bool { return s.less(a, b) }
+func (s sorter) Swap(a, b int)      { s.vals[a], s.vals[b] = s.vals[b], s.vals[a] }
 
 // table.maxn (table)
-func (vm *scrVM) tableMaxN(L *lua.LState) int {
-	t := vm.show(scrCheckTable(L, 1, "maxn"))
+func (vm *machine) tableMaxN(L *lua.LState) int {
+	t := vm.show(checkTable(L, 1, "maxn"))
 	max := 0.0
 	for k, _ := vm.nextOf(L, t, lua.LNil); k != lua.LNil; k, _ = vm.nextOf(L, t, k) {
 		vm.run.budget.charge(L, 1, 0)
@@ -196,15 +196,15 @@ func (vm *scrVM) tableMaxN(L *lua.LState) int {
 }
 
 // table.getn (table)
-func (vm *scrVM) tableGetN(L *lua.LState) int {
-	L.Push(lua.LNumber(vm.length(L, scrCheckTable(L, 1, "getn"))))
+func (vm *machine) tableGetN(L *lua.LState) int {
+	L.Push(lua.LNumber(vm.length(L, checkTable(L, 1, "getn"))))
 	return 1
 }
 
 // table.foreach (table, f)
-func (vm *scrVM) tableForeach(L *lua.LState) int {
-	t := scrCheckTable(L, 1, "foreach")
-	f := scrCheckFunction(L, 2, "foreach")
+func (vm *machine) tableForeach(L *lua.LState) int {
+	t := checkTable(L, 1, "foreach")
+	f := checkFunction(L, 2, "foreach")
 	for k, v := vm.nextOf(L, vm.show(t), lua.LNil); k != lua.LNil; k, v = vm.nextOf(L, vm.show(t), k) {
 		L.Push(f)
 		L.Push(k)
@@ -219,9 +219,9 @@ func (vm *scrVM) tableForeach(L *lua.LState) int {
 }
 
 // table.foreachi (table, f)
-func (vm *scrVM) tableForeachi(L *lua.LState) int {
-	t := scrCheckTable(L, 1, "foreachi")
-	f := scrCheckFunction(L, 2, "foreachi")
+func (vm *machine) tableForeachi(L *lua.LState) int {
+	t := checkTable(L, 1, "foreachi")
+	f := checkFunction(L, 2, "foreachi")
 	n := vm.length(L, t)
 	for i := 1; i <= n; i++ {
 		L.Push(f)
@@ -237,18 +237,18 @@ func (vm *scrVM) tableForeachi(L *lua.LState) int {
 }
 
 // table.setn (table, n)
-func scrTableSetN(L *lua.LState) int {
-	scrCheckTable(L, 1, "setn")
+func tableSetN(L *lua.LState) int {
+	checkTable(L, 1, "setn")
 	L.RaiseError("'setn' is obsolete")
 	return 0
 }
 
 // mathLib is Lua 5.1's math library on Go's math package, with Redis's
 // random generator.
-func (vm *scrVM) mathLib() *lua.LTable {
+func (vm *machine) mathLib() *lua.LTable {
 	t := vm.L.NewTable()
 	fns := map[string]lua.LGFunction{"random": vm.random, "randomseed": vm.randomseed,
-		"max": scrMathMax(false), "min": scrMathMax(true)}
+		"max": mathMax(false), "min": mathMax(true)}
 	for name, f := range map[string]func(float64) float64{
 		"abs": math.Abs, "acos": math.Acos, "asin": math.Asin, "atan": math.Atan, "ceil": math.Ceil,
 		"cos": math.Cos, "cosh": math.Cosh, "exp": math.Exp, "floor": math.Floor, "log": math.Log,
@@ -257,25 +257,25 @@ func (vm *scrVM) mathLib() *lua.LTable {
 		"deg":  func(x float64) float64 { return x / (math.Pi / 180) },
 		"rad":  func(x float64) float64 { return x * (math.Pi / 180) },
 	} {
-		fns[name] = scrMath1(name, f)
+		fns[name] = math1(name, f)
 	}
 	for name, f := range map[string]func(float64, float64) float64{
 		"atan2": math.Atan2, "fmod": math.Mod, "mod": math.Mod, "pow": math.Pow,
 	} {
-		fns[name] = scrMath2(name, f)
+		fns[name] = math2(name, f)
 	}
 	fns["frexp"] = func(L *lua.LState) int {
-		m, e := math.Frexp(scrCheckNumber(L, 1, "frexp"))
+		m, e := math.Frexp(checkNumber(L, 1, "frexp"))
 		L.Push(lua.LNumber(m))
 		L.Push(lua.LNumber(e))
 		return 2
 	}
 	fns["ldexp"] = func(L *lua.LState) int {
-		L.Push(lua.LNumber(math.Ldexp(scrCheckNumber(L, 1, "ldexp"), int(scrCheckInt32(L, 2, "ldexp")))))
+		L.Push(lua.LNumber(math.Ldexp(checkNumber(L, 1, "ldexp"), int(checkInt32(L, 2, "ldexp")))))
 		return 1
 	}
 	fns["modf"] = func(L *lua.LState) int {
-		x := scrCheckNumber(L, 1, "modf")
+		x := checkNumber(L, 1, "modf")
 		i, f := math.Modf(x)
 		if math.IsInf(x, 0) {
 			f = 0
@@ -284,36 +284,36 @@ func (vm *scrVM) mathLib() *lua.LTable {
 		L.Push(lua.LNumber(f))
 		return 2
 	}
-	scrSetFuncs(vm.L, t, fns)
+	setFuncs(vm.L, t, fns)
 	t.RawSetString("huge", lua.LNumber(math.Inf(1)))
 	t.RawSetString("pi", lua.LNumber(math.Pi))
 	return t
 }
 
-func scrMath1(name string, f func(float64) float64) lua.LGFunction {
+func math1(name string, f func(float64) float64) lua.LGFunction {
 	return func(L *lua.LState) int {
-		L.Push(lua.LNumber(f(scrCheckNumber(L, 1, name))))
+		L.Push(lua.LNumber(f(checkNumber(L, 1, name))))
 		return 1
 	}
 }
 
-func scrMath2(name string, f func(float64, float64) float64) lua.LGFunction {
+func math2(name string, f func(float64, float64) float64) lua.LGFunction {
 	return func(L *lua.LState) int {
-		L.Push(lua.LNumber(f(scrCheckNumber(L, 1, name), scrCheckNumber(L, 2, name))))
+		L.Push(lua.LNumber(f(checkNumber(L, 1, name), checkNumber(L, 2, name))))
 		return 1
 	}
 }
 
 // math.max (x, ...) and math.min (x, ...)
-func scrMathMax(min bool) lua.LGFunction {
+func mathMax(min bool) lua.LGFunction {
 	name := "max"
 	if min {
 		name = "min"
 	}
 	return func(L *lua.LState) int {
-		best := scrCheckNumber(L, 1, name)
+		best := checkNumber(L, 1, name)
 		for i := 2; i <= L.GetTop(); i++ {
-			if x := scrCheckNumber(L, i, name); (min && x < best) || (!min && x > best) {
+			if x := checkNumber(L, i, name); (min && x < best) || (!min && x > best) {
 				best = x
 			}
 		}
@@ -322,35 +322,35 @@ func scrMathMax(min bool) lua.LGFunction {
 	}
 }
 
-// scrRandInit is the state of an lrand48 generator never seeded: where
+// randInit is the state of an lrand48 generator never seeded: where
 // redis-server 7.0.15 starts, and where every script run starts here.
-const scrRandInit uint64 = 0x1234ABCD330E
+const randInit uint64 = 0x1234ABCD330E
 
-const scrRandMax = 2147483647 // REDIS_LRAND48_MAX
+const randMax = 2147483647 // REDIS_LRAND48_MAX
 
 // lrand48 advances Redis's generator (redisLrand48).
-func (r *scrRun) lrand48() int64 {
+func (r *runState) lrand48() int64 {
 	r.rng = (0x5DEECE66D*r.rng + 0xB) & (1<<48 - 1)
 	return int64(r.rng >> 17)
 }
 
 // math.random ([m [, n]]), Redis's redis_math_random.
-func (vm *scrVM) random(L *lua.LState) int {
-	r := float64(vm.run.lrand48()%scrRandMax) / scrRandMax
+func (vm *machine) random(L *lua.LState) int {
+	r := float64(vm.run.lrand48()%randMax) / randMax
 	switch L.GetTop() {
 	case 0:
 		L.Push(lua.LNumber(r))
 	case 1:
-		u := scrCheckInt32(L, 1, "random")
+		u := checkInt32(L, 1, "random")
 		if u < 1 {
-			scrArgError(L, 1, "random", "interval is empty")
+			argError(L, 1, "random", "interval is empty")
 		}
 		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
 	case 2:
-		l := scrCheckInt32(L, 1, "random")
-		u := scrCheckInt32(L, 2, "random")
+		l := checkInt32(L, 1, "random")
+		u := checkInt32(L, 2, "random")
 		if l > u {
-			scrArgError(L, 2, "random", "interval is empty")
+			argError(L, 2, "random", "interval is empty")
 		}
 		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
 	default:
@@ -360,8 +360,8 @@ func (vm *scrVM) random(L *lua.LState) int {
 }
 
 // math.randomseed (x), Redis's redisSrand48.
-func (vm *scrVM) randomseed(L *lua.LState) int {
-	seed := scrCheckInt32(L, 1, "randomseed")
+func (vm *machine) randomseed(L *lua.LState) int {
+	seed := checkInt32(L, 1, "randomseed")
 	vm.run.rng = uint64(uint32(seed))<<16 | 0x330E
 	return 0
 }

@@ -1,4 +1,4 @@
-package fsm
+package lua
 
 // Compiling scripts. A body is checked the way redis-server 7.0.15 checks
 // it (shebang line, then Lua source), parsed by gopher-lua, rewritten so
@@ -16,7 +16,7 @@ package fsm
 //
 // The helper names start with a NUL byte, so no identifier in a script can
 // name or shadow them, and they live only in the environment compiled code
-// runs in (scrVM.codeEnv), never in _G, so no string key reaches them. Compilation is a pure function of the body, so caching it
+// runs in (machine.codeEnv), never in _G, so no string key reaches them. Compilation is a pure function of the body, so caching it
 // outside the replicated state changes nothing.
 
 import (
@@ -34,88 +34,101 @@ import (
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
-// scrScript is a compiled script.
-type scrScript struct {
+// Script is a compiled script. It is immutable, and shared by every
+// state machine in the process.
+type Script struct {
 	sha   string
 	body  string
-	flags scrFlags
+	flags flagSet
 	proto *lua.FunctionProto
 }
 
-// scrFlags are what a "#!lua flags=..." line declares.
-type scrFlags uint8
+// SHA is the script's name in the cache.
+func (s *Script) SHA() string { return s.sha }
+
+// Body is the script's source as given, shebang included.
+func (s *Script) Body() string { return s.body }
+
+// Shebang reports whether the script starts with a "#!lua" line.
+func (s *Script) Shebang() bool { return s.flags&hasShebang != 0 }
+
+// NoWrites reports whether the script declares "flags=no-writes".
+func (s *Script) NoWrites() bool { return s.flags&noWrites != 0 }
+
+// flagSet are what a "#!lua flags=..." line declares.
+type flagSet uint8
 
 const (
-	// scrShebang: the script starts with "#!lua" (not Redis's
+	// hasShebang: the script starts with "#!lua" (not Redis's
 	// compatibility mode for EVAL scripts).
-	scrShebang scrFlags = 1 << iota
-	// scrNoWrites: "flags=no-writes".
-	scrNoWrites
+	hasShebang flagSet = 1 << iota
+	// noWrites: "flags=no-writes".
+	noWrites
 )
 
-// scrShebangFlags are the flags Redis 7.0 accepts; only no-writes changes
+// flagNames are the flags Redis 7.0 accepts; only no-writes changes
 // anything here (there is no OOM, staleness or cluster slot to allow).
-var scrShebangFlags = map[string]scrFlags{
-	"no-writes": scrNoWrites, "allow-oom": 0, "allow-stale": 0, "no-cluster": 0, "allow-cross-slot-keys": 0,
+var flagNames = map[string]flagSet{
+	"no-writes": noWrites, "allow-oom": 0, "allow-stale": 0, "no-cluster": 0, "allow-cross-slot-keys": 0,
 }
 
-// ScriptSHA returns the lowercase hex SHA1 of a script body, its name in
-// the script cache.
-func ScriptSHA(body []byte) string {
+// SHA returns the lowercase hex SHA1 of a script body, its name in the
+// script cache.
+func SHA(body []byte) string {
 	sum := sha1.Sum(body)
 	return hex.EncodeToString(sum[:])
 }
 
-// scrCompiled caches compiled scripts by SHA1 for every state in the
+// compiled caches compiled scripts by SHA1 for every state in the
 // process. Bounded: when full it is emptied and refilled on demand.
-var scrCompiled = struct {
+var compiled = struct {
 	sync.Mutex
-	m     map[string]*scrScript
+	m     map[string]*Script
 	bytes int
-}{m: make(map[string]*scrScript)}
+}{m: make(map[string]*Script)}
 
 const (
-	scrCompiledMax      = 4096
-	scrCompiledMaxBytes = 64 << 20
+	compiledMax      = 4096
+	compiledMaxBytes = 64 << 20
 )
 
-// scrLoad returns the compiled script for body, or the error reply Redis
+// Load returns the compiled script for body, or the error reply Redis
 // gives for its shebang or source.
-func scrLoad(body []byte) (*scrScript, error) {
-	sha := ScriptSHA(body)
-	scrCompiled.Lock()
-	s := scrCompiled.m[sha]
-	scrCompiled.Unlock()
+func Load(body []byte) (*Script, error) {
+	sha := SHA(body)
+	compiled.Lock()
+	s := compiled.m[sha]
+	compiled.Unlock()
 	if s != nil {
 		return s, nil
 	}
-	flags, code, err := scrParseShebang(body)
+	flags, code, err := parseShebang(body)
 	if err != nil {
 		return nil, err
 	}
-	proto, err := scrCompile(code, scrChunkName)
+	proto, err := compile(code, chunkName)
 	if err != nil {
 		return nil, resp.Error("ERR Error compiling script (new function): " + err.Error())
 	}
-	s = &scrScript{sha: sha, body: string(body), flags: flags, proto: proto}
-	scrCompiled.Lock()
-	defer scrCompiled.Unlock()
-	if len(scrCompiled.m) >= scrCompiledMax || scrCompiled.bytes+len(body) > scrCompiledMaxBytes {
-		scrCompiled.m, scrCompiled.bytes = make(map[string]*scrScript), 0
+	s = &Script{sha: sha, body: string(body), flags: flags, proto: proto}
+	compiled.Lock()
+	defer compiled.Unlock()
+	if len(compiled.m) >= compiledMax || compiled.bytes+len(body) > compiledMaxBytes {
+		compiled.m, compiled.bytes = make(map[string]*Script), 0
 	}
-	scrCompiled.m[sha] = s
-	scrCompiled.bytes += len(body)
+	compiled.m[sha] = s
+	compiled.bytes += len(body)
 	return s, nil
 }
 
-// scrChunkName is the name error positions show for a script's own code
+// chunkName is the name error positions show for a script's own code
 // ("user_script:3: ..."); Redis loads scripts as "@user_script".
-const scrChunkName = "user_script"
+const chunkName = "user_script"
 
-// scrParseShebang reads an optional "#!lua [flags=f1,f2]" first line as
+// parseShebang reads an optional "#!lua [flags=f1,f2]" first line as
 // redis-server 7.0.15 does and returns the flags and the code to compile:
 // the body after the shebang, newline included so line numbers stay.
-func scrParseShebang(body []byte) (scrFlags, string, error) {
+func parseShebang(body []byte) (flagSet, string, error) {
 	if !strings.HasPrefix(string(body), "#!") {
 		return 0, string(body), nil
 	}
@@ -130,7 +143,7 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 	if parts[0] != "#!lua" {
 		return 0, "", resp.Error("ERR Unexpected engine in script shebang: " + parts[0])
 	}
-	flags := scrShebang
+	flags := hasShebang
 	for _, part := range parts[1:] {
 		list, ok := strings.CutPrefix(part, "flags=")
 		if !ok {
@@ -140,7 +153,7 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 			continue
 		}
 		for _, name := range strings.Split(list, ",") {
-			f, ok := scrShebangFlags[name]
+			f, ok := flagNames[name]
 			if !ok {
 				return 0, "", resp.Error("ERR Unexpected flag in script shebang: " + name)
 			}
@@ -150,10 +163,10 @@ func scrParseShebang(body []byte) (scrFlags, string, error) {
 	return flags, string(body[end:]), nil
 }
 
-// scrCompile parses, rewrites and compiles Lua source. Errors read as Lua
+// compile parses, rewrites and compiles Lua source. Errors read as Lua
 // 5.1's "chunk:line: message near 'token'" (the message itself may differ
 // from PUC Lua's wording).
-func scrCompile(src, chunk string) (proto *lua.FunctionProto, err error) {
+func compile(src, chunk string) (proto *lua.FunctionProto, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proto, err = nil, fmt.Errorf("%s:1: cannot compile: %v", chunk, r)
@@ -161,9 +174,9 @@ func scrCompile(src, chunk string) (proto *lua.FunctionProto, err error) {
 	}()
 	stmts, err := parse.Parse(strings.NewReader(src), chunk)
 	if err != nil {
-		return nil, scrParseError(err, chunk, src)
+		return nil, parseError(err, chunk, src)
 	}
-	rw := scrRewriter{}
+	rw := rewriter{}
 	stmts = rw.stmts(stmts)
 	if rw.err != nil {
 		return nil, rw.err
@@ -175,7 +188,7 @@ func scrCompile(src, chunk string) (proto *lua.FunctionProto, err error) {
 	return proto, err
 }
 
-func scrParseError(err error, chunk, src string) error {
+func parseError(err error, chunk, src string) error {
 	pe, ok := err.(*parse.Error)
 	if !ok {
 		return fmt.Errorf("%s:1: %s", chunk, strings.TrimSpace(err.Error()))
@@ -195,13 +208,13 @@ func scrParseError(err error, chunk, src string) error {
 	return fmt.Errorf("%s:%d: %s near '%s'", chunk, line, msg, tok)
 }
 
-// scrChunkID is Lua 5.1's luaO_chunkid: how a chunk name shows in error
+// chunkID is Lua 5.1's luaO_chunkid: how a chunk name shows in error
 // positions ("user_script", `[string "x = 1"]`).
-func scrChunkID(source string) string {
-	source = string(cString([]byte(source)))
+func chunkID(source string) string {
+	source = cString(source)
 	switch {
 	case strings.HasPrefix(source, "="):
-		return scrTruncate(source[1:], 59)
+		return truncate(source[1:], 59)
 	case strings.HasPrefix(source, "@"):
 		name := source[1:]
 		if max := 60 - len(" '...' ") - 1; len(name) > max {
@@ -223,51 +236,51 @@ func scrChunkID(source string) string {
 	return `[string "` + line + `"]`
 }
 
-func scrTruncate(s string, n int) string {
+func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
 	}
 	return s
 }
 
-// scrMaxSyntaxDepth bounds how deeply statements and expressions nest, so
+// maxSyntaxDepth bounds how deeply statements and expressions nest, so
 // that compiling (recursive in gopher-lua) cannot exhaust Go's stack.
-const scrMaxSyntaxDepth = 1000
+const maxSyntaxDepth = 1000
 
-// scrMaxCallArgs is how many arguments a rewritten call takes at most;
+// maxCallArgs is how many arguments a rewritten call takes at most;
 // longer concatenations and constructors are split (gopher-lua has 255
 // registers per function).
-const scrMaxCallArgs = 50
+const maxCallArgs = 50
 
-// scrRewriter rewrites a chunk in place (see the file comment).
-type scrRewriter struct {
+// rewriter rewrites a chunk in place (see the file comment).
+type rewriter struct {
 	depth int
 	err   error
 }
 
-func (r *scrRewriter) enter(line int) bool {
+func (r *rewriter) enter(line int) bool {
 	r.depth++
-	if r.depth > scrMaxSyntaxDepth && r.err == nil {
-		r.err = fmt.Errorf("%s:%d: chunk has too many syntax levels", scrChunkName, line)
+	if r.depth > maxSyntaxDepth && r.err == nil {
+		r.err = fmt.Errorf("%s:%d: chunk has too many syntax levels", chunkName, line)
 	}
 	return r.err == nil
 }
 
-func (r *scrRewriter) stmts(list []ast.Stmt) []ast.Stmt {
+func (r *rewriter) stmts(list []ast.Stmt) []ast.Stmt {
 	for i, s := range list {
 		list[i] = r.stmt(s)
 	}
 	return list
 }
 
-func (r *scrRewriter) exprs(list []ast.Expr) []ast.Expr {
+func (r *rewriter) exprs(list []ast.Expr) []ast.Expr {
 	for i, e := range list {
 		list[i] = r.expr(e)
 	}
 	return list
 }
 
-func (r *scrRewriter) stmt(s ast.Stmt) ast.Stmt {
+func (r *rewriter) stmt(s ast.Stmt) ast.Stmt {
 	defer func() { r.depth-- }()
 	if !r.enter(s.Line()) {
 		return s
@@ -310,7 +323,7 @@ func (r *scrRewriter) stmt(s ast.Stmt) ast.Stmt {
 	return s
 }
 
-func (r *scrRewriter) expr(e ast.Expr) ast.Expr {
+func (r *rewriter) expr(e ast.Expr) ast.Expr {
 	defer func() { r.depth-- }()
 	if !r.enter(e.Line()) {
 		return e
@@ -345,7 +358,7 @@ func (r *scrRewriter) expr(e ast.Expr) ast.Expr {
 	case *ast.UnaryNotOpExpr:
 		e.Expr = r.expr(e.Expr)
 	case *ast.UnaryLenOpExpr:
-		return scrCall(e, "\x00len", r.expr(e.Expr))
+		return callExpr(e, "\x00len", r.expr(e.Expr))
 	case *ast.StringConcatOpExpr:
 		return r.concat(e)
 	case *ast.FunctionExpr:
@@ -355,10 +368,10 @@ func (r *scrRewriter) expr(e ast.Expr) ast.Expr {
 }
 
 // concat flattens a chain a .. b .. c (right-associative) into one call,
-// or for a long chain calls of at most scrMaxCallArgs operands, each taking
+// or for a long chain calls of at most maxCallArgs operands, each taking
 // the previous one's result first (operands are still evaluated left to
 // right; only __concat metamethods could see the grouping).
-func (r *scrRewriter) concat(e *ast.StringConcatOpExpr) ast.Expr {
+func (r *rewriter) concat(e *ast.StringConcatOpExpr) ast.Expr {
 	var ops []ast.Expr
 	var rest ast.Expr = e
 	for {
@@ -370,19 +383,19 @@ func (r *scrRewriter) concat(e *ast.StringConcatOpExpr) ast.Expr {
 		ops = append(ops, r.expr(c.Lhs))
 		rest = c.Rhs
 	}
-	call := scrCall(e, "\x00concat", ops[:min(len(ops), scrMaxCallArgs)]...)
-	for rest := ops[len(call.Args):]; len(rest) > 0; rest = rest[min(len(rest), scrMaxCallArgs-1):] {
-		call = scrCall(e, "\x00concat", append([]ast.Expr{call}, rest[:min(len(rest), scrMaxCallArgs-1)]...)...)
+	call := callExpr(e, "\x00concat", ops[:min(len(ops), maxCallArgs)]...)
+	for rest := ops[len(call.Args):]; len(rest) > 0; rest = rest[min(len(rest), maxCallArgs-1):] {
+		call = callExpr(e, "\x00concat", append([]ast.Expr{call}, rest[:min(len(rest), maxCallArgs-1)]...)...)
 	}
 	return call
 }
 
 // assign rewrites an assignment whose targets include t[k] with a key that
 // is not a constant string.
-func (r *scrRewriter) assign(s *ast.AssignStmt) ast.Stmt {
+func (r *rewriter) assign(s *ast.AssignStmt) ast.Stmt {
 	risky := false
 	for _, target := range s.Lhs {
-		if a, ok := target.(*ast.AttrGetExpr); ok && !scrIsStringConst(a.Key) {
+		if a, ok := target.(*ast.AttrGetExpr); ok && !isStringConst(a.Key) {
 			risky = true
 		}
 	}
@@ -391,27 +404,35 @@ func (r *scrRewriter) assign(s *ast.AssignStmt) ast.Stmt {
 	}
 	if len(s.Lhs) == 1 {
 		a := s.Lhs[0].(*ast.AttrGetExpr)
-		return scrCallStmt(s, "\x00set", append([]ast.Expr{a.Object, a.Key}, s.Rhs...)...)
+		return callStmt(s, "\x00set", append([]ast.Expr{a.Object, a.Key}, s.Rhs...)...)
 	}
-	// a[i], b = x, y: evaluate the targets' tables and keys, then the
-	// values, into fresh locals; then assign right to left as Lua 5.1 does.
+	return r.multiAssign(s)
+}
+
+// assignTarget is one target of a multiple assignment: a table and key
+// held in locals, or a plain variable.
+type assignTarget struct{ obj, key, ident ast.Expr }
+
+// multiAssign rewrites a[i], b = x, y: the targets' tables and keys, then
+// the values, are evaluated into fresh locals; then the targets are
+// assigned right to left, as Lua 5.1 does.
+func (r *rewriter) multiAssign(s *ast.AssignStmt) ast.Stmt {
 	var names []string
 	var exprs []ast.Expr
 	tmp := func(e ast.Expr) *ast.IdentExpr {
 		name := "\x00v" + strconv.Itoa(len(names))
 		names, exprs = append(names, name), append(exprs, e)
-		return scrIdent(s, name)
+		return ident(s, name)
 	}
-	type target struct{ obj, key, ident ast.Expr }
-	targets := make([]target, len(s.Lhs))
+	targets := make([]assignTarget, len(s.Lhs))
 	for i, t := range s.Lhs {
 		if a, ok := t.(*ast.AttrGetExpr); ok {
-			targets[i] = target{obj: tmp(a.Object), key: a.Key}
-			if !scrIsStringConst(a.Key) {
+			targets[i] = assignTarget{obj: tmp(a.Object), key: a.Key}
+			if !isStringConst(a.Key) {
 				targets[i].key = tmp(a.Key)
 			}
 		} else {
-			targets[i] = target{ident: t}
+			targets[i] = assignTarget{ident: t}
 		}
 	}
 	values := make([]ast.Expr, 0, len(s.Lhs))
@@ -421,43 +442,47 @@ func (r *scrRewriter) assign(s *ast.AssignStmt) ast.Stmt {
 		if i < len(s.Rhs) {
 			exprs = append(exprs, s.Rhs[i])
 		}
-		values = append(values, scrIdent(s, name))
+		values = append(values, ident(s, name))
 	}
 	block := &ast.DoBlockStmt{Stmts: []ast.Stmt{&ast.LocalAssignStmt{Names: names, Exprs: exprs}}}
 	block.SetLine(s.Line())
 	block.SetLastLine(s.LastLine())
 	for i := len(targets) - 1; i >= 0; i-- {
-		t := targets[i]
-		var st ast.Stmt
-		switch {
-		case t.ident != nil:
-			st = &ast.AssignStmt{Lhs: []ast.Expr{t.ident}, Rhs: []ast.Expr{values[i]}}
-		case scrIsStringConst(t.key):
-			get := &ast.AttrGetExpr{Object: t.obj, Key: t.key}
-			get.SetLine(s.Line())
-			st = &ast.AssignStmt{Lhs: []ast.Expr{get}, Rhs: []ast.Expr{values[i]}}
-		default:
-			st = scrCallStmt(s, "\x00set", t.obj, t.key, values[i])
-		}
-		st.SetLine(s.Line())
-		st.SetLastLine(s.LastLine())
-		block.Stmts = append(block.Stmts, st)
+		block.Stmts = append(block.Stmts, assignOne(s, targets[i], values[i]))
 	}
 	block.Stmts[0].SetLine(s.Line())
 	block.Stmts[0].SetLastLine(s.LastLine())
 	return block
 }
 
+// assignOne assigns v to t, at the position of the statement s.
+func assignOne(s *ast.AssignStmt, t assignTarget, v ast.Expr) ast.Stmt {
+	var st ast.Stmt
+	switch {
+	case t.ident != nil:
+		st = &ast.AssignStmt{Lhs: []ast.Expr{t.ident}, Rhs: []ast.Expr{v}}
+	case isStringConst(t.key):
+		get := &ast.AttrGetExpr{Object: t.obj, Key: t.key}
+		get.SetLine(s.Line())
+		st = &ast.AssignStmt{Lhs: []ast.Expr{get}, Rhs: []ast.Expr{v}}
+	default:
+		st = callStmt(s, "\x00set", t.obj, t.key, v)
+	}
+	st.SetLine(s.Line())
+	st.SetLastLine(s.LastLine())
+	return st
+}
+
 // table rewrites a constructor with a key that could pad the array part:
 // any key but a constant string or a constant integer no larger than the
-// number of fields. The fields become calls of at most scrMaxCallArgs
+// number of fields. The fields become calls of at most maxCallArgs
 // arguments, in source order; a shape string says how to read them ('p' a
 // positional value, 'k' a key and a value, 'm' the last positional field's
 // many values).
-func (r *scrRewriter) table(e *ast.TableExpr) ast.Expr {
+func (r *rewriter) table(e *ast.TableExpr) ast.Expr {
 	risky := false
 	for _, f := range e.Fields {
-		if f.Key != nil && !scrIsStringConst(f.Key) && !scrIsSmallIndex(f.Key, len(e.Fields)) {
+		if f.Key != nil && !isStringConst(f.Key) && !isSmallIndex(f.Key, len(e.Fields)) {
 			risky = true
 		}
 	}
@@ -470,13 +495,13 @@ func (r *scrRewriter) table(e *ast.TableExpr) ast.Expr {
 		var shape strings.Builder
 		var args []ast.Expr
 		i := start
-		for ; i < len(e.Fields) && len(args) < scrMaxCallArgs-3; i++ {
+		for ; i < len(e.Fields) && len(args) < maxCallArgs-3; i++ {
 			f := e.Fields[i]
 			switch {
 			case f.Key != nil:
 				shape.WriteByte('k')
 				args = append(args, f.Key, f.Value)
-			case i == len(e.Fields)-1 && scrIsMulti(f.Value):
+			case i == len(e.Fields)-1 && isMulti(f.Value):
 				shape.WriteByte('m')
 				args = append(args, f.Value)
 			default:
@@ -484,12 +509,12 @@ func (r *scrRewriter) table(e *ast.TableExpr) ast.Expr {
 				args = append(args, f.Value)
 			}
 		}
-		head := []ast.Expr{scrNumber(e, pos), scrString(e, shape.String())}
+		head := []ast.Expr{numberExpr(e, pos), stringExpr(e, shape.String())}
 		if call != nil {
 			head = append([]ast.Expr{call}, head...)
-			call = scrCall(e, "\x00tmore", append(head, args...)...)
+			call = callExpr(e, "\x00tmore", append(head, args...)...)
 		} else {
-			call = scrCall(e, "\x00table", append(head, args...)...)
+			call = callExpr(e, "\x00table", append(head, args...)...)
 		}
 		pos += strings.Count(shape.String(), "p")
 		start = i
@@ -497,24 +522,24 @@ func (r *scrRewriter) table(e *ast.TableExpr) ast.Expr {
 	return call
 }
 
-func scrIsStringConst(e ast.Expr) bool {
+func isStringConst(e ast.Expr) bool {
 	_, ok := e.(*ast.StringExpr)
 	return ok
 }
 
-// scrIsSmallIndex reports whether e is a constant integer in [1, n].
-func scrIsSmallIndex(e ast.Expr, n int) bool {
+// isSmallIndex reports whether e is a constant integer in [1, n].
+func isSmallIndex(e ast.Expr, n int) bool {
 	num, ok := e.(*ast.NumberExpr)
 	if !ok {
 		return false
 	}
-	f, ok := scrToNumber(lua.LString(num.Value))
+	f, ok := toNumber(lua.LString(num.Value))
 	return ok && f >= 1 && f <= float64(n) && f == float64(int(f))
 }
 
-// scrIsMulti reports whether e can produce many values (an unparenthesized
+// isMulti reports whether e can produce many values (an unparenthesized
 // call or ...).
-func scrIsMulti(e ast.Expr) bool {
+func isMulti(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.FuncCallExpr:
 		return !e.AdjustRet
@@ -524,34 +549,34 @@ func scrIsMulti(e ast.Expr) bool {
 	return false
 }
 
-func scrIdent(at ast.PositionHolder, name string) *ast.IdentExpr {
+func ident(at ast.PositionHolder, name string) *ast.IdentExpr {
 	id := &ast.IdentExpr{Value: name}
 	id.SetLine(at.Line())
 	id.SetLastLine(at.LastLine())
 	return id
 }
 
-func scrNumber(at ast.PositionHolder, n int) ast.Expr {
+func numberExpr(at ast.PositionHolder, n int) ast.Expr {
 	e := &ast.NumberExpr{Value: strconv.Itoa(n)}
 	e.SetLine(at.Line())
 	return e
 }
 
-func scrString(at ast.PositionHolder, s string) ast.Expr {
+func stringExpr(at ast.PositionHolder, s string) ast.Expr {
 	e := &ast.StringExpr{Value: s}
 	e.SetLine(at.Line())
 	return e
 }
 
-func scrCall(at ast.PositionHolder, helper string, args ...ast.Expr) *ast.FuncCallExpr {
-	call := &ast.FuncCallExpr{Func: scrIdent(at, helper), Args: args, AdjustRet: true}
+func callExpr(at ast.PositionHolder, helper string, args ...ast.Expr) *ast.FuncCallExpr {
+	call := &ast.FuncCallExpr{Func: ident(at, helper), Args: args, AdjustRet: true}
 	call.SetLine(at.Line())
 	call.SetLastLine(at.LastLine())
 	return call
 }
 
-func scrCallStmt(at ast.PositionHolder, helper string, args ...ast.Expr) ast.Stmt {
-	st := &ast.FuncCallStmt{Expr: scrCall(at, helper, args...)}
+func callStmt(at ast.PositionHolder, helper string, args ...ast.Expr) ast.Stmt {
+	st := &ast.FuncCallStmt{Expr: callExpr(at, helper, args...)}
 	st.SetLine(at.Line())
 	st.SetLastLine(at.LastLine())
 	return st

@@ -1,0 +1,76 @@
+package fsm
+
+// The adapter between the Lua runtime (package lua) and the state
+// machine: a script's redis.call runs a command here, with Redis's checks
+// in Redis's order, against the EVAL command's state and log position.
+
+import (
+	"github.com/raftlist/raftlist/fsm/lua"
+	"github.com/raftlist/raftlist/fsm/resp"
+)
+
+// Script limits, the lua package's: every node runs every script with
+// the same budget.
+const (
+	ScriptMaxInstructions = lua.MaxInstructions
+	ScriptMaxBytes        = lua.MaxBytes
+)
+
+// scriptHost is one run's lua.Host: the commands the script calls run
+// against the EVAL command's state.
+type scriptHost struct {
+	ctx *Ctx // the EVAL command: state, database, log position
+	// db is the database the script's commands use; SELECT changes it for
+	// the rest of the script only.
+	db int
+	// readOnly refuses write commands: EVAL_RO, EVALSHA_RO, or a script
+	// declared "#!lua flags=no-writes".
+	readOnly bool
+}
+
+// runScript runs s for the command in c with its keys and arguments, on
+// one of the state's Lua machines, and returns the script's reply. A
+// script is one command: the writes it made before an error stay, and
+// blocked clients are served only after it returns (Apply serves ready
+// keys after each whole command).
+func runScript(c *Ctx, s *lua.Script, keys, argv [][]byte, readOnly bool) resp.Reply {
+	h := &scriptHost{ctx: c, db: c.DBNum, readOnly: readOnly || s.NoWrites()}
+	return c.State.vms.Run(s, keys, argv, h, lua.DefaultBudget)
+}
+
+// Call runs one command for the script with Redis's checks, in Redis's
+// order: known, arity, allowed in scripts, allowed in a read-only script.
+// Blocking commands answer as if they timed out at once (NoBlock).
+func (h *scriptHost) Call(args [][]byte) resp.Reply {
+	cmd := Lookup(args[0])
+	switch {
+	case cmd == nil:
+		return resp.ErrScriptUnknownCmd
+	case cmd.CheckArity(args) != nil:
+		return resp.ErrScriptArity
+	case cmd.Flags&resp.NoScript != 0:
+		return resp.ErrScriptNoScript
+	case h.readOnly && cmd.Flags&resp.Write != 0:
+		return resp.ErrScriptWrite
+	}
+	exec, err := cmd.Prepare(args)
+	if err != nil {
+		return asError(err)
+	}
+	c := *h.ctx
+	c.DBNum, c.Args, c.NoBlock = h.db, args, true
+	reply := exec(&c)
+	h.db = c.DBNum // SELECT switches the script's database
+	return reply
+}
+
+// Known is redis.acl_check_cmd's question: raftlist has no ACLs, so every
+// command a script could call is allowed.
+func (h *scriptHost) Known(name []byte) bool {
+	return Lookup(name) != nil
+}
+
+// Log keeps a redis.log line for the node to take.
+func (h *scriptHost) Log(level int, line string) {
+	h.ctx.State.scriptLog.add(ScriptLog{Level: level, Line: line})
+}
