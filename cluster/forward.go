@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,5 +215,49 @@ func (f *forwarder) close() {
 	f.mu.Unlock()
 	for _, m := range muxes {
 		m.fail(errForwarderClosed)
+	}
+}
+
+// forwardRetryWait bounds how long a follower waits for a new leader after
+// the old one refused a request unapplied: a hand-off (a planned stop)
+// takes milliseconds; after a crash the election takes longer, and the
+// client retries the TRYAGAIN itself.
+const forwardRetryWait = 500 * time.Millisecond
+
+// refusedUnapplied reports whether reply is a TRYAGAIN: the request was
+// not applied, so sending it again cannot apply it twice.
+func refusedUnapplied(reply resp.Reply) bool {
+	var text string
+	switch r := reply.(type) {
+	case resp.Error:
+		text = string(r)
+	case resp.Raw:
+		text = strings.TrimPrefix(string(r), "-")
+		if len(text) == len(r) {
+			return false
+		}
+	default:
+		return false
+	}
+	return strings.HasPrefix(text, resp.TryAgainPrefix)
+}
+
+// awaitNewLeader waits until deadline for a leader other than tried to be
+// known, or for this node to lead with its gate open, and reports whether
+// one was.
+func (s *Server) awaitNewLeader(ctx context.Context, tried string, deadline time.Time) bool {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+		if addr := s.node.LeaderAddr(); addr != "" && (addr != tried || s.node.IsLeader()) {
+			return true
+		}
 	}
 }
