@@ -121,11 +121,12 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) resp.Repl
 	}
 	// Nothing was applied and leadership may be moving (a hand-off, a
 	// leader that stepped down): send it again once a leader other than
-	// the one just tried is known, or this node's gate opened. Only this
-	// outermost call loops; the sends inside it come back here resent.
+	// the one just tried is known, or after a pause to the same one (a new
+	// leader refuses until its gate opens). Only this outermost call
+	// loops; the sends inside it come back here resent.
 	r.resent = true
 	deadline := time.Now().Add(forwardRetryWait)
-	for refusedUnapplied(reply) && s.awaitNewLeader(ctx, tried, deadline) {
+	for refusedUnapplied(reply) && s.awaitLeader(ctx, tried, deadline) {
 		tried = s.node.LeaderAddr()
 		if write {
 			reply = s.write(r)

@@ -242,22 +242,29 @@ func refusedUnapplied(reply resp.Reply) bool {
 	return strings.HasPrefix(text, resp.TryAgainPrefix)
 }
 
-// awaitNewLeader waits until deadline for a leader other than tried to be
-// known, or for this node to lead with its gate open, and reports whether
-// one was.
-func (s *Server) awaitNewLeader(ctx context.Context, tried string, deadline time.Time) bool {
+// awaitLeader waits until deadline for a leader to send a refused request
+// to again: at once when one other than tried is known, after
+// sameLeaderPause when it is still tried (a new leader refuses until its
+// gate opens, one round trip). It reports whether there is one.
+func (s *Server) awaitLeader(ctx context.Context, tried string, deadline time.Time) bool {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
+	began := time.Now()
 	for {
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
 			return false
 		}
-		if addr := s.node.LeaderAddr(); addr != "" && (addr != tried || s.node.IsLeader()) {
+		addr := s.node.LeaderAddr()
+		if addr != "" && (addr != tried || time.Since(began) >= sameLeaderPause) {
 			return true
 		}
 	}
 }
+
+// sameLeaderPause is how long a follower waits before sending a refused
+// request to the same leader again.
+const sameLeaderPause = 25 * time.Millisecond
