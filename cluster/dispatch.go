@@ -116,7 +116,7 @@ func (s *Server) readLocal(db int, args [][]byte) resp.Reply {
 func (s *Server) toLeader(ctx context.Context, r *request, write bool) resp.Reply {
 	tried := s.node.LeaderAddr()
 	reply := s.forwardToLeader(ctx, r, write, s.forwardArgs(r))
-	if r.forwarded || r.resent || !refusedUnapplied(reply) {
+	if r.forwarded || r.resent || !refusedUnapplied(reply) || !resendable(r) {
 		return reply
 	}
 	// Nothing was applied and leadership may be moving (a hand-off, a

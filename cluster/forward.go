@@ -224,8 +224,18 @@ func (f *forwarder) close() {
 // client retries the TRYAGAIN itself.
 const forwardRetryWait = 500 * time.Millisecond
 
-// refusedUnapplied reports whether reply is a TRYAGAIN: the request was
-// not applied, so sending it again cannot apply it twice.
+// resendable reports whether r may be sent again after a TRYAGAIN. A
+// script chooses its own error text (redis.error_reply can say TRYAGAIN
+// after writing), so a script's TRYAGAIN proves nothing and is never
+// resent; every other command's TRYAGAIN comes from raftlist's refusals.
+func resendable(r *request) bool {
+	c := fsm.Lookup(r.args[0])
+	return c != nil && (c.Flags&resp.NoScript == 0 || c.Flags&resp.Blocking != 0)
+}
+
+// refusedUnapplied reports whether reply is a TRYAGAIN: from a resendable
+// command, the request was not applied, so sending it again cannot apply
+// it twice.
 func refusedUnapplied(reply resp.Reply) bool {
 	var text string
 	switch r := reply.(type) {

@@ -270,7 +270,7 @@ func (s *Server) toLeaderRun(ctx context.Context, run []request, write bool) []r
 		run[i].resent = true
 	}
 	deadline := time.Now().Add(forwardRetryWait)
-	for from := refusedTail(replies); from < len(run) && s.awaitLeader(ctx, tried, deadline); {
+	for from := resendableTail(run, replies); from < len(run) && s.awaitLeader(ctx, tried, deadline); {
 		tried = s.node.LeaderAddr()
 		var again []resp.Reply
 		if write {
@@ -279,16 +279,17 @@ func (s *Server) toLeaderRun(ctx context.Context, run []request, write bool) []r
 			again = s.readRun(run[from:])
 		}
 		copy(replies[from:], again)
-		from += refusedTail(again)
+		from += resendableTail(run[from:], again)
 	}
 	return replies
 }
 
-// refusedTail returns where the replies that are all TRYAGAIN (refused
-// unapplied) at the end of replies begin: len(replies) if the last is not.
-func refusedTail(replies []resp.Reply) int {
+// resendableTail returns where the requests at the end of run that were
+// all refused unapplied (TRYAGAIN, not from a script) begin: len(run) if
+// the last was not.
+func resendableTail(run []request, replies []resp.Reply) int {
 	i := len(replies)
-	for i > 0 && refusedUnapplied(replies[i-1]) {
+	for i > 0 && refusedUnapplied(replies[i-1]) && resendable(&run[i-1]) {
 		i--
 	}
 	return i

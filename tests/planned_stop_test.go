@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -98,4 +99,30 @@ func TestAPlannedStopEndsWhenNoFollowerCanTakeOver(t *testing.T) {
 	}
 	mustConverge(t, c)
 	requireList(t, mustLeader(t, c).ClientAddr, "frozen", false, []string{"before"})
+}
+
+// A script chooses its own error text: one that writes and then answers
+// with raftlist's own "not applied" refusal, sent through a follower alone
+// and in a pipeline, must run exactly once — a follower that took the text
+// at its word and resent it would apply it again.
+func TestAScriptForgingANotAppliedRefusalRunsOnce(t *testing.T) {
+	c := mustStartCluster(t, 3)
+	leader := mustLeader(t, c)
+	f := followers(c, leader)[0]
+	const forged = `redis.call('rpush', KEYS[1], ARGV[1]); return redis.error_reply('TRYAGAIN no leader is known right now; the command was not applied, retry')`
+	conn := mustDial(t, f.ClientAddr)
+	raw, err := conn.doStr("EVAL", forged, "1", "forged", "alone")
+	if err != nil || !isErrorPrefix(raw, "TRYAGAIN") {
+		t.Fatalf("EVAL through %s: %q %v", f.ID, raw, err)
+	}
+	var batch [][][]byte
+	for i := 0; i < 5; i++ {
+		batch = append(batch, bargs("EVAL", forged, "1", "forged", fmt.Sprintf("piped-%d", i)))
+	}
+	if _, err := conn.pipeline(batch); err != nil {
+		t.Fatalf("pipelined EVALs through %s: %v", f.ID, err)
+	}
+	mustConverge(t, c)
+	requireList(t, leader.ClientAddr, "forged", false,
+		[]string{"alone", "piped-0", "piped-1", "piped-2", "piped-3", "piped-4"})
 }
