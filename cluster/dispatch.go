@@ -29,6 +29,8 @@ type request struct {
 	received time.Time
 	// rejected is set when the command was refused before it ran (stats).
 	rejected bool
+	// resent is set once toLeader has sent the request a second time.
+	resent bool
 }
 
 // handle is redcon's callback, run in the connection's goroutine. It serves
@@ -112,7 +114,27 @@ func (s *Server) readLocal(db int, args [][]byte) resp.Reply {
 // redirect in redirect mode, otherwise one forwarding hop whose reply is
 // relayed verbatim.
 func (s *Server) toLeader(ctx context.Context, r *request, write bool) resp.Reply {
-	return s.forwardToLeader(ctx, r, write, s.forwardArgs(r))
+	tried := s.node.LeaderAddr()
+	reply := s.forwardToLeader(ctx, r, write, s.forwardArgs(r))
+	if r.forwarded || r.resent || !refusedUnapplied(reply) || !resendable(r) {
+		return reply
+	}
+	// Nothing was applied and leadership may be moving (a hand-off, a
+	// leader that stepped down): send it again once a leader other than
+	// the one just tried is known, or after a pause to the same one (a new
+	// leader refuses until its gate opens). Only this outermost call
+	// loops; the sends inside it come back here resent.
+	r.resent = true
+	deadline := time.Now().Add(forwardRetryWait)
+	for refusedUnapplied(reply) && s.awaitLeader(ctx, tried, deadline) {
+		tried = s.node.LeaderAddr()
+		if write {
+			reply = s.write(r)
+		} else {
+			reply = s.read(r)
+		}
+	}
+	return reply
 }
 
 // forwardArgs is RAFT FORWARD db owner seq command [arg ...] for r, naming

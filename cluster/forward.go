@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,3 +217,64 @@ func (f *forwarder) close() {
 		m.fail(errForwarderClosed)
 	}
 }
+
+// forwardRetryWait bounds how long a follower waits for a new leader after
+// the old one refused a request unapplied: a hand-off (a planned stop)
+// takes milliseconds; after a crash the election takes longer, and the
+// client retries the TRYAGAIN itself.
+const forwardRetryWait = 500 * time.Millisecond
+
+// resendable reports whether r may be sent again after a TRYAGAIN. A
+// script chooses its own error text (redis.error_reply can say TRYAGAIN
+// after writing), so a script's TRYAGAIN proves nothing and is never
+// resent; every other command's TRYAGAIN comes from raftlist's refusals.
+func resendable(r *request) bool {
+	c := fsm.Lookup(r.args[0])
+	return c != nil && (c.Flags&resp.NoScript == 0 || c.Flags&resp.Blocking != 0)
+}
+
+// refusedUnapplied reports whether reply is a TRYAGAIN: from a resendable
+// command, the request was not applied, so sending it again cannot apply
+// it twice.
+func refusedUnapplied(reply resp.Reply) bool {
+	var text string
+	switch r := reply.(type) {
+	case resp.Error:
+		text = string(r)
+	case resp.Raw:
+		text = strings.TrimPrefix(string(r), "-")
+		if len(text) == len(r) {
+			return false
+		}
+	default:
+		return false
+	}
+	return strings.HasPrefix(text, resp.TryAgainPrefix)
+}
+
+// awaitLeader waits until deadline for a leader to send a refused request
+// to again: at once when one other than tried is known, after
+// sameLeaderPause when it is still tried (a new leader refuses until its
+// gate opens, one round trip). It reports whether there is one.
+func (s *Server) awaitLeader(ctx context.Context, tried string, deadline time.Time) bool {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	began := time.Now()
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+		addr := s.node.LeaderAddr()
+		if addr != "" && (addr != tried || time.Since(began) >= sameLeaderPause) {
+			return true
+		}
+	}
+}
+
+// sameLeaderPause is how long a follower waits before sending a refused
+// request to the same leader again.
+const sameLeaderPause = 25 * time.Millisecond

@@ -225,7 +225,7 @@ func (s *Server) writeRun(run []request) []resp.Reply {
 	}
 	res, err := s.node.Propose(ctx, cmds)
 	if errors.Is(err, raftnode.ErrNotLeader) {
-		return s.forwardRun(ctx, run, true)
+		return s.toLeaderRun(ctx, run, true)
 	}
 	if err != nil {
 		return fill(len(run), errorReply(err))
@@ -239,7 +239,7 @@ func (s *Server) readRun(run []request) []resp.Reply {
 	defer cancel()
 	err := s.node.ReadBarrier(ctx)
 	if errors.Is(err, raftnode.ErrNotLeader) {
-		return s.forwardRun(ctx, run, false)
+		return s.toLeaderRun(ctx, run, false)
 	}
 	if err != nil {
 		return fill(len(run), errorReply(err))
@@ -254,6 +254,45 @@ func (s *Server) readRun(run []request) []resp.Reply {
 		return fill(len(run), errorReply(err))
 	}
 	return replies
+}
+
+// toLeaderRun is toLeader for a run: the trailing commands the leader
+// refused unapplied are sent again, in order, once leadership has moved.
+// Only a refused tail is resent, never a refused command before an applied
+// one, so the run still applies in the order the client sent it.
+func (s *Server) toLeaderRun(ctx context.Context, run []request, write bool) []resp.Reply {
+	tried := s.node.LeaderAddr()
+	replies := s.forwardRun(ctx, run, write)
+	if run[0].forwarded || run[0].resent {
+		return replies
+	}
+	for i := range run {
+		run[i].resent = true
+	}
+	deadline := time.Now().Add(forwardRetryWait)
+	for from := resendableTail(run, replies); from < len(run) && s.awaitLeader(ctx, tried, deadline); {
+		tried = s.node.LeaderAddr()
+		var again []resp.Reply
+		if write {
+			again = s.writeRun(run[from:])
+		} else {
+			again = s.readRun(run[from:])
+		}
+		copy(replies[from:], again)
+		from += resendableTail(run[from:], again)
+	}
+	return replies
+}
+
+// resendableTail returns where the requests at the end of run that were
+// all refused unapplied (TRYAGAIN, not from a script) begin: len(run) if
+// the last was not.
+func resendableTail(run []request, replies []resp.Reply) int {
+	i := len(replies)
+	for i > 0 && refusedUnapplied(replies[i-1]) && resendable(&run[i-1]) {
+		i--
+	}
+	return i
 }
 
 // forwardRun is toLeader for a run: one pipelined hop to the leader on one

@@ -114,6 +114,8 @@ type Node struct {
 	view      peerView // the other members as this node sees them (peers.go)
 	stop      chan struct{}
 	closeOnce sync.Once
+	// handingOff is set while HandOff transfers leadership.
+	handingOff atomic.Bool
 }
 
 // New opens (or creates) the node's data dir and starts Raft.
@@ -278,6 +280,104 @@ func (n *Node) proposeEntry(ctx context.Context, e fsm.Entry) (*fsm.Result, erro
 	return n.apply(ctx, &e)
 }
 
+// applyAfterHandOff appends data to the log and waits until the entry is
+// applied here. An entry refused because this leader is handing off (a
+// planned stop) was never queued: it waits for the hand-off to end and then
+// tries again here or answers ErrNotLeader, which sends the request on to
+// the new leader, so a planned restart is invisible to clients.
+func (n *Node) applyAfterHandOff(ctx context.Context, data []byte) (raft.ApplyFuture, error) {
+	for {
+		f := n.raft.Apply(data, n.cfg.ProposeTimeout)
+		done := make(chan struct{})
+		go func() { f.Error(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, errors.Join(ErrUnknownOutcome, fmt.Errorf("wait for entry to apply: %w", ctx.Err()))
+		}
+		err := f.Error()
+		if !errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return f, classify(err)
+		}
+		if err := n.awaitHandOff(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// awaitHandOff waits while a leadership transfer is under way: until this
+// node is no longer leader (ErrNotLeader) or the transfer gave up, when
+// the caller may propose again.
+func (n *Node) awaitHandOff(ctx context.Context) error {
+	tick := time.NewTicker(handOffPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return errors.Join(ErrNotApplied, fmt.Errorf("wait for leadership hand-off: %w", ctx.Err()))
+		}
+		if n.raft.State() != raft.Leader || !n.handingOff.Load() {
+			break
+		}
+	}
+	if n.raft.State() != raft.Leader {
+		return errors.Join(ErrNotLeader, raft.ErrLeadershipTransferInProgress)
+	}
+	return nil
+}
+
+// handOffPoll is how often a proposal refused during a hand-off looks
+// whether the hand-off ended; a transfer takes a round trip or two.
+const handOffPoll = 2 * time.Millisecond
+
+// HandOff passes leadership to the most up-to-date voter before a planned
+// stop, so the others go on at once instead of waiting out an election
+// timeout. handed is false when there was nothing to hand off (not the
+// leader, or the only voter); to is the new leader's id once this node has
+// heard from it ("" if not within an election timeout). The library bounds the
+// transfer by the election timeout; on failure the node is still leader
+// and the caller stops anyway (the others elect one as after a crash).
+func (n *Node) HandOff() (to string, handed bool, err error) {
+	if n.raft.State() != raft.Leader || n.voters() < 2 {
+		return "", false, nil
+	}
+	n.handingOff.Store(true)
+	defer n.handingOff.Store(false)
+	deadline := time.Now().Add(n.cfg.ElectionTimeout)
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		return "", false, fmt.Errorf("hand off leadership: %w", err)
+	}
+	// The transfer also ends when this node merely loses leadership (no
+	// quorum): it counts as handed off only once this node hears from a new
+	// leader. The others hear its first heartbeat at the same moment, so
+	// from then on they forward to it and this front door may close.
+	for {
+		if _, id := n.raft.LeaderWithID(); id != "" && string(id) != n.cfg.ID {
+			return string(id), true, nil
+		}
+		if time.Now().After(deadline) {
+			return "", false, errors.New("hand off leadership: no new leader heard within the election timeout")
+		}
+		time.Sleep(handOffPoll)
+	}
+}
+
+// voters counts the voters in the latest configuration.
+func (n *Node) voters() int {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	k := 0
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			k++
+		}
+	}
+	return k
+}
+
 // apply proposes e and waits for its result on this node's state machine.
 func (n *Node) apply(ctx context.Context, e *fsm.Entry) (*fsm.Result, error) {
 	if res, ok := breakReplyBeforeCommit(n, e); ok { // jepsen_break_* builds only (break.go)
@@ -289,16 +389,9 @@ func (n *Node) apply(ctx context.Context, e *fsm.Entry) (*fsm.Result, error) {
 	if err := n.checkEntrySize(e, data); err != nil {
 		return nil, err
 	}
-	f := n.raft.Apply(data, n.cfg.ProposeTimeout)
-	done := make(chan struct{})
-	go func() { f.Error(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, errors.Join(ErrUnknownOutcome, fmt.Errorf("wait for entry to apply: %w", ctx.Err()))
-	}
-	if err := f.Error(); err != nil {
-		return nil, classify(err)
+	f, err := n.applyAfterHandOff(ctx, data)
+	if err != nil {
+		return nil, err
 	}
 	switch r := f.Response().(type) {
 	case *fsm.Result:

@@ -266,6 +266,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
+		handOff(node, logger)
 	case err := <-serveErr:
 		logger.Error("front door stopped", "error", err)
 	case exitErr = <-joinFailed:
@@ -276,6 +277,21 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		return err
 	}
 	return exitErr
+}
+
+// handOff passes leadership on before a planned stop, while the front door
+// still serves, so clients of this node see their writes forwarded to the
+// new leader rather than an election's pause. A failed hand-off costs only
+// that pause: the stop goes on either way.
+func handOff(node *raftnode.Node, logger hclog.Logger) {
+	began := time.Now()
+	to, handed, err := node.HandOff()
+	switch {
+	case err != nil:
+		logger.Warn("leadership hand-off failed; the others will elect a leader after their timeout", "error", err)
+	case handed:
+		logger.Info("leadership handed off", "to", to, "took", time.Since(began))
+	}
 }
 
 // errNoCluster refuses a node that could never serve: its data dir holds

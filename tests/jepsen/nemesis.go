@@ -19,6 +19,7 @@ var faultKinds = []string{
 	"partition-half",       // a majority and a minority that cannot talk
 	"partition-bridge",     // two sides that only a bridge node sees both of
 	"kill",                 // SIGKILL a node (the leader preferred), restart it from its data dir
+	"restart",              // SIGTERM a node (the leader preferred): a planned stop that hands leadership off; restart it
 	"pause",                // SIGSTOP a node (the leader preferred) longer than the election timeout, then SIGCONT
 	"membership",           // remove a node under load, add a fresh one (new id, empty data dir)
 	"clientdrop",           // clients drop connections mid-command
@@ -369,6 +370,14 @@ func (n *nemesis) inject(ctx context.Context, kind string) (heal func(context.Co
 		v.Kill()
 		return func(ctx context.Context) error { return v.Restart(ctx) },
 			"SIGKILL " + v.ID + role + ", restart from its data dir", nil
+	case "restart":
+		v, role := n.victim(ctx, 0.8)
+		if v == nil {
+			return nil, "", fmt.Errorf("no running node")
+		}
+		v.Stop()
+		return func(ctx context.Context) error { return v.Restart(ctx) },
+			"SIGTERM " + v.ID + role + " (planned stop), restart from its data dir", nil
 	case "pause":
 		v, role := n.victim(ctx, 0.6)
 		if v == nil {

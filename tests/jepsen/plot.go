@@ -34,6 +34,8 @@ func faultColor(kind string) string {
 		return "#d8f5a2"
 	case "kill":
 		return "#ffc9c9"
+	case "restart":
+		return "#fcc2d7"
 	case "pause":
 		return "#d0bfff"
 	case "membership":
