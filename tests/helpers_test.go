@@ -31,27 +31,69 @@ func mustConverge(t *testing.T, c *local.Cluster) {
 }
 
 // requireEqualDigests checks that every running node answers the same
-// 40-hex-digit DEBUG DIGEST.
+// 40-hex-digit DEBUG DIGEST at the same applied index. Entries the nodes
+// write by themselves (RAFT ACK after a blocked client is served, an
+// UNBLOCK) may land between two nodes' answers: a digest is compared only
+// when every node's applied index was the same before and after it was
+// taken, waiting for convergence again otherwise.
 func requireEqualDigests(t *testing.T, ctx context.Context, c *local.Cluster) {
 	t.Helper()
-	var first, firstID string
+	for attempt := 0; ; attempt++ {
+		digests, indexes, stable := digestsAtIndex(t, ctx, c)
+		if !stable && attempt < 20 {
+			if err := c.WaitConverged(ctx); err != nil {
+				t.Fatalf("cluster did not converge: %v\n%s", err, clusterState(ctx, c))
+			}
+			continue
+		}
+		var first, firstID string
+		for id, d := range digests {
+			if !digestReply.MatchString("+" + d + "\r\n") {
+				t.Fatalf("DEBUG DIGEST on %s answered %q, not 40 hex digits", id, d)
+			}
+			if firstID == "" {
+				first, firstID = d, id
+			} else if d != first {
+				t.Fatalf("digests differ at applied index %s: %s has %s, %s has %s (indexes %v)\n%s",
+					indexes[id], firstID, first, id, d, indexes, clusterState(ctx, c))
+			}
+		}
+		return
+	}
+}
+
+// digestsAtIndex takes every running node's digest with its applied index
+// read before and after; stable says whether all were taken at one index.
+func digestsAtIndex(t *testing.T, ctx context.Context, c *local.Cluster) (digests, indexes map[string]string, stable bool) {
+	t.Helper()
+	digests, indexes, stable = map[string]string{}, map[string]string{}, true
+	index := ""
 	for _, n := range c.Nodes {
 		if !n.Running() {
 			continue
+		}
+		before, err := n.Info(ctx)
+		if err != nil {
+			t.Fatalf("INFO on %s: %v", n.ID, err)
 		}
 		d, err := n.Digest(ctx)
 		if err != nil {
 			t.Fatalf("DEBUG DIGEST on %s: %v", n.ID, err)
 		}
-		if !digestReply.MatchString("+" + d + "\r\n") {
-			t.Fatalf("DEBUG DIGEST on %s answered %q, not 40 hex digits", n.ID, d)
+		after, err := n.Info(ctx)
+		if err != nil {
+			t.Fatalf("INFO on %s: %v", n.ID, err)
 		}
-		if firstID == "" {
-			first, firstID = d, n.ID
-		} else if d != first {
-			t.Fatalf("digests differ after convergence: %s has %s, %s has %s\n%s", firstID, first, n.ID, d, clusterState(ctx, c))
+		at := before["raft_applied_index"]
+		if index == "" {
+			index = at
 		}
+		if after["raft_applied_index"] != at || at != index {
+			stable = false
+		}
+		digests[n.ID], indexes[n.ID] = d, at
 	}
+	return digests, indexes, stable
 }
 
 // clusterState describes every node's Raft view, for failure messages.
