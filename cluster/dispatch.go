@@ -86,12 +86,12 @@ func (s *Server) write(r *request) resp.Reply {
 }
 
 // read answers from local state: at once for READONLY connections,
-// otherwise after the leader's read barrier.
+// otherwise after a read barrier (follower_read.go).
 func (s *Server) read(r *request) resp.Reply {
 	if !r.c.readonly.Load() || r.forwarded {
 		ctx, cancel := s.requestContext()
 		defer cancel()
-		err := s.node.ReadBarrier(ctx)
+		err := s.readBarrier(ctx, r.forwarded)
 		if errors.Is(err, raftnode.ErrNotLeader) {
 			return s.toLeader(ctx, r, false)
 		}

@@ -170,6 +170,7 @@ func infoStats(s *Server, b *strings.Builder) {
 	}
 	field(b, "forwarded_commands", fwd)
 	field(b, "forwarded_commands_failed", fwd-st.forwarded[outcomeOK].Load()-st.forwarded[outcomeError].Load())
+	field(b, "follower_reads", st.followerReads.Load())
 }
 
 // infoReplication speaks in Redis 7.0's terms so tools that read "role"

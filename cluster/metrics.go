@@ -80,6 +80,8 @@ var (
 		"Error replies by error code (first word), as INFO errorstats; at most 128 codes.", "code")
 	descForwarded = desc("raftlist_forwarded_commands_total",
 		"Commands this node forwarded to the leader, by outcome.", "outcome")
+	descFollowerReads = desc("raftlist_follower_reads_total",
+		"Reads this follower served from its own state after the leader's read index.")
 	descForwardConns = desc("raftlist_forward_connections",
 		"Open connections to the leader for forwarding: shared pipelined ones and dedicated ones (blocking commands, transactions).", "kind")
 	descClients       = desc("raftlist_connected_clients", "Client connections open on this node.")
@@ -132,6 +134,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, o := range []outcome{outcomeOK, outcomeError, outcomeTryAgain, outcomeUncertain} {
 		counter(descForwarded, s.stats.forwarded[o].Load(), outcomeNames[o])
 	}
+	counter(descFollowerReads, s.stats.followerReads.Load())
 	shared, dedicated := s.fwd.connCounts()
 	gauge(descForwardConns, float64(shared), "shared")
 	gauge(descForwardConns, float64(dedicated), "dedicated")

@@ -237,7 +237,7 @@ func (s *Server) writeRun(run []request) []resp.Reply {
 func (s *Server) readRun(run []request) []resp.Reply {
 	ctx, cancel := s.requestContext()
 	defer cancel()
-	err := s.node.ReadBarrier(ctx)
+	err := s.readBarrier(ctx, run[0].forwarded)
 	if errors.Is(err, raftnode.ErrNotLeader) {
 		return s.toLeaderRun(ctx, run, false)
 	}

@@ -62,12 +62,14 @@ type Config struct {
 
 // Server is the RESP front door of one node.
 type Server struct {
-	cfg     Config
-	node    *raftnode.Node
-	doors   []door // one per listener: plain and/or TLS (tls.go)
-	fwd     *forwarder
-	log     hclog.Logger
-	started time.Time
+	cfg   Config
+	node  *raftnode.Node
+	doors []door // one per listener: plain and/or TLS (tls.go)
+	fwd   *forwarder
+	// readIndexes shares the leader's read index among a follower's reads.
+	readIndexes *indexRounds
+	log         hclog.Logger
+	started     time.Time
 
 	blocked blockRegistry
 	// acks queues the seqs of this process's ended waiters for RAFT ACK
@@ -116,6 +118,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	s.readIndexes = &indexRounds{fetch: s.leaderReadIndex, timeout: cfg.RequestTimeout}
 	s.fwd.tls = cfg.PeerTLS
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)

@@ -106,6 +106,9 @@ type stats struct {
 
 	// forwarded counts commands this node sent to the leader, by outcome.
 	forwarded [numOutcomes]atomic.Uint64
+	// followerReads counts reads this follower served from its own state
+	// after the leader's read index (follower_read.go).
+	followerReads atomic.Uint64
 
 	errMu      sync.RWMutex
 	errCodes   map[string]*atomic.Uint64
