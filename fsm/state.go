@@ -19,8 +19,16 @@ type Value interface {
 // TypeName implements Value.
 func (*List) TypeName() string { return "list" }
 
-// String is a plain string value.
-type String struct{ B []byte }
+// String is a plain string value. B is never written in place: replies,
+// snapshots and clones share its bytes.
+type String struct {
+	B []byte
+	// grow says that B's capacity past len(B) was allocated for this value
+	// alone, so APPEND may fill it (string_range_cmds.go): what others
+	// share ends at len(B). Not state: a clone or a restored value starts
+	// without it.
+	grow bool
+}
 
 // TypeName implements Value.
 func (*String) TypeName() string { return "string" }
