@@ -134,6 +134,13 @@ var ksCounterCases = []ksCase{
 		ks(resp.BulkString("0"), "GET", "c"),
 		ks(resp.BulkString("0"), "INCRBYFLOAT", "d", "-1e-30"),
 		ks(resp.BulkString("0"), "INCRBYFLOAT", "e", "1e-4950"),
+		// Around half of 10^-17, where printing stops being all zeros.
+		ks(resp.BulkString("0.00000000000000001"), "INCRBYFLOAT", "g", "0x1p-57"),
+		ks(resp.BulkString("-0.00000000000000001"), "INCRBYFLOAT", "h", "-0x1p-57"),
+		ks(resp.BulkString("0"), "INCRBYFLOAT", "i", "0x1p-58"),
+		ks(resp.BulkString("0"), "INCRBYFLOAT", "j", "0x1.fffffffffffffffep-59"),
+		ks(resp.BulkString("0"), "INCRBYFLOAT", "k", "5e-18"),
+		ks(resp.BulkString("0.00000000000000001"), "INCRBYFLOAT", "l", "5.0000000000000001e-18"),
 	}},
 	{"INCRBYFLOAT goes past float64's range up to long double's", []ksStep{
 		ks(resp.BulkString(ksLongDoubleMax), "INCRBYFLOAT", "a", "0x1.fffffffffffffffep16383"),
