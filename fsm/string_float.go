@@ -260,13 +260,10 @@ func addLongDouble(a, b longDouble) (sum *big.Float, inf bool) {
 	if exact.Sign() == 0 {
 		return exact, false // +0, or -0 for -0 + -0, as IEEE addition rounding to nearest
 	}
+	// Both operands are multiples of the smallest subnormal, so is their
+	// sum: a nonzero sum is never below it, and p is at least 1.
 	e := int64(exact.MantExp(nil))
-	p := min(int64(ldPrec), e-ldMinBit)
-	if p <= 0 {
-		// Both operands are multiples of the smallest subnormal, so is
-		// their sum: it is never below it unless zero.
-		panic("fsm: long double sum below the smallest subnormal")
-	}
+	p := max(1, min(int64(ldPrec), e-ldMinBit))
 	z := new(big.Float).SetMode(big.ToNearestEven).SetPrec(uint(p)).Set(exact)
 	if z.MantExp(nil) > ldMaxExp {
 		return nil, true
