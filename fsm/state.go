@@ -19,15 +19,15 @@ type Value interface {
 // TypeName implements Value.
 func (*List) TypeName() string { return "list" }
 
-// String is a plain string value. B is never written in place: replies,
-// snapshots and clones share its bytes.
+// String is a plain string value. Unless owned, B is never written in
+// place: replies, snapshots and clones share its bytes.
 type String struct {
 	B []byte
-	// grow says that B's capacity past len(B) was allocated for this value
-	// alone, so APPEND may fill it (string_range_cmds.go): what others
-	// share ends at len(B). Not state: a clone or a restored value starts
-	// without it.
-	grow bool
+	// owned says that B's bytes and capacity were allocated by APPEND or
+	// SETRANGE for this value alone, which write them in place (as Redis's
+	// sds): whoever hands them out copies them (Out). Not state: a clone
+	// or a restored value starts without it.
+	owned bool
 }
 
 // TypeName implements Value.
@@ -158,7 +158,7 @@ func (s *State) Clone() *State {
 			case *List:
 				c.dbs[i].keys[k] = v.Clone()
 			case *String:
-				c.dbs[i].keys[k] = &String{B: v.B}
+				c.dbs[i].keys[k] = &String{B: v.Out()}
 			}
 		}
 	}

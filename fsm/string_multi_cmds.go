@@ -34,7 +34,7 @@ func mget(args [][]byte) (Exec, error) {
 		for i, k := range keys {
 			out[i] = resp.NullBulk
 			if s, ok := d.Get(k).(*String); ok {
-				out[i] = resp.Bulk(s.B)
+				out[i] = resp.Bulk(s.Out())
 			}
 		}
 		return out

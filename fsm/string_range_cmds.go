@@ -32,9 +32,9 @@ var stringRangeCommands = []Command{
 
 // APPEND key value
 //
-// A missing key is created, even with an empty value. Appending fills
-// capacity the value owns (String.grow) and grows it as Redis's sds does,
-// so a string built by many APPENDs costs linear time, not quadratic.
+// A missing key is created, even with an empty value. Like Redis's sds, an
+// owned value is written in place and grown with spare room (writeAt), so
+// a string built by many APPENDs costs linear time, not quadratic.
 func appendCommand(args [][]byte) (Exec, error) {
 	key, tail := args[1], args[2]
 	return func(c *Ctx) resp.Reply {
@@ -49,15 +49,38 @@ func appendCommand(args [][]byte) (Exec, error) {
 		case len(tail) > MaxStringLen-len(s.B):
 			return resp.ErrStringTooLong
 		}
-		b := s.B
-		if !s.grow || cap(b)-len(b) < len(tail) {
-			b = make([]byte, len(b), sdsRoom(len(b)+len(tail)))
-			copy(b, s.B)
-		}
-		b = append(b, tail...)
-		d.Set(key, &String{B: b, grow: true})
+		b := writeAt(s, len(s.B), tail)
+		d.Set(key, &String{B: b, owned: true})
 		return resp.Int(len(b))
 	}, nil
+}
+
+// writeAt returns s's bytes with data written at offset, zero bytes
+// filling any gap, for a new owned value. An owned value's bytes are
+// written in place when they have room; anything else is copied first
+// (its bytes may be shared with replies in flight, snapshots and clones),
+// with spare room as Redis's sdsMakeRoomFor gives.
+func writeAt(s *String, offset int, data []byte) []byte {
+	b := s.B
+	n := max(len(b), offset+len(data))
+	if !s.owned || n > cap(b) {
+		b = make([]byte, len(b), sdsRoom(n))
+		copy(b, s.B)
+	}
+	b = b[:n]
+	clear(b[len(s.B):max(offset, len(s.B))])
+	copy(b[offset:], data)
+	return b
+}
+
+// Out returns the value's bytes for anything that outlives the entry (a
+// reply, a clone): an owned value's bytes are copied, since a later APPEND
+// or SETRANGE writes them in place.
+func (s *String) Out() []byte {
+	if s.owned {
+		return append([]byte{}, s.B...)
+	}
+	return s.B
 }
 
 // sdsRoom is the capacity Redis's sdsMakeRoomFor gives a string that must
@@ -108,6 +131,9 @@ func getrange(args [][]byte) (Exec, error) {
 			return resp.Bulk{}
 		}
 		if lo, hi, ok := byteRange(start, end, int64(len(s.B))); ok {
+			if s.owned {
+				return resp.Bulk(append([]byte{}, s.B[lo:hi+1]...))
+			}
 			return resp.Bulk(s.B[lo : hi+1])
 		}
 		return resp.Bulk{}
@@ -140,8 +166,7 @@ func byteRange(start, end, n int64) (lo, hi int64, ok bool) {
 // Redis's order: the offset is checked first (before the log), then the
 // key's type, then an empty value answers the length without creating
 // anything, then the length limit, checked before anything is allocated.
-// The result is a new string: the old bytes may be shared with a reply in
-// flight or a snapshot being written.
+// An owned value is written in place, as Redis does (writeAt).
 func setrange(args [][]byte) (Exec, error) {
 	key, value := args[1], args[3]
 	offset, err := intArg(args[2])
@@ -154,23 +179,20 @@ func setrange(args [][]byte) (Exec, error) {
 	return func(c *Ctx) resp.Reply {
 		d := c.DB()
 		s, errReply := stringAt(d, key)
-		var old []byte
 		switch {
 		case errReply != nil:
 			return errReply
-		case s != nil:
-			old = s.B
+		case s == nil:
+			s = &String{}
 		}
 		if len(value) == 0 {
-			return resp.Int(len(old))
+			return resp.Int(len(s.B))
 		}
 		if offset > int64(MaxStringLen-len(value)) {
 			return resp.ErrStringTooLong
 		}
-		b := make([]byte, max(len(old), int(offset)+len(value)))
-		copy(b, old)
-		copy(b[offset:], value)
-		d.Set(key, &String{B: b})
+		b := writeAt(s, int(offset), value)
+		d.Set(key, &String{B: b, owned: true})
 		return resp.Int(len(b))
 	}, nil
 }
