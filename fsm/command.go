@@ -42,7 +42,8 @@ func (c *Ctx) DB() *DB { return c.State.dbs[c.DBNum] }
 
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
-var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands, scriptCommands)
+var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands,
+	stringCounterCommands, stringRangeCommands, stringMultiCommands, scriptCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)

@@ -413,6 +413,26 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 		}
 		return args
 	},
+	"incr":        func(g *replayGen) []string { return []string{"incr", g.key()} },
+	"decr":        func(g *replayGen) []string { return []string{"decr", g.key()} },
+	"incrby":      func(g *replayGen) []string { return []string{"incrby", g.key(), g.increment()} },
+	"decrby":      func(g *replayGen) []string { return []string{"decrby", g.key(), g.increment()} },
+	"incrbyfloat": func(g *replayGen) []string { return []string{"incrbyfloat", g.key(), g.floatIncrement()} },
+	"append":      func(g *replayGen) []string { return []string{"append", g.key(), g.elem()} },
+	"strlen":      func(g *replayGen) []string { return []string{"strlen", g.key()} },
+	"getrange":    func(g *replayGen) []string { return []string{"getrange", g.key(), g.index(), g.index()} },
+	"substr":      func(g *replayGen) []string { return []string{"substr", g.key(), g.index(), g.index()} },
+	"setrange": func(g *replayGen) []string {
+		// Offsets stay small or past MaxStringLen: a valid offset near the
+		// limit would make every replayed machine hold 64 MiB.
+		offset := g.pick([]string{"0", "1", "3", "50", "1000", "-1", "x", "67108864", "9223372036854775807"})
+		return []string{"setrange", g.key(), offset, g.elem()}
+	},
+	"mget":   func(g *replayGen) []string { return append([]string{"mget"}, g.keys(1, 4)...) },
+	"mset":   func(g *replayGen) []string { return g.pairs("mset") },
+	"msetnx": func(g *replayGen) []string { return g.pairs("msetnx") },
+	"setnx":  func(g *replayGen) []string { return []string{"setnx", g.key(), g.elem()} },
+	"getset": func(g *replayGen) []string { return []string{"getset", g.key(), g.elem()} },
 	"eval": func(g *replayGen) []string {
 		if *replayHeavy > 0 && g.chance(*replayHeavy) {
 			return g.eval("eval", g.pick(replayRunaways))
@@ -444,6 +464,31 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 			return []string{"script", "load", g.pick([]string{"return 1 +", "#!lua flags=no-writes\nreturn 1", "#!python\n", "return KEYS"})}
 		}
 	},
+}
+
+// increment is INCRBY's or DECRBY's argument: small, at the int64 edges
+// (overflow), or not an integer.
+func (g *replayGen) increment() string {
+	return g.pick([]string{"1", "-1", "7", "-100", "0", "9223372036854775807", "-9223372036854775808", "x", "1.5", ""})
+}
+
+// floatIncrement is INCRBYFLOAT's argument: the forms strtold reads
+// (hex, exponents, infinities) and ones it refuses.
+func (g *replayGen) floatIncrement() string {
+	return g.pick([]string{"1", "-1.5", "0.1", "1e5", "5.0e3", "0x10", "-0", "1e308", "1e4000", "-1e4000",
+		"1e-4950", "1e-5000", "inf", "nan", " 1", "1 ", "x", "", "0x1p-16445", "3.0000000000000000001"})
+}
+
+// pairs is MSET's or MSETNX's arguments, now and then one value short.
+func (g *replayGen) pairs(name string) []string {
+	args := []string{name}
+	for i := g.r.IntN(3); i >= 0; i-- {
+		args = append(args, g.key(), g.elem())
+	}
+	if g.chance(0.1) {
+		args = args[:len(args)-1]
+	}
+	return args
 }
 
 func (g *replayGen) optCount(args []string) []string {

@@ -20,8 +20,16 @@ type Value interface {
 // TypeName implements Value.
 func (*List) TypeName() string { return "list" }
 
-// String is a plain string value.
-type String struct{ B []byte }
+// String is a plain string value. Unless owned, B is never written in
+// place: replies, snapshots and clones share its bytes.
+type String struct {
+	B []byte
+	// owned says that B's bytes and capacity were allocated by APPEND or
+	// SETRANGE for this value alone, which write them in place (as Redis's
+	// sds): whoever hands them out copies them (Out). Not state: a clone
+	// or a restored value starts without it.
+	owned bool
+}
 
 // TypeName implements Value.
 func (*String) TypeName() string { return "string" }
@@ -151,7 +159,7 @@ func (s *State) Clone() *State {
 			case *List:
 				c.dbs[i].keys[k] = v.Clone()
 			case *String:
-				c.dbs[i].keys[k] = &String{B: v.B}
+				c.dbs[i].keys[k] = &String{B: v.Out()}
 			}
 		}
 	}

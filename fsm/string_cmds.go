@@ -26,7 +26,7 @@ func getString(d *DB, key []byte) resp.Reply {
 	case nil:
 		return resp.NullBulk
 	case *String:
-		return resp.Bulk(v.B)
+		return resp.Bulk(v.Out())
 	}
 	return resp.ErrWrongType
 }

@@ -246,6 +246,22 @@ func genEntries() []genEntry {
 		// Strings.
 		{15, func(g *gen) op { return g.cmd("get", g.key()) }},
 		{25, func(g *gen) op { return g.set() }},
+		{8, func(g *gen) op { return g.cmd("set", g.key(), g.number()) }},
+		{15, func(g *gen) op { return g.cmd("incr", g.key()) }},
+		{10, func(g *gen) op { return g.cmd("decr", g.key()) }},
+		{10, func(g *gen) op { return g.cmd("incrby", g.key(), g.integer(20)) }},
+		{10, func(g *gen) op { return g.cmd("decrby", g.key(), g.integer(20)) }},
+		{20, func(g *gen) op { return g.cmd("incrbyfloat", g.key(), g.float()) }},
+		{10, func(g *gen) op { return g.cmd("append", g.key(), g.value()) }},
+		{8, func(g *gen) op { return g.cmd("strlen", g.key()) }},
+		{10, func(g *gen) op { return g.cmd("getrange", g.key(), g.integer(10), g.integer(10)) }},
+		{4, func(g *gen) op { return g.cmd("substr", g.key(), g.integer(10), g.integer(10)) }},
+		{10, func(g *gen) op { return g.setrange() }},
+		{10, func(g *gen) op { return g.cmd("mget", g.keysN(4)...) }},
+		{8, func(g *gen) op { return g.mset("mset") }},
+		{6, func(g *gen) op { return g.mset("msetnx") }},
+		{8, func(g *gen) op { return g.cmd("setnx", g.key(), g.value()) }},
+		{8, func(g *gen) op { return g.cmd("getset", g.key(), g.value()) }},
 		// Connection and server.
 		{4, func(g *gen) op { return g.ping() }},
 		{4, func(g *gen) op { return g.cmd("echo", g.value()) }},
@@ -414,6 +430,70 @@ func (g *gen) flush(name string) op {
 	return g.cmd(name, args...)
 }
 
+// genFloats are INCRBYFLOAT increments: every form strtold reads (hex,
+// exponents, infinities, long double's range and subnormals) and forms it
+// refuses.
+var genFloats = []string{"1", "-1.5", "0.1", "1e5", "5.0e3", "0x10", "-0", "0", "1e308", "-1e308", "1e4000",
+	"-1e4000", "1e4932", "1.19e4932", "1e-4950", "1e-5000", "inf", "-inf", "Infinity", "nan", " 1", "1 ",
+	"x", "", "0x1p-16445", "0x1.fffffffffffffffep16383", "3.0000000000000000001", "1e", ".5", "5.", "+1",
+	"0X1P-2", "1\x00", "00001", "1e99999999999", "0e99999999999", "0x", "1,5", "0.000003814697265625"}
+
+// float returns an INCRBYFLOAT increment: a hostile one, or a random
+// decimal of any magnitude.
+func (g *gen) float() []byte {
+	switch g.r.IntN(4) {
+	case 0:
+		return []byte(g.pick(genFloats))
+	case 1:
+		return []byte(strconv.FormatFloat(g.r.NormFloat64()*100, 'f', g.r.IntN(20), 64))
+	case 2:
+		return []byte(strconv.Itoa(g.r.IntN(2000)-1000) + "e" + strconv.Itoa(g.r.IntN(80)-40))
+	}
+	return []byte(strconv.FormatFloat(g.r.NormFloat64()*1e10, 'g', -1, 64))
+}
+
+// number returns a value for INCR or INCRBYFLOAT to find: an integer
+// (int64 edges too) or a float.
+func (g *gen) number() []byte {
+	if g.chance(50) {
+		return g.integer(10)
+	}
+	return g.float()
+}
+
+// setrange offsets stay small, or go past Redis's 512 MB limit too: an
+// offset between raftlist's MaxStringLen (64 MiB) and Redis's limit is an
+// intentional difference, and an accepted one near either limit would make
+// every server allocate that much.
+func (g *gen) setrange() op {
+	offset := []byte(strconv.Itoa(g.r.IntN(20)))
+	switch x := g.r.IntN(20); {
+	case x < 3:
+		offset = g.integer(60)
+	case x < 4:
+		offset = []byte(strconv.Itoa(g.r.IntN(100000)))
+	case x < 7:
+		offset = []byte(g.pick([]string{"536870912", "1073741824", "9223372036854775807", "-1", "-9223372036854775808"}))
+	}
+	o := g.cmd("setrange", g.key(), offset, g.value())
+	if n, err := strconv.ParseInt(string(offset), 10, 64); err == nil && n > 100000 && n < 536870912 {
+		o.args[3] = []byte{} // nothing to write: both answer the length
+	}
+	return o
+}
+
+// mset returns MSET or MSETNX pairs, now and then one value short.
+func (g *gen) mset(name string) op {
+	var args [][]byte
+	for i, n := 0, 1+g.r.IntN(3); i < n; i++ {
+		args = append(args, g.key(), g.value())
+	}
+	if g.chance(10) {
+		args = args[:len(args)-1]
+	}
+	return g.cmd(name, args...)
+}
+
 func (g *gen) set() op {
 	args := [][]byte{g.key(), g.value()}
 	expiry := false
@@ -551,7 +631,8 @@ func (g *gen) info() op {
 var genCommandNames = []string{"lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lrange",
 	"lindex", "lpos", "lset", "linsert", "lrem", "ltrim", "lmove", "rpoplpush", "lmpop",
 	"del", "unlink", "exists", "type", "keys", "scan", "rename", "renamenx", "dbsize",
-	"flushdb", "flushall", "get", "set"}
+	"flushdb", "flushall", "get", "set", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
+	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset"}
 
 func (g *gen) command() op {
 	switch g.r.IntN(4) {
@@ -603,7 +684,9 @@ var arities = map[string]int{
 	"lrange": 4, "lindex": 3, "lpos": -3, "lset": 4, "linsert": 5, "lrem": 4, "ltrim": 4,
 	"lmove": 5, "rpoplpush": 3, "lmpop": -4, "del": -2, "unlink": -2, "exists": -2, "type": 2,
 	"keys": 2, "scan": -2, "rename": 3, "renamenx": 3, "dbsize": 1, "flushdb": -1, "flushall": -1,
-	"get": 2, "set": -3, "ping": -1, "echo": 2, "select": 2, "client": -2,
+	"get": 2, "set": -3, "incr": 2, "decr": 2, "incrby": 3, "decrby": 3, "incrbyfloat": 3, "append": 3,
+	"strlen": 2, "getrange": 4, "substr": 4, "setrange": 4, "mget": -2, "mset": -3, "msetnx": -3,
+	"setnx": 3, "getset": 3, "ping": -1, "echo": 2, "select": 2, "client": -2,
 	"command": -1, "debug": -2, "hello": -1,
 }
 

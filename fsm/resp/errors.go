@@ -198,3 +198,16 @@ var (
 	// character.
 	ErrClientName = Error("ERR Client names cannot contain spaces, newlines or special characters.")
 )
+
+// Errors of the string commands (counters, ranges), worded as
+// redis-server 7.0.15 words them.
+var (
+	ErrIncrOverflow = Error("ERR increment or decrement would overflow")
+	ErrDecrOverflow = Error("ERR decrement would overflow")
+	ErrNotFloat     = Error("ERR value is not a valid float")
+	ErrNaNOrInf     = Error("ERR increment would produce NaN or Infinity")
+	ErrOffsetRange  = Error("ERR offset is out of range")
+	// ErrStringTooLong answers APPEND and SETRANGE past the longest string
+	// the state machine keeps (fsm.MaxStringLen).
+	ErrStringTooLong = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+)
