@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -191,20 +190,20 @@ func authUpstream(ctx context.Context, conn net.Conn, secret string, timeout tim
 	}
 	conn.SetDeadline(deadline)
 	defer conn.SetDeadline(time.Time{})
-	if _, err := conn.Write(respio.AppendCommand(nil, []byte("AUTH"), []byte(ClusterUser), []byte(secret))); err != nil {
+	if _, err := conn.Write(resp.AppendCommand(nil, []byte("AUTH"), []byte(ClusterUser), []byte(secret))); err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
 	// The node answers nothing but this reply until we send more, so a
 	// reader of its own here cannot swallow later replies.
-	raw, err := respio.NewReader(conn, 1<<10).ReadReply()
+	raw, err := resp.NewReader(conn, 1<<10).ReadReply()
 	if err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
-	v, err := respio.ParseReply(raw)
+	v, err := resp.ParseReply(raw)
 	if err != nil {
 		return fmt.Errorf("authenticate to %s: %w", conn.RemoteAddr(), err)
 	}
-	if v.Kind == respio.Error {
+	if v.Kind == resp.KindError {
 		return &AuthError{Addr: conn.RemoteAddr().String(), Reply: string(v.Str)}
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
 
@@ -56,11 +56,11 @@ func (s *Server) leaderReadIndex(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read index from %s: %w", addr, err)
 	}
-	v, err := respio.ParseReply(raw)
+	v, err := resp.ParseReply(raw)
 	switch {
 	case err != nil:
 		return 0, fmt.Errorf("read index from %s: %w", addr, err)
-	case v.Kind != respio.Int || v.Int < 0:
+	case v.Kind != resp.KindInt || v.Int < 0:
 		return 0, fmt.Errorf("read index from %s: %q", addr, raw)
 	}
 	return uint64(v.Int), nil

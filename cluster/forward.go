@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
@@ -24,7 +23,7 @@ import (
 // connections (doMany, forward_mux.go), their replies matched in order. A connection that sees any error or
 // timeout is closed, never reused: a late reply then has nowhere to land.
 type forwarder struct {
-	limits  respio.Limits // on a reply from the leader (relayLimits)
+	limits  resp.Limits // on a reply from the leader (relayLimits)
 	timeout time.Duration
 	tls     *tls.Config // nil: plain TCP to the leader (tls.go dialPeer)
 	// secret, when set, is sent as AUTH raftlist-cluster on every new
@@ -44,7 +43,7 @@ type forwarder struct {
 type upstream struct {
 	conn net.Conn
 	w    *bufio.Writer
-	rd   *respio.Reader
+	rd   *resp.Reader
 }
 
 // maxIdlePerLeader bounds the pool; beyond it, connections are closed after
@@ -63,16 +62,16 @@ func newForwarder(maxBulk int64, timeout time.Duration) *forwarder {
 // takes) or a script's string (fsm.ScriptMaxBytes; also ARGV, up to
 // maxBulk), the same as a status or error line (a script returns either,
 // plus the " script: <sha>, on ..." suffix), and as many elements as fit.
-// Only the whole reply is bounded by memory (respio.DefaultMaxReply); a reply
-// over a limit fails only its own request (respio.ErrDropped).
-func relayLimits(maxBulk int64) respio.Limits {
+// Only the whole reply is bounded by memory (resp.DefaultMaxReply); a reply
+// over a limit fails only its own request (resp.ErrDropped).
+func relayLimits(maxBulk int64) resp.Limits {
 	bulk := max(maxBulk, fsm.ScriptMaxBytes)
-	return respio.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: resp.MaxReplyDepth}
+	return resp.Limits{MaxBulk: bulk, MaxLine: int(bulk) + 1<<10, MaxDepth: resp.MaxReplyDepth}
 }
 
 // newReader reads the leader's replies on conn.
-func (f *forwarder) newReader(conn net.Conn) *respio.Reader {
-	rd := respio.NewReader(conn, 0)
+func (f *forwarder) newReader(conn net.Conn) *resp.Reader {
+	rd := resp.NewReader(conn, 0)
 	rd.SetLimits(f.limits)
 	return rd
 }
@@ -98,13 +97,13 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 		deadline = time.Now().Add(f.timeout)
 	}
 	u.conn.SetDeadline(deadline)
-	u.w.Write(respio.AppendCommand(nil, args...))
+	u.w.Write(resp.AppendCommand(nil, args...))
 	if err := u.w.Flush(); err != nil {
 		u.conn.Close()
 		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
 	}
 	raw, err = u.rd.ReadReply()
-	if errors.Is(err, respio.ErrDropped) {
+	if errors.Is(err, resp.ErrDropped) {
 		// Read to its end: the connection is still in sync.
 		raw, err = dropped(err), nil
 	}

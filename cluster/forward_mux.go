@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // A mux is one upstream connection to the leader that many client
@@ -25,7 +25,7 @@ import (
 // closes the connection: every run written on it fails, with an unknown
 // outcome if it holds writes, and a late reply has nowhere to land; runs
 // not written yet go on another mux (doMany). The next run dials a new mux.
-// A reply the reader drops as over a limit (respio.ErrDropped) is not an
+// A reply the reader drops as over a limit (resp.ErrDropped) is not an
 // error of the connection: it fails only the request it answers.
 type mux struct {
 	f    *forwarder
@@ -158,7 +158,7 @@ func (m *mux) writeLoop(w *bufio.Writer) {
 		m.conn.SetWriteDeadline(time.Now().Add(m.f.timeout))
 		for _, c := range batch {
 			for _, args := range c.reqs {
-				buf = respio.AppendCommand(buf[:0], args...)
+				buf = resp.AppendCommand(buf[:0], args...)
 				w.Write(buf)
 			}
 		}
@@ -173,10 +173,10 @@ func (m *mux) writeLoop(w *bufio.Writer) {
 }
 
 // readLoop hands each reply to the oldest run still owed one.
-func (m *mux) readLoop(rd *respio.Reader) {
+func (m *mux) readLoop(rd *resp.Reader) {
 	for {
 		raw, err := rd.ReadReply()
-		if errors.Is(err, respio.ErrDropped) {
+		if errors.Is(err, resp.ErrDropped) {
 			// Over a limit but read to its end: only the request it
 			// answers fails, and the stream is still in sync.
 			raw, err = dropped(err), nil

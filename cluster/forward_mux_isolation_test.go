@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // One client's reply must never fail another client's command riding the
@@ -141,7 +141,7 @@ func TestMuxRunNotYetWrittenWhenTheConnectionBreaksIsSentOnANewOne(t *testing.T)
 		t.Fatalf("the queued run: exp its 2 replies from a new connection, got %q, sent=%v, %v", q.raws, q.sent, q.err)
 	}
 	for i, raw := range q.raws {
-		if v, _ := respio.ParseReply(raw); string(v.Str) != "queued-"+strconv.Itoa(i) {
+		if v, _ := resp.ParseReply(raw); string(v.Str) != "queued-"+strconv.Itoa(i) {
 			t.Errorf("reply %d: exp %q, got %q", i, "queued-"+strconv.Itoa(i), raw)
 		}
 	}
@@ -164,7 +164,7 @@ func TestMuxReplyOverTheLimitsFailsOnlyItsOwnRequest(t *testing.T) {
 	leader.answer = hugeAnswer
 	leader.mu.Unlock()
 	f := newForwarder(1<<20, 5*time.Second)
-	f.limits = respio.Limits{MaxBulk: 16, MaxLine: 64}
+	f.limits = resp.Limits{MaxBulk: 16, MaxLine: 64}
 	defer f.close()
 	addr := leader.ln.Addr().String()
 	m, err := f.muxFor(context.Background(), addr)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // fakeLeader answers every command with its first argument as a bulk
@@ -135,7 +135,7 @@ func TestMuxMatchesRepliesToRunsInOrderUnderConcurrency(t *testing.T) {
 					return
 				}
 				for i, raw := range raws {
-					v, _ := respio.ParseReply(raw)
+					v, _ := resp.ParseReply(raw)
 					if exp := string(reqs[i][0]); string(v.Str) != exp {
 						errs <- fmt.Errorf("%s: reply %d: exp %q, got %q", prefix, i, exp, v.Str)
 						return

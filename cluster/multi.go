@@ -28,7 +28,6 @@ import (
 	"strings"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
@@ -221,11 +220,11 @@ func (s *Server) watchIndex(r *request) (uint64, resp.Reply) {
 	if !ok {
 		return 0, reply
 	}
-	v, err := respio.ParseReply(raw)
+	v, err := resp.ParseReply(raw)
 	switch {
-	case err == nil && v.Kind == respio.Int && v.Int >= 0:
+	case err == nil && v.Kind == resp.KindInt && v.Int >= 0:
 		return uint64(v.Int), nil
-	case err == nil && v.Kind == respio.Error:
+	case err == nil && v.Kind == resp.KindError:
 		return 0, raw
 	}
 	return 0, resp.Error("ERR unexpected read index from the leader: " + strconv.Quote(string(raw)))
@@ -301,13 +300,13 @@ func execElements(reply resp.Reply, n int) ([]resp.Reply, bool) {
 	case resp.Array:
 		return r, len(r) == n
 	case resp.Raw:
-		v, err := respio.ParseReply(r)
-		if err != nil || v.Kind != respio.Array || len(v.Array) != n {
+		v, err := resp.ParseReply(r)
+		if err != nil || v.Kind != resp.KindArray || len(v.Array) != n {
 			return nil, false
 		}
 		out := make([]resp.Reply, n)
 		for i, e := range v.Array {
-			out[i] = resp.Raw(respio.AppendValue(nil, e))
+			out[i] = resp.Raw(resp.AppendValue(nil, e))
 		}
 		return out, true
 	}

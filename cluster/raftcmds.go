@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
 	"github.com/raftlist/raftlist/fsm/resp"
 	"github.com/raftlist/raftlist/raftnode"
 )
@@ -158,19 +157,19 @@ func joinOnce(ctx context.Context, memberAddr, id, raftAddr, respAddr string, op
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	cmd := respio.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
+	cmd := resp.AppendCommand(nil, []byte("RAFT"), []byte("ADDNODE"), []byte(id), []byte(raftAddr), []byte(respAddr))
 	if _, err := conn.Write(cmd); err != nil {
 		return err
 	}
-	raw, err := respio.NewReader(conn, 1<<20).ReadReply()
+	raw, err := resp.NewReader(conn, 1<<20).ReadReply()
 	if err != nil {
 		return err
 	}
-	v, err := respio.ParseReply(raw)
+	v, err := resp.ParseReply(raw)
 	if err != nil {
 		return err
 	}
-	if v.Kind == respio.Error {
+	if v.Kind == resp.KindError {
 		if isAuthRefusal(string(v.Str)) {
 			return &AuthError{Addr: memberAddr, Reply: string(v.Str)}
 		}

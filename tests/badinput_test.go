@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // badMaxBulkLen is the --max-bulk-len the bad-input cluster runs with.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // TestScriptedPushesToBlockedClientsAnswerAsRedisInSequence runs the Redis #614 scenario one

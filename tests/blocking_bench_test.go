@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // BenchmarkBlockingHandoff measures hand-off latency: a client waits in

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Multi-process tests of blocking pops (issue 4): clients blocked on every

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // nestedScript returns a table nested depth levels below the top one.

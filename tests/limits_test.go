@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The limits of docs/operations/limits-and-config.md, each against a real

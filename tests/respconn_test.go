@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // maxReplyBulk bounds one bulk string the test client accepts.
@@ -123,7 +123,7 @@ type reply struct {
 	null  bool
 }
 
-// parseRaw parses one raw reply with cluster/resp.
+// parseRaw parses one raw reply with fsm/resp.
 func parseRaw(raw []byte) (reply, error) {
 	v, err := resp.ParseReply(raw)
 	if err != nil {
@@ -135,22 +135,22 @@ func parseRaw(raw []byte) (reply, error) {
 func fromValue(v resp.Value) reply {
 	r := reply{}
 	switch v.Kind {
-	case resp.Status:
+	case resp.KindStatus:
 		r.kind, r.str = '+', v.Str
-	case resp.Error:
+	case resp.KindError:
 		r.kind, r.str = '-', v.Str
-	case resp.Int:
+	case resp.KindInt:
 		r.kind, r.n = ':', v.Int
-	case resp.Bulk:
+	case resp.KindBulk:
 		r.kind, r.str = '$', v.Str
-	case resp.Null:
+	case resp.KindNull:
 		r.kind, r.null = '$', true
-	case resp.Array:
+	case resp.KindArray:
 		r.kind = '*'
 		for _, e := range v.Array {
 			r.elems = append(r.elems, fromValue(e))
 		}
-	case resp.NullArray:
+	case resp.KindNullArray:
 		r.kind, r.null = '*', true
 	}
 	return r

@@ -16,11 +16,28 @@
 //   - parse.go, splitargs.go: Redis's parsers of protocol words (ParseInt
 //     as string2ll, SplitArgs as sdssplitargs).
 //   - names.go: names raftlist adds to the protocol (ClusterUser).
+//   - reader.go, value.go, command.go: the reply reader and the command
+//     encoder one node uses to talk to another (and tests and tools to
+//     talk to nodes): a follower forwards a client's command with
+//     AppendCommand, reads the leader's answer with Reader.ReadReply and
+//     writes those bytes to its client unchanged. The reader owns the
+//     framing of one reply (where it ends, that it is well-formed RESP2)
+//     within Limits; its default nesting limit is MaxReplyDepth, so a
+//     follower relays whatever its leader answers, and a well-formed reply
+//     over a size limit is read to its end and dropped (ErrDropped), so on
+//     a connection many clients share it fails only the request it
+//     answers. ParseReply and Value give the same bytes a structure (Kind
+//     names a reply's type), for tests and the few internal calls that
+//     look inside a reply. The reader must never panic or hang on garbage,
+//     allocate in proportion to a length or count the peer declares rather
+//     than to bytes that arrived, recurse once per nesting level, or alter
+//     a reply it relays.
 //
 // Everyone speaks it: the state machine builds its replies and declares
-// its commands with it, the front door encodes and checks with it, the
-// reply reader (cluster/resp) and the tools that talk to nodes from
-// outside (cluster/local) take their parsers and names from it. So it is a
+// its commands with it, the front door encodes, checks and forwards with
+// it, and the tools that talk to nodes from outside (cluster/local,
+// tests/jepsen, tests/bench) take their codec and names from it: the
+// module has one RESP codec besides redcon's server side. So it is a
 // leaf: it imports only the standard library and must never import fsm,
 // raftnode, cluster or anything that knows what a command does, Raft, the
 // keyspace, a connection or a clock. Its values are plain data: encoding a

@@ -103,7 +103,7 @@ func BulkArray(elems [][]byte) Array {
 // machine gives: a script's reply holds at most 7995 arrays (deeper is
 // "reached lua stack limit", as redis-server 7.0.15 answers), and EXEC's
 // array holds a script's reply as one element. A node relaying replies
-// (cluster/resp) must accept this much nesting. fsm checks at compile time
+// (reader.go) must accept this much nesting. fsm checks at compile time
 // that its script limit agrees.
 const MaxReplyDepth = 7995 + 1
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // snapshotResult compares one list of n elements snapshotted and restored by
@@ -259,7 +259,7 @@ func snapshotOnce(ctx context.Context, c *local.Cluster, rs *redisProc, n int64)
 			return nil, err
 		}
 		*t.took = took
-		if v.Kind != resp.Array || len(v.Array) != 3 {
+		if v.Kind != resp.KindArray || len(v.Array) != 3 {
 			return nil, fmt.Errorf("RAFT SNAPSHOT answered %s", v)
 		}
 		res.rlIndex, res.rlBytes = v.Array[0].Int, v.Array[1].Int

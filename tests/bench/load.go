@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The load generator speaks raw RESP over plain sockets: every operation is

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // setupConns keeps one setup connection per address for the whole phase.
@@ -130,7 +130,7 @@ func runScripts(p *plan, rep *report, targets []*target) error {
 		if err != nil {
 			return err
 		}
-		if v.Kind == resp.Error {
+		if v.Kind == resp.KindError {
 			note := fmt.Sprintf("EVAL skipped: raftlist answered %q", v.Str)
 			if !strings.Contains(strings.ToLower(string(v.Str)), "unknown command") {
 				note = fmt.Sprintf("EVAL skipped: raftlist answered an unexpected error %q", v.Str)

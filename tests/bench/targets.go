@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // target is one server the workloads are driven at.
@@ -107,7 +107,7 @@ func waitReady(addr string, timeout time.Duration) error {
 		if cn, err = dial(addr); err == nil {
 			v, err = cn.do(2*time.Second, []byte("PING"))
 			cn.close()
-			if err == nil && v.Kind != resp.Status {
+			if err == nil && v.Kind != resp.KindStatus {
 				err = fmt.Errorf("PING answered %s", v)
 			}
 			if err == nil {
@@ -215,7 +215,7 @@ func infoFields(addr, section string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.Kind != resp.Bulk {
+	if v.Kind != resp.KindBulk {
 		return nil, fmt.Errorf("INFO %s answered %s", section, v)
 	}
 	out := map[string]string{}

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // element is the value every push writes: 16 bytes.
@@ -65,7 +65,7 @@ func dialSetup(addr string) (setupConn, error) {
 // must runs one command and fails on an error reply.
 func (s setupConn) must(args ...string) (resp.Value, error) {
 	v, err := s.do(60*time.Second, words(args...)...)
-	if err == nil && v.Kind == resp.Error {
+	if err == nil && v.Kind == resp.KindError {
 		err = fmt.Errorf("%s: %s", args[0], v.Str)
 	}
 	return v, err
@@ -105,7 +105,7 @@ func (s setupConn) fill(key string, n int64) error {
 			if err != nil {
 				return err
 			}
-			if v.Kind == resp.Error {
+			if v.Kind == resp.KindError {
 				return fmt.Errorf("fill %s: %s", key, v.Str)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	respio "github.com/raftlist/raftlist/cluster/resp"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The harness speaks RESP itself rather than through go-redis: it must
@@ -30,11 +30,11 @@ const (
 )
 
 // rconn is one client connection to one node. Commands are encoded and
-// replies framed by cluster/resp, the module's RESP reader and command
+// replies framed by fsm/resp, the module's RESP reader and command
 // writer, so the harness reads exactly what a node's own forwarder reads.
 type rconn struct {
 	nc   net.Conn
-	rd   *respio.Reader
+	rd   *resp.Reader
 	node string // the node's id, for the history
 }
 
@@ -43,8 +43,8 @@ func dialRESP(node, addr string, timeout time.Duration) (*rconn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotSent, err)
 	}
-	rd := respio.NewReader(nc, maxBulk)
-	rd.SetLimits(respio.Limits{MaxBulk: maxBulk, MaxArray: maxArray})
+	rd := resp.NewReader(nc, maxBulk)
+	rd.SetLimits(resp.Limits{MaxBulk: maxBulk, MaxArray: maxArray})
 	return &rconn{nc: nc, rd: rd, node: node}, nil
 }
 
@@ -57,7 +57,7 @@ func (c *rconn) send(timeout time.Duration, args ...string) error {
 		bargs[i] = []byte(a)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(timeout))
-	_, err := c.nc.Write(respio.AppendCommand(nil, bargs...))
+	_, err := c.nc.Write(resp.AppendCommand(nil, bargs...))
 	return err
 }
 
@@ -91,22 +91,22 @@ func (c *rconn) read() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := respio.ParseReply(raw)
+	v, err := resp.ParseReply(raw)
 	if err != nil {
 		return nil, err
 	}
 	return goValue(v), nil
 }
 
-func goValue(v respio.Value) any {
+func goValue(v resp.Value) any {
 	switch v.Kind {
-	case respio.Status, respio.Bulk:
+	case resp.KindStatus, resp.KindBulk:
 		return string(v.Str)
-	case respio.Error:
+	case resp.KindError:
 		return respError(v.Str)
-	case respio.Int:
+	case resp.KindInt:
 		return v.Int
-	case respio.Array:
+	case resp.KindArray:
 		out := make([]any, len(v.Array))
 		for i, e := range v.Array {
 			out[i] = goValue(e)

@@ -17,27 +17,27 @@ func TestReadReplyValid(t *testing.T) {
 		raw  string
 		want Value
 	}{
-		{"+OK\r\n", Value{Kind: Status, Str: []byte("OK")}},
-		{"+\r\n", Value{Kind: Status, Str: []byte{}}},
-		{"-ERR unknown command 'x'\r\n", Value{Kind: Error, Str: []byte("ERR unknown command 'x'")}},
-		{"-MOVED 0 127.0.0.1:7001\r\n", Value{Kind: Error, Str: []byte("MOVED 0 127.0.0.1:7001")}},
-		{":0\r\n", Value{Kind: Int}},
-		{":-1\r\n", Value{Kind: Int, Int: -1}},
-		{":9223372036854775807\r\n", Value{Kind: Int, Int: 9223372036854775807}},
-		{":-9223372036854775808\r\n", Value{Kind: Int, Int: -9223372036854775808}},
-		{"$0\r\n\r\n", Value{Kind: Bulk, Str: []byte{}}},
-		{"$5\r\na\r\nb\n\r\n", Value{Kind: Bulk, Str: []byte("a\r\nb\n")}},
-		{"$-1\r\n", Value{Kind: Null}},
-		{"*-1\r\n", Value{Kind: NullArray}},
-		{"*0\r\n", Value{Kind: Array, Array: []Value{}}},
-		{"*3\r\n:1\r\n$-1\r\n*2\r\n+a\r\n*0\r\n", Value{Kind: Array, Array: []Value{
-			{Kind: Int, Int: 1},
-			{Kind: Null},
-			{Kind: Array, Array: []Value{{Kind: Status, Str: []byte("a")}, {Kind: Array, Array: []Value{}}}},
+		{"+OK\r\n", Value{Kind: KindStatus, Str: []byte("OK")}},
+		{"+\r\n", Value{Kind: KindStatus, Str: []byte{}}},
+		{"-ERR unknown command 'x'\r\n", Value{Kind: KindError, Str: []byte("ERR unknown command 'x'")}},
+		{"-MOVED 0 127.0.0.1:7001\r\n", Value{Kind: KindError, Str: []byte("MOVED 0 127.0.0.1:7001")}},
+		{":0\r\n", Value{Kind: KindInt}},
+		{":-1\r\n", Value{Kind: KindInt, Int: -1}},
+		{":9223372036854775807\r\n", Value{Kind: KindInt, Int: 9223372036854775807}},
+		{":-9223372036854775808\r\n", Value{Kind: KindInt, Int: -9223372036854775808}},
+		{"$0\r\n\r\n", Value{Kind: KindBulk, Str: []byte{}}},
+		{"$5\r\na\r\nb\n\r\n", Value{Kind: KindBulk, Str: []byte("a\r\nb\n")}},
+		{"$-1\r\n", Value{Kind: KindNull}},
+		{"*-1\r\n", Value{Kind: KindNullArray}},
+		{"*0\r\n", Value{Kind: KindArray, Array: []Value{}}},
+		{"*3\r\n:1\r\n$-1\r\n*2\r\n+a\r\n*0\r\n", Value{Kind: KindArray, Array: []Value{
+			{Kind: KindInt, Int: 1},
+			{Kind: KindNull},
+			{Kind: KindArray, Array: []Value{{Kind: KindStatus, Str: []byte("a")}, {Kind: KindArray, Array: []Value{}}}},
 		}}},
-		{"*2\r\n*1\r\n*1\r\n$1\r\nx\r\n*-1\r\n", Value{Kind: Array, Array: []Value{
-			{Kind: Array, Array: []Value{{Kind: Array, Array: []Value{{Kind: Bulk, Str: []byte("x")}}}}},
-			{Kind: NullArray},
+		{"*2\r\n*1\r\n*1\r\n$1\r\nx\r\n*-1\r\n", Value{Kind: KindArray, Array: []Value{
+			{Kind: KindArray, Array: []Value{{Kind: KindArray, Array: []Value{{Kind: KindBulk, Str: []byte("x")}}}}},
+			{Kind: KindNullArray},
 		}}},
 	}
 	var stream []byte
@@ -321,11 +321,11 @@ func TestAppendCommand(t *testing.T) {
 		t.Fatalf("size estimate off: len %d cap %d", len(cmd), cap(cmd))
 	}
 	v, err := ParseReply(cmd)
-	if err != nil || v.Kind != Array || len(v.Array) != len(args) {
+	if err != nil || v.Kind != KindArray || len(v.Array) != len(args) {
 		t.Fatalf("command does not parse as an array: %v %v", v, err)
 	}
 	for i, e := range v.Array {
-		if e.Kind != Bulk || !bytes.Equal(e.Str, args[i]) {
+		if e.Kind != KindBulk || !bytes.Equal(e.Str, args[i]) {
 			t.Fatalf("arg %d: %v", i, e)
 		}
 	}
@@ -333,7 +333,7 @@ func TestAppendCommand(t *testing.T) {
 
 func TestAppendValueUnknownKind(t *testing.T) {
 	got := AppendValue(nil, Value{Kind: Kind(42)})
-	if v, err := ParseReply(got); err != nil || v.Kind != Error {
+	if v, err := ParseReply(got); err != nil || v.Kind != KindError {
 		t.Fatalf("got %q (%v, %v), want a well-formed error reply", got, v, err)
 	}
 }

@@ -9,16 +9,16 @@ import (
 type Kind uint8
 
 const (
-	Status    Kind = iota + 1 // +OK
-	Error                     // -ERR ...
-	Int                       // :42
-	Bulk                      // $3\r\nfoo
-	Null                      // $-1
-	Array                     // *2 ...
-	NullArray                 // *-1
+	KindStatus    Kind = iota + 1 // +OK
+	KindError                     // -ERR ...
+	KindInt                       // :42
+	KindBulk                      // $3\r\nfoo
+	KindNull                      // $-1
+	KindArray                     // *2 ...
+	KindNullArray                 // *-1
 )
 
-var kindNames = [...]string{"Invalid", "Status", "Error", "Int", "Bulk", "Null", "Array", "NullArray"}
+var kindNames = [...]string{"Invalid", "KindStatus", "KindError", "KindInt", "KindBulk", "KindNull", "KindArray", "KindNullArray"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -69,23 +69,23 @@ func ParseReply(raw []byte) (Value, error) {
 		switch line[0] {
 		case '+', '-':
 			// indexCRLF already refused a CR inside the line.
-			v = Value{Kind: Status, Str: line[1:]}
+			v = Value{Kind: KindStatus, Str: line[1:]}
 			if line[0] == '-' {
-				v.Kind = Error
+				v.Kind = KindError
 			}
 		case ':':
-			n, ok := parseInt(line[1:])
+			n, ok := ParseInt(line[1:])
 			if !ok {
-				return Value{}, protoErr("invalid integer %q", clip(line))
+				return Value{}, protoErr("invalid integer %q", clipLine(line))
 			}
-			v = Value{Kind: Int, Int: n}
+			v = Value{Kind: KindInt, Int: n}
 		case '$':
-			n, ok := parseInt(line[1:])
+			n, ok := ParseInt(line[1:])
 			if !ok || n < -1 {
-				return Value{}, protoErr("invalid bulk length %q", clip(line))
+				return Value{}, protoErr("invalid bulk length %q", clipLine(line))
 			}
 			if n == -1 {
-				v = Value{Kind: Null}
+				v = Value{Kind: KindNull}
 				break
 			}
 			// Written so that a huge n cannot overflow.
@@ -96,15 +96,15 @@ func ParseReply(raw []byte) (Value, error) {
 			if raw[e] != '\r' || raw[e+1] != '\n' {
 				return Value{}, protoErr("bulk string not followed by CRLF")
 			}
-			v = Value{Kind: Bulk, Str: raw[pos:e]}
+			v = Value{Kind: KindBulk, Str: raw[pos:e]}
 			pos = e + 2
 		case '*':
-			n, ok := parseInt(line[1:])
+			n, ok := ParseInt(line[1:])
 			if !ok || n < -1 {
-				return Value{}, protoErr("invalid array length %q", clip(line))
+				return Value{}, protoErr("invalid array length %q", clipLine(line))
 			}
 			if n == -1 {
-				v = Value{Kind: NullArray}
+				v = Value{Kind: KindNullArray}
 				break
 			}
 			// Each element takes at least 3 bytes ("+\r\n").
@@ -117,7 +117,7 @@ func ParseReply(raw []byte) (Value, error) {
 				stack = append(stack, frame{elems: make([]Value, 0, min(n, 16)), want: int(n)})
 				continue
 			}
-			v = Value{Kind: Array, Array: []Value{}}
+			v = Value{Kind: KindArray, Array: []Value{}}
 		default:
 			return Value{}, protoErr("invalid reply type %q", line[0])
 		}
@@ -133,7 +133,7 @@ func ParseReply(raw []byte) (Value, error) {
 			if len(top.elems) < top.want {
 				break
 			}
-			v = Value{Kind: Array, Array: top.elems}
+			v = Value{Kind: KindArray, Array: top.elems}
 			stack = stack[:len(stack)-1]
 		}
 	}
@@ -169,20 +169,20 @@ func AppendValue(dst []byte, v Value) []byte {
 	var stack []frame
 	for {
 		switch v.Kind {
-		case Status:
+		case KindStatus:
 			dst = append(append(append(dst, '+'), v.Str...), '\r', '\n')
-		case Error:
+		case KindError:
 			dst = append(append(append(dst, '-'), v.Str...), '\r', '\n')
-		case Int:
+		case KindInt:
 			dst = append(strconv.AppendInt(append(dst, ':'), v.Int, 10), '\r', '\n')
-		case Bulk:
+		case KindBulk:
 			dst = append(strconv.AppendInt(append(dst, '$'), int64(len(v.Str)), 10), '\r', '\n')
 			dst = append(append(dst, v.Str...), '\r', '\n')
-		case Null:
+		case KindNull:
 			dst = append(dst, "$-1\r\n"...)
-		case NullArray:
+		case KindNullArray:
 			dst = append(dst, "*-1\r\n"...)
-		case Array:
+		case KindArray:
 			dst = append(strconv.AppendInt(append(dst, '*'), int64(len(v.Array)), 10), '\r', '\n')
 			if len(v.Array) > 0 {
 				stack = append(stack, frame{rest: v.Array})

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	wire "github.com/raftlist/raftlist/fsm/resp"
 )
 
 // nested is an array reply n arrays deep around one integer, as a Lua
@@ -20,7 +19,7 @@ func nested(n int) string {
 // stack limit" (fsm's scrReplyDepth, 7995 levels); a follower must relay
 // such a reply from the leader as it came, and the stream must stay usable.
 func TestReadReplyRelaysDeeplyNestedScriptReplies(t *testing.T) {
-	for _, depth := range []int{100, 7990, wire.MaxReplyDepth} {
+	for _, depth := range []int{100, 7990, MaxReplyDepth} {
 		t.Run(strconv.Itoa(depth)+" deep with default limits", func(t *testing.T) {
 			deep := nested(depth)
 			stream := deep + "+OK\r\n"
@@ -40,7 +39,7 @@ func TestReadReplyRelaysDeeplyNestedScriptReplies(t *testing.T) {
 // Nesting deeper than any reply of the state machine is not from a
 // raftlist leader; every level would cost memory, so it ends the stream.
 func TestReadReplyRefusesNestingDeeperThanTheStateMachineGives(t *testing.T) {
-	rd := NewReader(strings.NewReader(nested(wire.MaxReplyDepth+1)+"+OK\r\n"), 0)
+	rd := NewReader(strings.NewReader(nested(MaxReplyDepth+1)+"+OK\r\n"), 0)
 	raw, err := rd.ReadReply()
 	if !errors.Is(err, ErrTooLarge) || errors.Is(err, ErrDropped) || raw != nil {
 		t.Fatalf("exp ErrTooLarge ending the stream, got %d bytes, %v", len(raw), err)

@@ -45,11 +45,11 @@ func FuzzAppendCommand(f *testing.F) {
 			t.Fatalf("redcon: exp io.EOF after the one command, got %v", err)
 		}
 		v, err := ParseReply(enc)
-		if err != nil || v.Kind != Array || len(v.Array) != len(args) {
+		if err != nil || v.Kind != KindArray || len(v.Array) != len(args) {
 			t.Fatalf("ParseReply: exp an array of %d, got %v %v", len(args), v, err)
 		}
 		for i, e := range v.Array {
-			if e.Kind != Bulk || !bytes.Equal(e.Str, args[i]) {
+			if e.Kind != KindBulk || !bytes.Equal(e.Str, args[i]) {
 				t.Fatalf("ParseReply: element %d: exp bulk %q, got %v", i, args[i], e)
 			}
 		}

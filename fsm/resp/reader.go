@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 
-	wire "github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Defaults for Limits fields left at zero.
@@ -23,7 +22,7 @@ const (
 	// machine has (a script's nested table inside EXEC's array): a node
 	// relays every reply its leader can give. Nesting costs the reader one
 	// counter per level, on the heap, never the goroutine stack.
-	DefaultMaxDepth = wire.MaxReplyDepth
+	DefaultMaxDepth = MaxReplyDepth
 	DefaultMaxLine  = 64 << 10 // as Redis's PROTO_INLINE_MAX_SIZE
 	DefaultMaxReply = 1 << 30  // as Redis's client-query-buffer-limit
 )
@@ -167,13 +166,13 @@ func (r *Reader) readReply() ([]byte, error) {
 		case '+', '-':
 			// readLine refused a CR inside the line.
 		case ':':
-			if _, ok := parseInt(line[1:]); !ok {
-				return raw, protoErr("invalid integer %q", clip(line))
+			if _, ok := ParseInt(line[1:]); !ok {
+				return raw, protoErr("invalid integer %q", clipLine(line))
 			}
 		case '$':
-			n, ok := parseInt(line[1:])
+			n, ok := ParseInt(line[1:])
 			if !ok || n < -1 {
-				return raw, protoErr("invalid bulk length %q", clip(line))
+				return raw, protoErr("invalid bulk length %q", clipLine(line))
 			}
 			if n > r.lim.MaxBulk && over == nil {
 				over = tooLarge("bulk length %d above %d", n, r.lim.MaxBulk)
@@ -184,9 +183,9 @@ func (r *Reader) readReply() ([]byte, error) {
 				}
 			}
 		case '*':
-			n, ok := parseInt(line[1:])
+			n, ok := ParseInt(line[1:])
 			if !ok || n < -1 {
-				return raw, protoErr("invalid array length %q", clip(line))
+				return raw, protoErr("invalid array length %q", clipLine(line))
 			}
 			if n > r.lim.MaxArray && over == nil {
 				over = tooLarge("array length %d above %d", n, r.lim.MaxArray)
@@ -329,14 +328,9 @@ func (r *Reader) dropBulk(n int64) error {
 	return nil
 }
 
-// parseInt accepts only canonical decimal integers (optional '-', no '+',
-// no leading zeros, no "-0", fits in int64), the form Redis writes and
-// reads (string2ll, fsm/resp's ParseInt). Being strict keeps ParseReply
-// and AppendValue exact inverses.
-func parseInt(b []byte) (int64, bool) { return wire.ParseInt(b) }
 
-// clip keeps error messages short when the offending line is long.
-func clip(b []byte) []byte {
+// clipLine keeps error messages short when the offending line is long.
+func clipLine(b []byte) []byte {
 	if len(b) > 32 {
 		return b[:32]
 	}
