@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	binenc "encoding/binary"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -28,16 +27,7 @@ const authPassword = "s3cret-pw"
 // cluster/local makes up (never the password).
 func mustStartAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
-	dir := t.TempDir()
-	return startLocalCluster(t, fmt.Sprintf("a %d-node cluster with --requirepass", n), func(attempt int) local.Config {
-		return local.Config{
-			Binary: binary, Nodes: n, BasePort: freeBasePort(t), Host: "127.0.0.1",
-			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			LogDir:    filepath.Join(dir, fmt.Sprintf("logs%d", attempt)),
-			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
-			Password:  password,
-		}
-	})
+	return mustStartClusterWith(t, n, func(cfg *local.Config) { cfg.Password = password }, extraArgs...)
 }
 
 // authScript is what the differential test sends on one fresh connection

@@ -35,19 +35,10 @@ const (
 // a full leader still takes what followers forward.
 func limitsCluster(t *testing.T) *local.Cluster {
 	t.Helper()
-	dir := t.TempDir()
-	return startLocalCluster(t, "a 3-node cluster with small limits", func(attempt int) local.Config {
-		return local.Config{
-			Binary: binary, Nodes: 3, BasePort: freeBasePort(t), Host: "127.0.0.1",
-			Dir:    filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			LogDir: filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
-			ExtraArgs: append(append(append([]string(nil), testTimingArgs...), testStoreArgs()...),
-				"--maxclients", strconv.Itoa(limMaxClients),
-				"--max-entry-size", strconv.Itoa(limEntrySize),
-				"--client-output-buffer-limit", "normal 32mb 4mb 2"),
-			ClusterSecret: "limits-cluster-secret",
-		}
-	})
+	return mustStartClusterWith(t, 3, func(cfg *local.Config) { cfg.ClusterSecret = "limits-cluster-secret" },
+		"--maxclients", strconv.Itoa(limMaxClients),
+		"--max-entry-size", strconv.Itoa(limEntrySize),
+		"--client-output-buffer-limit", "normal 32mb 4mb 2")
 }
 
 func TestLimits(t *testing.T) {

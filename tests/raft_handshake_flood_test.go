@@ -2,10 +2,8 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -54,15 +52,8 @@ func holdRaftPort(addr string, n int, stop <-chan struct{}) {
 // must open new connections to each other to elect a new leader, which
 // must then replicate, and the old leader, restarted, must catch up.
 func TestMembersGetInWhileStrangersHoldTheRaftPort(t *testing.T) {
-	dir := t.TempDir()
-	c := startLocalCluster(t, "a 3-node cluster with a password, one address per node", func(attempt int) local.Config {
-		return local.Config{
-			Binary: binary, Nodes: 3, Hosts: floodHosts,
-			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			LogDir:    filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
-			ExtraArgs: append([]string(nil), testTimingArgs...),
-			Password:  authPassword,
-		}
+	c := mustStartClusterWith(t, 3, func(cfg *local.Config) {
+		cfg.Hosts, cfg.Host, cfg.BasePort, cfg.Password = floodHosts, "", 0, authPassword
 	})
 	leader := mustLeader(t, c)
 	stop := make(chan struct{})

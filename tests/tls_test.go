@@ -32,20 +32,7 @@ func mustStartTLSCluster(t *testing.T, n int, extraArgs ...string) *local.Cluste
 // cluster, they get a cluster secret that cluster/local makes up.
 func mustStartTLSAuthCluster(t *testing.T, n int, password string, extraArgs ...string) *local.Cluster {
 	t.Helper()
-	dir := t.TempDir()
-	return startLocalCluster(t, fmt.Sprintf("a %d-node TLS cluster", n), func(attempt int) local.Config {
-		return local.Config{
-			Binary:    binary,
-			Nodes:     n,
-			BasePort:  freeBasePort(t),
-			Host:      "127.0.0.1",
-			Dir:       filepath.Join(dir, fmt.Sprintf("try%d", attempt)),
-			ExtraArgs: append(append([]string(nil), testTimingArgs...), extraArgs...),
-			LogDir:    filepath.Join(dir, "logs", fmt.Sprintf("try%d", attempt)),
-			TLS:       true,
-			Password:  password,
-		}
-	})
+	return mustStartClusterWith(t, n, func(cfg *local.Config) { cfg.TLS, cfg.Password = true, password }, extraArgs...)
 }
 
 // mustRedisCli finds redis-cli, as mustStartRedis finds redis-server.
