@@ -153,7 +153,7 @@ func isUncertain(reply resp.Reply) bool {
 // (0: forever). BLMPOP has it first, the others last.
 func blockTimeout(args [][]byte) int64 {
 	arg := args[len(args)-1]
-	if isWord(args[0], "blmpop") {
+	if isName(args[0], "blmpop") {
 		arg = args[1]
 	}
 	ms, _ := fsm.ParseTimeout(arg)
@@ -300,8 +300,8 @@ func clientUnblock(s *Server, r *request) resp.Reply {
 	reason := fsm.UnblockTimeout
 	if len(r.args) == 4 {
 		switch {
-		case isWord(r.args[3], "timeout"):
-		case isWord(r.args[3], "error"):
+		case resp.IsOption(r.args[3], "timeout"):
+		case resp.IsOption(r.args[3], "error"):
 			reason = fsm.UnblockError
 		default:
 			return resp.ErrUnblockReason

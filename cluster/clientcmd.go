@@ -44,7 +44,7 @@ func clientList(s *Server, r *request) resp.Reply {
 	onlyNone := false
 	switch {
 	case len(args) == 0:
-	case len(args) == 2 && isWord(args[0], "type"):
+	case len(args) == 2 && resp.IsOption(args[0], "type"):
 		t := strings.ToLower(string(args[1]))
 		switch t {
 		case "normal":
@@ -53,7 +53,7 @@ func clientList(s *Server, r *request) resp.Reply {
 		default:
 			return resp.Error("ERR Unknown client type '" + string(args[1]) + "'")
 		}
-	case len(args) >= 2 && isWord(args[0], "id"):
+	case len(args) >= 2 && resp.IsOption(args[0], "id"):
 		ids = make(map[int64]bool)
 		for _, a := range args[1:] {
 			id, ok := resp.ParseInt(a)

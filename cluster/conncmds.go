@@ -142,12 +142,12 @@ func hello(s *Server, r *request) resp.Reply {
 	for i := 0; i < len(args); i++ {
 		more := len(args) - i - 1
 		switch {
-		case isWord(args[i], "auth") && more >= 2:
+		case resp.IsOption(args[i], "auth") && more >= 2:
 			if err := s.login(r.c, args[i+1], args[i+2]); err != nil {
 				return err
 			}
 			i += 2
-		case isWord(args[i], "setname") && more >= 1:
+		case resp.IsOption(args[i], "setname") && more >= 1:
 			if err := validClientName(args[i+1]); err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func hello(s *Server, r *request) resp.Reply {
 
 // DEBUG DIGEST
 func debugCommand(s *Server, r *request) resp.Reply {
-	if isWord(r.args[1], "digest") && len(r.args) == 2 {
+	if resp.IsOption(r.args[1], "digest") && len(r.args) == 2 {
 		var d string
 		if err := s.node.Machine().View(func(st *fsm.State) { d = st.Digest() }); err != nil {
 			return errorReply(err)
@@ -190,6 +190,9 @@ func debugCommand(s *Server, r *request) resp.Reply {
 	return resp.Error("ERR unknown subcommand or wrong number of arguments for '" + string(r.args[1]) + "'. Try DEBUG HELP.")
 }
 
-func isWord(arg []byte, word string) bool {
+// isName reports whether arg names word, ASCII case ignored: command and
+// subcommand names are matched whole, as Redis's command table does (for
+// option words, see resp.IsOption).
+func isName(arg []byte, word string) bool {
 	return len(arg) == len(word) && bytes.EqualFold(arg, []byte(word))
 }

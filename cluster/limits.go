@@ -151,7 +151,7 @@ func (s *Server) isNodeTraffic(args [][]byte) bool {
 	if s.cfg.ClusterSecret == "" {
 		return false
 	}
-	return len(args) == 3 && isWord(args[0], "auth") && isWord(args[1], ClusterUser) &&
+	return len(args) == 3 && isName(args[0], "auth") && isName(args[1], ClusterUser) &&
 		secretEqual(args[2], s.cfg.ClusterSecret)
 }
 

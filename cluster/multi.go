@@ -116,7 +116,7 @@ func rejected(r *request, e resp.Error) resp.Reply {
 	if r.c.tx != nil {
 		r.c.tx.dirty = true
 	}
-	if isWord(r.args[0], "exec") {
+	if isName(r.args[0], "exec") {
 		r.c.endTx()
 		return resp.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(string(e), "ERR "))
 	}

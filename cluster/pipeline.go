@@ -173,7 +173,7 @@ func commandName(args [][]byte) []byte {
 	switch {
 	case isForwardHop(args):
 		return args[5]
-	case len(args) > 2 && isWord(args[0], "raft") && isWord(args[1], "exec"):
+	case len(args) > 2 && isName(args[0], "raft") && isName(args[1], "exec"):
 		return execName
 	}
 	return args[0]
@@ -183,7 +183,7 @@ var execName = []byte("exec")
 
 // isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
 func isForwardHop(args [][]byte) bool {
-	return len(args) >= 6 && isWord(args[0], "raft") && isWord(args[1], "forward")
+	return len(args) >= 6 && isName(args[0], "raft") && isName(args[1], "forward")
 }
 
 // entrySize bounds from above what r adds to a log entry (fsm.CmdSize

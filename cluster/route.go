@@ -61,7 +61,7 @@ func (s *Server) route(r *request) routing {
 	switch {
 	case sp == nil:
 		return refused(r, resp.ErrUnknownCommand(r.args))
-	case r.forwarded && (isWord(r.args[0], "raft") && len(r.args) > 1 && isWord(r.args[1], "forward")):
+	case r.forwarded && (isName(r.args[0], "raft") && len(r.args) > 1 && isName(r.args[1], "forward")):
 		return refused(r, resp.ErrNotForwardable) // one hop
 	case r.forwarded && sp.IsLocal() && (cc == nil || !cc.forwardable):
 		// It would act on the forwarding connection, not the client's.

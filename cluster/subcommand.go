@@ -43,7 +43,7 @@ func findSubcommand(container string, subs []subcommand, args [][]byte) (*subcom
 // subcommandNamed finds name among subs in any case, or nil.
 func subcommandNamed(subs []subcommand, name []byte) *subcommand {
 	for i := range subs {
-		if isWord(name, subs[i].name) {
+		if isName(name, subs[i].name) {
 			return &subs[i]
 		}
 	}

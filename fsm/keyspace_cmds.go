@@ -151,7 +151,7 @@ func dbsize(args [][]byte) (Exec, error) {
 // Both modes do the same here: an apply never frees memory in the background.
 func flushCommand(all bool) func(args [][]byte) (Exec, error) {
 	return func(args [][]byte) (Exec, error) {
-		if len(args) > 2 || (len(args) == 2 && !isWord(args[1], "sync") && !isWord(args[1], "async")) {
+		if len(args) > 2 || (len(args) == 2 && !resp.IsOption(args[1], "sync") && !resp.IsOption(args[1], "async")) {
 			return nil, resp.ErrSyntax
 		}
 		return func(c *Ctx) resp.Reply {

@@ -75,7 +75,7 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 			return opt, resp.ErrSyntax
 		}
 		switch val := args[i+1]; {
-		case isWord(args[i], "count"):
+		case resp.IsOption(args[i], "count"):
 			n, err := intArg(val)
 			if err != nil {
 				return opt, err
@@ -84,14 +84,14 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 				return opt, resp.ErrSyntax
 			}
 			opt.count = n
-		case isWord(args[i], "match"):
+		case resp.IsOption(args[i], "match"):
 			// The exact pattern "*" matches everything, even "".
 			opt.pattern = val
 			if len(val) == 1 && val[0] == '*' {
 				opt.pattern = nil
 			}
-		case isWord(args[i], "type"):
-			opt.typ = cString(val)
+		case resp.IsOption(args[i], "type"):
+			opt.typ = resp.CString(val)
 		default:
 			return opt, resp.ErrSyntax
 		}
@@ -105,7 +105,7 @@ func (o *scanOptions) matches(d *DB, key string) bool {
 	if o.pattern != nil && !globMatch(o.pattern, []byte(key), false) {
 		return false
 	}
-	return o.typ == nil || isWord(o.typ, d.keys[key].TypeName())
+	return o.typ == nil || resp.IsOption(o.typ, d.keys[key].TypeName())
 }
 
 // parseScanCursor parses a cursor as Redis's parseScanCursorOrReply does
@@ -114,7 +114,7 @@ func (o *scanOptions) matches(d *DB, key string) bool {
 // leading zeros, must be all digits after that and fit in 64 bits. An empty
 // cursor is 0.
 func parseScanCursor(arg []byte) (uint64, bool) {
-	b := cString(arg)
+	b := resp.CString(arg)
 	if len(b) == 0 {
 		return 0, true
 	}

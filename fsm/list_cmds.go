@@ -307,9 +307,9 @@ func linsert(args [][]byte) (Exec, error) {
 	key, pivot, elem := args[1], args[3], args[4]
 	var after bool
 	switch {
-	case isWord(args[2], "after"):
+	case resp.IsOption(args[2], "after"):
 		after = true
-	case !isWord(args[2], "before"):
+	case !resp.IsOption(args[2], "before"):
 		return nil, resp.ErrSyntax
 	}
 	return func(c *Ctx) resp.Reply {

@@ -6,9 +6,9 @@ import "github.com/raftlist/raftlist/fsm/resp"
 // does; front is true for LEFT.
 func listEnd(arg []byte) (front bool, err error) {
 	switch {
-	case isWord(arg, "left"):
+	case resp.IsOption(arg, "left"):
 		return true, nil
-	case isWord(arg, "right"):
+	case resp.IsOption(arg, "right"):
 		return false, nil
 	}
 	return false, resp.ErrSyntax
@@ -117,7 +117,7 @@ func mpopExec(keys [][]byte, front bool, count int64) Exec {
 func mpopCount(opts [][]byte) (int64, error) {
 	count := int64(-1)
 	for j := 0; j < len(opts); j++ {
-		if count != -1 || !isWord(opts[j], "count") || j+1 == len(opts) {
+		if count != -1 || !resp.IsOption(opts[j], "count") || j+1 == len(opts) {
 			return 0, resp.ErrSyntax
 		}
 		j++

@@ -46,7 +46,7 @@ func parseLposOptions(args [][]byte) (lposOptions, error) {
 	for j := 0; j < len(args); j++ {
 		more := j+1 < len(args)
 		switch {
-		case isWord(args[j], "rank") && more:
+		case resp.IsOption(args[j], "rank") && more:
 			j++
 			v, err := intArg(args[j])
 			if err != nil {
@@ -56,14 +56,14 @@ func parseLposOptions(args [][]byte) (lposOptions, error) {
 				return o, resp.ErrRankZero
 			}
 			o.rank = v
-		case isWord(args[j], "count") && more:
+		case resp.IsOption(args[j], "count") && more:
 			j++
 			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
 				return o, resp.ErrCountNegative
 			}
 			o.count = v
-		case isWord(args[j], "maxlen") && more:
+		case resp.IsOption(args[j], "maxlen") && more:
 			j++
 			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {

@@ -119,9 +119,9 @@ func checkReadOnlyScript(s *lua.Script, readOnly bool) error {
 
 // SCRIPT subcommand [arg ...]
 func scriptCommand(args [][]byte) (Exec, error) {
-	sub := strings.ToLower(string(cString(args[1])))
+	sub := strings.ToLower(string(resp.CString(args[1])))
 	arity := map[string]int{"load": 3, "exists": -3, "flush": -2, "kill": 2, "debug": 3, "help": 2}[sub]
-	if arity == 0 || !isWord(args[1], sub) {
+	if arity == 0 || !resp.IsOption(args[1], sub) {
 		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
 	}
 	spec := resp.Spec{Name: "script|" + sub, Arity: arity}
@@ -173,7 +173,7 @@ func scriptExists(args [][]byte) Exec {
 
 // SCRIPT FLUSH [ASYNC|SYNC]
 func scriptFlush(args [][]byte) (Exec, error) {
-	if len(args) > 3 || (len(args) == 3 && !isWord(args[2], "async") && !isWord(args[2], "sync")) {
+	if len(args) > 3 || (len(args) == 3 && !resp.IsOption(args[2], "async") && !resp.IsOption(args[2], "sync")) {
 		return nil, resp.ErrScriptFlushOption
 	}
 	return func(c *Ctx) resp.Reply {
@@ -186,9 +186,9 @@ func scriptFlush(args [][]byte) (Exec, error) {
 // always in effect.
 func scriptDebug(args [][]byte) (Exec, error) {
 	switch {
-	case isWord(args[2], "no"):
+	case resp.IsOption(args[2], "no"):
 		return func(*Ctx) resp.Reply { return resp.OK }, nil
-	case isWord(args[2], "yes"), isWord(args[2], "sync"):
+	case resp.IsOption(args[2], "yes"), resp.IsOption(args[2], "sync"):
 		return nil, resp.ErrScriptDebug
 	}
 	return nil, resp.ErrScriptDebugMode

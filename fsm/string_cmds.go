@@ -122,7 +122,7 @@ func parseSetFlags(args [][]byte) (setFlags, error) {
 // setOptionFor returns the index in setOptions of arg, or -1.
 func setOptionFor(arg []byte) int {
 	for i, o := range setOptions {
-		if isWord(arg, o.word) {
+		if resp.IsOption(arg, o.word) {
 			return i
 		}
 	}

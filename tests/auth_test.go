@@ -51,6 +51,12 @@ var authScripts = [][]string{
 		"HELLO 2 SETNAME bad\x01name AUTH default wrong", "HELLO 2 bogus SETNAME bad\x01name",
 		"HELLO 2 SETNAME ok bogus", "HELLO 2 AUTH default " + authPassword + " SETNAME bad\x01name bogus",
 	},
+	// Option words are C strings to Redis (read up to a NUL), command and
+	// subcommand names are not.
+	{
+		"AUTH " + authPassword, "HELLO 2 SETNAME\x00x nm", "CLIENT GETNAME", "CLIENT LIST TYPE\x00zz master",
+		"CLIENT getname\x00", "client\x00 getname",
+	},
 	// A pipeline before AUTH: all refused, none reaches the log.
 	{"RPUSH authp x|LPUSH authp y|MULTI|RPUSH authp z|EXEC|LRANGE authp 0 -1|AUTH " + authPassword + "|LRANGE authp 0 -1|EXISTS authp"},
 }

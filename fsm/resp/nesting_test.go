@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
 )
 
 // nested is an array reply n arrays deep around one integer, as a Lua

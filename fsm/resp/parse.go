@@ -1,6 +1,9 @@
 package resp
 
-import "math"
+import (
+	"bytes"
+	"math"
+)
 
 // ParseInt parses a signed 64-bit integer exactly as Redis's string2ll:
 // no spaces, no '+', no leading zeros, nothing after the digits.
@@ -41,4 +44,22 @@ func ParseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(v), true
+}
+
+// IsOption reports whether arg is the option word as Redis's strcasecmp
+// decides: ASCII case ignored, and the argument read only up to a NUL byte
+// (Redis compares C strings), so "sync\x00junk" is SYNC. Command and
+// subcommand names are not options: Redis looks them up whole in a table
+// ("client\x00" is an unknown command).
+func IsOption(arg []byte, word string) bool {
+	arg = CString(arg)
+	return len(arg) == len(word) && bytes.EqualFold(arg, []byte(word))
+}
+
+// CString cuts arg at its first NUL, as C sees a string.
+func CString(arg []byte) []byte {
+	if i := bytes.IndexByte(arg, 0); i >= 0 {
+		return arg[:i]
+	}
+	return arg
 }

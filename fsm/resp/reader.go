@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"slices"
-
 )
 
 // Defaults for Limits fields left at zero.
@@ -327,7 +326,6 @@ func (r *Reader) dropBulk(n int64) error {
 	}
 	return nil
 }
-
 
 // clipLine keeps error messages short when the offending line is long.
 func clipLine(b []byte) []byte {
