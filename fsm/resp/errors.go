@@ -198,3 +198,11 @@ var (
 	// character.
 	ErrClientName = Error("ERR Client names cannot contain spaces, newlines or special characters.")
 )
+
+// COMMAND GETKEYS and GETKEYSANDFLAGS.
+var (
+	ErrGetKeysUnknown = Error("ERR Invalid command specified")
+	ErrGetKeysNoKeys  = Error("ERR The command has no key arguments")
+	ErrGetKeysArity   = Error("ERR Invalid number of arguments specified for command")
+	ErrGetKeysInvalid = Error("ERR Invalid arguments specified for command")
+)
