@@ -194,8 +194,14 @@ func commandGetKeys(withFlags bool) func(*Server, *request) resp.Reply {
 		if sp == nil {
 			return resp.ErrGetKeysUnknown
 		}
-		if cc != nil && len(cc.subs) > 0 && len(args) > 1 {
-			sc := subcommandNamed(cc.subs, args[1])
+		if isContainer(sp) && len(args) > 1 {
+			// A subcommand this node does not declare is one it does not
+			// have, or has no row for (SCRIPT's): Redis's lookupCommand
+			// finds no command.
+			var sc *subcommand
+			if cc != nil {
+				sc = subcommandNamed(cc.subs, args[1])
+			}
 			if sc == nil || sc.flags&resp.Internal != 0 {
 				return resp.ErrGetKeysUnknown
 			}
@@ -329,11 +335,11 @@ var groupCategory = map[string]string{
 }
 
 // aclCategories are a command's ACL categories without "@", in Redis's
-// order. A container ("A container for ...") declares no category of its
-// group, as in Redis, where its subcommands carry them.
+// order. A container declares no category of its group, as in Redis,
+// where its subcommands carry them.
 func aclCategories(sp *resp.Spec) []string {
 	have := map[string]bool{}
-	if c, ok := groupCategory[sp.Group]; ok && !strings.HasPrefix(sp.Summary, "A container for") {
+	if c, ok := groupCategory[sp.Group]; ok && !isContainer(sp) {
 		have[c] = true
 	}
 	for _, c := range sp.ACL {
@@ -394,5 +400,23 @@ func subcommandSpec(container *resp.Spec, sc *subcommand) resp.Spec {
 // declares for it beyond what its group and flags give.
 func described(sp resp.Spec, acl []string, tips ...string) resp.Spec {
 	sp.ACL, sp.Tips = acl, tips
+	return sp
+}
+
+// isContainer reports a command that is a container of subcommands: it
+// declares subcommand rows (COMMAND, CLIENT), or its row says it is one
+// (SCRIPT, MEMORY). DEBUG, whatever its summary, is no container in Redis.
+func isContainer(sp *resp.Spec) bool {
+	if sp.Container {
+		return true
+	}
+	cc := lookupConnCommand([]byte(sp.Name))
+	return cc != nil && cc.subs != nil
+}
+
+// container marks a front-door row a container whose subcommands have no
+// rows (MEMORY).
+func container(sp resp.Spec) resp.Spec {
+	sp.Container = true
 	return sp
 }

@@ -110,6 +110,10 @@ type Spec struct {
 	// those it derives itself (from the flags and, here, from Group), e.g.
 	// "dangerous" for KEYS; without the "@".
 	ACL []string
+	// Container marks a container of subcommands in Redis (SCRIPT, MEMORY)
+	// whose subcommands have no rows here; one whose subcommands have rows
+	// (CLIENT, COMMAND) is known as a container by them.
+	Container bool
 	// Tips are COMMAND INFO's tips ("nondeterministic_output",
 	// "request_policy:all_shards"...), as Redis 7.0 prints them.
 	Tips []string
