@@ -39,12 +39,15 @@ var infoCompareExceptions = map[string]struct {
 
 // getkeysSamples are argument lists (after the command's name) sent to
 // COMMAND GETKEYS and GETKEYSANDFLAGS for every command, on top of lists
-// of every length around its arity: numkeys forms, good and hostile.
+// of every length around its arity: numkeys forms, good and hostile. Not
+// a numkeys whose C int is huge (2147483647, or 2147483648 whose int
+// arithmetic wraps): redis-server 7.0 then allocates gigabytes before it
+// checks the bounds (fsm/resp's keys_test.go sends those to raftlist).
 var getkeysSamples = [][]string{
 	{"2", "a", "b", "LEFT"}, {"0", "2", "a", "b", "LEFT"}, {"s", "2", "a", "b", "c"},
 	{"s", "0"}, {"s", "0", "a"}, {"s", "1"}, {"s", "-1", "a"}, {"s", "1abc", "a"}, {"s", "+1", "a"},
 	{"s", "01", "a"}, {"s", " 1", "a"}, {"s", "4294967297", "a", "b"}, {"s", "-4294967295", "a"},
-	{"s", "2147483648", "a"}, {"s", "9223372036854775807", "a"}, {"s", "99999999999999999999", "a"},
+	{"s", "9223372036854775807", "a"}, {"s", "99999999999999999999", "a"},
 	{"-1", "a", "LEFT"}, {"5", "a", "b", "LEFT"}, {"0", "0", "a", "LEFT"}, {"x", "1", "a", "LEFT"},
 	{"a", "b", "0"}, {"a", "b", "LEFT", "RIGHT"}, {"a", "b", "LEFT", "RIGHT", "0"},
 }
