@@ -41,19 +41,20 @@ var connCommandList = []*connCommand{
 	// HELLO [protover [AUTH username password] [SETNAME clientname]]
 	{Spec: spec("hello", -1, resp.Fast|resp.NoScript|resp.Loading|resp.Stale|resp.NoAuth|resp.AllowBusy, "connection", "6.0.0", "Handshake with Redis"), run: hello},
 	// READONLY
-	{Spec: spec("readonly", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), run: readonly},
+	{Spec: described(spec("readonly", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Enables read queries for a connection to a follower: reads are served from local, possibly stale, state"), []string{"connection"}), run: readonly},
 	// READWRITE
-	{Spec: spec("readwrite", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), run: readwrite},
+	{Spec: described(spec("readwrite", 1, resp.Fast|resp.Loading|resp.Stale, "cluster", "3.0.0", "Disables read queries from local state for a connection"), []string{"connection"}), run: readwrite},
 	// CLIENT subcommand [arg ...]
 	{Spec: spec("client", -2, 0, "connection", "2.4.0", "A container for client connection commands"), run: clientCommand, subs: clientSubcommands},
 	// INFO [section ...]
-	{Spec: spec("info", -1, resp.Loading|resp.Stale, "server", "1.0.0", "Get information and statistics about the server"), run: info},
+	{Spec: described(spec("info", -1, resp.Loading|resp.Stale, "server", "1.0.0", "Get information and statistics about the server"), []string{"dangerous"},
+		"nondeterministic_output", "request_policy:all_shards", "response_policy:special"), run: info},
 	// COMMAND [subcommand ...]
-	{Spec: spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), run: commandCommand, subs: commandSubcommands},
+	{Spec: described(spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), []string{"connection"}, "nondeterministic_output_order"), run: commandCommand, subs: commandSubcommands},
 	// CONFIG GET parameter [parameter ...] | HELP
 	{Spec: spec("config", -2, 0, "server", "2.0.0", "A container for server configuration commands"), run: configCommand, subs: configSubcommands},
 	// MEMORY PURGE
-	{Spec: spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands"), run: memoryCommand},
+	{Spec: container(spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands")), run: memoryCommand},
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...

@@ -15,7 +15,15 @@ import (
 )
 
 // redisVersion is the redis-server version whose behaviour raftlist follows;
-// clients read it from INFO and HELLO to pick features.
+// clients read it from INFO and HELLO to pick features. It is exactly the
+// version raftlist is measured against (every reply and error text is
+// compared with redis-server 7.0.15), so a client that branches on it
+// (go-redis, redis-py, Lettuce, BullMQ's version checks) takes the 7.0
+// paths raftlist speaks: LMPOP/BLMPOP, EVAL_RO, LPOS, COMMAND's key specs.
+// Not 7.2: clients would then send 7.2-only forms (CLIENT SETINFO on
+// connect, LPOS/BLMPOP changes) and read 7.2 INFO fields raftlist does
+// not print. Not raftlist's own version either: clients would take it for
+// an ancient Redis and refuse or downgrade; that one is raftlist_version.
 const redisVersion = "7.0.15"
 
 // Version is raftlist's own version; cmd/raftlist sets it from the build.
@@ -105,6 +113,10 @@ func infoServer(s *Server, b *strings.Builder) {
 
 func infoClients(s *Server, b *strings.Builder) {
 	field(b, "connected_clients", s.clientCount())
+	if s.cfg.MaxClients > 0 {
+		// Redis has no "no limit" value to print: left out when unset.
+		field(b, "maxclients", s.cfg.MaxClients)
+	}
 	field(b, "blocked_clients", s.blocked.count())
 	field(b, "tracking_clients", 0) // CLIENT TRACKING is not supported
 }
@@ -112,8 +124,11 @@ func infoClients(s *Server, b *strings.Builder) {
 // infoMemory reports the Go heap as used_memory: the live objects and those
 // not yet swept, the nearest Go has to the bytes Redis's allocator holds.
 // There is no mem_fragmentation_ratio: RSS over heap measures the Go
-// runtime's overhead, not fragmentation, and would trip Redis alerts.
-func infoMemory(_ *Server, b *strings.Builder) {
+// runtime's overhead, not fragmentation, and would trip Redis alerts. Nor
+// used_memory_peak, used_memory_lua or used_memory_scripts: the Go
+// runtime keeps no peak, and the Lua VMs' and the script cache's bytes are
+// not measured apart from the heap.
+func infoMemory(s *Server, b *strings.Builder) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	used := m.HeapAlloc
@@ -127,6 +142,13 @@ func infoMemory(_ *Server, b *strings.Builder) {
 		field(b, "total_system_memory", total)
 		field(b, "total_system_memory_human", humanBytes(total))
 	}
+	// The script cache is replicated state: every node counts the same.
+	// raftlist has no functions (FUNCTION is unknown), so none are loaded.
+	s.node.Machine().View(func(st *fsm.State) {
+		field(b, "number_of_cached_scripts", st.ScriptCount())
+	})
+	field(b, "number_of_functions", 0)
+	field(b, "number_of_libraries", 0)
 	// raftlist has no memory limit and never evicts.
 	field(b, "maxmemory", 0)
 	field(b, "maxmemory_human", "0B")
@@ -179,7 +201,16 @@ func infoStats(s *Server, b *strings.Builder) {
 // followers it is in contact with (raftnode.ContactBound), as Redis lists
 // its connected replicas; offsets are Raft log indexes: a slave line's
 // offset is the last log index that follower reported, master_repl_offset
-// the leader's last log index.
+// the leader's last log index (on a follower its own: what it has
+// received, as a Redis replica's is what it has read from its master).
+//
+// Left out because raftlist cannot say them truthfully: master_replid and
+// second_repl_offset (a Raft log has no replication id a PSYNC could
+// resume), the repl_backlog_* fields (the log's compaction is not a
+// backlog of a size), master_sync_in_progress (a follower installing a
+// snapshot is not visible from here), slave_read_only (a follower neither
+// refuses writes nor applies them alone: it forwards them), slave_priority
+// and master_failover_state (leadership is elected, not configured).
 func infoReplication(s *Server, b *strings.Builder) {
 	st := s.node.Status()
 	if st.Role == "leader" {

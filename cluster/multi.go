@@ -71,15 +71,15 @@ type txCmd struct {
 // front door's table.
 var txConnCommands = []*connCommand{
 	// MULTI
-	{Spec: atOnce(spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "1.2.0", "Mark the start of a transaction block")), run: multiCommand},
+	{Spec: atOnce(spec("multi", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.AllowBusy, "transactions", "1.2.0", "Mark the start of a transaction block")), run: multiCommand},
 	// EXEC
-	{Spec: atOnce(spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale, "transactions", "1.2.0", "Execute all commands issued after MULTI")), run: execCommand},
+	{Spec: atOnce(spec("exec", 1, resp.NoScript|resp.Loading|resp.Stale|resp.SkipSlowlog, "transactions", "1.2.0", "Execute all commands issued after MULTI")), run: execCommand},
 	// DISCARD
-	{Spec: atOnce(spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.0.0", "Discard all commands issued after MULTI")), run: discardCommand},
+	{Spec: atOnce(spec("discard", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.AllowBusy, "transactions", "2.0.0", "Discard all commands issued after MULTI")), run: discardCommand},
 	// WATCH key [key ...]
-	{Spec: atOnce(keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1)), run: watchCommand},
+	{Spec: atOnce(keySpec(spec("watch", -2, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.AllowBusy, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"), 1, -1, 1)), run: watchCommand},
 	// UNWATCH
-	{Spec: spec("unwatch", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
+	{Spec: spec("unwatch", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.AllowBusy, "transactions", "2.2.0", "Forget about all watched keys"), run: unwatchCommand},
 }
 
 func keySpec(sp resp.Spec, first, last, step int) resp.Spec {

@@ -16,19 +16,24 @@ import (
 var blockingCommands = []Command{
 	// BLPOP key [key ...] timeout
 	{Spec: resp.Spec{Name: "blpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
-		Group: "list", Since: "2.0.0", Summary: "Remove and get the first element in a list, or block until one is available"}, Prepare: bpop(true)},
+		Group: "list", Since: "2.0.0", Summary: "Remove and get the first element in a list, or block until one is available",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -2, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: bpop(true)},
 	// BRPOP key [key ...] timeout
 	{Spec: resp.Spec{Name: "brpop", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: -2, KeyStep: 1,
-		Group: "list", Since: "2.0.0", Summary: "Remove and get the last element in a list, or block until one is available"}, Prepare: bpop(false)},
+		Group: "list", Since: "2.0.0", Summary: "Remove and get the last element in a list, or block until one is available",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -2, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: bpop(false)},
 	// BRPOPLPUSH source destination timeout
 	{Spec: resp.Spec{Name: "brpoplpush", Arity: 4, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "list", Since: "2.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: brpoplpush},
+		Group: "list", Since: "2.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyRW|resp.KeyInsert)}}, Prepare: brpoplpush},
 	// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout
 	{Spec: resp.Spec{Name: "blmove", Arity: 6, Flags: resp.Write | resp.DenyOOM | resp.NoScript | resp.Blocking, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available"}, Prepare: blmove},
+		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyRW|resp.KeyInsert)}}, Prepare: blmove},
 	// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
 	{Spec: resp.Spec{Name: "blmpop", Arity: -5, Flags: resp.Write | resp.Blocking | resp.MovableKeys,
-		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available"}, Prepare: blmpop},
+		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list, or block until one is available",
+		Keys: []resp.KeySpec{resp.KeysCounted(2, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: blmpop},
 }
 
 // maxTimeoutChars is the longest timeout Redis reads: string2ld's buffer of

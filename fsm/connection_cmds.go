@@ -10,7 +10,8 @@ import "github.com/raftlist/raftlist/fsm/resp"
 var connectionCommands = []Command{
 	// PING [message]
 	{Spec: resp.Spec{Name: "ping", Arity: -1, Flags: resp.Fast, Door: resp.Local,
-		Group: "connection", Since: "1.0.0", Summary: "Ping the server"}, Prepare: preparePing},
+		Group: "connection", Since: "1.0.0", Summary: "Ping the server",
+		Tips: []string{"request_policy:all_shards", "response_policy:all_succeeded"}}, Prepare: preparePing},
 	// ECHO message
 	{Spec: resp.Spec{Name: "echo", Arity: 2, Flags: resp.Fast | resp.Loading | resp.Stale, Door: resp.Local,
 		Group: "connection", Since: "1.0.0", Summary: "Echo the given string"}, Prepare: prepareEcho},

@@ -10,37 +10,48 @@ import (
 var keyspaceCommands = []Command{
 	// DEL key [key ...]
 	{Spec: resp.Spec{Name: "del", Arity: -2, Flags: resp.Write, FirstKey: 1, LastKey: -1, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Delete a key"}, Prepare: del},
+		Group: "generic", Since: "1.0.0", Summary: "Delete a key",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -1, resp.KeyRM|resp.KeyDelete)}, Tips: []string{"request_policy:multi_shard", "response_policy:agg_sum"}}, Prepare: del},
 	// UNLINK key [key ...]
 	{Spec: resp.Spec{Name: "unlink", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
-		Group: "generic", Since: "4.0.0", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."}, Prepare: del},
+		Group: "generic", Since: "4.0.0", Summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -1, resp.KeyRM|resp.KeyDelete)}, Tips: []string{"request_policy:multi_shard", "response_policy:agg_sum"}}, Prepare: del},
 	// EXISTS key [key ...]
 	{Spec: resp.Spec{Name: "exists", Arity: -2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Determine if a key exists"}, Prepare: exists},
+		Group: "generic", Since: "1.0.0", Summary: "Determine if a key exists",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -1, resp.KeyRO)}, Tips: []string{"request_policy:multi_shard", "response_policy:agg_sum"}}, Prepare: exists},
 	// TYPE key
 	{Spec: resp.Spec{Name: "type", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Determine the type stored at key"}, Prepare: typeOf},
+		Group: "generic", Since: "1.0.0", Summary: "Determine the type stored at key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO)}}, Prepare: typeOf},
 	// KEYS pattern
 	{Spec: resp.Spec{Name: "keys", Arity: 2, Flags: resp.ReadOnly,
-		Group: "generic", Since: "1.0.0", Summary: "Find all keys matching the given pattern"}, Prepare: keys},
+		Group: "generic", Since: "1.0.0", Summary: "Find all keys matching the given pattern",
+		ACL: []string{"dangerous"}, Tips: []string{"request_policy:all_shards", "nondeterministic_output_order"}}, Prepare: keys},
 	// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 	{Spec: resp.Spec{Name: "scan", Arity: -2, Flags: resp.ReadOnly,
-		Group: "generic", Since: "2.8.0", Summary: "Incrementally iterate the keys space"}, Prepare: scan},
+		Group: "generic", Since: "2.8.0", Summary: "Incrementally iterate the keys space",
+		Tips: []string{"nondeterministic_output", "request_policy:special"}}, Prepare: scan},
 	// RENAME key newkey
 	{Spec: resp.Spec{Name: "rename", Arity: 3, Flags: resp.Write, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Rename a key"}, Prepare: renameCommand(false)},
+		Group: "generic", Since: "1.0.0", Summary: "Rename a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyOW|resp.KeyUpdate)}}, Prepare: renameCommand(false)},
 	// RENAMENX key newkey
 	{Spec: resp.Spec{Name: "renamenx", Arity: 3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Rename a key, only if the new key does not exist"}, Prepare: renameCommand(true)},
+		Group: "generic", Since: "1.0.0", Summary: "Rename a key, only if the new key does not exist",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyOW|resp.KeyInsert)}}, Prepare: renameCommand(true)},
 	// DBSIZE
 	{Spec: resp.Spec{Name: "dbsize", Arity: 1, Flags: resp.ReadOnly | resp.Fast,
-		Group: "server", Since: "1.0.0", Summary: "Return the number of keys in the selected database"}, Prepare: dbsize},
+		Group: "server", Since: "1.0.0", Summary: "Return the number of keys in the selected database",
+		ACL: []string{"keyspace"}, Tips: []string{"request_policy:all_shards", "response_policy:agg_sum"}}, Prepare: dbsize},
 	// FLUSHDB [ASYNC|SYNC]
 	{Spec: resp.Spec{Name: "flushdb", Arity: -1, Flags: resp.Write,
-		Group: "server", Since: "1.0.0", Summary: "Remove all keys from the current database"}, Prepare: flushCommand(false)},
+		Group: "server", Since: "1.0.0", Summary: "Remove all keys from the current database",
+		ACL: []string{"keyspace", "dangerous"}, Tips: []string{"request_policy:all_shards", "response_policy:all_succeeded"}}, Prepare: flushCommand(false)},
 	// FLUSHALL [ASYNC|SYNC]
 	{Spec: resp.Spec{Name: "flushall", Arity: -1, Flags: resp.Write,
-		Group: "server", Since: "1.0.0", Summary: "Remove all keys from all databases"}, Prepare: flushCommand(true)},
+		Group: "server", Since: "1.0.0", Summary: "Remove all keys from all databases",
+		ACL: []string{"keyspace", "dangerous"}, Tips: []string{"request_policy:all_shards", "response_policy:all_succeeded"}}, Prepare: flushCommand(true)},
 }
 
 // DEL key [key ...]

@@ -12,58 +12,75 @@ import (
 var listCommands = []Command{
 	// LPUSH key element [element ...]
 	{Spec: resp.Spec{Name: "lpush", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Prepend one or multiple elements to a list"}, Prepare: pushCommand(true, false)},
+		Group: "list", Since: "1.0.0", Summary: "Prepend one or multiple elements to a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: pushCommand(true, false)},
 	// RPUSH key element [element ...]
 	{Spec: resp.Spec{Name: "rpush", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Append one or multiple elements to a list"}, Prepare: pushCommand(false, false)},
+		Group: "list", Since: "1.0.0", Summary: "Append one or multiple elements to a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: pushCommand(false, false)},
 	// LPUSHX key element [element ...]
 	{Spec: resp.Spec{Name: "lpushx", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "2.2.0", Summary: "Prepend an element to a list, only if the list exists"}, Prepare: pushCommand(true, true)},
+		Group: "list", Since: "2.2.0", Summary: "Prepend an element to a list, only if the list exists",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: pushCommand(true, true)},
 	// RPUSHX key element [element ...]
 	{Spec: resp.Spec{Name: "rpushx", Arity: -3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "2.2.0", Summary: "Append an element to a list, only if the list exists"}, Prepare: pushCommand(false, true)},
+		Group: "list", Since: "2.2.0", Summary: "Append an element to a list, only if the list exists",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: pushCommand(false, true)},
 	// LLEN key
 	{Spec: resp.Spec{Name: "llen", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Get the length of a list"}, Prepare: llen},
+		Group: "list", Since: "1.0.0", Summary: "Get the length of a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO)}}, Prepare: llen},
 	// LPOP key [count]
 	{Spec: resp.Spec{Name: "lpop", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Remove and get the first elements in a list"}, Prepare: popCommand("lpop", true)},
+		Group: "list", Since: "1.0.0", Summary: "Remove and get the first elements in a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: popCommand("lpop", true)},
 	// RPOP key [count]
 	{Spec: resp.Spec{Name: "rpop", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Remove and get the last elements in a list"}, Prepare: popCommand("rpop", false)},
+		Group: "list", Since: "1.0.0", Summary: "Remove and get the last elements in a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: popCommand("rpop", false)},
 	// LRANGE key start stop
 	{Spec: resp.Spec{Name: "lrange", Arity: 4, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Get a range of elements from a list"}, Prepare: lrange},
+		Group: "list", Since: "1.0.0", Summary: "Get a range of elements from a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: lrange},
 	// LINDEX key index
 	{Spec: resp.Spec{Name: "lindex", Arity: 3, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Get an element from a list by its index"}, Prepare: lindex},
+		Group: "list", Since: "1.0.0", Summary: "Get an element from a list by its index",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: lindex},
 	// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 	{Spec: resp.Spec{Name: "lpos", Arity: -3, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "6.0.6", Summary: "Return the index of matching elements on a list"}, Prepare: lpos},
+		Group: "list", Since: "6.0.6", Summary: "Return the index of matching elements on a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: lpos},
 	// LSET key index element
 	{Spec: resp.Spec{Name: "lset", Arity: 4, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Set the value of an element in a list by its index"}, Prepare: lset},
+		Group: "list", Since: "1.0.0", Summary: "Set the value of an element in a list by its index",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: lset},
 	// LINSERT key BEFORE|AFTER pivot element
 	{Spec: resp.Spec{Name: "linsert", Arity: 5, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "2.2.0", Summary: "Insert an element before or after another element in a list"}, Prepare: linsert},
+		Group: "list", Since: "2.2.0", Summary: "Insert an element before or after another element in a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: linsert},
 	// LREM key count element
 	{Spec: resp.Spec{Name: "lrem", Arity: 4, Flags: resp.Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Remove elements from a list"}, Prepare: lrem},
+		Group: "list", Since: "1.0.0", Summary: "Remove elements from a list",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyDelete)}}, Prepare: lrem},
 	// LTRIM key start stop
 	{Spec: resp.Spec{Name: "ltrim", Arity: 4, Flags: resp.Write, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "list", Since: "1.0.0", Summary: "Trim a list to the specified range"}, Prepare: ltrim},
+		Group: "list", Since: "1.0.0", Summary: "Trim a list to the specified range",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyDelete)}}, Prepare: ltrim},
 	// LMOVE source destination LEFT|RIGHT LEFT|RIGHT
 	{Spec: resp.Spec{Name: "lmove", Arity: 5, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it"}, Prepare: lmove},
+		Group: "list", Since: "6.2.0", Summary: "Pop an element from a list, push it to another list and return it",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyRW|resp.KeyInsert)}}, Prepare: lmove},
 	// RPOPLPUSH source destination
 	{Spec: resp.Spec{Name: "rpoplpush", Arity: 3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 2, KeyStep: 1,
-		Group: "list", Since: "1.2.0", Summary: "Remove the last element in a list, prepend it to another list and return it"}, Prepare: rpoplpush},
+		Group: "list", Since: "1.2.0", Summary: "Remove the last element in a list, prepend it to another list and return it",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete), resp.OneKey(2, resp.KeyRW|resp.KeyInsert)}}, Prepare: rpoplpush},
 	// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 	//
 	// Its keys are found through numkeys (Redis: movablekeys), so the fixed
 	// key positions are zero, as COMMAND INFO reports them.
 	{Spec: resp.Spec{Name: "lmpop", Arity: -4, Flags: resp.Write | resp.MovableKeys,
-		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list"}, Prepare: lmpop},
+		Group: "list", Since: "7.0.0", Summary: "Pop elements from a list",
+		Keys: []resp.KeySpec{resp.KeysCounted(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: lmpop},
 }
 
 // pushTo pushes elems one by one onto the front or the back of l, the list

@@ -14,23 +14,28 @@ import (
 // EVALSHA_RO are reads: they neither write nor add to the cache.
 var scriptCommands = []Command{
 	// EVAL script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: resp.Spec{Name: "eval", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
-		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalCommand(false)},
+	{Spec: resp.Spec{Name: "eval", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
+		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side",
+		Keys: []resp.KeySpec{{Flags: resp.KeyRW | resp.KeyAccess | resp.KeyUpdate, Notes: "We cannot tell how the keys will be used so we assume the worst, RW and UPDATE", Begin: 2, NumKeys: true, FirstKey: 1, KeyStep: 1}}}, Prepare: evalCommand(false)},
 	// EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: resp.Spec{Name: "evalsha", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys,
-		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side"}, Prepare: evalshaCommand(false)},
+	{Spec: resp.Spec{Name: "evalsha", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
+		Group: "scripting", Since: "2.6.0", Summary: "Execute a Lua script server side",
+		Keys: []resp.KeySpec{resp.KeysCounted(2, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: evalshaCommand(false)},
 	// EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: resp.Spec{Name: "eval_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
-		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalCommand(true)},
+	{Spec: resp.Spec{Name: "eval_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
+		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side",
+		Keys: []resp.KeySpec{{Flags: resp.KeyRO | resp.KeyAccess, Notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS", Begin: 2, NumKeys: true, FirstKey: 1, KeyStep: 1}}}, Prepare: evalCommand(true)},
 	// EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]
-	{Spec: resp.Spec{Name: "evalsha_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys,
-		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side"}, Prepare: evalshaCommand(true)},
+	{Spec: resp.Spec{Name: "evalsha_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
+		Group: "scripting", Since: "7.0.0", Summary: "Execute a read-only Lua script server side",
+		Keys: []resp.KeySpec{resp.KeysCounted(2, resp.KeyRO|resp.KeyAccess)}}, Prepare: evalshaCommand(true)},
 	// SCRIPT LOAD script | EXISTS sha1 [sha1 ...] | FLUSH [ASYNC|SYNC] | KILL | DEBUG YES|SYNC|NO | HELP
 	//
 	// One write command: every subcommand goes through the log, so LOAD
 	// and FLUSH are replicated and EXISTS is linearizable.
 	{Spec: resp.Spec{Name: "script", Arity: -2, Flags: resp.Write | resp.NoScript,
-		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands"}, Prepare: scriptCommand},
+		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands",
+		Container: true}, Prepare: scriptCommand},
 }
 
 // scriptKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.

@@ -486,10 +486,10 @@ func TestScriptCommandTable(t *testing.T) {
 		name  string
 		flags resp.Flags
 	}{
-		{"eval", resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys},
-		{"evalsha", resp.Write | resp.NoScript | resp.Stale | resp.MovableKeys},
-		{"eval_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys},
-		{"evalsha_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.MovableKeys},
+		{"eval", resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys},
+		{"evalsha", resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys},
+		{"eval_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys},
+		{"evalsha_ro", resp.ReadOnly | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys},
 		{"script", resp.Write | resp.NoScript},
 	} {
 		c := Lookup([]byte(tc.name))

@@ -270,7 +270,7 @@ func genEntries() []genEntry {
 		{2, func(g *gen) op { return g.hello() }},
 		{6, func(g *gen) op { return g.client() }},
 		{2, func(g *gen) op { return g.info() }},
-		{2, func(g *gen) op { return g.command() }},
+		{6, func(g *gen) op { return g.command() }},
 		{2, func(g *gen) op { return g.debug() }},
 		// Pipelines of data commands.
 		{10, func(g *gen) op { return g.pipeline() }},
@@ -634,14 +634,35 @@ var genCommandNames = []string{"lpush", "rpush", "lpushx", "rpushx", "lpop", "rp
 	"flushdb", "flushall", "get", "set", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
 	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset"}
 
+// getkeysNames are the commands COMMAND GETKEYS is asked about: every
+// kind of key spec, commands without keys, containers and unknown names.
+var getkeysNames = append([]string{"eval", "evalsha", "eval_ro", "evalsha_ro", "blpop", "brpop",
+	"blmove", "brpoplpush", "blmpop", "ping", "client", "script", "memory", "debug", "command",
+	"nosuchcommand", ""}, genCommandNames...)
+
+// getkeysNumkeys are numkeys arguments for GETKEYS: good, hostile, and
+// those C's atoi reads differently from string2ll. None whose C int is
+// huge: redis-server would allocate gigabytes (command_info_test.go).
+var getkeysNumkeys = []string{"0", "1", "2", "3", "-1", "5", "100", "+1", "01", " 1", "1abc", "x", "",
+	"4294967297", "-4294967295", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "-0"}
+
 func (g *gen) command() op {
-	switch g.r.IntN(4) {
+	switch g.r.IntN(8) {
 	case 0:
 		o := g.cmd("command", g.name("count"))
 		o.kind, o.shape = cmpShape, ':'
 		return o
 	case 1:
 		return g.cmd("command", []byte(g.pick([]string{"bogus", "nosuch"})))
+	case 2, 3:
+		return g.commandGetKeys()
+	case 4:
+		return g.commandList()
+	case 5:
+		if g.chance(50) {
+			return g.cmd("command", g.name("help"))
+		}
+		return g.cmd("command", g.name("help"), g.key())
 	}
 	args := [][]byte{g.name("info")}
 	for i, n := 0, 1+g.r.IntN(3); i < n; i++ {
@@ -653,6 +674,58 @@ func (g *gen) command() op {
 	}
 	o := g.cmd("command", args...)
 	o.kind = cmpCommandInfo
+	return o
+}
+
+// commandGetKeys is COMMAND GETKEYS or GETKEYSANDFLAGS with an argument
+// list of keys and numkeys-like numbers.
+func (g *gen) commandGetKeys() op {
+	sub := "getkeys"
+	if g.chance(50) {
+		sub = "getkeysandflags"
+	}
+	args := [][]byte{g.name(sub)}
+	if !g.chance(3) {
+		name := g.pick(getkeysNames)
+		if containsInt(infoCompareExceptions[name].fields, 8) {
+			// Key flags not declared yet (command_info_test.go): positions only.
+			args[0] = g.name("getkeys")
+		}
+		args = append(args, g.name(name))
+	}
+	for i, n := 0, g.r.IntN(6); i < n; i++ {
+		if g.chance(40) {
+			args = append(args, []byte(g.pick(getkeysNumkeys)))
+		} else {
+			args = append(args, g.key())
+		}
+	}
+	return g.cmd("command", args...)
+}
+
+// commandList is COMMAND LIST with filters whose answer is the same in
+// raftlist and redis-server (Redis lists commands raftlist lacks for most
+// categories and patterns), compared as sets, and malformed filters.
+func (g *gen) commandList() op {
+	args := [][]byte{g.name("list")}
+	switch g.r.IntN(5) {
+	case 0:
+		args = append(args, g.name("filterby"), g.name("pattern"),
+			[]byte(g.pick([]string{"*push*", "lp*", "rpop*", "lmp*", "nosuch*", "l?en", "client|i?", "command|*"})))
+	case 1:
+		args = append(args, g.name("filterby"), g.name("aclcat"), []byte(g.pick([]string{"nosuch", ""})))
+	case 2:
+		args = append(args, g.name("filterby"), g.name("module"), g.key())
+	case 3:
+		args = append(args, g.name("filterby"))
+		for i, n := 0, g.r.IntN(4); i < n; i++ {
+			args = append(args, []byte(g.pick([]string{"pattern", "aclcat", "module", "bogus", "l*"})))
+		}
+	default:
+		args = append(args, g.key())
+	}
+	o := g.cmd("command", args...)
+	o.kind = cmpKeys
 	return o
 }
 

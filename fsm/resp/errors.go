@@ -211,3 +211,11 @@ var (
 	// the state machine keeps (fsm.MaxStringLen).
 	ErrStringTooLong = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 )
+
+// COMMAND GETKEYS and GETKEYSANDFLAGS.
+var (
+	ErrGetKeysUnknown = Error("ERR Invalid command specified")
+	ErrGetKeysNoKeys  = Error("ERR The command has no key arguments")
+	ErrGetKeysArity   = Error("ERR Invalid number of arguments specified for command")
+	ErrGetKeysInvalid = Error("ERR Invalid arguments specified for command")
+)

@@ -35,6 +35,14 @@ const (
 	// membership, unblocking): only a fellow node may run them; a client
 	// gets NOPERM. Never reported by COMMAND: Redis has no such flag.
 	Internal
+	// SkipMonitor commands are not shown to MONITOR (Redis: scripts).
+	SkipMonitor
+	// SkipSlowlog commands are not logged in the slow log (Redis: EXEC).
+	SkipSlowlog
+	// NoMandatoryKeys commands may be given no key at all (EVAL with
+	// numkeys 0): COMMAND GETKEYS answers them an empty list, not an
+	// error.
+	NoMandatoryKeys
 )
 
 // Door says where the front door serves a command. Together with Flags it
@@ -65,13 +73,17 @@ const (
 )
 
 // FlagNames lists every flag with the name COMMAND INFO reports for it.
+// The order is redis-server 7.0's (addReplyCommandFlags), so the flags
+// array is byte-identical.
 var FlagNames = []struct {
 	Flag Flags
 	Name string
 }{
 	{Write, "write"}, {ReadOnly, "readonly"}, {DenyOOM, "denyoom"}, {Admin, "admin"},
 	{NoScript, "noscript"}, {Blocking, "blocking"}, {Loading, "loading"},
-	{Stale, "stale"}, {Fast, "fast"}, {NoMulti, "no_multi"}, {NoAuth, "no_auth"}, {AllowBusy, "allow_busy"}, {MovableKeys, "movablekeys"},
+	{Stale, "stale"}, {SkipMonitor, "skip_monitor"}, {SkipSlowlog, "skip_slowlog"},
+	{Fast, "fast"}, {NoAuth, "no_auth"}, {NoMandatoryKeys, "no_mandatory_keys"},
+	{NoMulti, "no_multi"}, {MovableKeys, "movablekeys"}, {AllowBusy, "allow_busy"},
 }
 
 // Spec is what every command declares, in the state machine's table or in
@@ -90,6 +102,88 @@ type Spec struct {
 	// Door is how the front door serves the command; the zero value
 	// (ByFlags) routes it by its flags.
 	Door Door
+	// Keys are the command's key specs as Redis 7.0 declares them (COMMAND
+	// INFO's key specs, COMMAND GETKEYS and GETKEYSANDFLAGS). Nil: one
+	// range spec derived from FirstKey/LastKey/KeyStep (see KeySpecs).
+	Keys []KeySpec
+	// ACL are the ACL categories Redis declares for the command beyond
+	// those it derives itself (from the flags and, here, from Group), e.g.
+	// "dangerous" for KEYS; without the "@".
+	ACL []string
+	// Container marks a container of subcommands in Redis (SCRIPT, MEMORY)
+	// whose subcommands have no rows here; one whose subcommands have rows
+	// (CLIENT, COMMAND) is known as a container by them.
+	Container bool
+	// Tips are COMMAND INFO's tips ("nondeterministic_output",
+	// "request_policy:all_shards"...), as Redis 7.0 prints them.
+	Tips []string
+}
+
+// KeyFlags are a key spec's flags: how the command uses that key.
+type KeyFlags uint16
+
+const (
+	KeyRO            KeyFlags = 1 << iota // read only
+	KeyRW                                 // read and modified
+	KeyOW                                 // overwritten without being read
+	KeyRM                                 // removed
+	KeyAccess                             // the value is returned or read by the user
+	KeyUpdate                             // the value is updated
+	KeyInsert                             // elements are added
+	KeyDelete                             // elements are removed
+	KeyNotKey                             // not a key (a channel), yet sharded like one
+	KeyIncomplete                         // the spec may miss keys
+	KeyVariableFlags                      // the flags depend on the arguments
+)
+
+// KeyFlagNames are the key flags in the order and spelling of Redis 7.0's
+// addReplyFlagsForKeyArgs.
+var KeyFlagNames = []struct {
+	Flag KeyFlags
+	Name string
+}{
+	{KeyRO, "RO"}, {KeyRW, "RW"}, {KeyOW, "OW"}, {KeyRM, "RM"},
+	{KeyAccess, "access"}, {KeyUpdate, "update"}, {KeyInsert, "insert"}, {KeyDelete, "delete"},
+	{KeyNotKey, "not_key"}, {KeyIncomplete, "incomplete"}, {KeyVariableFlags, "variable_flags"},
+}
+
+// KeySpec is one of Redis 7's key specifications: where the search for
+// keys begins (begin_search index Begin, an argument position counting the
+// name as 0) and how they are found from there: a range (LastKey relative
+// to Begin when >= 0, from the end when negative: -1 the last argument;
+// KeyStep; Limit) or, with NumKeys, an argument that counts them (its
+// position KeyNumIdx and the first key's FirstKey, both relative to Begin;
+// KeyStep).
+type KeySpec struct {
+	Flags     KeyFlags
+	Notes     string
+	Begin     int
+	NumKeys   bool
+	LastKey   int
+	KeyStep   int
+	Limit     int
+	KeyNumIdx int
+	FirstKey  int
+}
+
+// KeySpecs are the command's key specs: Keys, or when a row declares none,
+// the one range its FirstKey/LastKey/KeyStep describe, flagged RW for a
+// write and RO otherwise (a row that needs more says so in Keys).
+func (s *Spec) KeySpecs() []KeySpec {
+	if s.Keys != nil || s.FirstKey <= 0 {
+		return s.Keys
+	}
+	ks := KeySpec{Flags: KeyRO, Begin: s.FirstKey, KeyStep: s.KeyStep}
+	if s.Flags&Write != 0 {
+		ks.Flags = KeyRW
+	}
+	switch {
+	case s.LastKey < 0:
+		ks.LastKey = s.LastKey
+	default:
+		ks.LastKey = s.LastKey - s.FirstKey
+	}
+	return []KeySpec{ks}
 }
 
 // IsLocal reports a command the front door runs itself.
@@ -103,4 +197,21 @@ func (s *Spec) CheckArity(args [][]byte) error {
 		return ErrWrongArity(s.Name)
 	}
 	return nil
+}
+
+// OneKey is the key spec of a single key at argument pos.
+func OneKey(pos int, flags KeyFlags) KeySpec {
+	return KeySpec{Flags: flags, Begin: pos, KeyStep: 1}
+}
+
+// KeyRange is the key spec of the keys from argument first on to lastKey
+// (negative: counted from the end, -1 the last argument).
+func KeyRange(first, lastKey int, flags KeyFlags) KeySpec {
+	return KeySpec{Flags: flags, Begin: first, LastKey: lastKey, KeyStep: 1}
+}
+
+// KeysCounted is the key spec of keys counted by the argument at pos and
+// following it (EVAL's and LMPOP's numkeys).
+func KeysCounted(pos int, flags KeyFlags) KeySpec {
+	return KeySpec{Flags: flags, Begin: pos, NumKeys: true, FirstKey: 1, KeyStep: 1}
 }
