@@ -21,15 +21,20 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.term = term
 	}
 	s.applied = index
+	s.advanceClock(e.TimeMs)
+	// Time stands still inside an entry, at the log clock, for every
+	// command, script and transaction in it (as Redis 7 freezes it per
+	// command).
+	now := s.clock
 	res := &Result{Index: index}
 	switch e.Kind {
 	case KindCommands:
 		res.Replies = make([]resp.Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
-			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: e.TimeMs, Owner: cmd.Owner, Seq: cmd.Seq}
+			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: now, Owner: cmd.Owner, Seq: cmd.Seq}
 			res.Replies[i] = run(ctx, cmd.Args)
 			// Redis serves blocked clients after each whole command.
-			s.serveReady(index, term, e.TimeMs)
+			s.serveReady(index, term, now)
 		}
 	case KindTermStart, KindNodeMeta:
 		s.applyNodeMeta(e.Node)
@@ -46,7 +51,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindAck:
 		s.ack(e.Ack)
 	case KindExec:
-		res.Replies = []resp.Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
+		res.Replies = []resp.Reply{s.applyExec(index, term, now, &e.Tx)}
 	}
 	s.pruneVersions(index)
 	res.Served = s.takeServed()
@@ -63,9 +68,10 @@ func (s *State) applyNodeMeta(n NodeMeta) {
 	}
 }
 
-// Read runs a read-only command against the state without changing it.
+// Read runs a read-only command against the state without changing it,
+// deciding expiry at the log clock (see ReadAt).
 func (s *State) Read(db int, args [][]byte) resp.Reply {
-	return run(&Ctx{State: s, DBNum: db, Index: s.applied}, args)
+	return s.ReadAt(db, s.clock, args)
 }
 
 // Term returns the highest Raft term of any applied entry.

@@ -35,10 +35,18 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
+	// readOnly marks a read outside the log (State.ReadAt): the database
+	// is a view deciding expiry at TimeMs that deletes nothing.
+	readOnly bool
 }
 
 // DB returns the selected database.
-func (c *Ctx) DB() *DB { return c.State.dbs[c.DBNum] }
+func (c *Ctx) DB() *DB {
+	if c.readOnly {
+		return c.State.readView(c.DBNum, c.TimeMs)
+	}
+	return c.State.dbs[c.DBNum]
+}
 
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
