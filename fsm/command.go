@@ -50,7 +50,7 @@ func (c *Ctx) DB() *DB {
 
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
-var commandTable = buildTable(listCommands, blockingCommands, keyspaceCommands, stringCommands, scriptCommands)
+var commandTable = buildTable(listCommands, blockingCommands, keyspaceCommands, stringCommands, expiryCommands, scriptCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)

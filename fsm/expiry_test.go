@@ -122,3 +122,215 @@ func TestVersion2SnapshotRestoresWithClockZero(t *testing.T) {
 		t.Fatalf("exp clock 0, applied 7 and key k, got clock %d, applied %d", st.clock, st.applied)
 	}
 }
+
+// exAt is one step of an expiry case: a command at a time, and its reply.
+type exAt struct {
+	ms   int64
+	args []string
+	exp  resp.Reply
+}
+
+func ex(ms int64, exp resp.Reply, args ...string) exAt { return exAt{ms: ms, args: args, exp: exp} }
+
+// exRestart in a case's steps restores the node from its snapshot there.
+var exRestart = exAt{ms: -1}
+
+func exRun(t *testing.T, cases map[string][]exAt) {
+	for name, steps := range cases {
+		t.Run(name, func(t *testing.T) {
+			n := exNewNode(t)
+			for i, st := range steps {
+				if st.ms == -1 {
+					n.restart()
+					continue
+				}
+				if exp, got := ksRESP(st.exp), ksRESP(n.at(st.ms, st.args...)); exp != got {
+					t.Fatalf("step %d %q at %d: exp %q, got %q", i, st.args, st.ms, exp, got)
+				}
+			}
+		})
+	}
+}
+
+func TestExpiryBoundaries(t *testing.T) {
+	exRun(t, map[string][]exAt{
+		"a key lives until the ms before its deadline and is gone at it": {
+			ex(1000, resp.OK, "SET", "k", "v", "PX", "100"),
+			ex(1099, resp.BulkString("v"), "GET", "k"),
+			ex(1099, resp.Int(1), "PTTL", "k"),
+			ex(1099, resp.Int(0), "DEL", "x"), // the log clock is now 1099
+			ex(1100, resp.NullBulk, "GET", "k"),
+			ex(1100, resp.Int(-2), "PTTL", "k"),
+		},
+		"the same through the log: a write at the deadline sees nothing": {
+			ex(1000, resp.Int(1), "RPUSH", "l", "a"),
+			ex(1000, resp.Int(1), "PEXPIRE", "l", "100"),
+			ex(1099, resp.Int(2), "RPUSH", "l", "b"),
+			ex(1100, resp.Int(1), "RPUSH", "l", "c"),
+			ex(1100, resp.Int(-1), "PTTL", "l"),
+		},
+		"an entry from a leader whose clock is behind does not bring a key back": {
+			ex(1000, resp.OK, "SET", "k", "v", "PX", "100"),
+			ex(1200, resp.Int(0), "DEL", "x"),
+			ex(1050, resp.Int(0), "EXISTS", "k"),
+			ex(1050, resp.NullBulk, "SET", "k", "w", "XX"),
+			ex(1050, resp.Int(0), "DEL", "k"),
+		},
+		"a read at a wall clock behind the log clock still sees the key expired": {
+			ex(1000, resp.OK, "SET", "k", "v", "PX", "100"),
+			ex(1200, resp.Int(0), "DEL", "x"),
+			ex(900, resp.NullBulk, "GET", "k"),
+			ex(900, resp.Int(1), "DBSIZE"), // expired, not yet deleted
+			ex(900, resp.Array{}, "KEYS", "*"),
+		},
+		"a deadline and the clock survive a restore in the middle": {
+			ex(1000, resp.OK, "SET", "k", "v", "PX", "100"),
+			ex(1050, resp.Int(1), "RPUSH", "l", "a"),
+			ex(1050, resp.Int(1), "EXPIRE", "l", "1"),
+			exRestart,
+			ex(1050, resp.Int(50), "PTTL", "k"),
+			ex(1050, resp.Int(1000), "PTTL", "l"),
+			ex(1100, resp.Int(0), "DEL", "k"), // expired: deleted, and not counted
+			exRestart,
+			ex(1000, resp.Int(0), "EXISTS", "k"),
+			ex(1000, resp.Int(1), "DBSIZE"),
+			ex(2049, resp.Int(1), "EXISTS", "l"),
+			ex(2050, resp.Int(0), "EXISTS", "l"),
+		},
+		"EXPIRE with a time already passed deletes at once": {
+			ex(1000, resp.OK, "SET", "k", "v"),
+			ex(1000, resp.Int(1), "PEXPIREAT", "k", "1000"),
+			ex(1000, resp.Int(0), "DBSIZE"),
+			ex(1000, resp.OK, "SET", "k", "v"),
+			ex(1000, resp.Int(1), "EXPIRE", "k", "-1"),
+			ex(1000, resp.Int(0), "DBSIZE"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "10"),
+		},
+		"SET with a deadline already passed stores a key that is expired": {
+			ex(5000, resp.OK, "SET", "k", "v", "PXAT", "10"),
+			ex(5000, resp.Int(1), "DBSIZE"),
+			ex(5000, resp.Int(0), "EXISTS", "k"),
+			ex(5000, resp.Int(0), "DEL", "k"),
+			ex(5000, resp.Int(0), "DBSIZE"),
+		},
+		"NX XX GT LT": {
+			ex(1000, resp.OK, "SET", "k", "v"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "100", "XX"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "100", "GT"),
+			ex(1000, resp.Int(1), "EXPIRE", "k", "100", "LT"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "50", "NX"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "100", "GT"),
+			ex(1000, resp.Int(1), "EXPIRE", "k", "101", "gt"),
+			ex(1000, resp.Int(0), "EXPIRE", "k", "101", "LT"),
+			ex(1000, resp.Int(1), "EXPIRE", "k", "5", "xx"),
+			ex(1000, resp.Int(5), "TTL", "k"),
+			ex(1000, resp.Error("ERR NX and XX, GT or LT options at the same time are not compatible"), "EXPIRE", "k", "1", "NX", "LT"),
+			ex(1000, resp.Error("ERR GT and LT options at the same time are not compatible"), "EXPIRE", "k", "1", "GT", "LT"),
+			ex(1000, resp.Error("ERR Unsupported option foo"), "EXPIRE", "k", "abc", "foo\x00bar"),
+			ex(1000, resp.Error("ERR invalid expire time in 'expire' command"), "EXPIRE", "k", "9223372036854776"),
+			ex(1000, resp.Error("ERR invalid expire time in 'pexpire' command"), "PEXPIRE", "k", "9223372036854775807"),
+			ex(1000, resp.Error("ERR invalid expire time in 'expireat' command"), "EXPIREAT", "k", "-9223372036854776"),
+			ex(1000, resp.Int(1), "PEXPIREAT", "k", "9223372036854775807"),
+			ex(1000, resp.Int(9223372036854776), "EXPIRETIME", "k"),
+			ex(1000, resp.Int(1), "PERSIST", "k"),
+			ex(1000, resp.Int(0), "PERSIST", "k"),
+			ex(1000, resp.Int(-1), "EXPIRETIME", "k"),
+			ex(1000, resp.Int(-2), "EXPIRETIME", "nokey"),
+		},
+		"TTL rounds to the nearest second": {
+			ex(1000, resp.OK, "SETEX", "k", "10", "v"),
+			ex(1499, resp.Int(10), "TTL", "k"),
+			ex(1500, resp.Int(10), "TTL", "k"),
+			ex(1501, resp.Int(9), "TTL", "k"),
+			ex(1000, resp.OK, "PSETEX", "k", "1", "v"),
+			ex(1000, resp.Error("ERR invalid expire time in 'setex' command"), "SETEX", "k", "0", "v"),
+			ex(1000, resp.Error("ERR invalid expire time in 'psetex' command"), "PSETEX", "k", "-5", "v"),
+			ex(1000, resp.Error("ERR value is not an integer or out of range"), "SETEX", "k", "x", "v"),
+		},
+		"RENAME carries the time to live; LPUSH keeps it; LMOVE to a new key has none": {
+			ex(1000, resp.Int(1), "RPUSH", "a", "x"),
+			ex(1000, resp.Int(1), "PEXPIRE", "a", "500"),
+			ex(1000, resp.OK, "SET", "b", "v", "PX", "100"),
+			ex(1000, resp.OK, "RENAME", "a", "b"),
+			ex(1000, resp.Int(500), "PTTL", "b"),
+			ex(1000, resp.Int(2), "LPUSH", "b", "y"),
+			ex(1000, resp.Int(500), "PTTL", "b"),
+			ex(1000, resp.BulkString("x"), "LMOVE", "b", "c", "RIGHT", "LEFT"),
+			ex(1000, resp.Int(-1), "PTTL", "c"),
+			ex(1000, resp.Int(500), "PTTL", "b"),
+			ex(1000, resp.OK, "RENAME", "c", "b"),
+			ex(1000, resp.Int(-1), "PTTL", "b"),
+			ex(1000, resp.Int(1), "PEXPIRE", "b", "10"),
+			ex(1010, resp.Error("ERR no such key"), "RENAME", "b", "d"),
+		},
+		"GETEX and GETDEL": {
+			ex(1000, resp.OK, "SET", "k", "v"),
+			ex(1000, resp.BulkString("v"), "GETEX", "k", "PX", "100"),
+			ex(1000, resp.Int(100), "PTTL", "k"),
+			ex(1000, resp.BulkString("v"), "GETEX", "k"),
+			ex(1000, resp.Int(100), "PTTL", "k"),
+			ex(1000, resp.BulkString("v"), "GETEX", "k", "PERSIST"),
+			ex(1000, resp.Int(-1), "PTTL", "k"),
+			ex(1000, resp.Error("ERR syntax error"), "GETEX", "k", "PX", "10", "PERSIST"),
+			ex(1000, resp.Error("ERR syntax error"), "GETEX", "k", "KEEPTTL"),
+			ex(1000, resp.Error("ERR syntax error"), "GETEX", "k", "EX"),
+			ex(1000, resp.Error("ERR invalid expire time in 'getex' command"), "GETEX", "k", "EXAT", "0"),
+			ex(1000, resp.BulkString("v"), "GETEX", "k", "PXAT", "1000"),
+			ex(1000, resp.Int(0), "EXISTS", "k"),
+			ex(1000, resp.NullBulk, "GETEX", "k", "EX", "1"),
+			ex(1000, resp.Int(1), "RPUSH", "l", "a"),
+			ex(1000, resp.ErrWrongType, "GETEX", "l", "EX", "1"),
+			ex(1000, resp.ErrWrongType, "GETDEL", "l"),
+			ex(1000, resp.OK, "SET", "k", "v", "EX", "1"),
+			ex(1000, resp.BulkString("v"), "GETDEL", "k"),
+			ex(1000, resp.NullBulk, "GETDEL", "k"),
+		},
+		"a plain SET drops the time to live, SET KEEPTTL keeps it": {
+			ex(1000, resp.OK, "SET", "k", "v", "EX", "10"),
+			ex(1000, resp.OK, "SET", "k", "w", "KEEPTTL"),
+			ex(1000, resp.Int(10000), "PTTL", "k"),
+			ex(1000, resp.OK, "SET", "k", "x"),
+			ex(1000, resp.Int(-1), "PTTL", "k"),
+		},
+		"SCAN, KEYS, EXISTS and TYPE see an expired key as absent": {
+			ex(1000, resp.OK, "SET", "k", "v", "PX", "10"),
+			ex(1000, resp.OK, "SET", "m", "v"),
+			ex(1010, resp.Array{resp.BulkString("m")}, "KEYS", "*"),
+			ex(1010, resp.Array{resp.BulkString("0"), resp.Array{resp.BulkString("m")}}, "SCAN", "0", "COUNT", "100"),
+			ex(1010, resp.Int(1), "EXISTS", "k", "m"),
+			ex(1010, resp.Status("none"), "TYPE", "k"),
+			ex(1010, resp.Int(2), "DBSIZE"),
+		},
+	})
+}
+
+func TestExpireInThePastServesNoWaiter(t *testing.T) {
+	n := exNewNode(t)
+	if exp, got := ksRESP(resp.Blocked), ksRESP(n.at(1000, "BLPOP", "k", "0")); exp != got {
+		t.Fatalf("BLPOP: exp %q, got %q", exp, got)
+	}
+	res := n.entry(&Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{Owner: "ex", Seq: 99, Args: ksArgv([]string{
+		"EVAL", "redis.call('rpush', KEYS[1], 'a'); return redis.call('pexpire', KEYS[1], -1)", "1", "k"})}}})
+	if exp, got := ksRESP(resp.Int(1)), ksRESP(res.Replies[0]); exp != got {
+		t.Fatalf("EVAL: exp %q, got %q", exp, got)
+	}
+	if len(res.Served) != 0 {
+		t.Fatalf("exp no waiter served from a key that expired in the same entry, got %+v", res.Served)
+	}
+	if exp, got := 1, n.m.BlockedWaiters(); exp != got {
+		t.Fatalf("exp %d waiter still blocked, got %d", exp, got)
+	}
+	if exp, got := ksRESP(resp.Int(0)), ksRESP(n.at(1000, "DBSIZE")); exp != got {
+		t.Fatalf("DBSIZE: exp %q, got %q", exp, got)
+	}
+}
+
+func TestTimeStandsStillInsideAScript(t *testing.T) {
+	n := exNewNode(t)
+	n.at(1000, "SET", "k", "v", "PX", "1")
+	got := n.at(1000, "EVAL", "return {redis.call('pttl', KEYS[1]), redis.call('set', KEYS[1], 'w', 'px', 5), redis.call('pttl', KEYS[1])}", "1", "k")
+	exp := resp.Array{resp.Int(1), resp.Status("OK"), resp.Int(5)}
+	if ksRESP(exp) != ksRESP(got) {
+		t.Fatalf("exp %q, got %q", ksRESP(exp), ksRESP(got))
+	}
+}

@@ -403,11 +403,36 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 				args = append(args, opt)
 			}
 		}
-		if g.chance(0.05) {
-			args = append(args, "EX", "10")
+		if g.chance(0.3) {
+			args = append(args, g.ttlOption(true)...)
 		}
 		return args
 	},
+	"expire": func(g *replayGen) []string {
+		return g.expireArgs("expire", g.pick([]string{"1", "2", "0", "-1", "100"}))
+	},
+	"pexpire":   func(g *replayGen) []string { return g.expireArgs("pexpire", g.ttlMs()) },
+	"expireat":  func(g *replayGen) []string { return g.expireArgs("expireat", g.atSeconds()) },
+	"pexpireat": func(g *replayGen) []string { return g.expireArgs("pexpireat", g.atMs()) },
+	"ttl":       func(g *replayGen) []string { return []string{"ttl", g.key()} },
+	"pttl":      func(g *replayGen) []string { return []string{"pttl", g.key()} },
+	"expiretime": func(g *replayGen) []string {
+		return []string{"expiretime", g.key()}
+	},
+	"pexpiretime": func(g *replayGen) []string { return []string{"pexpiretime", g.key()} },
+	"persist":     func(g *replayGen) []string { return []string{"persist", g.key()} },
+	"setex": func(g *replayGen) []string {
+		return []string{"setex", g.key(), g.pick([]string{"1", "2", "0", "x"}), g.elem()}
+	},
+	"psetex": func(g *replayGen) []string { return []string{"psetex", g.key(), g.ttlMs(), g.elem()} },
+	"getex": func(g *replayGen) []string {
+		args := []string{"getex", g.key()}
+		if g.chance(0.7) {
+			args = append(args, g.ttlOption(false)...)
+		}
+		return args
+	},
+	"getdel": func(g *replayGen) []string { return []string{"getdel", g.key()} },
 	"eval": func(g *replayGen) []string {
 		if *replayHeavy > 0 && g.chance(*replayHeavy) {
 			return g.eval("eval", g.pick(replayRunaways))
@@ -439,6 +464,57 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 			return []string{"script", "load", g.pick([]string{"return 1 +", "#!lua flags=no-writes\nreturn 1", "#!python\n", "return KEYS"})}
 		}
 	},
+}
+
+// ttlMs is a time to live in milliseconds: mostly short enough to run out
+// within a few entries (the log's clock moves about 25 ms an entry), now
+// and then zero, negative or out of range.
+func (g *replayGen) ttlMs() string {
+	return g.pick([]string{"1", "10", "30", "50", "100", "300", "1000", "5000", "0", "-5", "9223372036854775807"})
+}
+
+// atMs is a Unix time in milliseconds around the log's clock: passed,
+// exactly now, or soon.
+func (g *replayGen) atMs() string {
+	return strconv.FormatInt(g.timeMs+int64(g.pick2([]int{-1000, -1, 0, 1, 20, 50, 200, 2000})), 10)
+}
+
+func (g *replayGen) atSeconds() string {
+	return strconv.FormatInt(g.timeMs/1000+int64(g.pick2([]int{-1, 0, 1, 2})), 10)
+}
+
+func (g *replayGen) pick2(list []int) int { return list[g.r.IntN(len(list))] }
+
+// expireArgs completes an EXPIRE-like command with a condition, sometimes.
+func (g *replayGen) expireArgs(name, when string) []string {
+	args := []string{name, g.key(), when}
+	if g.chance(0.4) {
+		args = append(args, g.pick([]string{"NX", "XX", "GT", "LT", "nx", "GT"}))
+	}
+	if g.chance(0.05) {
+		args = append(args, g.pick([]string{"LT", "NX", "foo"}))
+	}
+	return args
+}
+
+// ttlOption is one of SET's (set) or GETEX's expiry options.
+func (g *replayGen) ttlOption(set bool) []string {
+	switch g.r.IntN(7) {
+	case 0:
+		return []string{"EX", g.pick([]string{"1", "2", "0"})}
+	case 1, 2:
+		return []string{"PX", g.ttlMs()}
+	case 3:
+		return []string{"EXAT", g.atSeconds()}
+	case 4:
+		return []string{"PXAT", g.atMs()}
+	case 5:
+		if set {
+			return []string{"KEEPTTL"}
+		}
+		return []string{"PERSIST"}
+	}
+	return []string{g.pick([]string{"KEEPTTL", "PERSIST"})}
 }
 
 func (g *replayGen) optCount(args []string) []string {
