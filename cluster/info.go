@@ -294,8 +294,10 @@ func infoCluster(_ *Server, b *strings.Builder) {
 func infoKeyspace(s *Server, b *strings.Builder) {
 	s.node.Machine().View(func(st *fsm.State) {
 		for i := 0; i < fsm.NumDBs; i++ {
-			if n := st.DB(i).Len(); n > 0 {
-				fmt.Fprintf(b, "db%d:keys=%d,expires=0,avg_ttl=0\r\n", i, n)
+			// avg_ttl stays 0: Redis's is an estimate its active expiry
+			// cycle samples, which no client can rely on.
+			if d := st.DB(i); d.Len() > 0 {
+				fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", i, d.Len(), d.Expires())
 			}
 		}
 	})

@@ -69,9 +69,14 @@ func (s *State) applyNodeMeta(n NodeMeta) {
 }
 
 // Read runs a read-only command against the state without changing it,
-// deciding expiry at the log clock (see ReadAt).
+// deciding expiry at the machine's read clock (Machine.SetReadClock) or
+// the log clock, whichever is later (see ReadAt).
 func (s *State) Read(db int, args [][]byte) resp.Reply {
-	return s.ReadAt(db, s.clock, args)
+	now := s.clock
+	if s.readClock != nil {
+		now = s.readClock()
+	}
+	return s.ReadAt(db, now, args)
 }
 
 // Term returns the highest Raft term of any applied entry.

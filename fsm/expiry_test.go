@@ -334,3 +334,37 @@ func TestTimeStandsStillInsideAScript(t *testing.T) {
 		t.Fatalf("exp %q, got %q", ksRESP(exp), ksRESP(got))
 	}
 }
+
+func TestReadsOutsideTheLogDecideAtTheReadClockWithoutDeleting(t *testing.T) {
+	n := exNewNode(t)
+	wall := int64(1000)
+	n.m.SetReadClock(func() int64 { return wall })
+	n.at(1000, "SET", "k", "v", "PX", "100")
+	read := func(args ...string) string {
+		var r resp.Reply
+		n.m.View(func(s *State) { r = s.Read(0, ksArgv(args)) })
+		return ksRESP(r)
+	}
+	wall = 1040
+	if exp, got := ksRESP(resp.Int(60)), read("PTTL", "k"); exp != got {
+		t.Fatalf("PTTL between entries: exp %q, got %q", exp, got)
+	}
+	wall = 1100
+	before := n.digest()
+	if exp, got := ksRESP(resp.NullBulk), read("GET", "k"); exp != got {
+		t.Fatalf("GET at the deadline by the wall clock: exp %q, got %q", exp, got)
+	}
+	if exp, got := ksRESP(resp.Int(1)), read("DBSIZE"); exp != got || n.digest() != before {
+		t.Fatalf("a read deleted: exp DBSIZE %q and digest %s, got %q and %s", exp, before, got, n.digest())
+	}
+	wall = 500 // a wall clock behind the log clock
+	n.at(1100, "DEL", "x")
+	if exp, got := ksRESP(resp.Int(0)), read("EXISTS", "k"); exp != got {
+		t.Fatalf("read with the wall clock behind: exp %q, got %q", exp, got)
+	}
+	n.restart()
+	n.m.SetReadClock(func() int64 { return 0 })
+	if exp, got := ksRESP(resp.Int(0)), read("EXISTS", "k"); exp != got {
+		t.Fatalf("after a restore: exp %q, got %q", exp, got)
+	}
+}

@@ -142,6 +142,9 @@ type State struct {
 	// applied entry. It never goes back, so a new leader whose wall clock
 	// is behind cannot bring an expired key back (DESIGN.md invariant 7).
 	clock int64
+	// readClock, when set, is the node's wall clock in Unix ms, read only
+	// by Read (never by Apply): not replicated state, set by Machine.
+	readClock func() int64
 	// ttls orders every time to live by (deadline, db, key) for active
 	// expiry; derived from the databases' expires, rebuilt on restore.
 	ttls ttlIndex

@@ -132,6 +132,9 @@ func New(cfg Config) (*Node, error) {
 		owner:   cfg.ID + "/" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		stop:    make(chan struct{}),
 	}
+	// Reads outside the log decide expiry at this node's wall clock (never
+	// before the log clock): TTLs count down between entries.
+	n.machine.SetReadClock(func() int64 { return time.Now().UnixMilli() })
 	var err error
 	n.store, err = openLogStore(cfg.LogStore, cfg.DataDir, cfg.Logger.Named("wal"))
 	if err != nil {
