@@ -158,8 +158,11 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "instantaneous_ops_per_sec", st.ops.perSecond())
 	field(b, "rejected_connections", st.rejectedConns.Load())
 	field(b, "client_output_buffer_limit_disconnections", s.outputLimited.Load())
-	// No key ever expires or is evicted, and there is no pub/sub.
-	field(b, "expired_keys", 0)
+	// Keys this node's active expiry deleted while it led (a key deleted
+	// because a command found it expired is not counted); nothing is
+	// evicted, and there is no pub/sub.
+	expired, _ := s.node.ExpireStats()
+	field(b, "expired_keys", expired)
 	field(b, "evicted_keys", 0)
 	field(b, "pubsub_channels", 0)
 	field(b, "pubsub_patterns", 0)

@@ -9,6 +9,10 @@ type Result struct {
 	Index   uint64
 	Replies []resp.Reply
 	Served  []Served
+	// Expired and MoreDue are an expiry entry's outcome: how many keys it
+	// deleted, and whether keys past their deadline remain.
+	Expired int
+	MoreDue bool
 }
 
 // Apply applies a decoded entry at log index with the entry's Raft term. It
@@ -50,6 +54,8 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.unblock(e.Unblock)
 	case KindAck:
 		s.ack(e.Ack)
+	case KindExpire:
+		res.Expired, res.MoreDue = s.expireDue(int(min(e.Expire.Limit, MaxExpirePerEntry)))
 	case KindExec:
 		res.Replies = []resp.Reply{s.applyExec(index, term, now, &e.Tx)}
 	}

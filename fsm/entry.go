@@ -59,6 +59,10 @@ const (
 	// of its ended waiters, so the state may forget their outcomes
 	// (blocking_ended.go). Proposed in batches by the owner.
 	KindAck Kind = 7
+	// KindExpire is the leader's active expiry (expiry.go): it deletes, in
+	// (deadline, db, key) order, up to a bound of keys whose deadline the
+	// log clock has reached, so keys nobody touches go too.
+	KindExpire Kind = 8
 )
 
 // Entry is one Raft log entry as the state machine sees it.
@@ -73,6 +77,14 @@ type Entry struct {
 	Tx      Transaction // KindExec
 	Purge   PurgeOwner  // KindPurgeOwner
 	Ack     Ack         // KindAck
+	Expire  ExpireCycle // KindExpire
+}
+
+// ExpireCycle is one step of active expiry.
+type ExpireCycle struct {
+	// Limit bounds how many keys the entry deletes (at most
+	// MaxExpirePerEntry whatever it says).
+	Limit uint64
 }
 
 // Cmd is one client command inside an entry.
@@ -145,6 +157,8 @@ func (e *Entry) Encode() []byte {
 		for _, seq := range e.Ack.Seqs {
 			b = binary.AppendUvarint(b, seq)
 		}
+	case KindExpire:
+		b = binary.AppendUvarint(b, e.Expire.Limit)
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -236,6 +250,11 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		e.Ack.Seqs = make([]uint64, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			e.Ack.Seqs = append(e.Ack.Seqs, d.uvarint())
+		}
+	case KindExpire:
+		e.Expire = ExpireCycle{Limit: d.uvarint()}
+		if d.err == nil && e.Expire.Limit == 0 {
+			d.fail("expiry with no limit")
 		}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))

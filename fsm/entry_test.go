@@ -30,6 +30,7 @@ var ksEntries = []struct {
 	{"a node entry that forgets a member", &Entry{Kind: KindNodeMeta, Node: NodeMeta{ID: "n3", Remove: true}}},
 	{"an ack entry", &Entry{Kind: KindAck, TimeMs: 9, Ack: Ack{Owner: "n1/7", Seqs: []uint64{1, 300, math.MaxUint64}}}},
 	{"an ack entry with no seq", &Entry{Kind: KindAck, Ack: Ack{Owner: "n1/7", Seqs: []uint64{}}}},
+	{"an expiry entry", &Entry{Kind: KindExpire, TimeMs: -3, Expire: ExpireCycle{Limit: math.MaxUint64}}},
 }
 
 func TestEntryRoundTrip(t *testing.T) {

@@ -128,6 +128,10 @@ func (s *State) readView(i int, nowMs int64) *DB {
 	return &v
 }
 
+// MaxExpirePerEntry bounds the keys one expiry entry deletes, so one
+// entry's apply time stays bounded whatever the leader asks.
+const MaxExpirePerEntry = 4096
+
 // ttlEntry is one deadline in the index.
 type ttlEntry struct {
 	at  int64

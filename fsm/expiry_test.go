@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -366,5 +367,102 @@ func TestReadsOutsideTheLogDecideAtTheReadClockWithoutDeleting(t *testing.T) {
 	n.m.SetReadClock(func() int64 { return 0 })
 	if exp, got := ksRESP(resp.Int(0)), read("EXISTS", "k"); exp != got {
 		t.Fatalf("after a restore: exp %q, got %q", exp, got)
+	}
+}
+
+// exKeys lists every key of database db with its deadline, raw: expired
+// keys not yet deleted included.
+func (n *exNode) rawKeys(db int) []string {
+	var out []string
+	n.m.View(func(s *State) {
+		out = append(out, s.DB(db).SortedKeys()...)
+	})
+	return out
+}
+
+func (n *exNode) expire(ms int64, limit uint64) *Result {
+	return n.entry(&Entry{Kind: KindExpire, TimeMs: ms, Expire: ExpireCycle{Limit: limit}})
+}
+
+func TestActiveExpiryDeletesInDeadlineDBKeyOrderWithinItsBound(t *testing.T) {
+	n := exNewNode(t)
+	// Deadlines 1100 (b, then c in db 0; a in db 1), 1200 (a), 5000 (z).
+	for _, c := range []struct {
+		db   int
+		args []string
+	}{
+		{0, []string{"SET", "c", "v", "PXAT", "1100"}},
+		{1, []string{"SET", "a", "v", "PXAT", "1100"}},
+		{0, []string{"SET", "b", "v", "PXAT", "1100"}},
+		{0, []string{"SET", "a", "v", "PXAT", "1200"}},
+		{0, []string{"SET", "z", "v", "PXAT", "5000"}},
+		{0, []string{"SET", "p", "v", "PXAT", "1050"}},
+		{0, []string{"PERSIST", "p"}}, // leaves a stale index entry first in line
+	} {
+		n.entry(&Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{DB: c.db, Owner: "ex", Args: ksArgv(c.args)}}})
+	}
+	steps := []struct {
+		at      int64
+		limit   uint64
+		deleted int
+		more    bool
+		db0     string
+		db1     string
+	}{
+		{1099, 10, 0, false, "[a b c p z]", "[a]"},
+		{1100, 1, 1, true, "[a c p z]", "[a]"},
+		{1100, 1, 1, true, "[a p z]", "[a]"},
+		{1300, 1, 1, true, "[a p z]", "[]"},
+		{1300, 5, 1, false, "[p z]", "[]"},
+		{1000, 5, 0, false, "[p z]", "[]"}, // a leader behind: nothing comes back, nothing goes
+	}
+	for i, st := range steps {
+		res := n.expire(st.at, st.limit)
+		if res.Expired != st.deleted || res.MoreDue != st.more {
+			t.Fatalf("step %d: exp %d deleted, more %v; got %d, %v", i, st.deleted, st.more, res.Expired, res.MoreDue)
+		}
+		if got := fmt.Sprint(n.rawKeys(0)); got != st.db0 {
+			t.Fatalf("step %d: exp db 0 %s, got %s", i, st.db0, got)
+		}
+		if got := fmt.Sprint(n.rawKeys(1)); got != st.db1 {
+			t.Fatalf("step %d: exp db 1 %s, got %s", i, st.db1, got)
+		}
+		if i == 2 {
+			n.restart() // a restored index holds no stale entry: the same keys must go
+		}
+	}
+}
+
+func TestActiveExpiryServesNoWaiterAndBreaksAWatch(t *testing.T) {
+	n := exNewNode(t)
+	n.at(1000, "RPUSH", "l", "a")
+	n.at(1000, "PEXPIRE", "l", "10")
+	var since uint64
+	n.m.View(func(s *State) { since = s.Applied() })
+	n.expire(1010, 10)
+	if exp, got := ksRESP(resp.Blocked), ksRESP(n.at(1010, "BLPOP", "l", "0")); exp != got {
+		t.Fatalf("BLPOP after the list expired: exp %q, got %q", exp, got)
+	}
+	res := n.entry(&Entry{Kind: KindExec, TimeMs: 1010, Tx: Transaction{Owner: "ex", Seq: 500,
+		Watches: []Watch{{Key: []byte("l"), Since: since}}, Cmds: [][][]byte{ksArgv([]string{"PING"})}}})
+	if exp, got := ksRESP(resp.NullArray), ksRESP(res.Replies[0]); exp != got {
+		t.Fatalf("EXEC watching a key active expiry deleted: exp %q, got %q", exp, got)
+	}
+}
+
+func TestExecAbortsWhenAWatchedKeyExpiredBeforeIt(t *testing.T) {
+	n := exNewNode(t)
+	n.at(1000, "SET", "k", "v", "PX", "100")
+	var since uint64
+	n.m.View(func(s *State) { since = s.Applied() })
+	exec := func(ms int64) resp.Reply {
+		return n.entry(&Entry{Kind: KindExec, TimeMs: ms, Tx: Transaction{Owner: "ex", Seq: 500,
+			Watches: []Watch{{Key: []byte("k"), Since: since}}, Cmds: [][][]byte{ksArgv([]string{"PING"})}}}).Replies[0]
+	}
+	if exp, got := ksRESP(resp.Array{resp.Status("PONG")}), ksRESP(exec(1099)); exp != got {
+		t.Fatalf("EXEC before the deadline: exp %q, got %q", exp, got)
+	}
+	if exp, got := ksRESP(resp.NullArray), ksRESP(exec(1100)); exp != got {
+		t.Fatalf("EXEC at the deadline: exp %q, got %q", exp, got)
 	}
 }

@@ -49,6 +49,16 @@ func txConnCommand(name []byte) string {
 // watched key changed, else one reply per command. A command's error does
 // not stop the ones after it. Blocking commands do not block.
 func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) resp.Reply {
+	// A watched key whose deadline has passed changed (Redis's
+	// isWatchedKeyExpired): deleting it now records the change. Unlike
+	// Redis, a key already expired at WATCH time aborts too, since the
+	// entry does not say when WATCH ran: a spurious abort, never a
+	// missed change.
+	for _, w := range tx.Watches {
+		if w.DB >= 0 && w.DB < NumDBs {
+			s.dbs[w.DB].lookup(string(w.Key))
+		}
+	}
 	if !s.watchesHold(tx.Watches) {
 		return resp.NullArray
 	}

@@ -171,6 +171,10 @@ func (g *replayGen) next() {
 		g.append(g.exec(), "exec")
 	case r < 260:
 		g.hostile()
+	case r < 300:
+		// Active expiry, bounded low to leave keys due for the next one.
+		limit := uint64(g.pick2([]int{1, 1, 2, 3, 100, 100000}))
+		g.append(&Entry{Kind: KindExpire, Expire: ExpireCycle{Limit: limit}}, "active expiry")
 	default:
 		g.append(g.commands(), "commands")
 	}
