@@ -205,23 +205,29 @@ func setexCommand(name string, unit setFlags) func(args [][]byte) (Exec, error) 
 
 // GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
 //
-// A deadline already passed deletes the key after reading it, as Redis
-// does.
+// Redis reads the key before it reads the time: a missing key answers nil
+// and a list WRONGTYPE whatever the time says, so only the syntax is
+// checked before proposal. A deadline already passed deletes the key after
+// reading it, as Redis does.
 func getex(args [][]byte) (Exec, error) {
 	key := args[1]
-	flags, ttl, err := parseStringOptions("getex", args[2:], optGetex)
+	flags, expire, err := parseStringOptions(args[2:], optGetex)
 	if err != nil {
 		return nil, err
 	}
 	return func(c *Ctx) resp.Reply {
-		at, err := ttl.deadline(c.TimeMs)
-		if err != nil {
-			return err
-		}
 		d := c.DB()
 		reply := getString(d, key)
 		if _, ok := reply.(resp.Bulk); !ok {
 			return reply
+		}
+		ttl, perr := parseTTL("getex", flags, expire)
+		if perr != nil {
+			return asError(perr)
+		}
+		at, err := ttl.deadline(c.TimeMs)
+		if err != nil {
+			return err
 		}
 		switch {
 		case flags&setPersist != 0:
@@ -256,8 +262,12 @@ type ttlArg struct {
 }
 
 // parseTTL is the part of Redis's getExpireMillisecondsOrReply that needs
-// no clock: a positive integer that fits in milliseconds.
+// no clock: a positive integer that fits in milliseconds. Without a unit
+// among unit (no expiry option given) it sets nothing.
 func parseTTL(name string, unit setFlags, arg []byte) (ttlArg, error) {
+	if unit&(setEX|setPX|setEXAT|setPXAT) == 0 {
+		return ttlArg{}, nil
+	}
 	v, err := intArg(arg)
 	if err != nil {
 		return ttlArg{}, err

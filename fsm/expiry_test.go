@@ -466,3 +466,18 @@ func TestExecAbortsWhenAWatchedKeyExpiredBeforeIt(t *testing.T) {
 		t.Fatalf("EXEC at the deadline: exp %q, got %q", exp, got)
 	}
 }
+
+func TestGetexReadsTheKeyBeforeTheTime(t *testing.T) {
+	exRun(t, map[string][]exAt{
+		"as redis-server 7.0.15 orders them": {
+			ex(1000, resp.NullBulk, "GETEX", "nokey", "EX", "abc"),
+			ex(1000, resp.Int(1), "RPUSH", "l", "a"),
+			ex(1000, resp.ErrWrongType, "GETEX", "l", "EX", "abc"),
+			ex(1000, resp.Error("ERR syntax error"), "GETEX", "l", "FOO"),
+			ex(1000, resp.OK, "SET", "s", "v"),
+			ex(1000, resp.Error("ERR value is not an integer or out of range"), "GETEX", "s", "EX", "abc"),
+			ex(1000, resp.Error("ERR invalid expire time in 'getex' command"), "GETEX", "s", "PX", "9223372036854775807"),
+			ex(1000, resp.Error("ERR value is not an integer or out of range"), "SETEX", "s", "", "v"),
+		},
+	})
+}

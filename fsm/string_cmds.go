@@ -39,7 +39,11 @@ func getString(d *DB, key []byte) resp.Reply {
 // value has no time to live unless given one or KEEPTTL keeps the old.
 func set(args [][]byte) (Exec, error) {
 	key, value := args[1], args[2]
-	flags, ttl, err := parseStringOptions("set", args[3:], optSet)
+	flags, expire, err := parseStringOptions(args[3:], optSet)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := parseTTL("set", flags, expire)
 	if err != nil {
 		return nil, err
 	}
@@ -121,15 +125,15 @@ var setOptions = []struct {
 // (optGetex) left to right exactly as Redis does, so a bad combination
 // gives Redis's syntax error. Options are compared as C strings
 // ("NX\x00junk" is NX), and the same option may repeat, the last value
-// winning. The time is then checked as far as it can be without a clock.
-func parseStringOptions(name string, args [][]byte, cmd int) (setFlags, ttlArg, error) {
+// winning: it returns that value for parseTTL.
+func parseStringOptions(args [][]byte, cmd int) (setFlags, []byte, error) {
 	var flags setFlags
 	var expire []byte
 	for i := 0; i < len(args); i++ {
 		o := setOptionFor(args[i])
 		if o < 0 || setOptions[o].cmds&cmd == 0 || flags&setOptions[o].excludes != 0 ||
 			(setOptions[o].hasValue && i == len(args)-1) {
-			return 0, ttlArg{}, resp.ErrSyntax
+			return 0, nil, resp.ErrSyntax
 		}
 		flags |= setOptions[o].flag
 		if setOptions[o].hasValue {
@@ -137,11 +141,7 @@ func parseStringOptions(name string, args [][]byte, cmd int) (setFlags, ttlArg, 
 			expire = args[i]
 		}
 	}
-	if expire == nil {
-		return flags, ttlArg{}, nil
-	}
-	ttl, err := parseTTL(name, flags&(setEX|setPX|setEXAT|setPXAT), expire)
-	return flags, ttl, err
+	return flags, expire, nil
 }
 
 // setOptionFor returns the index in setOptions of arg, or -1.
