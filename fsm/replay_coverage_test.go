@@ -67,7 +67,17 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	seen := map[string]int{}
 	log := replayGenerate(1, 3000)
 	for i, le := range log.entries {
+		due := replayExpiredHeld(st, max(st.clock, le.e.TimeMs))
 		res := st.Apply(uint64(i+1), le.term, le.e)
+		if res.Expired > 0 {
+			seen["a key deleted by active expiry"]++
+		}
+		if res.MoreDue {
+			seen["an expiry entry that left keys due"]++
+		}
+		if le.e.Kind != KindExpire && replayExpiredHeld(st, st.clock) < due {
+			seen["a key a command found expired and deleted"]++
+		}
 		for j, r := range res.Replies {
 			wire := string(resp.AppendRESP(nil, r))
 			switch {
@@ -106,7 +116,8 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	}
 	for _, path := range []string{"an EXEC aborted by a WATCH", "an EXEC that ran", "a client blocked", "an EVALSHA of a cached script",
 		"a script that failed", "a script that ran to its end", "a wrong arity", "a waiter purged by a new term",
-		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served"} {
+		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served",
+		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted"} {
 		if seen[path] == 0 {
 			t.Errorf("%s: exp at least one in a log of 3000 entries, got none", path)
 		}
@@ -115,6 +126,20 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 		t.Errorf("generated scripts: exp at least a third to run to their end, got %d of %d", ran, ran+failed)
 	}
 	t.Logf("paths reached: %v", seen)
+}
+
+// replayExpiredHeld counts the keys st still holds whose deadline is no
+// later than now.
+func replayExpiredHeld(st *State, now int64) int {
+	n := 0
+	for _, d := range st.dbs {
+		for k := range d.keys {
+			if d.expiredAt(k, now) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func TestReplayGeneratesTheSameLogFromTheSameSeed(t *testing.T) {

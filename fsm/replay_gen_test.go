@@ -173,7 +173,7 @@ func (g *replayGen) next() {
 		g.hostile()
 	case r < 300:
 		// Active expiry, bounded low to leave keys due for the next one.
-		limit := uint64(g.pick2([]int{1, 1, 2, 3, 100, 100000}))
+		limit := uint64(g.pick2([]int{1, 1, 1, 2, 3, 100, 100000}))
 		g.append(&Entry{Kind: KindExpire, Expire: ExpireCycle{Limit: limit}}, "active expiry")
 	default:
 		g.append(g.commands(), "commands")
@@ -256,6 +256,8 @@ var replayRunaways = []string{
 var replayCommandWeights = map[string]int{
 	"flushall": 1, "flushdb": 1, "script": 6,
 	"eval": 60, "evalsha": 15, "eval_ro": 15, "evalsha_ro": 8,
+	// Enough deadlines that active expiry finds several keys due at once.
+	"pexpire": 30, "psetex": 25, "pexpireat": 15,
 }
 
 // command returns a random command: any in the table, sometimes with the
@@ -407,7 +409,7 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 				args = append(args, opt)
 			}
 		}
-		if g.chance(0.3) {
+		if g.chance(0.5) {
 			args = append(args, g.ttlOption(true)...)
 		}
 		return args
