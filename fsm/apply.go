@@ -56,6 +56,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.ack(e.Ack)
 	case KindExpire:
 		res.Expired, res.MoreDue = s.expireDue(int(min(e.Expire.Limit, MaxExpirePerEntry)))
+		s.timeoutDue()
 	case KindExec:
 		res.Replies = []resp.Reply{s.applyExec(index, term, now, &e.Tx)}
 	}

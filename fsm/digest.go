@@ -50,7 +50,7 @@ func (s *State) Digest() string {
 	}
 	for _, w := range s.waitersInOrder() {
 		empty = false
-		h.Write(appendWaiter(b[:0], w))
+		h.Write(appendWaiterDeadline(appendWaiter(b[:0], w), w))
 	}
 	// Unacknowledged outcomes are replicated state like waiters: a node
 	// missing one would leave its client hanging after a restore.

@@ -17,6 +17,7 @@ package fsm
 
 import (
 	"container/heap"
+	"math"
 
 	"github.com/raftlist/raftlist/fsm/resp"
 )
@@ -199,14 +200,48 @@ func (s *State) live(e ttlEntry) bool {
 	return ok && t == e.at
 }
 
-// NextDeadline returns the earliest deadline in the index and whether
-// there is one. It may be stale (the key since persisted or deleted): an
-// expiry entry proposed for it only pops it.
+// NextDeadline returns the earliest deadline of a key in the index or of
+// a blocked client's timeout, and whether there is one. A key's may be
+// stale (the key since persisted or deleted): an expiry entry proposed for
+// it only pops it.
 func (s *State) NextDeadline() (int64, bool) {
-	if len(s.ttls.h) == 0 {
-		return 0, false
+	var next int64
+	found := false
+	if len(s.ttls.h) > 0 {
+		next, found = s.ttls.h[0].at, true
 	}
-	return s.ttls.h[0].at, true
+	for _, w := range s.blk.waiters {
+		if w.deadline != 0 && (!found || w.deadline < next) {
+			next, found = w.deadline, true
+		}
+	}
+	return next, found
+}
+
+// waiterDeadline is when a blocking command's timeout ends the waiter it
+// creates at log time now (0: it waits forever). BLMPOP has its timeout
+// first, the others last; the command was validated, so it parses.
+func waiterDeadline(args [][]byte, now int64) int64 {
+	arg := args[len(args)-1]
+	if isWord(args[0], "blmpop") {
+		arg = args[1]
+	}
+	ms, err := ParseTimeout(arg)
+	if err != nil || ms <= 0 || ms > math.MaxInt64-now {
+		return 0
+	}
+	return now + ms
+}
+
+// timeoutDue ends, as timed out, every waiter whose deadline the log clock
+// has reached, in registration order: what the owner's UNBLOCK would do,
+// for all of them in one entry.
+func (s *State) timeoutDue() {
+	for _, w := range s.waitersInOrder() {
+		if w.deadline != 0 && w.deadline <= s.clock {
+			s.endWaiter(w, resp.NullArray, true)
+		}
+	}
 }
 
 // expireDue deletes, in (deadline, db, key) order, up to limit keys whose

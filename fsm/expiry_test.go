@@ -481,3 +481,33 @@ func TestGetexReadsTheKeyBeforeTheTime(t *testing.T) {
 		},
 	})
 }
+
+func TestExpiryEntriesEndBlockedClientsWhoseTimeoutPassed(t *testing.T) {
+	n := exNewNode(t)
+	n.at(1000, "BLPOP", "k", "1")                  // deadline 2000
+	n.at(1000, "BRPOPLPUSH", "a", "b", "0")        // never
+	n.at(1500, "BLMPOP", "0.25", "1", "c", "LEFT") // deadline 1750
+	if res := n.expire(1749, 10); len(res.Served) != 0 {
+		t.Fatalf("before any deadline: exp none ended, got %+v", res.Served)
+	}
+	n.restart() // deadlines travel in snapshots
+	res := n.expire(2000, 10)
+	if exp, got := "[{{ex 1} *-1\r\n} {{ex 3} *-1\r\n}]", fmt.Sprint(exServed(res.Served)); exp != got {
+		t.Fatalf("at 2000: exp %s, got %s", exp, got)
+	}
+	if exp, got := 1, n.m.BlockedWaiters(); exp != got {
+		t.Fatalf("exp %d waiter left (no timeout), got %d", exp, got)
+	}
+}
+
+// exServed renders served waiters with their replies on the wire.
+func exServed(served []Served) []any {
+	var out []any
+	for _, s := range served {
+		out = append(out, struct {
+			WaiterID
+			string
+		}{s.WaiterID, ksRESP(s.Reply)})
+	}
+	return out
+}

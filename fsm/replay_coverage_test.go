@@ -75,6 +75,9 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 		if res.MoreDue {
 			seen["an expiry entry that left keys due"]++
 		}
+		if le.e.Kind == KindExpire && len(res.Served) > 0 {
+			seen["a waiter timed out by an expiry entry"]++
+		}
 		if le.e.Kind != KindExpire && replayExpiredHeld(st, st.clock) < due {
 			seen["a key a command found expired and deleted"]++
 		}
@@ -117,7 +120,7 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	for _, path := range []string{"an EXEC aborted by a WATCH", "an EXEC that ran", "a client blocked", "an EVALSHA of a cached script",
 		"a script that failed", "a script that ran to its end", "a wrong arity", "a waiter purged by a new term",
 		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served",
-		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted"} {
+		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted", "a waiter timed out by an expiry entry"} {
 		if seen[path] == 0 {
 			t.Errorf("%s: exp at least one in a log of 3000 entries, got none", path)
 		}

@@ -33,6 +33,8 @@ const (
 	recEnded  byte = 7 // owner, seq, reply (RESP): an unacknowledged outcome
 	recClock  byte = 8 // the log clock (ms, signed)
 	recTTL    byte = 9 // db, key, deadline (ms, signed): after the key's record
+	// A waiter's timeout deadline (ms, signed), after its recWaiter.
+	recWaiterDeadline byte = 10 // owner, seq, deadline
 	// WATCH versions (watch.go): every key's last modification index,
 	// deleted keys included, and the newest version pruned. A snapshot
 	// without them (an older binary's) restores every key at the snapshot's
@@ -106,6 +108,7 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	b = binary.AppendUvarint(b, st.blk.nextOrder)
 	for _, w := range st.waitersInOrder() {
 		b = appendWaiter(b, w)
+		b = appendWaiterDeadline(b, w)
 	}
 	for _, sv := range st.EndedOutcomes() {
 		b = appendEnded(b, sv)
@@ -191,6 +194,16 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			}
 			if sr.err == nil {
 				st.addWaiter(w)
+			}
+		case recWaiterDeadline:
+			id := WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}
+			t := sr.varint()
+			w := st.blk.waiters[id]
+			if sr.err == nil && w == nil {
+				sr.fail(fmt.Errorf("snapshot deadline for missing waiter %s/%d", id.Owner, id.Seq))
+			}
+			if sr.err == nil {
+				w.deadline = t
 			}
 		case recEnded:
 			id := WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}
@@ -322,6 +335,18 @@ func (s *snapReader) byteSlices() [][]byte {
 		out = append(out, s.bytes())
 	}
 	return out
+}
+
+// appendWaiterDeadline encodes a waiter's deadline record, if it has one;
+// the digest uses the same bytes.
+func appendWaiterDeadline(b []byte, w *waiter) []byte {
+	if w.deadline == 0 {
+		return b
+	}
+	b = append(b, recWaiterDeadline)
+	b = appendBytes(b, []byte(w.id.Owner))
+	b = binary.AppendUvarint(b, w.id.Seq)
+	return binary.AppendVarint(b, w.deadline)
 }
 
 // appendWaiter encodes one waiter record; the digest uses the same bytes.
