@@ -511,3 +511,16 @@ func exServed(served []Served) []any {
 	}
 	return out
 }
+
+func TestPersistAndTTLsInsideATransaction(t *testing.T) {
+	n := exNewNode(t)
+	n.at(1000, "SET", "k", "v", "EX", "10")
+	res := n.entry(&Entry{Kind: KindExec, TimeMs: 2000, Tx: Transaction{Owner: "ex", Seq: 700, Cmds: [][][]byte{
+		ksArgv([]string{"PTTL", "k"}), ksArgv([]string{"PERSIST", "k"}), ksArgv([]string{"PTTL", "k"}),
+		ksArgv([]string{"PEXPIRE", "k", "5"}), ksArgv([]string{"PTTL", "k"}), ksArgv([]string{"PEXPIRE", "k", "0"}),
+		ksArgv([]string{"EXISTS", "k"})}}})
+	exp := resp.Array{resp.Int(9000), resp.Int(1), resp.Int(-1), resp.Int(1), resp.Int(5), resp.Int(1), resp.Int(0)}
+	if ksRESP(exp) != ksRESP(res.Replies[0]) {
+		t.Fatalf("exp %q, got %q", ksRESP(exp), ksRESP(res.Replies[0]))
+	}
+}
