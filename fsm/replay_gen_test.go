@@ -104,7 +104,7 @@ func (g *replayGen) side() string {
 }
 
 func (g *replayGen) timeout() string {
-	return g.pick([]string{"0", "0", "0", "1", "0.5", "1e-9", "-1", "x", "inf", "0x10"})
+	return g.pick([]string{"0", "0", "0", "1", "0.5", "0.05", "0.1", "1e-9", "-1", "x", "inf", "0x10"})
 }
 
 // append adds an entry at the next log index.
