@@ -230,3 +230,46 @@ func replayWithoutScripts(log *replayLog) *replayLog {
 	}
 	return &out
 }
+
+func TestReplayCatchesARestoreThatLosesTheLogClock(t *testing.T) {
+	// The digest leaves the clock out: the checker must still see the
+	// keys that B, its clock set back, keeps past their deadline.
+	cfg := replayDefaultConfig
+	cfg.concurrent = false
+	reset := false
+	cfg.afterRestore = func(st *State) {
+		if !reset && len(st.ttls.h) > 0 {
+			st.clock, reset = 0, true
+		}
+	}
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	if !reset {
+		t.Fatal("exp a restore point with a deadline pending, got none: pick another seed")
+	}
+	if bad == nil {
+		t.Fatal("exp the checker to catch B's lost clock, got no mismatch")
+	}
+}
+
+func TestReplayCatchesARestoreThatForgetsADeadline(t *testing.T) {
+	cfg := replayDefaultConfig
+	cfg.concurrent = false
+	forgot := false
+	cfg.afterRestore = func(st *State) {
+		for _, d := range st.dbs {
+			for _, k := range d.SortedKeys() {
+				if _, ok := d.expires[k]; ok && !forgot {
+					delete(d.expires, k)
+					forgot = true
+				}
+			}
+		}
+	}
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	if !forgot {
+		t.Fatal("exp a restore point with a deadline to forget, got none: pick another seed")
+	}
+	if bad == nil || bad.obs[0].digest == bad.obs[1].digest {
+		t.Fatal("exp the checker to catch B's forgotten deadline in the digest, got no mismatch")
+	}
+}
