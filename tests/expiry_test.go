@@ -149,6 +149,23 @@ func expClient(addr string) *redis.Client {
 }
 
 func TestKeysExpireOnEveryNodeAcrossALeaderKill(t *testing.T) {
+	expAcrossAFault(t, "killed", func(t *testing.T, old *local.Node) func(context.Context) error {
+		old.Kill()
+		return old.Restart
+	})
+}
+
+func TestKeysExpireOnEveryNodeAcrossALeaderPause(t *testing.T) {
+	expAcrossAFault(t, "paused", func(t *testing.T, old *local.Node) func(context.Context) error {
+		old.Pause()
+		return func(context.Context) error { old.Resume(); return nil }
+	})
+}
+
+// expAcrossAFault writes keys with short TTLs, takes the leader down with
+// fault, writes more through the new leader, brings the old one back with
+// the function fault returns, and checks every node all along.
+func expAcrossAFault(t *testing.T, what string, fault func(t *testing.T, old *local.Node) func(context.Context) error) {
 	c := mustStartCluster(t, 3)
 	old := mustLeader(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -201,7 +218,7 @@ func TestKeysExpireOnEveryNodeAcrossALeaderKill(t *testing.T) {
 	ck.mu.Lock()
 	ck.noLeader = time.Now()
 	ck.mu.Unlock()
-	old.Kill()
+	bringBack := fault(t, old)
 	nl := mustNewLeader(t, c, old)
 	// The new leader's gate opens with its first entry; give active expiry
 	// its bound from there.
@@ -209,11 +226,11 @@ func TestKeysExpireOnEveryNodeAcrossALeaderKill(t *testing.T) {
 	ck.mu.Lock()
 	ck.quiet = time.Now().Add(expActiveBound)
 	ck.mu.Unlock()
-	t.Logf("killed leader %s; %s leads", old.ID, nl.ID)
+	t.Logf("%s leader %s; %s leads", what, old.ID, nl.ID)
 	rctx, rcancel := context.WithTimeout(ctx, startTimeout)
-	if err := old.Restart(rctx); err != nil {
+	if err := bringBack(rctx); err != nil {
 		rcancel()
-		t.Fatalf("restart %s: %v", old.ID, err)
+		t.Fatalf("bring %s back: %v", old.ID, err)
 	}
 	rcancel()
 	writeSome(nl, "third", scale(10, 30))
