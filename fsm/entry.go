@@ -16,14 +16,21 @@ import (
 //     raft-wal checks an entry's bytes when they are read back, so without
 //     it a bit flipped on disk in a committed entry would be applied as if
 //     the leader had proposed it, and the node would diverge for good.
+//   - Format 3: format 2's layout; the entry may be an expiry entry
+//     (KindExpire) and its commands may set times to live. A binary that
+//     knows only format 2 would answer those with errors and diverge, so
+//     it must stop on them with "newer than this binary; upgrade".
 //
-// Format 1 entries still decode (logs written before the upgrade, and
-// entries proposed by older members during a rolling upgrade); they carry
-// no checksum, so only their structure is checked.
-const FormatVersion = 2
+// Format 1 and 2 entries still decode (logs written before the upgrade,
+// and entries proposed by older members during a rolling upgrade); format
+// 1 carries no checksum, so only its structure is checked.
+const FormatVersion = 3
 
-// formatV1 is the format without a checksum.
-const formatV1 = 1
+// formatV1 is the format without a checksum; formatV2 the first with.
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
 
 // checksumLen is the size of format 2's trailing CRC-32C.
 const checksumLen = 4
@@ -184,7 +191,7 @@ func checkSum(data []byte) ([]byte, error) {
 // ErrCorruptEntry, and ErrEntryChecksum when the checksum differs.
 func VerifyEntry(data []byte) error {
 	switch {
-	case len(data) > 0 && data[0] == FormatVersion:
+	case len(data) > 0 && data[0] >= formatV2 && data[0] <= FormatVersion:
 		_, err := checkSum(data)
 		return err
 	case len(data) > 0 && data[0] > FormatVersion:
@@ -205,7 +212,7 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	if d.err == nil && version == 0 {
 		d.fail("format 0") // no binary ever wrote it
 	}
-	if d.err == nil && version == FormatVersion {
+	if d.err == nil && version >= formatV2 {
 		// Nothing of a damaged entry is read: its lengths may lie.
 		body, err := checkSum(data)
 		if err != nil {

@@ -101,7 +101,7 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 		{"the largest database number does not exist", cmd(math.MaxUint64, "DBSIZE"), ErrCorruptEntry},
 		{"a command without arguments is corrupt", cmd(0), ErrCorruptEntry},
 		{"a node entry cut short is corrupt", []byte{formatV1, byte(KindNodeMeta), 0, 2, 'n'}, ErrCorruptEntry},
-		{"format 3 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
+		{"format 4 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
 		{"format 255 is newer, whatever follows", []byte{255, 0xff, 0xff}, ErrNewerFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +125,7 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 	}
 	t.Run("a newer format names its number", func(t *testing.T) {
 		_, err := DecodeEntry([]byte{FormatVersion + 1})
-		if exp, got := "log entry format 3 is newer than this binary; upgrade", err.Error(); exp != got {
+		if exp, got := "log entry format 4 is newer than this binary; upgrade", err.Error(); exp != got {
 			t.Fatalf("exp %q, got %q", exp, got)
 		}
 	})

@@ -2,7 +2,10 @@ package fsm
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"testing"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -522,5 +525,27 @@ func TestPersistAndTTLsInsideATransaction(t *testing.T) {
 	exp := resp.Array{resp.Int(9000), resp.Int(1), resp.Int(-1), resp.Int(1), resp.Int(5), resp.Int(1), resp.Int(0)}
 	if ksRESP(exp) != ksRESP(res.Replies[0]) {
 		t.Fatalf("exp %q, got %q", ksRESP(exp), ksRESP(res.Replies[0]))
+	}
+}
+
+func TestFormat2EntriesStillDecode(t *testing.T) {
+	// Logs written before expiry: the same layout, version 2.
+	e := ksCommandsEntry(0, "RPUSH", "l", "x")
+	b := e.Encode()
+	v2 := append([]byte{formatV2}, b[1:len(b)-checksumLen]...)
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, castagnoli))
+	got, err := DecodeEntry(v2)
+	if err != nil || VerifyEntry(v2) != nil {
+		t.Fatalf("exp a format 2 entry to decode and verify, got %v / %v", err, VerifyEntry(v2))
+	}
+	if exp := FormatVersion; b[0] != byte(exp) {
+		t.Fatalf("exp the encoder to write format %d, got %d", exp, b[0])
+	}
+	if string(got.Cmds[0].Args[0]) != "RPUSH" {
+		t.Fatalf("exp RPUSH, got %q", got.Cmds[0].Args[0])
+	}
+	v2[len(v2)-1] ^= 1
+	if _, err := DecodeEntry(v2); !errors.Is(err, ErrEntryChecksum) {
+		t.Fatalf("exp a damaged format 2 entry to fail its checksum, got %v", err)
 	}
 }
