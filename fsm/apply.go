@@ -35,7 +35,8 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindCommands:
 		res.Replies = make([]resp.Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
-			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: now, Owner: cmd.Owner, Seq: cmd.Seq}
+			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: now, Owner: cmd.Owner, Seq: cmd.Seq,
+				untimedWaiters: e.OldFormat != 0 && e.OldFormat < formatExpiry}
 			res.Replies[i] = run(ctx, cmd.Args)
 			// Redis serves blocked clients after each whole command.
 			s.serveReady(index, term, now)

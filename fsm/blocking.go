@@ -127,8 +127,10 @@ func (c *Ctx) block(keys [][]byte) resp.Reply {
 		return resp.Error("ERR duplicate waiter " + c.Owner + "/" + strconv.FormatUint(c.Seq, 10))
 	}
 	b.nextOrder++
-	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder,
-		deadline: waiterDeadline(c.Args, c.TimeMs)}
+	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder}
+	if !c.untimedWaiters {
+		w.deadline = waiterDeadline(c.Args, c.TimeMs)
+	}
 	c.State.addWaiter(w)
 	return resp.Blocked
 }

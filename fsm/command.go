@@ -35,6 +35,11 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
+	// untimedWaiters gives a waiter no deadline: the entry's format is
+	// older than expiry, and a node that applied it with an older binary
+	// recorded none, so one replaying it now must not either (the owner's
+	// UNBLOCK ends it, as then).
+	untimedWaiters bool
 	// readOnly marks a read outside the log (State.ReadAt): the database
 	// is a view deciding expiry at TimeMs that deletes nothing.
 	readOnly bool

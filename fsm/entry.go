@@ -26,10 +26,13 @@ import (
 // 1 carries no checksum, so only its structure is checked.
 const FormatVersion = 3
 
-// formatV1 is the format without a checksum; formatV2 the first with.
+// formatV1 is the format without a checksum, formatV2 the first with, and
+// formatExpiry the first whose commands may set times to live and whose
+// waiters carry their timeout.
 const (
-	formatV1 = 1
-	formatV2 = 2
+	formatV1     = 1
+	formatV2     = 2
+	formatExpiry = 3
 )
 
 // checksumLen is the size of format 2's trailing CRC-32C.
@@ -74,7 +77,11 @@ const (
 
 // Entry is one Raft log entry as the state machine sees it.
 type Entry struct {
-	Kind Kind
+	// OldFormat is the older format the entry was decoded from, 0 for the
+	// current one: an older format's commands keep the meaning its
+	// binaries gave them, and Encode writes it back in that format.
+	OldFormat byte
+	Kind      Kind
 	// TimeMs is the leader's wall clock at proposal, the only clock the state
 	// machine may read.
 	TimeMs  int64
@@ -124,10 +131,15 @@ var (
 	ErrEntryChecksum = errors.New("checksum mismatch")
 )
 
-// Encode returns the entry's wire form, in format FormatVersion.
+// Encode returns the entry's wire form, in format FormatVersion (or the
+// older one it was decoded from).
 func (e *Entry) Encode() []byte {
+	version := byte(FormatVersion)
+	if e.OldFormat != 0 {
+		version = e.OldFormat
+	}
 	b := make([]byte, 0, 64)
-	b = append(b, FormatVersion, byte(e.Kind))
+	b = append(b, version, byte(e.Kind))
 	b = binary.AppendVarint(b, e.TimeMs)
 	switch e.Kind {
 	case KindCommands:
@@ -166,6 +178,9 @@ func (e *Entry) Encode() []byte {
 		}
 	case KindExpire:
 		b = binary.AppendUvarint(b, e.Expire.Limit)
+	}
+	if version == formatV1 {
+		return b
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -221,6 +236,9 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		d.buf = body[1:]
 	}
 	e := &Entry{Kind: Kind(d.byte()), TimeMs: d.varint()}
+	if version < FormatVersion {
+		e.OldFormat = version
+	}
 	switch e.Kind {
 	case KindCommands:
 		n := d.count()

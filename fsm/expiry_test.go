@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"testing"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -547,5 +549,24 @@ func TestFormat2EntriesStillDecode(t *testing.T) {
 	v2[len(v2)-1] ^= 1
 	if _, err := DecodeEntry(v2); !errors.Is(err, ErrEntryChecksum) {
 		t.Fatalf("exp a damaged format 2 entry to fail its checksum, got %v", err)
+	}
+}
+
+func TestAWaiterFromAFormat2EntryHasNoDeadline(t *testing.T) {
+	// A node that applied it with a binary before expiry recorded none; one
+	// replaying it now must agree, or their digests and timeouts differ.
+	n := exNewNode(t)
+	e := &Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{Owner: "ex", Seq: 1, Args: ksArgv([]string{"BLPOP", "k", "1"})}}}
+	b := e.Encode()
+	v2 := append([]byte{formatV2}, b[1:len(b)-checksumLen]...)
+	v2 = binary.LittleEndian.AppendUint32(v2, crc32.Checksum(v2, castagnoli))
+	n.index++
+	n.m.Apply(&raft.Log{Index: n.index, Term: 1, Type: raft.LogCommand, Data: v2})
+	if res := n.expire(5000, 10); len(res.Served) != 0 {
+		t.Fatalf("exp the format 2 waiter left to its owner's UNBLOCK, got %+v", res.Served)
+	}
+	n.at(5000, "BLPOP", "j", "1")
+	if res := n.expire(6000, 10); len(res.Served) != 1 {
+		t.Fatalf("exp the format 3 waiter timed out, got %+v", res.Served)
 	}
 }
