@@ -35,11 +35,12 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
-	// untimedWaiters gives a waiter no deadline: the entry's format is
-	// older than expiry, and a node that applied it with an older binary
-	// recorded none, so one replaying it now must not either (the owner's
-	// UNBLOCK ends it, as then).
-	untimedWaiters bool
+	// beforeExpiry marks an entry of a format older than expiry: a node
+	// that applied it with an older binary had no expiry, so one replaying
+	// it now must answer as that binary did (oldFormatReply) and give its
+	// waiters no deadline (their owner's UNBLOCK ends them, as then), or
+	// the two would differ.
+	beforeExpiry bool
 	// readOnly marks a read outside the log (State.ReadAt): the database
 	// is a view deciding expiry at TimeMs that deletes nothing.
 	readOnly bool
@@ -130,6 +131,11 @@ func run(c *Ctx, args [][]byte) resp.Reply {
 	cmd := Lookup(args[0])
 	if cmd == nil {
 		return resp.ErrUnknownCommand(args)
+	}
+	if c.beforeExpiry {
+		if r := oldFormatReply(cmd, args); r != nil {
+			return r
+		}
 	}
 	if err := cmd.CheckArity(args); err != nil {
 		return err.(resp.Error)

@@ -303,3 +303,28 @@ func (d *DB) storeExpire(key []byte, at int64) {
 	d.expires[k] = at
 	d.st.addTTL(ttlEntry{at: at, db: d.num, key: k})
 }
+
+// setExpiry is every SET option that concerns a time to live.
+const setExpiry = setKeepTTL | setEX | setPX | setEXAT | setPXAT
+
+// errNoExpiryBefore is what binaries before expiry answered SET's expiry
+// options with.
+const errNoExpiryBefore = resp.Error("ERR raftlist does not support key expiry")
+
+// oldFormatReply is what a binary before expiry answered a command of an
+// entry of its format, when this one would answer differently: the expiry
+// commands did not exist, and SET refused every expiry option once its
+// syntax was right. Nil means the answer is the same.
+func oldFormatReply(cmd *Command, args [][]byte) resp.Reply {
+	for i := range expiryCommands {
+		if cmd == &expiryCommands[i] {
+			return resp.ErrUnknownCommand(args)
+		}
+	}
+	if cmd.Name == "set" && len(args) >= 3 {
+		if flags, _, err := parseStringOptions(args[3:], optSet); err == nil && flags&setExpiry != 0 {
+			return errNoExpiryBefore
+		}
+	}
+	return nil
+}

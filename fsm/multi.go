@@ -48,7 +48,7 @@ func txConnCommand(name []byte) string {
 // applyExec runs a transaction (Redis's execCommand): nil array when a
 // watched key changed, else one reply per command. A command's error does
 // not stop the ones after it. Blocking commands do not block.
-func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) resp.Reply {
+func (s *State) applyExec(index, term uint64, timeMs int64, beforeExpiry bool, tx *Transaction) resp.Reply {
 	// A watched key whose deadline has passed changed (Redis's
 	// isWatchedKeyExpired): deleting it now records the change. Unlike
 	// Redis, a key already expired at WATCH time aborts too, since the
@@ -75,7 +75,7 @@ func (s *State) applyExec(index, term uint64, timeMs int64, tx *Transaction) res
 			r = txEcho(args)
 		default:
 			ctx := &Ctx{State: s, DBNum: db, Index: index, Term: term, TimeMs: timeMs,
-				Owner: tx.Owner, Seq: tx.Seq, NoBlock: true}
+				Owner: tx.Owner, Seq: tx.Seq, NoBlock: true, beforeExpiry: beforeExpiry}
 			r = run(ctx, args)
 		}
 		out = append(out, r)
