@@ -25,6 +25,15 @@ import (
 // The leader gives up on such a node's waiters after the same time.
 const leaderlessLimit = raftnode.OwnerLostAfter
 
+// timeoutGrace is how long past a blocked client's timeout its owner waits
+// before proposing the UNBLOCK itself. The waiter carries its deadline in
+// the state, and the leader's next expiry entry after it times out every
+// such waiter at once (fsm.State.timeoutDue), so an idle worker in
+// BRPOP q 1 costs no entry of its own; the owner's UNBLOCK remains for a
+// leader that does not (an older binary during an upgrade, or no leader
+// around the deadline).
+const timeoutGrace = time.Second
+
 // blockSlot is where one blocked client's answer lands.
 type blockSlot struct {
 	client  *client
@@ -168,7 +177,7 @@ func blockTimeout(args [][]byte) int64 {
 func (s *Server) awaitServed(r *request, slot *blockSlot, timeoutMs int64) resp.Reply {
 	var timeout <-chan time.Time
 	if timeoutMs > 0 {
-		t := time.NewTimer(time.Until(r.received.Add(time.Duration(timeoutMs) * time.Millisecond)))
+		t := time.NewTimer(time.Until(r.received.Add(time.Duration(timeoutMs)*time.Millisecond + timeoutGrace)))
 		defer t.Stop()
 		timeout = t.C
 	}

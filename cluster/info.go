@@ -180,8 +180,11 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "instantaneous_ops_per_sec", st.ops.perSecond())
 	field(b, "rejected_connections", st.rejectedConns.Load())
 	field(b, "client_output_buffer_limit_disconnections", s.outputLimited.Load())
-	// No key ever expires or is evicted, and there is no pub/sub.
-	field(b, "expired_keys", 0)
+	// Keys this node's active expiry deleted while it led (a key deleted
+	// because a command found it expired is not counted); nothing is
+	// evicted, and there is no pub/sub.
+	expired, _ := s.node.ExpireStats()
+	field(b, "expired_keys", expired)
 	field(b, "evicted_keys", 0)
 	field(b, "pubsub_channels", 0)
 	field(b, "pubsub_patterns", 0)
@@ -326,8 +329,10 @@ func infoCluster(_ *Server, b *strings.Builder) {
 func infoKeyspace(s *Server, b *strings.Builder) {
 	s.node.Machine().View(func(st *fsm.State) {
 		for i := 0; i < fsm.NumDBs; i++ {
-			if n := st.DB(i).Len(); n > 0 {
-				fmt.Fprintf(b, "db%d:keys=%d,expires=0,avg_ttl=0\r\n", i, n)
+			// avg_ttl stays 0: Redis's is an estimate its active expiry
+			// cycle samples, which no client can rely on.
+			if d := st.DB(i); d.Len() > 0 {
+				fmt.Fprintf(b, "db%d:keys=%d,expires=%d,avg_ttl=0\r\n", i, d.Len(), d.Expires())
 			}
 		}
 	})

@@ -9,6 +9,10 @@ type Result struct {
 	Index   uint64
 	Replies []resp.Reply
 	Served  []Served
+	// Expired and MoreDue are an expiry entry's outcome: how many keys it
+	// deleted, and whether keys past their deadline remain.
+	Expired int
+	MoreDue bool
 }
 
 // Apply applies a decoded entry at log index with the entry's Raft term. It
@@ -21,15 +25,21 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.term = term
 	}
 	s.applied = index
+	s.advanceClock(e.TimeMs)
+	// Time stands still inside an entry, at the log clock, for every
+	// command, script and transaction in it (as Redis 7 freezes it per
+	// command).
+	now := s.clock
 	res := &Result{Index: index}
 	switch e.Kind {
 	case KindCommands:
 		res.Replies = make([]resp.Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
-			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: e.TimeMs, Owner: cmd.Owner, Seq: cmd.Seq}
+			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: now, Owner: cmd.Owner, Seq: cmd.Seq,
+				beforeExpiry: e.OldFormat != 0 && e.OldFormat < formatExpiry}
 			res.Replies[i] = run(ctx, cmd.Args)
 			// Redis serves blocked clients after each whole command.
-			s.serveReady(index, term, e.TimeMs)
+			s.serveReady(index, term, now)
 		}
 	case KindTermStart, KindNodeMeta:
 		s.applyNodeMeta(e.Node)
@@ -45,8 +55,11 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.unblock(e.Unblock)
 	case KindAck:
 		s.ack(e.Ack)
+	case KindExpire:
+		res.Expired, res.MoreDue = s.expireDue(int(min(e.Expire.Limit, MaxExpirePerEntry)))
+		s.timeoutDue()
 	case KindExec:
-		res.Replies = []resp.Reply{s.applyExec(index, term, e.TimeMs, &e.Tx)}
+		res.Replies = []resp.Reply{s.applyExec(index, term, now, e.OldFormat != 0 && e.OldFormat < formatExpiry, &e.Tx)}
 	}
 	s.pruneVersions(index)
 	res.Served = s.takeServed()
@@ -63,9 +76,15 @@ func (s *State) applyNodeMeta(n NodeMeta) {
 	}
 }
 
-// Read runs a read-only command against the state without changing it.
+// Read runs a read-only command against the state without changing it,
+// deciding expiry at the machine's read clock (Machine.SetReadClock) or
+// the log clock, whichever is later (see ReadAt).
 func (s *State) Read(db int, args [][]byte) resp.Reply {
-	return run(&Ctx{State: s, DBNum: db, Index: s.applied}, args)
+	now := s.clock
+	if s.readClock != nil {
+		now = s.readClock()
+	}
+	return s.ReadAt(db, now, args)
 }
 
 // Term returns the highest Raft term of any applied entry.

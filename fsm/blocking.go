@@ -48,6 +48,11 @@ type waiter struct {
 	// order is the state's registration counter at creation: purges and
 	// snapshots walk waiters in this order, never in map order.
 	order uint64
+	// deadline is when its timeout ends it, in log-clock ms (0: never):
+	// the next expiry entry at or after it does (timeoutDue), so idle
+	// clients cost no entry each. Waiters from older snapshots have none
+	// and end by their owner's UNBLOCK.
+	deadline int64
 }
 
 // Served tells the owner of a waiter how it ended: with an element, a
@@ -123,6 +128,9 @@ func (c *Ctx) block(keys [][]byte) resp.Reply {
 	}
 	b.nextOrder++
 	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder}
+	if !c.beforeExpiry {
+		w.deadline = waiterDeadline(c.Args, c.TimeMs)
+	}
 	c.State.addWaiter(w)
 	return resp.Blocked
 }

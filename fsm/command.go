@@ -35,15 +35,29 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
+	// beforeExpiry marks an entry of a format older than expiry: a node
+	// that applied it with an older binary had no expiry, so one replaying
+	// it now must answer as that binary did (oldFormatReply) and give its
+	// waiters no deadline (their owner's UNBLOCK ends them, as then), or
+	// the two would differ.
+	beforeExpiry bool
+	// readOnly marks a read outside the log (State.ReadAt): the database
+	// is a view deciding expiry at TimeMs that deletes nothing.
+	readOnly bool
 }
 
 // DB returns the selected database.
-func (c *Ctx) DB() *DB { return c.State.dbs[c.DBNum] }
+func (c *Ctx) DB() *DB {
+	if c.readOnly {
+		return c.State.readView(c.DBNum, c.TimeMs)
+	}
+	return c.State.dbs[c.DBNum]
+}
 
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
 var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands,
-	stringCounterCommands, stringRangeCommands, stringMultiCommands, scriptCommands)
+	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)
@@ -118,6 +132,11 @@ func run(c *Ctx, args [][]byte) resp.Reply {
 	cmd := Lookup(args[0])
 	if cmd == nil {
 		return resp.ErrUnknownCommand(args)
+	}
+	if c.beforeExpiry {
+		if r := oldFormatReply(cmd, args); r != nil {
+			return r
+		}
 	}
 	if err := cmd.CheckArity(args); err != nil {
 		return err.(resp.Error)

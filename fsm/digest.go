@@ -9,7 +9,7 @@ import (
 
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
 // database, key, type and element, every blocked client, every ended
-// waiter's outcome its owner has not acknowledged, and every cached script
+// waiter's outcome its owner has not acknowledged, every key's deadline, and every cached script
 // (by SHA1). Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
 // Membership and term are left out: they are not data. So are WATCH's key
@@ -40,11 +40,17 @@ func (s *State) Digest() string {
 				b = append(b, 's')
 				h.Write(appendBytes(b, v.B))
 			}
+			// A key's deadline decides when every node deletes it. The
+			// log clock itself is left out: it reaches clients only
+			// through deadlines, and equal histories give equal clocks.
+			if t, ok := d.expires[k]; ok {
+				h.Write(binary.AppendVarint(append(b[:0], 't'), t))
+			}
 		}
 	}
 	for _, w := range s.waitersInOrder() {
 		empty = false
-		h.Write(appendWaiter(b[:0], w))
+		h.Write(appendWaiterDeadline(appendWaiter(b[:0], w), w))
 	}
 	// Unacknowledged outcomes are replicated state like waiters: a node
 	// missing one would leave its client hanging after a restore.

@@ -16,14 +16,24 @@ import (
 //     raft-wal checks an entry's bytes when they are read back, so without
 //     it a bit flipped on disk in a committed entry would be applied as if
 //     the leader had proposed it, and the node would diverge for good.
+//   - Format 3: format 2's layout; the entry may be an expiry entry
+//     (KindExpire) and its commands may set times to live. A binary that
+//     knows only format 2 would answer those with errors and diverge, so
+//     it must stop on them with "newer than this binary; upgrade".
 //
-// Format 1 entries still decode (logs written before the upgrade, and
-// entries proposed by older members during a rolling upgrade); they carry
-// no checksum, so only their structure is checked.
-const FormatVersion = 2
+// Format 1 and 2 entries still decode (logs written before the upgrade,
+// and entries proposed by older members during a rolling upgrade); format
+// 1 carries no checksum, so only its structure is checked.
+const FormatVersion = 3
 
-// formatV1 is the format without a checksum.
-const formatV1 = 1
+// formatV1 is the format without a checksum, formatV2 the first with, and
+// formatExpiry the first whose commands may set times to live and whose
+// waiters carry their timeout.
+const (
+	formatV1     = 1
+	formatV2     = 2
+	formatExpiry = 3
+)
 
 // checksumLen is the size of format 2's trailing CRC-32C.
 const checksumLen = 4
@@ -59,11 +69,19 @@ const (
 	// of its ended waiters, so the state may forget their outcomes
 	// (blocking_ended.go). Proposed in batches by the owner.
 	KindAck Kind = 7
+	// KindExpire is the leader's active expiry (expiry.go): it deletes, in
+	// (deadline, db, key) order, up to a bound of keys whose deadline the
+	// log clock has reached, so keys nobody touches go too.
+	KindExpire Kind = 8
 )
 
 // Entry is one Raft log entry as the state machine sees it.
 type Entry struct {
-	Kind Kind
+	// OldFormat is the older format the entry was decoded from, 0 for the
+	// current one: an older format's commands keep the meaning its
+	// binaries gave them, and Encode writes it back in that format.
+	OldFormat byte
+	Kind      Kind
 	// TimeMs is the leader's wall clock at proposal, the only clock the state
 	// machine may read.
 	TimeMs  int64
@@ -73,6 +91,14 @@ type Entry struct {
 	Tx      Transaction // KindExec
 	Purge   PurgeOwner  // KindPurgeOwner
 	Ack     Ack         // KindAck
+	Expire  ExpireCycle // KindExpire
+}
+
+// ExpireCycle is one step of active expiry.
+type ExpireCycle struct {
+	// Limit bounds how many keys the entry deletes (at most
+	// MaxExpirePerEntry whatever it says).
+	Limit uint64
 }
 
 // Cmd is one client command inside an entry.
@@ -105,10 +131,15 @@ var (
 	ErrEntryChecksum = errors.New("checksum mismatch")
 )
 
-// Encode returns the entry's wire form, in format FormatVersion.
+// Encode returns the entry's wire form, in format FormatVersion (or the
+// older one it was decoded from).
 func (e *Entry) Encode() []byte {
+	version := byte(FormatVersion)
+	if e.OldFormat != 0 {
+		version = e.OldFormat
+	}
 	b := make([]byte, 0, 64)
-	b = append(b, FormatVersion, byte(e.Kind))
+	b = append(b, version, byte(e.Kind))
 	b = binary.AppendVarint(b, e.TimeMs)
 	switch e.Kind {
 	case KindCommands:
@@ -145,6 +176,11 @@ func (e *Entry) Encode() []byte {
 		for _, seq := range e.Ack.Seqs {
 			b = binary.AppendUvarint(b, seq)
 		}
+	case KindExpire:
+		b = binary.AppendUvarint(b, e.Expire.Limit)
+	}
+	if version == formatV1 {
+		return b
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -170,7 +206,7 @@ func checkSum(data []byte) ([]byte, error) {
 // ErrCorruptEntry, and ErrEntryChecksum when the checksum differs.
 func VerifyEntry(data []byte) error {
 	switch {
-	case len(data) > 0 && data[0] == FormatVersion:
+	case len(data) > 0 && data[0] >= formatV2 && data[0] <= FormatVersion:
 		_, err := checkSum(data)
 		return err
 	case len(data) > 0 && data[0] > FormatVersion:
@@ -191,7 +227,7 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	if d.err == nil && version == 0 {
 		d.fail("format 0") // no binary ever wrote it
 	}
-	if d.err == nil && version == FormatVersion {
+	if d.err == nil && version >= formatV2 {
 		// Nothing of a damaged entry is read: its lengths may lie.
 		body, err := checkSum(data)
 		if err != nil {
@@ -200,6 +236,9 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		d.buf = body[1:]
 	}
 	e := &Entry{Kind: Kind(d.byte()), TimeMs: d.varint()}
+	if version < FormatVersion {
+		e.OldFormat = version
+	}
 	switch e.Kind {
 	case KindCommands:
 		n := d.count()
@@ -236,6 +275,11 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		e.Ack.Seqs = make([]uint64, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
 			e.Ack.Seqs = append(e.Ack.Seqs, d.uvarint())
+		}
+	case KindExpire:
+		e.Expire = ExpireCycle{Limit: d.uvarint()}
+		if d.err == nil && e.Expire.Limit == 0 {
+			d.fail("expiry with no limit")
 		}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))

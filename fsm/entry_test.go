@@ -30,6 +30,7 @@ var ksEntries = []struct {
 	{"a node entry that forgets a member", &Entry{Kind: KindNodeMeta, Node: NodeMeta{ID: "n3", Remove: true}}},
 	{"an ack entry", &Entry{Kind: KindAck, TimeMs: 9, Ack: Ack{Owner: "n1/7", Seqs: []uint64{1, 300, math.MaxUint64}}}},
 	{"an ack entry with no seq", &Entry{Kind: KindAck, Ack: Ack{Owner: "n1/7", Seqs: []uint64{}}}},
+	{"an expiry entry", &Entry{Kind: KindExpire, TimeMs: -3, Expire: ExpireCycle{Limit: math.MaxUint64}}},
 }
 
 func TestEntryRoundTrip(t *testing.T) {
@@ -100,7 +101,7 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 		{"the largest database number does not exist", cmd(math.MaxUint64, "DBSIZE"), ErrCorruptEntry},
 		{"a command without arguments is corrupt", cmd(0), ErrCorruptEntry},
 		{"a node entry cut short is corrupt", []byte{formatV1, byte(KindNodeMeta), 0, 2, 'n'}, ErrCorruptEntry},
-		{"format 3 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
+		{"format 4 is newer", append([]byte{FormatVersion + 1}, valid[1:]...), ErrNewerFormat},
 		{"format 255 is newer, whatever follows", []byte{255, 0xff, 0xff}, ErrNewerFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +125,7 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 	}
 	t.Run("a newer format names its number", func(t *testing.T) {
 		_, err := DecodeEntry([]byte{FormatVersion + 1})
-		if exp, got := "log entry format 3 is newer than this binary; upgrade", err.Error(); exp != got {
+		if exp, got := "log entry format 4 is newer than this binary; upgrade", err.Error(); exp != got {
 			t.Fatalf("exp %q, got %q", exp, got)
 		}
 	})

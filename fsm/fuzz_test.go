@@ -43,6 +43,7 @@ func FuzzMachineApply(f *testing.F) {
 		{Kind: KindUnblock, Unblock: Unblock{WaiterID: WaiterID{Owner: "n1:1", Seq: 4}, Reason: UnblockTimeout}},
 		{Kind: KindTermStart, Node: NodeMeta{ID: "n2", RespAddr: "127.0.0.2:1"}},
 		{Kind: KindAck, Ack: Ack{Owner: "n1:1", Seqs: []uint64{4, 9}}},
+		{Kind: KindExpire, Expire: ExpireCycle{Limit: 5}},
 	} {
 		f.Add(e.Encode())
 	}

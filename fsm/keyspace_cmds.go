@@ -99,13 +99,19 @@ func typeOf(args [][]byte) (Exec, error) {
 // KEYS pattern
 //
 // Redis answers in hash-table order, which no client may rely on; raftlist
-// answers in byte order so that every node gives the same reply.
+// answers in byte order so that every node gives the same reply. Expired
+// keys are skipped, not deleted, as Redis's KEYS does.
 func keys(args [][]byte) (Exec, error) {
 	pattern := args[1]
 	all := len(pattern) == 1 && pattern[0] == '*'
 	return func(c *Ctx) resp.Reply {
 		out := resp.Array{}
-		for _, k := range c.DB().SortedKeys() {
+		d := c.DB()
+		now := d.now()
+		for _, k := range d.SortedKeys() {
+			if d.expiredAt(k, now) {
+				continue
+			}
 			if all || globMatch(pattern, []byte(k), false) {
 				out = append(out, resp.BulkString(k))
 			}
@@ -131,8 +137,15 @@ func renameCommand(nx bool) func(args [][]byte) (Exec, error) {
 			case nx && d.Get(to) != nil:
 				return renameReply(nx, false)
 			}
+			// The time to live goes with the value, as Redis's RENAME;
+			// whatever newkey held goes with its own.
+			at, hasTTL := d.expires[string(from)]
 			d.Delete(from)
+			d.Delete(to)
 			d.Set(to, v)
+			if hasTTL {
+				d.storeExpire(to, at)
+			}
 			if _, isList := v.(*List); isList {
 				c.State.signalReady(c.DBNum, to)
 			}

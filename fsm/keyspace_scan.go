@@ -99,9 +99,14 @@ func parseScanOptions(args [][]byte) (scanOptions, error) {
 	return opt, nil
 }
 
-// matches applies MATCH, then TYPE (compared as strcasecmp does; an unknown
-// type name matches nothing, as in Redis 7.0).
+// matches drops an expired key (without deleting it: Redis deletes it on a
+// master, which changes nothing a client can read but DBSIZE), then
+// applies MATCH, then TYPE (compared as strcasecmp does; an unknown type
+// name matches nothing, as in Redis 7.0).
 func (o *scanOptions) matches(d *DB, key string) bool {
+	if d.expiredAt(key, d.now()) {
+		return false
+	}
 	if o.pattern != nil && !globMatch(o.pattern, []byte(key), false) {
 		return false
 	}

@@ -27,6 +27,23 @@ type Machine struct {
 	// onRestore hear, after a snapshot is installed, of every ended waiter
 	// whose owner has not acknowledged it.
 	onRestore []func(ended []Served)
+	// readClock is handed to every state this machine holds (see
+	// SetReadClock).
+	readClock func() int64
+}
+
+// SetReadClock gives reads outside the log (State.Read) the node's wall
+// clock, f returning Unix milliseconds: a key whose deadline the wall clock
+// has passed reads as absent even before an entry deletes it, and its TTL
+// counts down between entries, as on a single Redis. A read never decides
+// at a time earlier than the log clock, so it never shows a key an applied
+// entry saw as expired. Apply never calls f: expiry in the replicated state
+// is decided by log time alone. Set it before Raft starts.
+func (m *Machine) SetReadClock(f func() int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.readClock = f
+	m.st.readClock = f
 }
 
 // OnServed adds f to the functions that hear, on every node, of every
@@ -181,6 +198,7 @@ func (m *Machine) Restore(rc io.ReadCloser) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	st.readClock = m.readClock
 	m.st = st
 	m.halt = nil
 	m.advance(st.applied)

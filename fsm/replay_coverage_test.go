@@ -68,7 +68,20 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	seen := map[string]int{}
 	log := replayGenerate(1, 3000)
 	for i, le := range log.entries {
+		due := replayExpiredHeld(st, max(st.clock, le.e.TimeMs))
 		res := st.Apply(uint64(i+1), le.term, le.e)
+		if res.Expired > 0 {
+			seen["a key deleted by active expiry"]++
+		}
+		if res.MoreDue {
+			seen["an expiry entry that left keys due"]++
+		}
+		if le.e.Kind == KindExpire && len(res.Served) > 0 {
+			seen["a waiter timed out by an expiry entry"]++
+		}
+		if le.e.Kind != KindExpire && replayExpiredHeld(st, st.clock) < due {
+			seen["a key a command found expired and deleted"]++
+		}
 		for j, r := range res.Replies {
 			wire := string(resp.AppendRESP(nil, r))
 			switch {
@@ -107,7 +120,8 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	}
 	for _, path := range []string{"an EXEC aborted by a WATCH", "an EXEC that ran", "a client blocked", "an EVALSHA of a cached script",
 		"a script that failed", "a script that ran to its end", "a wrong arity", "a waiter purged by a new term",
-		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served"} {
+		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served",
+		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted", "a waiter timed out by an expiry entry"} {
 		if seen[path] == 0 {
 			t.Errorf("%s: exp at least one in a log of 3000 entries, got none", path)
 		}
@@ -116,6 +130,20 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 		t.Errorf("generated scripts: exp at least a third to run to their end, got %d of %d", ran, ran+failed)
 	}
 	t.Logf("paths reached: %v", seen)
+}
+
+// replayExpiredHeld counts the keys st still holds whose deadline is no
+// later than now.
+func replayExpiredHeld(st *State, now int64) int {
+	n := 0
+	for _, d := range st.dbs {
+		for k := range d.keys {
+			if d.expiredAt(k, now) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func TestReplayGeneratesTheSameLogFromTheSameSeed(t *testing.T) {
@@ -202,4 +230,47 @@ func replayWithoutScripts(log *replayLog) *replayLog {
 		}
 	}
 	return &out
+}
+
+func TestReplayCatchesARestoreThatLosesTheLogClock(t *testing.T) {
+	// The digest leaves the clock out: the checker must still see the
+	// keys that B, its clock set back, keeps past their deadline.
+	cfg := replayDefaultConfig
+	cfg.concurrent = false
+	reset := false
+	cfg.afterRestore = func(st *State) {
+		if !reset && len(st.ttls.h) > 0 {
+			st.clock, reset = 0, true
+		}
+	}
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	if !reset {
+		t.Fatal("exp a restore point with a deadline pending, got none: pick another seed")
+	}
+	if bad == nil {
+		t.Fatal("exp the checker to catch B's lost clock, got no mismatch")
+	}
+}
+
+func TestReplayCatchesARestoreThatForgetsADeadline(t *testing.T) {
+	cfg := replayDefaultConfig
+	cfg.concurrent = false
+	forgot := false
+	cfg.afterRestore = func(st *State) {
+		for _, d := range st.dbs {
+			for _, k := range d.SortedKeys() {
+				if _, ok := d.expires[k]; ok && !forgot {
+					delete(d.expires, k)
+					forgot = true
+				}
+			}
+		}
+	}
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	if !forgot {
+		t.Fatal("exp a restore point with a deadline to forget, got none: pick another seed")
+	}
+	if bad == nil || bad.obs[0].digest == bad.obs[1].digest {
+		t.Fatal("exp the checker to catch B's forgotten deadline in the digest, got no mismatch")
+	}
 }

@@ -104,7 +104,7 @@ func (g *replayGen) side() string {
 }
 
 func (g *replayGen) timeout() string {
-	return g.pick([]string{"0", "0", "0", "1", "0.5", "1e-9", "-1", "x", "inf", "0x10"})
+	return g.pick([]string{"0", "0", "0", "1", "0.5", "0.05", "0.1", "1e-9", "-1", "x", "inf", "0x10"})
 }
 
 // append adds an entry at the next log index.
@@ -171,6 +171,10 @@ func (g *replayGen) next() {
 		g.append(g.exec(), "exec")
 	case r < 260:
 		g.hostile()
+	case r < 300:
+		// Active expiry, bounded low to leave keys due for the next one.
+		limit := uint64(g.pick2([]int{1, 1, 1, 2, 3, 100, 100000}))
+		g.append(&Entry{Kind: KindExpire, Expire: ExpireCycle{Limit: limit}}, "active expiry")
 	default:
 		g.append(g.commands(), "commands")
 	}
@@ -252,6 +256,8 @@ var replayRunaways = []string{
 var replayCommandWeights = map[string]int{
 	"flushall": 1, "flushdb": 1, "script": 6,
 	"eval": 60, "evalsha": 15, "eval_ro": 15, "evalsha_ro": 8,
+	// Enough deadlines that active expiry finds several keys due at once.
+	"pexpire": 30, "psetex": 25, "pexpireat": 15,
 }
 
 // command returns a random command: any in the table, sometimes with the
@@ -408,8 +414,8 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 				args = append(args, opt)
 			}
 		}
-		if g.chance(0.05) {
-			args = append(args, "EX", "10")
+		if g.chance(0.5) {
+			args = append(args, g.ttlOption(true)...)
 		}
 		return args
 	},
@@ -433,6 +439,31 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 	"msetnx": func(g *replayGen) []string { return g.pairs("msetnx") },
 	"setnx":  func(g *replayGen) []string { return []string{"setnx", g.key(), g.elem()} },
 	"getset": func(g *replayGen) []string { return []string{"getset", g.key(), g.elem()} },
+	"expire": func(g *replayGen) []string {
+		return g.expireArgs("expire", g.pick([]string{"1", "2", "0", "-1", "100"}))
+	},
+	"pexpire":   func(g *replayGen) []string { return g.expireArgs("pexpire", g.ttlMs()) },
+	"expireat":  func(g *replayGen) []string { return g.expireArgs("expireat", g.atSeconds()) },
+	"pexpireat": func(g *replayGen) []string { return g.expireArgs("pexpireat", g.atMs()) },
+	"ttl":       func(g *replayGen) []string { return []string{"ttl", g.key()} },
+	"pttl":      func(g *replayGen) []string { return []string{"pttl", g.key()} },
+	"expiretime": func(g *replayGen) []string {
+		return []string{"expiretime", g.key()}
+	},
+	"pexpiretime": func(g *replayGen) []string { return []string{"pexpiretime", g.key()} },
+	"persist":     func(g *replayGen) []string { return []string{"persist", g.key()} },
+	"setex": func(g *replayGen) []string {
+		return []string{"setex", g.key(), g.pick([]string{"1", "2", "0", "x"}), g.elem()}
+	},
+	"psetex": func(g *replayGen) []string { return []string{"psetex", g.key(), g.ttlMs(), g.elem()} },
+	"getex": func(g *replayGen) []string {
+		args := []string{"getex", g.key()}
+		if g.chance(0.7) {
+			args = append(args, g.ttlOption(false)...)
+		}
+		return args
+	},
+	"getdel": func(g *replayGen) []string { return []string{"getdel", g.key()} },
 	"eval": func(g *replayGen) []string {
 		if *replayHeavy > 0 && g.chance(*replayHeavy) {
 			return g.eval("eval", g.pick(replayRunaways))
@@ -489,6 +520,57 @@ func (g *replayGen) pairs(name string) []string {
 		args = args[:len(args)-1]
 	}
 	return args
+}
+
+// ttlMs is a time to live in milliseconds: mostly short enough to run out
+// within a few entries (the log's clock moves about 25 ms an entry), now
+// and then zero, negative or out of range.
+func (g *replayGen) ttlMs() string {
+	return g.pick([]string{"1", "10", "30", "50", "100", "300", "1000", "5000", "0", "-5", "9223372036854775807"})
+}
+
+// atMs is a Unix time in milliseconds around the log's clock: passed,
+// exactly now, or soon.
+func (g *replayGen) atMs() string {
+	return strconv.FormatInt(g.timeMs+int64(g.pick2([]int{-1000, -1, 0, 1, 20, 50, 200, 2000})), 10)
+}
+
+func (g *replayGen) atSeconds() string {
+	return strconv.FormatInt(g.timeMs/1000+int64(g.pick2([]int{-1, 0, 1, 2})), 10)
+}
+
+func (g *replayGen) pick2(list []int) int { return list[g.r.IntN(len(list))] }
+
+// expireArgs completes an EXPIRE-like command with a condition, sometimes.
+func (g *replayGen) expireArgs(name, when string) []string {
+	args := []string{name, g.key(), when}
+	if g.chance(0.4) {
+		args = append(args, g.pick([]string{"NX", "XX", "GT", "LT", "nx", "GT"}))
+	}
+	if g.chance(0.05) {
+		args = append(args, g.pick([]string{"LT", "NX", "foo"}))
+	}
+	return args
+}
+
+// ttlOption is one of SET's (set) or GETEX's expiry options.
+func (g *replayGen) ttlOption(set bool) []string {
+	switch g.r.IntN(7) {
+	case 0:
+		return []string{"EX", g.pick([]string{"1", "2", "0"})}
+	case 1, 2:
+		return []string{"PX", g.ttlMs()}
+	case 3:
+		return []string{"EXAT", g.atSeconds()}
+	case 4:
+		return []string{"PXAT", g.atMs()}
+	case 5:
+		if set {
+			return []string{"KEEPTTL"}
+		}
+		return []string{"PERSIST"}
+	}
+	return []string{g.pick([]string{"KEEPTTL", "PERSIST"})}
 }
 
 func (g *replayGen) optCount(args []string) []string {

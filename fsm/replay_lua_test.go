@@ -170,12 +170,18 @@ func (l *replayLua) write() string {
 		"'select', " + strconv.Itoa(l.r.IntN(3)),
 		"'eval', 'return 1', 0",
 		"'flushdb'",
+		"'pexpire', " + key + ", " + strconv.Itoa(l.r.IntN(200)-20),
+		"'set', " + key + ", " + l.str() + ", 'PX', " + strconv.Itoa(1+l.r.IntN(200)),
+		"'persist', " + key,
+		"'getex', " + key + ", 'PX', " + strconv.Itoa(1+l.r.IntN(200)),
+		"'getdel', " + key,
 	}
 	if l.ro || l.chance(0.3) {
 		cmds = []string{
 			"'lrange', " + key + ", 0, -1", "'llen', " + key, "'get', " + key, "'type', " + key,
 			"'exists', " + key + ", " + l.key(), "'lindex', " + key + ", " + l.num(), "'lpos', " + key + ", " + l.str(),
 			"'keys', '*'", "'scan', 0", "'dbsize'", "'ping'", "'echo', " + l.str(), "'nosuch'",
+			"'pttl', " + key, "'expiretime', " + key,
 		}
 	}
 	return call + "(" + l.pick(cmds) + ")"

@@ -93,6 +93,8 @@ func replayDescribe(e *Entry) string {
 		return fmt.Sprintf("purge owner %+v", e.Purge)
 	case KindAck:
 		return fmt.Sprintf("ack %s seqs %v", e.Ack.Owner, e.Ack.Seqs)
+	case KindExpire:
+		return fmt.Sprintf("active expiry of up to %d keys at %d", e.Expire.Limit, e.TimeMs)
 	}
 	return fmt.Sprintf("kind %d", e.Kind)
 }

@@ -14,9 +14,11 @@ import (
 // byte order, nodes by id) so equal states give equal snapshots.
 const snapshotMagic = "RAFTLIST-SNAP"
 
-// snapshotVersion 2 added recEnded. Version 1 snapshots read unchanged:
-// they hold no ended outcomes (their binaries kept none).
-const snapshotVersion = 2
+// snapshotVersion 2 added recEnded, 3 the log clock (recClock) and key
+// deadlines (recTTL). Older snapshots read unchanged: they hold no ended
+// outcomes and no deadlines (their binaries kept none), and their clock
+// starts at zero, which the next entry moves forward.
+const snapshotVersion = 3
 
 // oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
 const oldestSnapshotVersion = 1
@@ -29,6 +31,10 @@ const (
 	recWaiter byte = 5 // owner, seq, db, term, order, args, keys
 	recOrder  byte = 6 // the waiter registration counter
 	recEnded  byte = 7 // owner, seq, reply (RESP): an unacknowledged outcome
+	recClock  byte = 8 // the log clock (ms, signed)
+	recTTL    byte = 9 // db, key, deadline (ms, signed): after the key's record
+	// A waiter's timeout deadline (ms, signed), after its recWaiter.
+	recWaiterDeadline byte = 10 // owner, seq, deadline
 	// WATCH versions (watch.go): every key's last modification index,
 	// deleted keys included, and the newest version pruned. A snapshot
 	// without them (an older binary's) restores every key at the snapshot's
@@ -58,6 +64,8 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	b = append(b, snapshotVersion, recMeta)
 	b = binary.AppendUvarint(b, st.term)
 	b = binary.AppendUvarint(b, st.applied)
+	b = append(b, recClock)
+	b = binary.AppendVarint(b, st.clock)
 	for _, n := range st.Nodes() {
 		b = append(b, recNode)
 		b = appendBytes(b, []byte(n.ID))
@@ -85,6 +93,12 @@ func WriteSnapshot(w io.Writer, st *State) error {
 				b = appendBytes(b, []byte(k))
 				b = appendBytes(b, v.B)
 			}
+			if t, ok := d.expires[k]; ok {
+				b = append(b, recTTL)
+				b = binary.AppendUvarint(b, uint64(db))
+				b = appendBytes(b, []byte(k))
+				b = binary.AppendVarint(b, t)
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -94,6 +108,7 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	b = binary.AppendUvarint(b, st.blk.nextOrder)
 	for _, w := range st.waitersInOrder() {
 		b = appendWaiter(b, w)
+		b = appendWaiterDeadline(b, w)
 	}
 	for _, sv := range st.EndedOutcomes() {
 		b = appendEnded(b, sv)
@@ -141,6 +156,17 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 		switch rec := sr.byte(); rec {
 		case recMeta:
 			st.term, st.applied = sr.uvarint(), sr.uvarint()
+		case recClock:
+			st.clock = sr.varint()
+		case recTTL:
+			db, key := sr.db(), sr.bytes()
+			t := sr.varint()
+			if sr.err == nil && st.dbs[db].keys[string(key)] == nil {
+				sr.fail(fmt.Errorf("snapshot deadline for missing key %q", key))
+			}
+			if sr.err == nil {
+				st.dbs[db].expires[string(key)] = t
+			}
 		case recNode:
 			id, addr := sr.bytes(), sr.bytes()
 			st.nodes[string(id)] = string(addr)
@@ -169,6 +195,16 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			if sr.err == nil {
 				st.addWaiter(w)
 			}
+		case recWaiterDeadline:
+			id := WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}
+			t := sr.varint()
+			w := st.blk.waiters[id]
+			if sr.err == nil && w == nil {
+				sr.fail(fmt.Errorf("snapshot deadline for missing waiter %s/%d", id.Owner, id.Seq))
+			}
+			if sr.err == nil {
+				w.deadline = t
+			}
 		case recEnded:
 			id := WaiterID{Owner: string(sr.bytes()), Seq: sr.uvarint()}
 			reply := sr.bytes()
@@ -192,6 +228,7 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			}
 		case recEnd:
 			st.rebuildTombs()
+			st.rebuildTTLs()
 			return st, nil
 		default:
 			sr.fail(fmt.Errorf("unknown snapshot record %d", rec))
@@ -227,6 +264,17 @@ func (s *snapReader) uvarint() uint64 {
 		return 0
 	}
 	v, err := binary.ReadUvarint(s.r)
+	if err != nil {
+		s.fail(fmt.Errorf("read snapshot: %w", err))
+	}
+	return v
+}
+
+func (s *snapReader) varint() int64 {
+	if s.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(s.r)
 	if err != nil {
 		s.fail(fmt.Errorf("read snapshot: %w", err))
 	}
@@ -287,6 +335,18 @@ func (s *snapReader) byteSlices() [][]byte {
 		out = append(out, s.bytes())
 	}
 	return out
+}
+
+// appendWaiterDeadline encodes a waiter's deadline record, if it has one;
+// the digest uses the same bytes.
+func appendWaiterDeadline(b []byte, w *waiter) []byte {
+	if w.deadline == 0 {
+		return b
+	}
+	b = append(b, recWaiterDeadline)
+	b = appendBytes(b, []byte(w.id.Owner))
+	b = binary.AppendUvarint(b, w.id.Seq)
+	return binary.AppendVarint(b, w.deadline)
 }
 
 // appendWaiter encodes one waiter record; the digest uses the same bytes.

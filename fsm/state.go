@@ -34,38 +34,65 @@ type String struct {
 // TypeName implements Value.
 func (*String) TypeName() string { return "string" }
 
-// DB is one numbered keyspace.
+// DB is one numbered keyspace. The databases a State holds decide expiry
+// at the log clock and delete an expired key the moment a command looks at
+// it (Redis's lazy expiry), the same way at the same index on every node.
+// A read view (State.ReadAt) shares their maps but decides at its own time
+// and never deletes: it runs outside the log, under a shared lock.
 type DB struct {
 	keys map[string]Value
+	// expires holds the deadline, in log-clock milliseconds, of every key
+	// that has a time to live (expiry.go).
+	expires map[string]int64
 	// st and num let every store and delete record the key's version for
 	// WATCH (watch.go).
 	st  *State
 	num int
+	// view and readAt make this a read view deciding expiry at readAt.
+	view   bool
+	readAt int64
 }
 
-func newDB(st *State, num int) *DB { return &DB{keys: make(map[string]Value), st: st, num: num} }
+func newDB(st *State, num int) *DB {
+	return &DB{keys: make(map[string]Value), expires: make(map[string]int64), st: st, num: num}
+}
 
-// Get returns the value at key, or nil.
-func (d *DB) Get(key []byte) Value { return d.keys[string(key)] }
+// Get returns the value at key, or nil when it is missing or expired.
+func (d *DB) Get(key []byte) Value { return d.lookup(string(key)) }
 
-// Set stores v at key.
+// Set stores v at key. A live key keeps its time to live (a push or an
+// in-place change is not a new key); storing over an expired one starts
+// without. Commands that replace a value as Redis's setKey does drop the
+// time to live themselves (Persist).
 func (d *DB) Set(key []byte, v Value) {
-	d.keys[string(key)] = v
-	d.touch(string(key))
+	k := string(key)
+	if d.expiredAt(k, d.now()) {
+		d.dropExpire(k)
+	}
+	d.keys[k] = v
+	d.touch(k)
 }
 
-// Delete removes key and reports whether it existed.
+// Delete removes key and reports whether it existed. An expired key did
+// not: DEL answers 0 for it, as in Redis, though it is removed too.
 func (d *DB) Delete(key []byte) bool {
-	if _, ok := d.keys[string(key)]; !ok {
+	if d.lookup(string(key)) == nil {
 		return false
 	}
-	delete(d.keys, string(key))
-	d.touch(string(key))
-	d.deleted(string(key))
+	d.remove(string(key))
 	return true
 }
 
-// Len returns the number of keys.
+// remove deletes a present key with its time to live.
+func (d *DB) remove(k string) {
+	delete(d.keys, k)
+	d.dropExpire(k)
+	d.touch(k)
+	d.deleted(k)
+}
+
+// Len returns the number of keys, expired ones not yet deleted included,
+// as Redis's DBSIZE counts them.
 func (d *DB) Len() int { return len(d.keys) }
 
 // SortedKeys returns every key in byte order, the one order the state
@@ -82,7 +109,7 @@ func (d *DB) SortedKeys() []string {
 // List returns the list at key; nil when the key is missing, ErrWrongType
 // when it holds something else.
 func (d *DB) List(key []byte) (*List, error) {
-	v := d.keys[string(key)]
+	v := d.lookup(string(key))
 	if v == nil {
 		return nil, nil
 	}
@@ -120,6 +147,16 @@ type State struct {
 	nodes map[string]string
 	// term is the highest Raft term of any applied entry.
 	term uint64
+	// clock is the log clock: the newest leader timestamp (ms) of any
+	// applied entry. It never goes back, so a new leader whose wall clock
+	// is behind cannot bring an expired key back (DESIGN.md invariant 7).
+	clock int64
+	// readClock, when set, is the node's wall clock in Unix ms, read only
+	// by Read (never by Apply): not replicated state, set by Machine.
+	readClock func() int64
+	// ttls orders every time to live by (deadline, db, key) for active
+	// expiry; derived from the databases' expires, rebuilt on restore.
+	ttls ttlIndex
 	// applied is the index of the last entry this state has seen.
 	applied uint64
 	// blk holds the blocked clients (waiters).
@@ -162,11 +199,15 @@ func (s *State) Clone() *State {
 				c.dbs[i].keys[k] = &String{B: v.Out()}
 			}
 		}
+		for k, t := range d.expires {
+			c.dbs[i].expires[k] = t
+		}
 	}
+	c.rebuildTTLs()
 	for id, addr := range s.nodes {
 		c.nodes[id] = addr
 	}
-	c.term, c.applied = s.term, s.applied
+	c.term, c.applied, c.clock = s.term, s.applied, s.clock
 	for _, w := range s.waitersInOrder() {
 		c.addWaiter(w) // waiters are never modified, only replaced
 	}

@@ -35,14 +35,24 @@ func getString(d *DB, key []byte) resp.Reply {
 //
 // With GET the reply is the old value (nil when there was none) whether or
 // not the value was set, and a key holding a non-string is left alone with
-// WRONGTYPE. Without GET a set that NX or XX stops answers nil.
+// WRONGTYPE. Without GET a set that NX or XX stops answers nil. The new
+// value has no time to live unless given one or KEEPTTL keeps the old.
 func set(args [][]byte) (Exec, error) {
 	key, value := args[1], args[2]
-	flags, err := parseSetFlags(args[3:])
+	flags, expire, err := parseStringOptions(args[3:], optSet)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := parseTTL("set", flags, expire)
 	if err != nil {
 		return nil, err
 	}
 	return func(c *Ctx) resp.Reply {
+		// Redis checks the time before anything else.
+		at, err := ttl.deadline(c.TimeMs)
+		if err != nil {
+			return err
+		}
 		d := c.DB()
 		reply := resp.OK
 		if flags&setGet != 0 {
@@ -58,12 +68,18 @@ func set(args [][]byte) (Exec, error) {
 			return resp.NullBulk
 		}
 		d.Set(key, &String{B: value})
+		switch {
+		case ttl.set:
+			d.storeExpire(key, at)
+		case flags&setKeepTTL == 0:
+			d.Persist(key)
+		}
 		return reply
 	}, nil
 }
 
-// setFlags are SET's options, named after Redis's OBJ_SET_* flags.
-type setFlags uint8
+// setFlags are SET's and GETEX's options, named after Redis's OBJ_* flags.
+type setFlags uint16
 
 const (
 	setNX setFlags = 1 << iota
@@ -74,49 +90,58 @@ const (
 	setPX
 	setEXAT
 	setPXAT
+	setPersist
 )
 
-// setExpiry is every option that would give the key a time to live.
-const setExpiry = setKeepTTL | setEX | setPX | setEXAT | setPXAT
+// optSet and optGetex say which command takes an option (Redis's
+// COMMAND_SET and COMMAND_GET).
+const (
+	optSet = 1 << iota
+	optGetex
+)
 
-// setOptions is Redis's parseExtendedStringArgumentsOrReply for SET: each
-// option with the options it excludes and whether it takes a value.
+// setOptions is Redis's parseExtendedStringArgumentsOrReply: each option
+// with the commands that take it, the options it excludes and whether it
+// takes a value. An option does not exclude itself: the last EX wins.
 var setOptions = []struct {
 	word     string
 	flag     setFlags
+	cmds     int
 	excludes setFlags
 	hasValue bool
 }{
-	{"nx", setNX, setXX, false},
-	{"xx", setXX, setNX, false},
-	{"get", setGet, 0, false},
-	{"keepttl", setKeepTTL, setEX | setPX | setEXAT | setPXAT, false},
-	{"ex", setEX, setKeepTTL | setPX | setEXAT | setPXAT, true},
-	{"px", setPX, setKeepTTL | setEX | setEXAT | setPXAT, true},
-	{"exat", setEXAT, setKeepTTL | setEX | setPX | setPXAT, true},
-	{"pxat", setPXAT, setKeepTTL | setEX | setPX | setEXAT, true},
+	{"nx", setNX, optSet, setXX, false},
+	{"xx", setXX, optSet, setNX, false},
+	{"get", setGet, optSet, 0, false},
+	{"keepttl", setKeepTTL, optSet, setPersist | setEX | setPX | setEXAT | setPXAT, false},
+	{"persist", setPersist, optGetex, setKeepTTL | setEX | setPX | setEXAT | setPXAT, false},
+	{"ex", setEX, optSet | optGetex, setKeepTTL | setPersist | setPX | setEXAT | setPXAT, true},
+	{"px", setPX, optSet | optGetex, setKeepTTL | setPersist | setEX | setEXAT | setPXAT, true},
+	{"exat", setEXAT, optSet | optGetex, setKeepTTL | setPersist | setEX | setPX | setPXAT, true},
+	{"pxat", setPXAT, optSet | optGetex, setKeepTTL | setPersist | setEX | setPX | setEXAT, true},
 }
 
-// parseSetFlags reads SET's options left to right exactly as Redis does, so
-// a bad combination gives Redis's syntax error. Options are compared as C
-// strings ("NX\x00junk" is NX), and the same option may repeat. Any option
-// of expiry is then refused: keys never expire in raftlist.
-func parseSetFlags(args [][]byte) (setFlags, error) {
+// parseStringOptions reads the options of SET (cmd optSet) or GETEX
+// (optGetex) left to right exactly as Redis does, so a bad combination
+// gives Redis's syntax error. Options are compared as C strings
+// ("NX\x00junk" is NX), and the same option may repeat, the last value
+// winning: it returns that value for parseTTL.
+func parseStringOptions(args [][]byte, cmd int) (setFlags, []byte, error) {
 	var flags setFlags
+	var expire []byte
 	for i := 0; i < len(args); i++ {
 		o := setOptionFor(args[i])
-		if o < 0 || flags&setOptions[o].excludes != 0 || (setOptions[o].hasValue && i == len(args)-1) {
-			return 0, resp.ErrSyntax
+		if o < 0 || setOptions[o].cmds&cmd == 0 || flags&setOptions[o].excludes != 0 ||
+			(setOptions[o].hasValue && i == len(args)-1) {
+			return 0, nil, resp.ErrSyntax
 		}
 		flags |= setOptions[o].flag
 		if setOptions[o].hasValue {
 			i++
+			expire = args[i]
 		}
 	}
-	if flags&setExpiry != 0 {
-		return 0, resp.ErrNoExpiry
-	}
-	return flags, nil
+	return flags, expire, nil
 }
 
 // setOptionFor returns the index in setOptions of arg, or -1.

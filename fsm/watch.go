@@ -101,6 +101,8 @@ func (d *DB) Flush() {
 		d.deleted(k)
 	}
 	d.keys = make(map[string]Value)
+	d.st.ttls.stale += len(d.expires)
+	d.expires = make(map[string]int64)
 }
 
 // watchesHold reports whether no watched key changed after its WATCH.

@@ -83,13 +83,17 @@ func (c *Config) setDefaults() {
 
 // Node is one raftlist member's consensus half.
 type Node struct {
-	cfg       Config
-	raft      *raft.Raft
-	machine   *fsm.Machine
-	store     logStore
-	disk      *diskStore // store, watched for a failing data dir (disk.go)
-	transport *raft.NetworkTransport
-	log       hclog.Logger
+	// expiredKeys and expireEntries count what this node's active expiry
+	// proposed while it led (expiry.go).
+	expiredKeys   atomic.Uint64
+	expireEntries atomic.Uint64
+	cfg           Config
+	raft          *raft.Raft
+	machine       *fsm.Machine
+	store         logStore
+	disk          *diskStore // store, watched for a failing data dir (disk.go)
+	transport     *raft.NetworkTransport
+	log           hclog.Logger
 
 	// owner names this process in entries it proposes: the node id plus an
 	// incarnation, so request ids never repeat across restarts.
@@ -134,6 +138,9 @@ func New(cfg Config) (*Node, error) {
 		owner:   cfg.ID + "/" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		stop:    make(chan struct{}),
 	}
+	// Reads outside the log decide expiry at this node's wall clock (never
+	// before the log clock): TTLs count down between entries.
+	n.machine.SetReadClock(func() int64 { return time.Now().UnixMilli() })
 	var err error
 	n.store, err = openLogStore(cfg.LogStore, cfg.DataDir, cfg.Logger.Named("wal"))
 	if err != nil {
@@ -201,6 +208,7 @@ func New(cfg Config) (*Node, error) {
 	// replay) need no nudge. The machine's lock orders this with Apply.
 	n.machine.OnServed(n.noteServed)
 	n.watchLeadership()
+	go n.expireActively()
 	return n, nil
 }
 

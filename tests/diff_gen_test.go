@@ -35,6 +35,11 @@ const (
 	raftlistOnly
 	// cmpQuit: compared byte for byte, then both connections reconnect.
 	cmpQuit
+	// cmpTTL: TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 and -1 and errors
+	// byte for byte; a time left or a deadline within op.tolerance, since
+	// redis-server's clock and raftlist's log time are not the same clock
+	// (see set).
+	cmpTTL
 )
 
 // op is one generated command.
@@ -49,6 +54,8 @@ type op struct {
 	// pipeline, when set, replaces args: commands sent in one write to
 	// one node, each reply compared byte for byte.
 	pipeline []op
+	// tolerance is cmpTTL's: how far apart two times may be.
+	tolerance int64
 }
 
 // gen produces commands from a seeded generator.
@@ -262,6 +269,14 @@ func genEntries() []genEntry {
 		{6, func(g *gen) op { return g.mset("msetnx") }},
 		{8, func(g *gen) op { return g.cmd("setnx", g.key(), g.value()) }},
 		{8, func(g *gen) op { return g.cmd("getset", g.key(), g.value()) }},
+		// Expiry.
+		{20, func(g *gen) op { return g.expire() }},
+		{12, func(g *gen) op { return g.ttl() }},
+		{5, func(g *gen) op { return g.cmd("persist", g.key()) }},
+		{5, func(g *gen) op { return g.cmd("setex", g.key(), g.relSeconds(), g.value()) }},
+		{5, func(g *gen) op { return g.cmd("psetex", g.key(), g.relMs(), g.value()) }},
+		{10, func(g *gen) op { return g.getex() }},
+		{6, func(g *gen) op { return g.cmd("getdel", g.key()) }},
 		// Connection and server.
 		{4, func(g *gen) op { return g.ping() }},
 		{4, func(g *gen) op { return g.cmd("echo", g.value()) }},
@@ -494,36 +509,169 @@ func (g *gen) mset(name string) op {
 	return g.cmd(name, args...)
 }
 
+// set sends SET with its options, expiry ones included.
+//
+// Expiry and the two clocks: redis-server decides with its own clock and
+// raftlist with the leader's log time, a few milliseconds apart for the
+// same command, so nothing the test compares may depend on which side of
+// a deadline a command falls. Times are therefore always far from the
+// run: relative ones of a day or more (never expiring during the run),
+// absolute ones in 2100 or 2200, or far in the past (EXPIRE, EXPIREAT and
+// GETEX with those delete at once on both sides, Redis's rule). SET itself
+// is never given a past time: it stores a key that is already expired,
+// which Redis's active cycle deletes at a moment of its own, so DBSIZE
+// would race. GT and LT take absolute times only: two relative deadlines
+// of the same length, set a millisecond apart on one side and within the
+// same one on the other, would compare differently. Remaining times and
+// deadlines themselves are compared within a tolerance (cmpTTL).
 func (g *gen) set() op {
 	args := [][]byte{g.key(), g.value()}
-	expiry := false
 	for i, n := 0, g.r.IntN(3); i < n; i++ {
 		switch g.r.IntN(12) {
 		case 0, 1, 2:
 			args = append(args, g.name("nx"))
 		case 3, 4, 5:
 			args = append(args, g.name("xx"))
-		case 6, 7, 8, 9:
+		case 6, 7, 8:
 			args = append(args, g.name("get"))
-		case 10:
-			expiry = true
-			switch g.r.IntN(5) {
+		case 9, 10:
+			switch g.r.IntN(6) {
 			case 0:
 				args = append(args, g.name("keepttl"))
+			case 1:
+				args = append(args, g.name("ex"), g.relSeconds())
+			case 2:
+				args = append(args, g.name("px"), g.relMs())
+			case 3:
+				args = append(args, g.name("exat"), g.futureSeconds())
+			case 4:
+				args = append(args, g.name("pxat"), g.futureMs())
 			default:
-				args = append(args, g.name(g.pick([]string{"ex", "px", "exat", "pxat"})), []byte(g.pick([]string{"10", "1000", "abc"})))
+				args = append(args, g.name(g.pick([]string{"ex", "px", "exat", "pxat"})),
+					[]byte(g.pick([]string{"0", "-1", "abc", "9223372036854775807", "1.5"})))
 			}
 		default:
-			args = append(args, []byte(g.pick([]string{"bogus", "", "NXX"})))
+			args = append(args, []byte(g.pick([]string{"bogus", "", "NXX", "PERSIST"})))
 		}
 	}
-	o := g.cmd("set", args...)
-	if expiry {
-		// Keys never expire in raftlist: every SET that asks for an
-		// expiry is refused, whatever else it says.
-		o.kind, o.want = raftlistOnly, "ERR"
+	return g.cmd("set", args...)
+}
+
+// relSeconds is a time to live in seconds that outlasts the run, or one
+// Redis refuses.
+func (g *gen) relSeconds() []byte {
+	if g.chance(10) {
+		return []byte(g.pick([]string{"0", "-5", "abc", "9223372036854775807", ""}))
+	}
+	return []byte(g.pick([]string{"100000", "1000000"}))
+}
+
+// relMs is a time to live in milliseconds that outlasts the run (distinct
+// from relSeconds's), or one Redis refuses.
+func (g *gen) relMs() []byte {
+	if g.chance(10) {
+		return []byte(g.pick([]string{"0", "-5", "x", "9223372036854775807"}))
+	}
+	return []byte(g.pick([]string{"500000000", "5000000000"}))
+}
+
+// futureSeconds and futureMs are deadlines in 2100 and 2200.
+func (g *gen) futureSeconds() []byte { return []byte(g.pick([]string{"4102444800", "7258118400"})) }
+func (g *gen) futureMs() []byte {
+	return []byte(g.pick([]string{"4102444800123", "7258118400456"}))
+}
+
+// pastSeconds and pastMs are deadlines long gone, and the edges of the
+// range.
+func (g *gen) pastSeconds() []byte {
+	return []byte(g.pick([]string{"1", "1000000000", "0", "-1", "-9223372036854775808", "9223372036854775807"}))
+}
+func (g *gen) pastMs() []byte {
+	return []byte(g.pick([]string{"1", "1000000000000", "0", "-1", "-9223372036854775808", "9223372036854775807"}))
+}
+
+// expire sends EXPIRE, PEXPIRE, EXPIREAT or PEXPIREAT with a far or past
+// time and sometimes conditions (GT and LT with absolute times only).
+func (g *gen) expire() op {
+	name := g.pick([]string{"expire", "pexpire", "expireat", "pexpireat"})
+	var when []byte
+	past := g.chance(25)
+	switch {
+	case name == "expire" && past:
+		when = []byte(g.pick([]string{"0", "-1", "-100000", "-9223372036854775808", "9223372036854775807"}))
+	case name == "expire":
+		when = g.relSeconds()
+	case name == "pexpire" && past:
+		when = []byte(g.pick([]string{"0", "-1", "-9223372036854775808", "9223372036854775807"}))
+	case name == "pexpire":
+		when = g.relMs()
+	case name == "expireat" && past:
+		when = g.pastSeconds()
+	case name == "expireat":
+		when = g.futureSeconds()
+	case past:
+		when = g.pastMs()
+	default:
+		when = g.futureMs()
+	}
+	args := [][]byte{g.key(), when}
+	absolute := strings.HasSuffix(name, "at")
+	for i, n := 0, g.r.IntN(3); i < n; i++ {
+		opts := []string{"nx", "xx"}
+		if absolute || g.chance(5) {
+			opts = append(opts, "gt", "lt", "gt", "lt")
+		}
+		if g.chance(5) {
+			opts = append(opts, "bogus", "")
+		}
+		args = append(args, g.name(g.pick(opts)))
+	}
+	o := g.cmd(name, args...)
+	for _, a := range args[2:] {
+		if !absolute && (bytes.EqualFold(a, []byte("gt")) || bytes.EqualFold(a, []byte("lt"))) {
+			// A relative GT or LT only for its errors: no valid time.
+			o.args[2] = []byte("x")
+		}
 	}
 	return o
+}
+
+// ttl reads a time to live or a deadline.
+func (g *gen) ttl() op {
+	name := g.pick([]string{"ttl", "pttl", "expiretime", "pexpiretime"})
+	o := g.cmd(name, g.key())
+	o.kind, o.tolerance = cmpTTL, 3000
+	if name == "ttl" || name == "expiretime" {
+		o.tolerance = 3
+	}
+	return o
+}
+
+// getex sends GETEX with at most one option, far or past times only.
+func (g *gen) getex() op {
+	args := [][]byte{g.key()}
+	switch g.r.IntN(9) {
+	case 0:
+		args = append(args, g.name("ex"), g.relSeconds())
+	case 1:
+		args = append(args, g.name("px"), g.relMs())
+	case 2:
+		args = append(args, g.name("exat"), g.futureSeconds())
+	case 3:
+		args = append(args, g.name("pxat"), g.pick2(g.futureMs(), []byte("1")))
+	case 4:
+		args = append(args, g.name("persist"))
+	case 5:
+		args = append(args, []byte(g.pick([]string{"keepttl", "bogus", "persist"})), []byte("10"))
+	}
+	return g.cmd("getex", args...)
+}
+
+func (g *gen) pick2(a, b []byte) []byte {
+	if g.chance(50) {
+		return a
+	}
+	return b
 }
 
 func (g *gen) ping() op {
@@ -632,7 +780,9 @@ var genCommandNames = []string{"lpush", "rpush", "lpushx", "rpushx", "lpop", "rp
 	"lindex", "lpos", "lset", "linsert", "lrem", "ltrim", "lmove", "rpoplpush", "lmpop",
 	"del", "unlink", "exists", "type", "keys", "scan", "rename", "renamenx", "dbsize",
 	"flushdb", "flushall", "get", "set", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
-	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset"}
+	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset",
+	"expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl", "expiretime", "pexpiretime", "persist", "setex",
+	"psetex", "getex", "getdel"}
 
 // getkeysNames are the commands COMMAND GETKEYS is asked about: every
 // kind of key spec, commands without keys, containers and unknown names.
@@ -759,7 +909,8 @@ var arities = map[string]int{
 	"keys": 2, "scan": -2, "rename": 3, "renamenx": 3, "dbsize": 1, "flushdb": -1, "flushall": -1,
 	"get": 2, "set": -3, "incr": 2, "decr": 2, "incrby": 3, "decrby": 3, "incrbyfloat": 3, "append": 3,
 	"strlen": 2, "getrange": 4, "substr": 4, "setrange": 4, "mget": -2, "mset": -3, "msetnx": -3,
-	"setnx": 3, "getset": 3, "ping": -1, "echo": 2, "select": 2, "client": -2,
+	"setnx": 3, "getset": 3, "expire": -3, "pexpire": -3, "expireat": -3, "pexpireat": -3, "ttl": 2,
+	"pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "setex": 4, "psetex": 4, "getex": -2, "getdel": 2, "ping": -1, "echo": 2, "select": 2, "client": -2,
 	"command": -1, "debug": -2, "hello": -1,
 }
 

@@ -45,20 +45,41 @@ var intentionalDifferences = []difference{
 		"raftlist speaks RESP2 only; clients (go-redis) fall back to RESP2"},
 	{"DEBUG DIGEST", "not compared with Redis; raftlist must answer 40 hex digits; at the end all nodes' digests must be equal and the whole datasets (every key of every DB) are compared",
 		"the digest algorithms differ, and Redis 7 disables DEBUG by default"},
-	{"SET ... EX|PX|EXAT|PXAT|KEEPTTL", "not sent to Redis; raftlist must answer an ERR error",
-		"keys never expire in raftlist (no clock in the state machine)"},
+	{"TTL, PTTL, EXPIRETIME, PEXPIRETIME", "-2, -1 and errors byte for byte; times within 3 s (or 3 for seconds), also in the final dataset comparison (PTTL, 60 s); the generator sends only times far from the run's (see gen.set)",
+		"redis-server decides expiry with its own clock, raftlist with the leader's timestamp in the log entry: the same command sees times a few milliseconds apart"},
 	{"COMMAND INFO", "asked only for data commands; compared on name, arity, flags (as a set), first key, last key and step",
 		"raftlist reports no key specs, tips or subcommands and its own ACL categories; its connection commands carry flags of its own front door (no AUTH, no busy scripts)"},
 	{"COMMAND COUNT (and COMMAND, COMMAND LIST, COMMAND DOCS)", "COUNT not compared (must be an integer); the others not sent",
 		"raftlist implements a subset of Redis's commands"},
 	{"APPEND or SETRANGE making a string longer than 64 MiB", "not sent (SETRANGE offsets stay under 100000 or go past Redis's 512 MB too)",
 		"raftlist's MaxStringLen is a constant of the state machine, the same on every node; Redis's is its proto-max-bulk-len, 512 MB by default, which one 30-byte SETRANGE would make every node allocate"},
-	{"Redis commands raftlist does not implement (SADD, EXPIRE, HSET, ...)", "not sent",
+	{"Redis commands raftlist does not implement (SADD, HSET, ZADD, ...)", "not sent",
 		"raftlist is a list service: it answers them 'unknown command'; only names neither server knows are sent"},
 	{"READONLY, READWRITE", "not sent to Redis",
 		"standalone Redis answers 'cluster support disabled'; on raftlist READONLY makes a connection read its node's local state"},
 	{"-TRYAGAIN replies", "retried by the test client, as go-redis does",
 		"raftlist's 'not applied, retry' during a leader change is not an answer to the command"},
+}
+
+// ttlClose reports whether two replies of TTL, PTTL, EXPIRETIME or
+// PEXPIRETIME agree: identical, or both times (positive integers) at most
+// tolerance apart. -2 (no key) and -1 (no time to live) must match
+// exactly.
+func ttlClose(want, got []byte, tolerance int64) bool {
+	if string(want) == string(got) {
+		return true
+	}
+	parse := func(b []byte) (int64, bool) {
+		s := string(b)
+		if !strings.HasPrefix(s, ":") || !strings.HasSuffix(s, "\r\n") {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(s[1:len(s)-2], 10, 64)
+		return v, err == nil && v >= 0
+	}
+	w, ok1 := parse(want)
+	g, ok2 := parse(got)
+	return ok1 && ok2 && w-g <= tolerance && g-w <= tolerance
 }
 
 // diffHistory is how many earlier commands a mismatch report shows.
@@ -184,6 +205,10 @@ func (d *differ) run(i, j int, o op) {
 		d.compareNormalised(i, j, o, want, got, maskHello)
 	case cmpCommandInfo:
 		d.compareNormalised(i, j, o, want, got, commandInfoKey)
+	case cmpTTL:
+		if !ttlClose(want, got, o.tolerance) {
+			d.failf(i, j, o, want, got, "times differ by more than %d (or in kind)", o.tolerance)
+		}
 	default:
 		if string(want) != string(got) {
 			d.failf(i, j, o, want, got, "replies differ")
@@ -480,6 +505,11 @@ func (d *differ) compareDatasets() {
 		}
 		for _, k := range wk {
 			total++
+			ttl := bargs("PTTL", k)
+			if want, got := d.redisDo(-1, j, op{args: ttl}), d.raftlistDo(-1, j, ttl); !ttlClose(want, got, 60_000) {
+				d.t.Fatalf("dataset differs in db %d at key %s: PTTL: redis %s, raftlist %s",
+					db, quoteBytes([]byte(k), 80), quoteRaw(want), quoteRaw(got))
+			}
 			for _, args := range [][][]byte{bargs("TYPE", k), bargs("LRANGE", k, "0", "-1"), bargs("GET", k)} {
 				want := d.redisDo(-1, j, op{args: args})
 				got := d.raftlistDo(-1, j, args)

@@ -83,13 +83,24 @@ func upper(b []byte) string {
 	return string(out)
 }
 
-// Errors of the keyspace and string commands that redis-server would not
-// give: raftlist's own limits, worded like Redis errors.
+// Errors of the expiry commands (EXPIRE, SET EX, GETEX, ...), as
+// redis-server 7.0.15 words them.
 var (
-	// ErrNoExpiry answers SET's EX, PX, EXAT, PXAT and KEEPTTL: keys never
-	// expire in raftlist.
-	ErrNoExpiry = Error("ERR raftlist does not support key expiry")
+	ErrExpireNXAndOthers = Error("ERR NX and XX, GT or LT options at the same time are not compatible")
+	ErrExpireGTAndLT     = Error("ERR GT and LT options at the same time are not compatible")
 )
+
+// ErrInvalidExpire is Redis's addReplyErrorExpireTime for command name
+// (lower case, as Redis's fullname).
+func ErrInvalidExpire(name string) Error {
+	return Error("ERR invalid expire time in '" + name + "' command")
+}
+
+// ErrUnsupportedOption is EXPIRE's answer to an option it does not know,
+// named as sent (up to a NUL byte, as Redis formats a C string).
+func ErrUnsupportedOption(opt []byte) Error {
+	return Sanitize("ERR Unsupported option " + string(opt))
+}
 
 // Errors of scripts (EVAL, EVALSHA, SCRIPT and redis.call), worded as
 // redis-server 7.0.15 words them, then raftlist's own.
