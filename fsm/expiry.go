@@ -73,6 +73,14 @@ func (d *DB) Deadline(key []byte) (int64, bool) {
 	return t, ok
 }
 
+// Replace sets key to a new value and drops its deadline: Redis's setKey
+// without KEEPTTL (SET, MSET, GETSET). Set keeps the deadline, as commands
+// that change a value in place do (INCR, APPEND, SETRANGE, pushes).
+func (d *DB) Replace(key []byte, v Value) {
+	d.Set(key, v)
+	d.Persist(key)
+}
+
 // SetExpire gives a present key the deadline at (Unix ms). A deadline
 // already passed deletes the key at once, as Redis's EXPIRE does, so no
 // blocked client is served from it.

@@ -12,43 +12,56 @@ import (
 var expiryCommands = []Command{
 	// EXPIRE key seconds [NX|XX|GT|LT]
 	{Spec: resp.Spec{Name: "expire", Arity: -3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Set a key's time to live in seconds"}, Prepare: expireCommand("expire", 1000, true)},
+		Group: "generic", Since: "1.0.0", Summary: "Set a key's time to live in seconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: expireCommand("expire", 1000, true)},
 	// PEXPIRE key milliseconds [NX|XX|GT|LT]
 	{Spec: resp.Spec{Name: "pexpire", Arity: -3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "2.6.0", Summary: "Set a key's time to live in milliseconds"}, Prepare: expireCommand("pexpire", 1, true)},
+		Group: "generic", Since: "2.6.0", Summary: "Set a key's time to live in milliseconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: expireCommand("pexpire", 1, true)},
 	// EXPIREAT key unix-time-seconds [NX|XX|GT|LT]
 	{Spec: resp.Spec{Name: "expireat", Arity: -3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "1.2.0", Summary: "Set the expiration for a key as a UNIX timestamp"}, Prepare: expireCommand("expireat", 1000, false)},
+		Group: "generic", Since: "1.2.0", Summary: "Set the expiration for a key as a UNIX timestamp",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: expireCommand("expireat", 1000, false)},
 	// PEXPIREAT key unix-time-milliseconds [NX|XX|GT|LT]
 	{Spec: resp.Spec{Name: "pexpireat", Arity: -3, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "2.6.0", Summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds"}, Prepare: expireCommand("pexpireat", 1, false)},
+		Group: "generic", Since: "2.6.0", Summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: expireCommand("pexpireat", 1, false)},
 	// TTL key
 	{Spec: resp.Spec{Name: "ttl", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "1.0.0", Summary: "Get the time to live for a key in seconds"}, Prepare: ttlCommand(false, false)},
+		Group: "generic", Since: "1.0.0", Summary: "Get the time to live for a key in seconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}, Tips: []string{"nondeterministic_output"}}, Prepare: ttlCommand(false, false)},
 	// PTTL key
 	{Spec: resp.Spec{Name: "pttl", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "2.6.0", Summary: "Get the time to live for a key in milliseconds"}, Prepare: ttlCommand(true, false)},
+		Group: "generic", Since: "2.6.0", Summary: "Get the time to live for a key in milliseconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}, Tips: []string{"nondeterministic_output"}}, Prepare: ttlCommand(true, false)},
 	// EXPIRETIME key
 	{Spec: resp.Spec{Name: "expiretime", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "7.0.0", Summary: "Get the expiration Unix timestamp for a key"}, Prepare: ttlCommand(false, true)},
+		Group: "generic", Since: "7.0.0", Summary: "Get the expiration Unix timestamp for a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: ttlCommand(false, true)},
 	// PEXPIRETIME key
 	{Spec: resp.Spec{Name: "pexpiretime", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "7.0.0", Summary: "Get the expiration Unix timestamp for a key in milliseconds"}, Prepare: ttlCommand(true, true)},
+		Group: "generic", Since: "7.0.0", Summary: "Get the expiration Unix timestamp for a key in milliseconds",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: ttlCommand(true, true)},
 	// PERSIST key
 	{Spec: resp.Spec{Name: "persist", Arity: 2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "generic", Since: "2.2.0", Summary: "Remove the expiration from a key"}, Prepare: persist},
+		Group: "generic", Since: "2.2.0", Summary: "Remove the expiration from a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: persist},
 	// SETEX key seconds value
 	{Spec: resp.Spec{Name: "setex", Arity: 4, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.0.0", Summary: "Set the value and expiration of a key"}, Prepare: setexCommand("setex", setEX)},
+		Group: "string", Since: "2.0.0", Summary: "Set the value and expiration of a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyOW|resp.KeyUpdate)}}, Prepare: setexCommand("setex", setEX)},
 	// PSETEX key milliseconds value
 	{Spec: resp.Spec{Name: "psetex", Arity: 4, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.6.0", Summary: "Set the value and expiration in milliseconds of a key"}, Prepare: setexCommand("psetex", setPX)},
+		Group: "string", Since: "2.6.0", Summary: "Set the value and expiration in milliseconds of a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyOW|resp.KeyUpdate)}}, Prepare: setexCommand("psetex", setPX)},
 	// GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
 	{Spec: resp.Spec{Name: "getex", Arity: -2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "6.2.0", Summary: "Get the value of a key and optionally set its expiration"}, Prepare: getex},
+		Group: "string", Since: "6.2.0", Summary: "Get the value of a key and optionally set its expiration",
+		Keys: []resp.KeySpec{{Flags: resp.KeyRW | resp.KeyAccess | resp.KeyUpdate, Notes: "RW and UPDATE because it changes the TTL", Begin: 1, KeyStep: 1}}}, Prepare: getex},
 	// GETDEL key
 	{Spec: resp.Spec{Name: "getdel", Arity: 2, Flags: resp.Write | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "6.2.0", Summary: "Get the value of a key and delete the key"}, Prepare: getdel},
+		Group: "string", Since: "6.2.0", Summary: "Get the value of a key and delete the key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyDelete)}}, Prepare: getdel},
 }
 
 // expireFlags are EXPIRE's conditions.

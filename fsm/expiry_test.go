@@ -642,3 +642,31 @@ func TestAFormat2ScriptCallsOnlyTheCommandsOfItsBinary(t *testing.T) {
 		t.Errorf("PTTL l: exp -1 (no TTL), got %q", r)
 	}
 }
+
+func TestCommandsThatReplaceAValueDropItsTTL(t *testing.T) {
+	// Redis's setKey without KEEPTTL: MSET and GETSET write a new value and
+	// its deadline goes; INCR, APPEND and SETRANGE change the value in place
+	// and keep it, and MSETNX and SETNX leave an existing key alone (checked
+	// against redis-server 7.0.15).
+	n := exNewNode(t)
+	for _, c := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"MSET", "k", "v2"}, ":-1\r\n"},
+		{[]string{"MSETNX", "k", "v2"}, ":100000\r\n"},
+		{[]string{"SETNX", "k", "v2"}, ":100000\r\n"},
+		{[]string{"GETSET", "k", "v2"}, ":-1\r\n"},
+		{[]string{"SET", "k", "v2"}, ":-1\r\n"},
+		{[]string{"INCR", "k"}, ":100000\r\n"},
+		{[]string{"APPEND", "k", "x"}, ":100000\r\n"},
+		{[]string{"SETRANGE", "k", "0", "x"}, ":100000\r\n"},
+	} {
+		n.at(1000, "DEL", "k")
+		n.at(1000, "SET", "k", "1", "PX", "100000")
+		n.at(1000, c.cmd...)
+		if got := ksRESP(n.at(1000, "PTTL", "k")); got != c.want {
+			t.Errorf("%v on a key with a TTL: PTTL exp %q, got %q", c.cmd, c.want, got)
+		}
+	}
+}

@@ -7,10 +7,12 @@ import "github.com/raftlist/raftlist/fsm/resp"
 var stringCommands = []Command{
 	// GET key
 	{Spec: resp.Spec{Name: "get", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Get the value of a key"}, Prepare: get},
+		Group: "string", Since: "1.0.0", Summary: "Get the value of a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: get},
 	// SET key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]
 	{Spec: resp.Spec{Name: "set", Arity: -3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key"}, Prepare: set},
+		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key",
+		Keys: []resp.KeySpec{{Flags: resp.KeyRW | resp.KeyAccess | resp.KeyUpdate | resp.KeyVariableFlags, Notes: "RW and ACCESS due to the optional `GET` argument", Begin: 1, KeyStep: 1}}}, Prepare: set},
 }
 
 // GET key

@@ -15,19 +15,24 @@ import (
 var stringCounterCommands = []Command{
 	// INCR key
 	{Spec: resp.Spec{Name: "incr", Arity: 2, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Increment the integer value of a key by one"}, Prepare: incrBy(1)},
+		Group: "string", Since: "1.0.0", Summary: "Increment the integer value of a key by one",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: incrBy(1)},
 	// DECR key
 	{Spec: resp.Spec{Name: "decr", Arity: 2, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Decrement the integer value of a key by one"}, Prepare: incrBy(-1)},
+		Group: "string", Since: "1.0.0", Summary: "Decrement the integer value of a key by one",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: incrBy(-1)},
 	// INCRBY key increment
 	{Spec: resp.Spec{Name: "incrby", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Increment the integer value of a key by the given amount"}, Prepare: incrByArg(false)},
+		Group: "string", Since: "1.0.0", Summary: "Increment the integer value of a key by the given amount",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: incrByArg(false)},
 	// DECRBY key decrement
 	{Spec: resp.Spec{Name: "decrby", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Decrement the integer value of a key by the given number"}, Prepare: incrByArg(true)},
+		Group: "string", Since: "1.0.0", Summary: "Decrement the integer value of a key by the given number",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: incrByArg(true)},
 	// INCRBYFLOAT key increment
 	{Spec: resp.Spec{Name: "incrbyfloat", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.6.0", Summary: "Increment the float value of a key by the given amount"}, Prepare: incrByFloat},
+		Group: "string", Since: "2.6.0", Summary: "Increment the float value of a key by the given amount",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: incrByFloat},
 }
 
 // stringAt returns the string at key: nil when the key is missing,

@@ -7,19 +7,24 @@ import "github.com/raftlist/raftlist/fsm/resp"
 var stringMultiCommands = []Command{
 	// MGET key [key ...]
 	{Spec: resp.Spec{Name: "mget", Arity: -2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: -1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Get the values of all the given keys"}, Prepare: mget},
+		Group: "string", Since: "1.0.0", Summary: "Get the values of all the given keys",
+		Keys: []resp.KeySpec{resp.KeyRange(1, -1, resp.KeyRO|resp.KeyAccess)}, Tips: []string{"request_policy:multi_shard"}}, Prepare: mget},
 	// MSET key value [key value ...]
 	{Spec: resp.Spec{Name: "mset", Arity: -3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: -1, KeyStep: 2,
-		Group: "string", Since: "1.0.1", Summary: "Set multiple keys to multiple values"}, Prepare: msetCommand("mset", false)},
+		Group: "string", Since: "1.0.1", Summary: "Set multiple keys to multiple values",
+		Keys: []resp.KeySpec{{Flags: resp.KeyOW | resp.KeyUpdate, Begin: 1, LastKey: -1, KeyStep: 2}}, Tips: []string{"request_policy:multi_shard", "response_policy:all_succeeded"}}, Prepare: msetCommand("mset", false)},
 	// MSETNX key value [key value ...]
 	{Spec: resp.Spec{Name: "msetnx", Arity: -3, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: -1, KeyStep: 2,
-		Group: "string", Since: "1.0.1", Summary: "Set multiple keys to multiple values, only if none of the keys exist"}, Prepare: msetCommand("msetnx", true)},
+		Group: "string", Since: "1.0.1", Summary: "Set multiple keys to multiple values, only if none of the keys exist",
+		Keys: []resp.KeySpec{{Flags: resp.KeyOW | resp.KeyInsert, Begin: 1, LastKey: -1, KeyStep: 2}}, Tips: []string{"request_policy:multi_shard", "response_policy:agg_min"}}, Prepare: msetCommand("msetnx", true)},
 	// SETNX key value
 	{Spec: resp.Spec{Name: "setnx", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Set the value of a key, only if the key does not exist"}, Prepare: setnx},
+		Group: "string", Since: "1.0.0", Summary: "Set the value of a key, only if the key does not exist",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyOW|resp.KeyInsert)}}, Prepare: setnx},
 	// GETSET key value
 	{Spec: resp.Spec{Name: "getset", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key and return its old value"}, Prepare: getset},
+		Group: "string", Since: "1.0.0", Summary: "Set the string value of a key and return its old value",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyAccess|resp.KeyUpdate)}}, Prepare: getset},
 }
 
 // MGET key [key ...]
@@ -62,7 +67,7 @@ func msetCommand(name string, nx bool) func(args [][]byte) (Exec, error) {
 				}
 			}
 			for i := 0; i < len(pairs); i += 2 {
-				d.Set(pairs[i], &String{B: pairs[i+1]})
+				d.Replace(pairs[i], &String{B: pairs[i+1]})
 			}
 			if nx {
 				return resp.Int(1)
@@ -97,7 +102,7 @@ func getset(args [][]byte) (Exec, error) {
 		if reply == resp.ErrWrongType {
 			return reply
 		}
-		d.Set(key, &String{B: value})
+		d.Replace(key, &String{B: value})
 		return reply
 	}, nil
 }

@@ -15,19 +15,24 @@ const MaxStringLen = 64 << 20
 var stringRangeCommands = []Command{
 	// APPEND key value
 	{Spec: resp.Spec{Name: "append", Arity: 3, Flags: resp.Write | resp.DenyOOM | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.0.0", Summary: "Append a value to a key"}, Prepare: appendCommand},
+		Group: "string", Since: "2.0.0", Summary: "Append a value to a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyInsert)}}, Prepare: appendCommand},
 	// STRLEN key
 	{Spec: resp.Spec{Name: "strlen", Arity: 2, Flags: resp.ReadOnly | resp.Fast, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.2.0", Summary: "Get the length of the value stored in a key"}, Prepare: strlenCommand},
+		Group: "string", Since: "2.2.0", Summary: "Get the length of the value stored in a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO)}}, Prepare: strlenCommand},
 	// GETRANGE key start end
 	{Spec: resp.Spec{Name: "getrange", Arity: 4, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.4.0", Summary: "Get a substring of the string stored at a key"}, Prepare: getrange},
+		Group: "string", Since: "2.4.0", Summary: "Get a substring of the string stored at a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: getrange},
 	// SUBSTR key start end
 	{Spec: resp.Spec{Name: "substr", Arity: 4, Flags: resp.ReadOnly, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "1.0.0", Summary: "Get a substring of the string stored at a key"}, Prepare: getrange},
+		Group: "string", Since: "1.0.0", Summary: "Get a substring of the string stored at a key",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRO|resp.KeyAccess)}}, Prepare: getrange},
 	// SETRANGE key offset value
 	{Spec: resp.Spec{Name: "setrange", Arity: 4, Flags: resp.Write | resp.DenyOOM, FirstKey: 1, LastKey: 1, KeyStep: 1,
-		Group: "string", Since: "2.2.0", Summary: "Overwrite part of a string at key starting at the specified offset"}, Prepare: setrange},
+		Group: "string", Since: "2.2.0", Summary: "Overwrite part of a string at key starting at the specified offset",
+		Keys: []resp.KeySpec{resp.OneKey(1, resp.KeyRW|resp.KeyUpdate)}}, Prepare: setrange},
 }
 
 // APPEND key value
