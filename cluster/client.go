@@ -48,6 +48,24 @@ type client struct {
 	mu   sync.Mutex
 	name string
 	user string // the user AUTH logged in as; "" is default
+	// CLIENT SETINFO (Redis 7.2): shown in CLIENT LIST, "" when unset.
+	libName, libVer string
+	// serving is set while the connection's goroutine serves a pipeline;
+	// killed by CLIENT KILL (clientkill.go). Both under mu, so that a
+	// kill either finds the client idle and closes its socket, or the
+	// client finishes the command it started, answers it, and closes.
+	serving bool
+	killed  atomic.Bool
+
+	// CLIENT REPLY (clientreply.go); only the connection's goroutine
+	// touches them.
+	replyOff, replySkip, replySkipNext bool
+	// CLIENT NO-EVICT and NO-TOUCH: shown in CLIENT LIST's flags.
+	noEvict, noTouch atomic.Bool
+	// nodeLink marks a connection that carried another node's traffic
+	// (RAFT FORWARD and the other internal subcommands): CLIENT KILL
+	// never closes it, as it serves the clients of another node.
+	nodeLink atomic.Bool
 
 	lastCmd     atomic.Int64 // unix nanos
 	lastCmdName atomic.Value // string
@@ -88,10 +106,48 @@ func (c *client) getName() string {
 	return c.name
 }
 
+func (c *client) libInfo() (name, ver string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.libName, c.libVer
+}
+
+// beginServing marks the client busy with a pipeline, unless it was
+// killed: then it must serve nothing more.
+func (c *client) beginServing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed.Load() {
+		return false
+	}
+	c.serving = true
+	return true
+}
+
+// endServing reports whether the client was killed while it served.
+func (c *client) endServing() (killed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.serving = false
+	return c.killed.Load()
+}
+
+// kill marks the client killed and reports whether it was idle (its
+// socket may be closed at once) rather than serving (it closes itself
+// once the command it runs has answered).
+func (c *client) kill() (idle bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.killed.Store(true)
+	return !c.serving
+}
+
 // infoLine is the client's line in CLIENT LIST and CLIENT INFO, with the
-// fields redis-server 7.0 prints.
+// fields redis-server 7.2 prints: 7.0's, then lib-name and lib-ver, which
+// CLIENT SETINFO sets (clients send it on connect).
 func (c *client) infoLine() string {
 	name := c.getName()
+	libName, libVer := c.libInfo()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
 	flags := ""
@@ -101,6 +157,12 @@ func (c *client) infoLine() string {
 	}
 	if c.readonly.Load() {
 		flags += "r"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
+	}
+	if c.noTouch.Load() {
+		flags += "T"
 	}
 	if flags == "" {
 		flags = "N"
@@ -120,6 +182,7 @@ func (c *client) infoLine() string {
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
 		"user=" + c.getUser(), "redir=-1", "resp=2",
+		"lib-name=" + libName, "lib-ver=" + libVer,
 	}
 	return strings.Join(fields, " ")
 }
