@@ -154,10 +154,11 @@ func (s *Server) userExists(user string) bool {
 
 // matches reports whether CLIENT KILL with f, sent by self, kills c.
 // Every client raftlist serves is of type normal: it has no replicas,
-// masters or subscribers.
+// masters or subscribers. A connection logged in with the cluster secret
+// has node rights, which a client's kill must not take away.
 func (f *killFilter) matches(c, self *client) bool {
 	switch {
-	case c.node.Load() || c.nodeLink.Load() || c.killed.Load():
+	case c.node.Load() || c.nodeLink.Load() || c.getUser() == ClusterUser || c.killed.Load():
 		return false
 	case f.addr != nil && c.conn.RemoteAddr() != *f.addr:
 		return false
