@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -185,5 +186,72 @@ func TestClientRedis72SubcommandsAnswerAs72(t *testing.T) {
 		}
 		conn.Close()
 	}
+	mustConverge(t, c)
+}
+
+// TestClientReplyOffWritesOnce: writes sent under CLIENT REPLY OFF or
+// SKIP, on the leader and through followers (whose replies are relayed
+// from the leader), are applied exactly once, and nothing of their
+// replies reaches the client.
+func TestClientReplyOffWritesOnce(t *testing.T) {
+	c := mustStartCluster(t, 3)
+	leader := mustLeader(t, c)
+	var want []string
+	for i, n := range c.Nodes {
+		cmds := []string{"client reply off"}
+		for k := range 20 {
+			v := fmt.Sprintf("n%d-%d", i, k)
+			cmds = append(cmds, "rpush once "+v)
+			want = append(want, v)
+		}
+		cmds = append(cmds, "client reply skip", "rpush once skipped-"+n.ID, "client reply skip")
+		want = append(want, "skipped-"+n.ID)
+		if got := clientPipeline(t, n.ClientAddr, cmds); !bytes.Equal(got, clientPipelineEnd) {
+			t.Fatalf("%s: exp only %q, got %q", n.ID, clientPipelineEnd, got)
+		}
+	}
+	requireList(t, leader.ClientAddr, "once", false, want)
+	mustConverge(t, c)
+	for _, n := range c.Nodes {
+		requireList(t, n.ClientAddr, "once", true, want)
+	}
+}
+
+// TestClientKillSelfAnswersThenCloses: SKIPME no (and the old form) kill
+// the caller too, after its reply, as redis-server does; the rest of its
+// pipeline is not run.
+func TestClientKillSelfAnswersThenCloses(t *testing.T) {
+	redisSrv := mustStartRedis(t)
+	c := mustStartCluster(t, 3)
+	leader := mustLeader(t, c)
+	addrs := []string{redisSrv.Addr, leader.ClientAddr, followers(c, leader)[0].ClientAddr}
+	for _, form := range []func(info map[string]string) string{
+		func(info map[string]string) string { return "client kill skipme no id " + info["id"] },
+		func(info map[string]string) string { return "client kill " + info["addr"] },
+		func(info map[string]string) string { return "client kill laddr " + info["laddr"] + " addr " + info["addr"] + " skipme no" },
+	} {
+		var replies []string
+		for _, addr := range addrs {
+			conn := mustDial(t, addr)
+			info := clientFields(string(mustDo(t, conn, "client", "info").str))
+			var buf []byte
+			for _, cmd := range []string{form(info), "rpush killed-self x", "ping"} {
+				buf = resp.AppendCommand(buf, bargs(strings.Fields(cmd)...)...)
+			}
+			if err := conn.writeRaw(buf); err != nil {
+				t.Fatal(err)
+			}
+			replies = append(replies, string(readUntil(conn.conn, nil, 10*time.Second)))
+		}
+		if replies[0] != ":1\r\n" && replies[0] != "+OK\r\n" {
+			t.Fatalf("redis-server answered %q: the case tests nothing", replies[0])
+		}
+		for k, got := range replies[1:] {
+			if got != replies[0] {
+				t.Errorf("%s on %s: exp %q (redis-server), got %q", form(map[string]string{}), addrs[k+1], replies[0], got)
+			}
+		}
+	}
+	requireList(t, leader.ClientAddr, "killed-self", false, nil)
 	mustConverge(t, c)
 }
