@@ -228,7 +228,9 @@ func TestClientKillSelfAnswersThenCloses(t *testing.T) {
 	for _, form := range []func(info map[string]string) string{
 		func(info map[string]string) string { return "client kill skipme no id " + info["id"] },
 		func(info map[string]string) string { return "client kill " + info["addr"] },
-		func(info map[string]string) string { return "client kill laddr " + info["laddr"] + " addr " + info["addr"] + " skipme no" },
+		func(info map[string]string) string {
+			return "client kill laddr " + info["laddr"] + " addr " + info["addr"] + " skipme no"
+		},
 	} {
 		var replies []string
 		for _, addr := range addrs {
