@@ -42,6 +42,12 @@ type client struct {
 	one     [1]redcon.Command
 	closing bool
 
+	// queued is the size of the commands of the pipeline being served
+	// that have not finished, the one running included: with what redcon
+	// has read and not parsed, CLIENT LIST's qbuf, as Redis counts the
+	// query buffer until a command is done.
+	queued atomic.Int64
+
 	// auth is the connection's authLevel (auth.go); zero is no rights.
 	auth atomic.Int32
 
@@ -148,6 +154,7 @@ func (c *client) kill() (idle bool) {
 func (c *client) infoLine() string {
 	name := c.getName()
 	libName, libVer := c.libInfo()
+	pending, free := c.conn.QueryBuffer()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
 	flags := ""
@@ -177,7 +184,8 @@ func (c *client) infoLine() string {
 		fmt.Sprintf("idle=%d", int(idle.Seconds())),
 		"flags=" + flags,
 		fmt.Sprintf("db=%d", c.db.Load()),
-		"sub=0", "psub=0", "ssub=0", fmt.Sprintf("multi=%d", multi), "qbuf=0", "qbuf-free=0",
+		"sub=0", "psub=0", "ssub=0", fmt.Sprintf("multi=%d", multi),
+		fmt.Sprintf("qbuf=%d", int64(pending)+c.queued.Load()), fmt.Sprintf("qbuf-free=%d", free),
 		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),

@@ -51,6 +51,12 @@ const (
 func (s *Server) servePipeline(conn redcon.Conn, cmd redcon.Command) {
 	c := conn.Context().(*client)
 	rest := conn.ReadPipeline()
+	queued := len(cmd.Raw)
+	for _, r := range rest {
+		queued += len(r.Raw)
+	}
+	c.queued.Store(int64(queued))
+	defer c.queued.Store(0)
 	if len(rest) == 0 {
 		// No pipeline; a plain command is still a run of one, so that a
 		// follower forwards it on a shared connection.
@@ -68,6 +74,7 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 		kind, r := s.classify(c, cmds[0].Args)
 		if kind == runAlone {
 			s.serveAlone(conn, c, cmds[0].Args)
+			c.queued.Add(-int64(len(cmds[0].Raw)))
 			cmds = cmds[1:]
 			continue
 		}
@@ -87,6 +94,9 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 		}
 		c.run = run
 		s.serveRun(conn, c, kind, run, cmds[n-1].Args)
+		for _, cmd := range cmds[:n] {
+			c.queued.Add(-int64(len(cmd.Raw)))
+		}
 		cmds = cmds[n:]
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,44 @@ func TestClientKillSelfAnswersThenCloses(t *testing.T) {
 		}
 	}
 	requireList(t, leader.ClientAddr, "killed-self", false, nil)
+	mustConverge(t, c)
+}
+
+// TestClientListQbufCountsUnservedInput: qbuf in CLIENT LIST and INFO is
+// what the client sent and the server has not finished serving, as
+// redis-server counts it: the running command itself, a command only
+// partly received, nothing for an idle client.
+func TestClientListQbufCountsUnservedInput(t *testing.T) {
+	redisSrv := mustStartRedis(t)
+	c := mustStartCluster(t, 3)
+	leader := mustLeader(t, c)
+	partial := []byte("*3\r\n$5\r\nrpush\r\n$4\r\nqbuf\r\n$10\r\nabc")
+	qbufs := func(addr string) []string {
+		idle, busy, observer := mustDial(t, addr), mustDial(t, addr), mustDial(t, addr)
+		mustDo(t, idle, "client", "setname", "idle")
+		mustDo(t, busy, "client", "setname", "partial")
+		if err := busy.writeRaw(partial); err != nil {
+			t.Fatal(err)
+		}
+		own := clientFields(string(mustDo(t, observer, "client", "info").str))["qbuf"]
+		out := []string{"own=" + own}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			byName := map[string]string{}
+			for _, l := range clientLines(t, observer) {
+				byName[l["name"]] = l["qbuf"]
+			}
+			if byName["partial"] != "0" || time.Now().After(deadline) {
+				return append(out, "idle="+byName["idle"], "partial="+byName["partial"])
+			}
+			time.Sleep(20 * time.Millisecond) // the partial bytes are not read yet
+		}
+	}
+	want := qbufs(redisSrv.Addr)
+	for _, n := range []string{leader.ClientAddr, followers(c, leader)[0].ClientAddr} {
+		if got := qbufs(n); !slices.Equal(got, want) {
+			t.Errorf("qbuf on %s: exp %v (redis-server), got %v", n, want, got)
+		}
+	}
 	mustConverge(t, c)
 }
