@@ -139,7 +139,9 @@ func (s *Server) blockingWrite(r *request) resp.Reply {
 	if !isBlocked(reply) {
 		return reply
 	}
+	r.c.blocked.Store(true)
 	reply = s.awaitServed(r, slot, blockTimeout(r.args))
+	r.c.blocked.Store(false)
 	if r.c.killed.Load() && string(resp.AppendRESP(nil, reply)) == "*-1\r\n" {
 		// CLIENT KILL cancelled the waiter: a killed client gets no
 		// reply. An element served before the cancel is still written.

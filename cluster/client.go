@@ -66,8 +66,9 @@ type client struct {
 	// CLIENT REPLY (clientreply.go); only the connection's goroutine
 	// touches them.
 	replyOff, replySkip, replySkipNext bool
-	// CLIENT NO-EVICT and NO-TOUCH: shown in CLIENT LIST's flags.
-	noEvict, noTouch atomic.Bool
+	// CLIENT NO-EVICT and NO-TOUCH, and blocked in a blocking command:
+	// shown in CLIENT LIST's flags.
+	noEvict, noTouch, blocked atomic.Bool
 	// nodeLink marks a connection that carried another node's traffic
 	// (RAFT FORWARD and the other internal subcommands): CLIENT KILL
 	// never closes it, as it serves the clients of another node.
@@ -161,6 +162,9 @@ func (c *client) infoLine() string {
 	multi := c.multiLen.Load() - 1
 	if multi >= 0 {
 		flags += "x"
+	}
+	if c.blocked.Load() {
+		flags += "b"
 	}
 	if c.readonly.Load() {
 		flags += "r"

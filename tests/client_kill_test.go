@@ -104,6 +104,11 @@ func TestClientKillEndsBlockedWaiterThroughTheLog(t *testing.T) {
 		// the kill answered, so the push is not served to the killed
 		// client.
 		killer := mustDial(t, tc.home.ClientAddr)
+		for _, l := range clientLines(t, killer) {
+			if l["id"] == info["id"] && (l["flags"] != "b" || l["cmd"] != "blpop") {
+				t.Fatalf("a client blocked in BLPOP: exp flags=b cmd=blpop, got %v", l)
+			}
+		}
 		replies, err := killer.pipeline([][][]byte{bargs(tc.kill(info["id"], info["addr"], info["laddr"])...), bargs("rpush", key, "x")})
 		if err != nil {
 			t.Fatalf("CLIENT KILL, RPUSH on %s: %v", tc.home.ID, err)
