@@ -66,6 +66,9 @@ type client struct {
 	// CLIENT REPLY (clientreply.go); only the connection's goroutine
 	// touches them.
 	replyOff, replySkip, replySkipNext bool
+	// replyDecided: the reply being written already is what Redis writes
+	// under the reply modes (an EXEC that ran CLIENT REPLY).
+	replyDecided bool
 	// CLIENT NO-EVICT and NO-TOUCH, and blocked in a blocking command:
 	// shown in CLIENT LIST's flags.
 	noEvict, noTouch, blocked atomic.Bool

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"strconv"
+
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -36,8 +38,8 @@ func clientReply(_ *Server, r *request) resp.Reply {
 // dropped, and moves SKIP on to the next command, as Redis's resetClient
 // does after every command.
 func (c *client) suppressReply() bool {
-	drop := c.replyOff || c.replySkip
-	c.replySkip, c.replySkipNext = c.replySkipNext, false
+	drop := (c.replyOff || c.replySkip) && !c.replyDecided
+	c.replySkip, c.replySkipNext, c.replyDecided = c.replySkipNext, false, false
 	return drop
 }
 
@@ -110,4 +112,52 @@ func subcommandFullName(args [][]byte) string {
 		return cc.Name + "|" + sc.name
 	}
 	return ""
+}
+
+// execReplyModes is what Redis writes of an EXEC whose transaction runs
+// CLIENT REPLY: it checks the connection's reply mode as each reply is
+// added, so the array header goes out under the mode EXEC started in and
+// each element under the mode after its command ran. (With OFF inside the
+// transaction, Redis writes a header and fewer elements: a broken stream,
+// reproduced as it is.) nil when the transaction has no CLIENT REPLY.
+type execReplyModes struct {
+	headerDropped bool
+	dropped       []bool
+}
+
+func (c *client) newReplyModes(cmds []txCmd) *execReplyModes {
+	for _, q := range cmds {
+		if len(q.args) > 1 && isWord(q.args[0], "client") && isWord(q.args[1], "reply") {
+			return &execReplyModes{headerDropped: c.replyOff || c.replySkip}
+		}
+	}
+	return nil
+}
+
+// note records the mode the last command's reply is added under.
+func (m *execReplyModes) note(c *client) {
+	if m != nil {
+		m.dropped = append(m.dropped, c.replyOff || c.replySkip)
+	}
+}
+
+// wire is EXEC's reply: out itself, or the bytes Redis writes, which the
+// front door then writes whatever the mode (replyDecided).
+func (m *execReplyModes) wire(c *client, out resp.Array) resp.Reply {
+	if m == nil {
+		return out
+	}
+	var b []byte
+	if !m.headerDropped {
+		b = append(b, '*')
+		b = strconv.AppendInt(b, int64(len(out)), 10)
+		b = append(b, '\r', '\n')
+	}
+	for i, r := range out {
+		if !m.dropped[i] {
+			b = resp.AppendRESP(b, r)
+		}
+	}
+	c.replyDecided = true
+	return resp.Raw(b)
 }
