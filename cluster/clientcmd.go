@@ -52,14 +52,11 @@ func clientList(s *Server, r *request) resp.Reply {
 	switch {
 	case len(args) == 0:
 	case len(args) == 2 && isWord(args[0], "type"):
-		t := strings.ToLower(string(args[1]))
-		switch t {
-		case "normal":
-		case "master", "replica", "slave", "pubsub":
-			onlyNone = true
-		default:
+		t, ok := clientTypeByName(args[1])
+		if !ok {
 			return resp.ErrUnknownClientType(args[1])
 		}
+		onlyNone = t != "normal" // every client raftlist serves is normal
 	case len(args) >= 2 && isWord(args[0], "id"):
 		ids = make(map[int64]bool)
 		for _, a := range args[1:] {

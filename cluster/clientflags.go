@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"strconv"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -19,13 +20,13 @@ var noReply = resp.Raw(nil)
 func clientReply(_ *Server, r *request) resp.Reply {
 	c := r.c
 	switch {
-	case isWord(r.args[2], "on"):
+	case isCWord(r.args[2], "on"):
 		c.replyOff, c.replySkip, c.replySkipNext = false, false, false
 		return resp.OK
-	case isWord(r.args[2], "off"):
+	case isCWord(r.args[2], "off"):
 		c.replyOff = true
 		return noReply
-	case isWord(r.args[2], "skip"):
+	case isCWord(r.args[2], "skip"):
 		if !c.replyOff {
 			c.replySkipNext = true
 		}
@@ -63,9 +64,9 @@ type boolFlag interface{ Store(bool) }
 
 func setFlag(flag boolFlag, arg []byte) resp.Reply {
 	switch {
-	case isWord(arg, "on"):
+	case isCWord(arg, "on"):
 		flag.Store(true)
-	case isWord(arg, "off"):
+	case isCWord(arg, "off"):
 		flag.Store(false)
 	default:
 		return resp.ErrSyntax
@@ -79,8 +80,8 @@ func setFlag(flag boolFlag, arg []byte) resp.Reply {
 // attribute, as in Redis.
 func clientSetInfo(_ *Server, r *request) resp.Reply {
 	attr, val := r.args[2], r.args[3]
-	isName := isWord(attr, "lib-name")
-	if !isName && !isWord(attr, "lib-ver") {
+	isName := isCWord(attr, "lib-name")
+	if !isName && !isCWord(attr, "lib-ver") {
 		return resp.ErrUnrecognizedOption(attr)
 	}
 	for _, ch := range val {
@@ -160,4 +161,18 @@ func (m *execReplyModes) wire(c *client, out resp.Array) resp.Reply {
 	}
 	c.replyDecided = true
 	return resp.Raw(b)
+}
+
+// isCWord is isWord as Redis's strcasecmp sees an argument: up to its
+// first NUL byte. Redis compares CLIENT's option words and values so.
+func isCWord(arg []byte, word string) bool {
+	return isWord(cString(arg), word)
+}
+
+// cString is arg up to its first NUL byte.
+func cString(arg []byte) []byte {
+	if i := bytes.IndexByte(arg, 0); i >= 0 {
+		return arg[:i]
+	}
+	return arg
 }

@@ -84,7 +84,7 @@ func (s *Server) awaitEnded(ended []chan struct{}) {
 // its errors: the first bad option decides the reply.
 func (s *Server) parseKillFilter(args [][]byte) (killFilter, resp.Error) {
 	if len(args) == 1 {
-		addr := string(args[0])
+		addr := string(cString(args[0])) // compared with strcmp
 		return killFilter{old: true, addr: &addr}, "" // the old form may kill the caller
 	}
 	f := killFilter{skipMe: true}
@@ -94,35 +94,35 @@ func (s *Server) parseKillFilter(args [][]byte) (killFilter, resp.Error) {
 		}
 		opt, val := args[i], args[i+1]
 		switch {
-		case isWord(opt, "id"):
+		case isCWord(opt, "id"):
 			id, ok := resp.ParseInt(val)
 			if !ok || id < 1 {
 				return f, resp.ErrKillClientID
 			}
 			f.id = id
-		case isWord(opt, "type"):
+		case isCWord(opt, "type"):
 			t, ok := clientTypeByName(val)
 			if !ok {
 				return f, resp.ErrUnknownClientType(val)
 			}
 			f.typ = t
-		case isWord(opt, "addr"):
-			a := string(val)
+		case isCWord(opt, "addr"):
+			a := string(cString(val))
 			f.addr = &a
-		case isWord(opt, "laddr"):
-			a := string(val)
+		case isCWord(opt, "laddr"):
+			a := string(cString(val))
 			f.laddr = &a
-		case isWord(opt, "user"):
+		case isCWord(opt, "user"):
 			u := string(val)
 			if !s.userExists(u) {
 				return f, resp.ErrNoSuchUser(val)
 			}
 			f.user = &u
-		case isWord(opt, "skipme"):
+		case isCWord(opt, "skipme"):
 			switch {
-			case isWord(val, "yes"):
+			case isCWord(val, "yes"):
 				f.skipMe = true
-			case isWord(val, "no"):
+			case isCWord(val, "no"):
 				f.skipMe = false
 			default:
 				return f, resp.ErrSyntax
@@ -137,11 +137,11 @@ func (s *Server) parseKillFilter(args [][]byte) (killFilter, resp.Error) {
 // clientTypeByName is Redis's getClientTypeByName; slave is replica.
 func clientTypeByName(name []byte) (string, bool) {
 	for _, t := range []string{"normal", "master", "replica", "pubsub"} {
-		if isWord(name, t) {
+		if isCWord(name, t) {
 			return t, true
 		}
 	}
-	if isWord(name, "slave") {
+	if isCWord(name, "slave") {
 		return "replica", true
 	}
 	return "", false

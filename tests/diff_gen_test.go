@@ -564,17 +564,17 @@ func (g *gen) clientKill() op {
 		case 0:
 			args = append(args, g.name("id"), []byte(g.pick([]string{"99999999", "0", "-1", "x", "1.5", "01", "", "9223372036854775807", "9223372036854775808"})))
 		case 1:
-			args = append(args, g.name("addr"), []byte(g.pick([]string{"1.2.3.4:5", "", "nosuch", "127.0.0.1:1"})))
+			args = append(args, g.name("addr"), []byte(g.pick([]string{"1.2.3.4:5", "", "nosuch", "127.0.0.1:1", "1.2.3.4:5\x00"})))
 		case 2:
 			args = append(args, g.name("laddr"), []byte(g.pick([]string{"1.2.3.4:5", "", "127.0.0.1:1"})))
 		case 3:
-			args = append(args, g.name("type"), []byte(g.pick([]string{"master", "PUBSUB", "replica", "slave", "bogus", ""})))
+			args = append(args, g.name("type"), []byte(g.pick([]string{"master", "PUBSUB", "replica", "slave", "bogus", "", "master\x00x"})))
 		case 4:
 			args = append(args, g.name("user"), []byte(g.pick([]string{"nosuch", "", "Default"})))
 		case 5:
-			args = append(args, g.name("skipme"), []byte(g.pick([]string{"yes", "NO", "maybe", ""})))
+			args = append(args, g.name("skipme"), []byte(g.pick([]string{"yes", "NO", "maybe", "", "no\x00"})))
 		case 6:
-			args = append(args, []byte(g.pick([]string{"maxage", "bogus", ""})), []byte("1"))
+			args = append(args, []byte(g.pick([]string{"maxage", "bogus", "", "skipme\x00"})), []byte("1"))
 		case 7:
 			args = append(args, g.name("id")) // an option without its value
 		default:
@@ -598,7 +598,7 @@ func (g *gen) clientReply() op {
 	for range n {
 		switch g.r.IntN(6) {
 		case 0, 1:
-			cmds = append(cmds, g.cmd("client", g.name("reply"), []byte(g.pick([]string{"on", "OFF", "skip", "Skip", "bogus", ""}))))
+			cmds = append(cmds, g.cmd("client", g.name("reply"), []byte(g.pick([]string{"on", "OFF", "skip", "Skip", "bogus", "", "off\x00junk"}))))
 		case 2:
 			cmds = append(cmds, g.push("rpush"))
 		case 3:
@@ -608,6 +608,9 @@ func (g *gen) clientReply() op {
 		default:
 			cmds = append(cmds, g.ping())
 		}
+	}
+	if g.chance(25) { // Redis checks the mode as each of EXEC's replies is added
+		cmds = append(append([]op{g.cmd("multi")}, cmds...), g.cmd("exec"))
 	}
 	return op{kind: cmpRaw, pipeline: cmds, selectDB: -1}
 }

@@ -251,13 +251,12 @@ func (d *differ) runRawPipeline(i, j int, cmds []op) {
 		if err := c.writeRaw(buf); err != nil {
 			return nil, err
 		}
-		var out []byte
-		for !bytes.HasSuffix(out, end) {
-			raw, err := c.readReply()
-			if err != nil {
-				return out, err
-			}
-			out = append(out, raw...)
+		// Raw bytes, not replies: with CLIENT REPLY OFF inside MULTI,
+		// Redis writes an array header and fewer elements. Nothing is
+		// buffered in c's reader between two operations.
+		out := readUntil(c.conn, end, c.timeout)
+		if !bytes.HasSuffix(out, end) {
+			return out, fmt.Errorf("no closing ECHO in %q", out)
 		}
 		return out, nil
 	}
