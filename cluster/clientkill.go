@@ -84,7 +84,7 @@ func (s *Server) awaitEnded(ended []chan struct{}) {
 // its errors: the first bad option decides the reply.
 func (s *Server) parseKillFilter(args [][]byte) (killFilter, resp.Error) {
 	if len(args) == 1 {
-		addr := string(cString(args[0])) // compared with strcmp
+		addr := string(cString(args[0]))              // compared with strcmp
 		return killFilter{old: true, addr: &addr}, "" // the old form may kill the caller
 	}
 	f := killFilter{skipMe: true}
