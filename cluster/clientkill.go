@@ -84,8 +84,10 @@ func (s *Server) awaitEnded(ended []chan struct{}) {
 // its errors: the first bad option decides the reply.
 func (s *Server) parseKillFilter(args [][]byte) (killFilter, resp.Error) {
 	if len(args) == 1 {
-		addr := string(cString(args[0]))              // compared with strcmp
-		return killFilter{old: true, addr: &addr}, "" // the old form may kill the caller
+		// Compared as Redis's strcmp does; the old form may kill the
+		// caller.
+		addr := string(cString(args[0]))
+		return killFilter{old: true, addr: &addr}, ""
 	}
 	f := killFilter{skipMe: true}
 	for i := 0; i < len(args); i += 2 {
