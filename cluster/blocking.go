@@ -42,6 +42,9 @@ type blockSlot struct {
 	// restored is signalled when this node installs a snapshot
 	// (blocking_restore.go).
 	restored chan struct{}
+	// ended is closed once the client's blocking command has its answer
+	// (the waiter ended through the log): CLIENT KILL waits for it.
+	ended chan struct{}
 }
 
 // blockRegistry maps this process's request seq to its slot.
@@ -52,7 +55,7 @@ type blockRegistry struct {
 
 func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
 	slot := &blockSlot{client: c, reply: make(chan resp.Reply, 1), unblock: make(chan fsm.UnblockReason, 1),
-		restored: make(chan struct{}, 1)}
+		restored: make(chan struct{}, 1), ended: make(chan struct{})}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.slots == nil {
@@ -65,6 +68,9 @@ func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
 func (b *blockRegistry) drop(seq uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if slot := b.slots[seq]; slot != nil {
+		close(slot.ended)
+	}
 	delete(b.slots, seq)
 }
 
@@ -142,7 +148,15 @@ func (s *Server) blockingWrite(r *request) resp.Reply {
 	if !isBlocked(reply) {
 		return reply
 	}
-	return s.awaitServed(r, slot, blockTimeout(r.args))
+	r.c.blocked.Store(true)
+	reply = s.awaitServed(r, slot, blockTimeout(r.args))
+	r.c.blocked.Store(false)
+	if r.c.killed.Load() && string(resp.AppendRESP(nil, reply)) == "*-1\r\n" {
+		// CLIENT KILL cancelled the waiter: a killed client gets no
+		// reply. An element served before the cancel is still written.
+		return noReply
+	}
+	return reply
 }
 
 func isBlocked(reply resp.Reply) bool {

@@ -42,12 +42,40 @@ type client struct {
 	one     [1]redcon.Command
 	closing bool
 
+	// queued is the size of the commands of the pipeline being served
+	// that have not finished, the one running included: with what redcon
+	// has read and not parsed, CLIENT LIST's qbuf, as Redis counts the
+	// query buffer until a command is done.
+	queued atomic.Int64
+
 	// auth is the connection's authLevel (auth.go); zero is no rights.
 	auth atomic.Int32
 
 	mu   sync.Mutex
 	name string
 	user string // the user AUTH logged in as; "" is default
+	// CLIENT SETINFO (Redis 7.2): shown in CLIENT LIST, "" when unset.
+	libName, libVer string
+	// serving is set while the connection's goroutine serves a pipeline;
+	// killed by CLIENT KILL (clientkill.go). Both under mu, so that a
+	// kill either finds the client idle and closes its socket, or the
+	// client finishes the command it started, answers it, and closes.
+	serving bool
+	killed  atomic.Bool
+
+	// CLIENT REPLY (clientreply.go); only the connection's goroutine
+	// touches them.
+	replyOff, replySkip, replySkipNext bool
+	// replyDecided: the reply being written already is what Redis writes
+	// under the reply modes (an EXEC that ran CLIENT REPLY).
+	replyDecided bool
+	// CLIENT NO-EVICT and NO-TOUCH, and blocked in a blocking command:
+	// shown in CLIENT LIST's flags.
+	noEvict, noTouch, blocked atomic.Bool
+	// nodeLink marks a connection that carried another node's traffic
+	// (RAFT FORWARD and the other internal subcommands): CLIENT KILL
+	// never closes it, as it serves the clients of another node.
+	nodeLink atomic.Bool
 
 	lastCmd     atomic.Int64 // unix nanos
 	lastCmdName atomic.Value // string
@@ -88,10 +116,49 @@ func (c *client) getName() string {
 	return c.name
 }
 
+func (c *client) libInfo() (name, ver string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.libName, c.libVer
+}
+
+// beginServing marks the client busy with a pipeline, unless it was
+// killed: then it must serve nothing more.
+func (c *client) beginServing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.killed.Load() {
+		return false
+	}
+	c.serving = true
+	return true
+}
+
+// endServing reports whether the client was killed while it served.
+func (c *client) endServing() (killed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.serving = false
+	return c.killed.Load()
+}
+
+// kill marks the client killed and reports whether it was idle (its
+// socket may be closed at once) rather than serving (it closes itself
+// once the command it runs has answered).
+func (c *client) kill() (idle bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.killed.Store(true)
+	return !c.serving
+}
+
 // infoLine is the client's line in CLIENT LIST and CLIENT INFO, with the
-// fields redis-server 7.0 prints.
+// fields redis-server 7.2 prints: 7.0's, then lib-name and lib-ver, which
+// CLIENT SETINFO sets (clients send it on connect).
 func (c *client) infoLine() string {
 	name := c.getName()
+	libName, libVer := c.libInfo()
+	pending, free := c.conn.QueryBuffer()
 	now := time.Now()
 	idle := now.Sub(time.Unix(0, c.lastCmd.Load()))
 	flags := ""
@@ -99,8 +166,17 @@ func (c *client) infoLine() string {
 	if multi >= 0 {
 		flags += "x"
 	}
+	if c.blocked.Load() {
+		flags += "b"
+	}
 	if c.readonly.Load() {
 		flags += "r"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
+	}
+	if c.noTouch.Load() {
+		flags += "T"
 	}
 	if flags == "" {
 		flags = "N"
@@ -115,11 +191,13 @@ func (c *client) infoLine() string {
 		fmt.Sprintf("idle=%d", int(idle.Seconds())),
 		"flags=" + flags,
 		fmt.Sprintf("db=%d", c.db.Load()),
-		"sub=0", "psub=0", "ssub=0", fmt.Sprintf("multi=%d", multi), "qbuf=0", "qbuf-free=0",
+		"sub=0", "psub=0", "ssub=0", fmt.Sprintf("multi=%d", multi),
+		fmt.Sprintf("qbuf=%d", int64(pending)+c.queued.Load()), fmt.Sprintf("qbuf-free=%d", free),
 		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
 		"user=" + c.getUser(), "redir=-1", "resp=2",
+		"lib-name=" + libName, "lib-ver=" + libVer,
 	}
 	return strings.Join(fields, " ")
 }

@@ -13,9 +13,16 @@ var clientSubcommands = []subcommand{
 	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Bulk(r.c.infoLine() + "\n") }, 0},
 	{"list", -2, clientList, 0},
 	{"unblock", -3, clientUnblock, 0},
+	{"kill", -3, clientKill, 0},
+	{"reply", 3, clientReply, 0},
+	{"no-evict", 3, clientNoEvict, 0},
+	{"no-touch", 3, clientNoTouch, 0},
+	{"setinfo", 4, clientSetInfo, 0},
+	{"help", 2, clientHelp, 0},
 }
 
-// CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO
+// CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO |
+// UNBLOCK | KILL | REPLY | NO-EVICT | NO-TOUCH | SETINFO | HELP
 func clientCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("client", clientSubcommands, s, r)
 }
@@ -45,14 +52,11 @@ func clientList(s *Server, r *request) resp.Reply {
 	switch {
 	case len(args) == 0:
 	case len(args) == 2 && resp.IsOption(args[0], "type"):
-		t := strings.ToLower(string(args[1]))
-		switch t {
-		case "normal":
-		case "master", "replica", "slave", "pubsub":
-			onlyNone = true
-		default:
-			return resp.Error("ERR Unknown client type '" + string(args[1]) + "'")
+		t, ok := clientTypeByName(args[1])
+		if !ok {
+			return resp.ErrUnknownClientType(args[1])
 		}
+		onlyNone = t != "normal" // every client raftlist serves is normal
 	case len(args) >= 2 && resp.IsOption(args[0], "id"):
 		ids = make(map[int64]bool)
 		for _, a := range args[1:] {
@@ -84,4 +88,51 @@ func validClientName(name []byte) resp.Reply {
 		}
 	}
 	return nil
+}
+
+// CLIENT HELP
+//
+// Redis 7.0's text for the subcommands raftlist has (it lacks tracking,
+// CACHING, GETREDIR and PAUSE), with Redis 7.2's lines for NO-TOUCH and
+// SETINFO.
+func clientHelp(_ *Server, _ *request) resp.Reply {
+	return helpReply("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"ID",
+		"    Return the ID of the current connection.",
+		"INFO",
+		"    Return information about the current client connection.",
+		"KILL <ip:port>",
+		"    Kill connection made from <ip:port>.",
+		"KILL <option> <value> [<option> <value> [...]]",
+		"    Kill connections. Options are:",
+		"    * ADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made from the specified address",
+		"    * LADDR (<ip:port>|<unixsocket>:0)",
+		"      Kill connections made to specified local address",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Kill connections by type.",
+		"    * USER <username>",
+		"      Kill connections authenticated by <username>.",
+		"    * SKIPME (YES|NO)",
+		"      Skip killing current connection (default: yes).",
+		"LIST [options ...]",
+		"    Return information about client connections. Options:",
+		"    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+		"      Return clients of specified type.",
+		"REPLY (ON|OFF|SKIP)",
+		"    Control the replies sent to the current connection.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
+		"NO-EVICT (ON|OFF)",
+		"    Protect current client connection from eviction.",
+		"NO-TOUCH (ON|OFF)",
+		"    Will not touch LRU/LFU stats when this mode is on.",
+		"SETINFO <option> <value>",
+		"    Set client meta attr. Options are:",
+		"    * LIB-NAME: the client lib name.",
+		"    * LIB-VER: the client lib version.")
 }

@@ -41,10 +41,25 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	if c.closing || (!c.admitted && !s.admit(conn, c, cmd.Args)) {
 		return
 	}
+	if !c.beginServing() { // CLIENT KILL came between two reads
+		c.closing = true
+		conn.Close()
+		return
+	}
 	c.busy.Store(true)
 	s.servePipeline(conn, cmd)
 	c.lastCmd.Store(time.Now().UnixNano()) // idle counts from the reply, as Redis's lastinteraction
 	c.busy.Store(false)
+	// Flushed before the client counts as idle: a kill of an idle client
+	// closes its socket at once and must not lose the replies of commands
+	// that ran (redcon would flush them only after this returns).
+	conn.FlushWithin(0)
+	if c.endServing() {
+		// Killed while serving: the command it had started is answered,
+		// as in Redis, where a kill runs between two commands.
+		c.closing = true
+		conn.Close()
+	}
 }
 
 // execute serves one command the way route decides: refused, run here,

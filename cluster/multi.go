@@ -277,10 +277,12 @@ func execCommand(s *Server, r *request) resp.Reply {
 		}
 	}
 	out := make(resp.Array, 0, len(tx.cmds))
+	modes := c.newReplyModes(tx.cmds)
 	for _, q := range tx.cmds {
 		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}
 		if q.local != nil {
 			out = append(out, q.local(s, here))
+			modes.note(c)
 			continue
 		}
 		reply := replies[0]
@@ -289,8 +291,9 @@ func execCommand(s *Server, r *request) resp.Reply {
 			runInMachine(s, here)
 		}
 		out = append(out, reply)
+		modes.note(c)
 	}
-	return out
+	return modes.wire(c, out)
 }
 
 // execElements splits EXEC's reply (local, or relayed from the leader) into

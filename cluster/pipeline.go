@@ -51,6 +51,12 @@ const (
 func (s *Server) servePipeline(conn redcon.Conn, cmd redcon.Command) {
 	c := conn.Context().(*client)
 	rest := conn.ReadPipeline()
+	queued := len(cmd.Raw)
+	for _, r := range rest {
+		queued += len(r.Raw)
+	}
+	c.queued.Store(int64(queued))
+	defer c.queued.Store(0)
 	if len(rest) == 0 {
 		// No pipeline; a plain command is still a run of one, so that a
 		// follower forwards it on a shared connection.
@@ -64,10 +70,11 @@ func (s *Server) servePipeline(conn redcon.Conn, cmd redcon.Command) {
 
 // serveRest serves cmds in order, grouping runs.
 func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
-	for len(cmds) > 0 && !c.closing {
+	for len(cmds) > 0 && !c.closing && !c.killed.Load() {
 		kind, r := s.classify(c, cmds[0].Args)
 		if kind == runAlone {
 			s.serveAlone(conn, c, cmds[0].Args)
+			c.queued.Add(-int64(len(cmds[0].Raw)))
 			cmds = cmds[1:]
 			continue
 		}
@@ -86,14 +93,17 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 			n++
 		}
 		c.run = run
-		s.serveRun(conn, c, kind, run, cmds[n-1].Args[0])
+		s.serveRun(conn, c, kind, run, cmds[n-1].Args)
+		for _, cmd := range cmds[:n] {
+			c.queued.Add(-int64(len(cmd.Raw)))
+		}
 		cmds = cmds[n:]
 	}
 }
 
 // serveAlone runs one command by itself.
 func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
-	s.count(c, 1, args[0])
+	s.count(c, 1, args)
 	req := &request{c: c, db: int(c.db.Load()), args: args, received: time.Now()}
 	reply := s.execute(req)
 	s.stats.observe(commandName(args), reply, req.rejected, time.Since(req.received))
@@ -105,7 +115,7 @@ func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
 }
 
 // serveRun runs a run of writes or reads and writes its replies in order.
-func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []request, last []byte) {
+func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []request, last [][]byte) {
 	s.count(c, len(run), last)
 	now := time.Now()
 	for i := range run {
@@ -124,17 +134,29 @@ func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []reque
 	}
 }
 
-func (s *Server) count(c *client, n int, name []byte) {
+// count notes the command a client ran last, for CLIENT LIST's cmd=
+// (client|list for a subcommand, as Redis 7 shows it).
+func (s *Server) count(c *client, n int, args [][]byte) {
 	c.lastCmd.Store(time.Now().UnixNano())
-	if old, _ := c.lastCmdName.Load().(string); old != string(name) {
-		c.lastCmdName.Store(string(name))
+	if isNodeCommand(c, args) {
+		c.nodeLink.Store(true)
+	}
+	old, _ := c.lastCmdName.Load().(string)
+	if full := subcommandFullName(args); full != "" {
+		if old != full {
+			c.lastCmdName.Store(full)
+		}
+	} else if old != string(args[0]) { // compared without allocating
+		c.lastCmdName.Store(string(args[0]))
 	}
 }
 
 // reply encodes r into the connection's scratch buffer and queues it;
 // redcon flushes after the pipeline.
+// It is called once per command, in order: CLIENT REPLY's suppression
+// is decided here, for this connection only, whatever node made the reply.
 func (s *Server) reply(conn redcon.Conn, c *client, r resp.Reply) {
-	if c.closing {
+	if c.closing || c.suppressReply() {
 		return
 	}
 	c.out = resp.AppendRESP(c.out[:0], r)

@@ -40,6 +40,9 @@ const (
 	// redis-server's clock and raftlist's log time are not the same clock
 	// (see set).
 	cmpTTL
+	// cmpRaw: a pipeline (CLIENT REPLY may drop replies) compared on
+	// every byte each server writes, up to a closing CLIENT REPLY ON.
+	cmpRaw
 )
 
 // op is one generated command.
@@ -283,7 +286,7 @@ func genEntries() []genEntry {
 		{8, func(g *gen) op { return g.selectOp() }},
 		{1, func(g *gen) op { o := g.cmd("quit"); o.kind = cmpQuit; return o }},
 		{2, func(g *gen) op { return g.hello() }},
-		{6, func(g *gen) op { return g.client() }},
+		{8, func(g *gen) op { return g.client() }},
 		{2, func(g *gen) op { return g.info() }},
 		{6, func(g *gen) op { return g.command() }},
 		{2, func(g *gen) op { return g.debug() }},
@@ -735,7 +738,7 @@ func (g *gen) hello() op {
 }
 
 func (g *gen) client() op {
-	switch g.r.IntN(12) {
+	switch g.r.IntN(16) {
 	case 0, 1, 2:
 		n, _ := g.clientName()
 		o := g.cmd("client", g.name("setname"), []byte(n))
@@ -756,13 +759,123 @@ func (g *gen) client() op {
 		o.kind, o.shape = cmpShape, '$'
 		return o
 	case 9:
-		// CLIENT SETINFO is Redis 7.2's: 7.0, like raftlist, does not
-		// know it.
-		return g.cmd("client", g.name("setinfo"), []byte(g.pick([]string{"lib-name", "LIB-VER"})), []byte(g.pick([]string{"go-redis", "9.0"})))
+		return g.clientRedis72()
 	case 10:
-		return g.cmd("client", []byte(g.pick([]string{"bogus", "getname", "id", "setname"})), []byte("extra"), []byte("more"))
+		return g.cmd("client", []byte(g.pick([]string{"bogus", "getname", "id", "setname", "reply", "no-evict", "kill"})), []byte("extra"), []byte("more"))
+	case 11:
+		return g.clientKill()
+	case 12:
+		return g.clientReply()
+	case 13:
+		return g.cmd("client", g.name("no-evict"), []byte(g.pick([]string{"on", "OFF", "Off", "maybe", "", "on\x00"})))
+	case 14:
+		o := g.cmd("client", g.name("help"))
+		o.kind, o.shape = cmpShape, '*'
+		return o
 	}
-	return g.cmd("client", []byte(g.pick([]string{"nosuch", "", "kill-all"})))
+	// Not a subcommand with a NUL byte: Redis finds those by hash and
+	// strcasecmp, so whether it knows one depends on its table's buckets.
+	return g.cmd("client", []byte(g.pick([]string{"nosuch", "", "kill-all", "REPLY "})))
+}
+
+// clientKill returns a CLIENT KILL, in either form, with filters that
+// match no client of either server (ids nobody has, addresses nobody
+// connects from, types raftlist and the reference have no client of),
+// mixed with bad options, values and argument counts.
+func (g *gen) clientKill() op {
+	args := [][]byte{g.name("kill")}
+	if g.chance(20) { // the old form
+		args = append(args, []byte(g.pick([]string{"1.2.3.4:5", "nosuch", "", "127.0.0.1:1", "[::1]:6379", "id"})))
+		return g.cmd("client", args...)
+	}
+	n := 1 + g.r.IntN(4)
+	for range n {
+		switch g.r.IntN(9) {
+		case 0:
+			args = append(args, g.name("id"), []byte(g.pick([]string{"99999999", "0", "-1", "x", "1.5", "01", "", "9223372036854775807", "9223372036854775808"})))
+		case 1:
+			args = append(args, g.name("addr"), []byte(g.pick([]string{"1.2.3.4:5", "", "nosuch", "127.0.0.1:1", "1.2.3.4:5\x00"})))
+		case 2:
+			args = append(args, g.name("laddr"), []byte(g.pick([]string{"1.2.3.4:5", "", "127.0.0.1:1"})))
+		case 3:
+			args = append(args, g.name("type"), []byte(g.pick([]string{"master", "PUBSUB", "replica", "slave", "bogus", "", "master\x00x"})))
+		case 4:
+			args = append(args, g.name("user"), []byte(g.pick([]string{"nosuch", "", "Default"})))
+		case 5:
+			args = append(args, g.name("skipme"), []byte(g.pick([]string{"yes", "NO", "maybe", "", "no\x00"})))
+		case 6:
+			args = append(args, []byte(g.pick([]string{"maxage", "bogus", "", "skipme\x00"})), []byte("1"))
+		case 7:
+			args = append(args, g.name("id")) // an option without its value
+		default:
+			// Matches nobody, so that any other filter may follow.
+			args = append(args, g.name("id"), []byte("99999998"))
+		}
+	}
+	// Matches nobody, or shifts a bad option into an error: no
+	// combination kills a client (SKIPME no alone would kill all).
+	args = append(args, []byte("id"), []byte("99999998"))
+	return g.cmd("client", args...)
+}
+
+// clientReply returns a pipeline of CLIENT REPLY ON|OFF|SKIP (and bad
+// ones) among writes, reads and errors, compared on every byte both
+// servers write; the dataset comparison at the end shows that writes
+// whose replies were dropped were applied exactly once.
+func (g *gen) clientReply() op {
+	n := 2 + g.r.IntN(10)
+	var cmds []op
+	for range n {
+		switch g.r.IntN(6) {
+		case 0, 1:
+			cmds = append(cmds, g.cmd("client", g.name("reply"), []byte(g.pick([]string{"on", "OFF", "skip", "Skip", "bogus", "", "off\x00junk"}))))
+		case 2:
+			cmds = append(cmds, g.push("rpush"))
+		case 3:
+			cmds = append(cmds, g.cmd("lrange", g.key(), []byte("0"), []byte("-1")))
+		case 4:
+			cmds = append(cmds, g.cmd("client", g.name("reply")))
+		default:
+			cmds = append(cmds, g.ping())
+		}
+	}
+	if g.chance(25) { // Redis checks the mode as each of EXEC's replies is added
+		cmds = append(append([]op{g.cmd("multi")}, cmds...), g.cmd("exec"))
+	}
+	return op{kind: cmpRaw, pipeline: cmds, selectDB: -1}
+}
+
+// clientRedis72 returns CLIENT SETINFO or NO-TOUCH, Redis 7.2's (7.0.15
+// answers unknown subcommand): not sent to Redis; raftlist must answer
+// as 7.2 does.
+func (g *gen) clientRedis72() op {
+	var o op
+	if g.chance(30) {
+		arg := g.pick([]string{"on", "OFF", "maybe", ""})
+		o = g.cmd("client", g.name("no-touch"), []byte(arg))
+		o.want = "ERR syntax error"
+		if strings.EqualFold(arg, "on") || strings.EqualFold(arg, "off") {
+			o.want = "+OK"
+		}
+	} else {
+		attr := g.pick([]string{"lib-name", "LIB-VER", "lib-nom", ""})
+		val := g.pick([]string{"go-redis", "9.0.5", "", "a b", "x\n", "redis-py(hi)"})
+		o = g.cmd("client", g.name("setinfo"), []byte(attr), []byte(val))
+		switch {
+		case !strings.EqualFold(attr, "lib-name") && !strings.EqualFold(attr, "lib-ver"):
+			o.want = "ERR Unrecognized option '" + attr + "'"
+		case strings.ContainsAny(val, " \n"):
+			o.want = "ERR " + attr + " cannot contain spaces, newlines or special characters."
+		default:
+			o.want = "+OK"
+		}
+		if g.chance(10) {
+			o.args = o.args[:len(o.args)-1]
+			o.want = "ERR wrong number of arguments for 'client|setinfo' command"
+		}
+	}
+	o.kind = raftlistOnly
+	return o
 }
 
 func (g *gen) info() op {

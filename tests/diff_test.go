@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 var (
@@ -35,6 +38,12 @@ var intentionalDifferences = []difference{
 		"Redis's cursors walk its hash table; raftlist walks keys in a fixed hash order (FNV-1a) so that every node gives the same pages, so pages and cursors differ"},
 	{"CLIENT ID, CLIENT LIST, CLIENT INFO", "not compared; raftlist must answer an integer / a bulk string",
 		"connection ids, addresses and ages differ between any two servers"},
+	{"CLIENT SETINFO, CLIENT NO-TOUCH", "not sent to Redis; raftlist must answer as Redis 7.2 does (+OK or 7.2's error)",
+		"Redis 7.2's subcommands, which go-redis v9 and redis-py send on connect; 7.0.15 answers unknown subcommand. CLIENT LIST and INFO show lib-name and lib-ver as 7.2 does"},
+	{"CLIENT HELP", "not compared; raftlist must answer an array",
+		"raftlist lists only the subcommands it has (no tracking, CACHING, GETREDIR, PAUSE), with 7.2's lines for NO-TOUCH and SETINFO"},
+	{"CLIENT KILL", "only filters that match no client are sent (the test's other connections share the servers)",
+		"none in the replies; raftlist kills only clients of the node it is sent to, never a connection carrying another node's traffic"},
 	{"INFO", "not compared; raftlist must answer a bulk string",
 		"server statistics; raftlist adds a # Raft section"},
 	{"HELLO", "compared with the values of id and role masked",
@@ -168,6 +177,10 @@ func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []s
 // run sends one command to Redis and to raftlist node j and compares.
 func (d *differ) run(i, j int, o op) {
 	d.syncConn(i, j)
+	if o.pipeline != nil && o.kind == cmpRaw {
+		d.runRawPipeline(i, j, o.pipeline)
+		return
+	}
 	if o.pipeline != nil {
 		d.runPipeline(i, j, o.pipeline)
 		return
@@ -240,6 +253,51 @@ func (d *differ) runPipeline(i, j int, cmds []op) {
 		if string(want[k]) != string(got[k]) {
 			d.failf(i, j, cmds[k], want[k], got[k], "replies differ at command %d of a pipeline of %d", k+1, len(cmds))
 		}
+	}
+}
+
+// rawPipelineEnd closes a cmpRaw pipeline: CLIENT REPLY ON answers
+// whatever the pipeline left, and the ECHO marks the end of the bytes.
+var rawPipelineEnd = [][][]byte{bargs("client", "reply", "on"), bargs("echo", "\x00end of a raw pipeline")}
+
+// runRawPipeline sends commands that may drop their replies (CLIENT REPLY)
+// to Redis and to node j, each side in one write, and compares every byte
+// each writes up to the closing ECHO.
+func (d *differ) runRawPipeline(i, j int, cmds []op) {
+	var buf []byte
+	for k, o := range cmds {
+		d.remember(fmt.Sprintf("op %d node %d: raw pipeline %d/%d: %s", i, j, k+1, len(cmds), quoteCommand(o.args)))
+		buf = resp.AppendCommand(buf, o.args...)
+	}
+	for _, args := range rawPipelineEnd {
+		buf = resp.AppendCommand(buf, args...)
+	}
+	endArg := rawPipelineEnd[1][1]
+	end := []byte(fmt.Sprintf("$%d\r\n%s\r\n", len(endArg), endArg))
+	read := func(c *rawConn) ([]byte, error) {
+		if err := c.writeRaw(buf); err != nil {
+			return nil, err
+		}
+		// Raw bytes, not replies: with CLIENT REPLY OFF inside MULTI,
+		// Redis writes an array header and fewer elements. Nothing is
+		// buffered in c's reader between two operations.
+		out := readUntil(c.conn, end, c.timeout)
+		if !bytes.HasSuffix(out, end) {
+			return out, fmt.Errorf("no closing ECHO in %q", out)
+		}
+		return out, nil
+	}
+	want, err := read(d.redis)
+	if err != nil {
+		d.failf(i, j, cmds[0], want, nil, "redis-server, in a raw pipeline of %d: %v", len(cmds), err)
+	}
+	got, err := read(d.nodes[j])
+	if err != nil {
+		d.failf(i, j, cmds[0], want, got, "raftlist node %s, in a raw pipeline of %d: %v", d.nodes[j].addr, len(cmds), err)
+	}
+	d.bytes += int64(len(want) + len(got))
+	if !bytes.Equal(want, got) {
+		d.failf(i, j, cmds[0], want, got, "bytes written differ for a pipeline with CLIENT REPLY")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync/atomic"
 )
 
 // Defaults used for any Limits field left at zero.
@@ -131,6 +132,15 @@ type Reader struct {
 	mbMarks []int // [begin,end) of each complete argument
 	scanAt  int   // start of the line being searched for '\n', or -1
 	scanLen int   // bytes from scanAt known to hold no '\n'
+
+	// mbSeen is how much of the request in progress Redis would have
+	// moved out of its query buffer: the count line, every complete
+	// argument, and the header of an incomplete one.
+	mbSeen int
+
+	// queued and room mirror the unparsed bytes and the buffer's free
+	// room for readers on other goroutines (CLIENT LIST's qbuf, input.go).
+	queued, room atomic.Int64
 }
 
 // NewReader returns a command reader which will read RESP or telnet
@@ -369,6 +379,7 @@ func (rd *Reader) parseMultibulk(b []byte) (Command, int, bool, error) {
 		// actually arrive.
 		rd.mbCount = int(count)
 		rd.mbPos = i + 1
+		rd.mbSeen = rd.mbPos
 		rd.mbMarks = rd.mbMarks[:0]
 	}
 	for len(rd.mbMarks) < 2*rd.mbCount {
@@ -402,6 +413,7 @@ func (rd *Reader) parseMultibulk(b []byte) (Command, int, bool, error) {
 			return Command{}, 0, false, ErrQueryBufferLimit
 		}
 		if int64(len(b)-begin) < size+2 {
+			rd.mbSeen = begin
 			return Command{}, 0, false, nil
 		}
 		end := begin + int(size)
@@ -412,6 +424,7 @@ func (rd *Reader) parseMultibulk(b []byte) (Command, int, bool, error) {
 		}
 		rd.mbMarks = append(rd.mbMarks, begin, end)
 		rd.mbPos = end + 2
+		rd.mbSeen = rd.mbPos
 	}
 	n := rd.mbPos
 	raw := b[:n]
@@ -429,7 +442,7 @@ func (rd *Reader) parseMultibulk(b []byte) (Command, int, bool, error) {
 // consume drops n parsed bytes and the progress kept for them.
 func (rd *Reader) consume(n int) {
 	rd.start += n
-	rd.mbCount, rd.mbPos = 0, 0
+	rd.mbCount, rd.mbPos, rd.mbSeen = 0, 0, 0
 	if cap(rd.mbMarks) > 1024 {
 		rd.mbMarks = nil
 	} else {
@@ -442,6 +455,7 @@ func (rd *Reader) consume(n int) {
 			rd.buf = make([]byte, minBufSize)
 		}
 	}
+	rd.publish()
 }
 
 // fill reads more data. The buffer only grows when one incomplete request
@@ -494,6 +508,7 @@ func (rd *Reader) fill() error {
 	}
 	n, err := rd.rd.Read(room)
 	rd.end += n
+	rd.publish()
 	rd.lastFull = n > 0 && n == len(room)
 	if err != nil {
 		// Parse what came with the error before reporting it.
@@ -527,6 +542,7 @@ func (rd *Reader) readCommands() ([]Command, error) {
 				cmds = append(cmds, cmd)
 			}
 		}
+		rd.publish()
 		if len(cmds) > 0 {
 			return cmds, nil
 		}

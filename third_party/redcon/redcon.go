@@ -70,6 +70,10 @@ type Conn interface {
 	// FlushWithin flushes now, failing when the network does not take
 	// the bytes within d (no deadline when d is 0) (output.go).
 	FlushWithin(d time.Duration) error
+	// QueryBuffer returns, from any goroutine, the bytes read from the
+	// client and not yet parsed into commands, and the room left in the
+	// read buffer (input.go).
+	QueryBuffer() (pending, free int)
 	// WriteAny writes any type to the client.
 	//   nil             -> null
 	//   error           -> error (adds "ERR " when first word is not uppercase)
