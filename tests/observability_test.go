@@ -147,7 +147,7 @@ func TestObservability(t *testing.T) {
 		}
 		ours := sectionFields(infoEverything(t, ctx, follower.ClientAddr))
 		ownFields := map[string]bool{"raftlist_version": true, "go_version": true, "metrics_addr": true,
-			"forwarded_commands": true, "forwarded_commands_failed": true,
+			"forwarded_commands": true, "forwarded_commands_failed": true, "follower_reads": true,
 			// Redis 7.2's name for a count 7.0 does not keep (limits.go).
 			"client_output_buffer_limit_disconnections": true}
 		for sec, fields := range ours {
