@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -33,7 +32,7 @@ func (s *Server) readBarrier(ctx context.Context, forwarded bool) error {
 	if !errors.Is(err, raftnode.ErrNotLeader) || forwarded || s.cfg.Redirect {
 		return err
 	}
-	index, ierr := s.readIndexes.get(ctx)
+	index, ierr := s.readIndexes.Get(ctx)
 	if ierr != nil {
 		return err
 	}
@@ -64,61 +63,4 @@ func (s *Server) leaderReadIndex(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("read index from %s: %q", addr, raw)
 	}
 	return uint64(v.Int), nil
-}
-
-// indexRounds shares one leaderReadIndex among the reads that arrived
-// before it was sent: a read that arrives while a round is in flight waits
-// for the next one, which starts after it arrived, so every read gets an
-// index at least the leader's commit index at its arrival — one round trip
-// per burst of reads, not one per read.
-type indexRounds struct {
-	fetch   func(context.Context) (uint64, error)
-	timeout time.Duration
-	mu      sync.Mutex
-	next    *indexRound
-	running bool
-}
-
-type indexRound struct {
-	done  chan struct{}
-	index uint64
-	err   error
-}
-
-func (ir *indexRounds) get(ctx context.Context) (uint64, error) {
-	ir.mu.Lock()
-	if ir.next == nil {
-		ir.next = &indexRound{done: make(chan struct{})}
-	}
-	r := ir.next
-	if !ir.running {
-		ir.running = true
-		go ir.run()
-	}
-	ir.mu.Unlock()
-	select {
-	case <-r.done:
-		return r.index, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-}
-
-// run sends rounds while reads wait for one.
-func (ir *indexRounds) run() {
-	for {
-		ir.mu.Lock()
-		r := ir.next
-		ir.next = nil
-		if r == nil {
-			ir.running = false
-			ir.mu.Unlock()
-			return
-		}
-		ir.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), ir.timeout)
-		r.index, r.err = ir.fetch(ctx)
-		cancel()
-		close(r.done)
-	}
 }

@@ -67,7 +67,7 @@ type Server struct {
 	doors []door // one per listener: plain and/or TLS (tls.go)
 	fwd   *forwarder
 	// readIndexes shares the leader's read index among a follower's reads.
-	readIndexes *indexRounds
+	readIndexes *raftnode.Rounds[uint64]
 	log         hclog.Logger
 	started     time.Time
 
@@ -118,7 +118,11 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
-	s.readIndexes = &indexRounds{fetch: s.leaderReadIndex, timeout: cfg.RequestTimeout}
+	s.readIndexes = &raftnode.Rounds[uint64]{Fetch: func() (uint64, error) {
+		ctx, cancel := s.requestContext()
+		defer cancel()
+		return s.leaderReadIndex(ctx)
+	}}
 	s.fwd.tls = cfg.PeerTLS
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)

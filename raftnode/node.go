@@ -111,7 +111,9 @@ type Node struct {
 	// process of this node.
 	restarted bool
 
-	verifier  verifier
+	// verifier shares one VerifyLeader round (a heartbeat to a quorum)
+	// among the reads waiting for one (Rounds).
+	verifier  Rounds[struct{}]
 	batch     batcher
 	nudge     nudger
 	observer  *raft.Observer
@@ -202,7 +204,7 @@ func New(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	n.verifier.raft = n.raft
+	n.verifier.Fetch = func() (struct{}, error) { return struct{}{}, n.raft.VerifyLeader().Error() }
 	n.batch.n = n
 	// Installed once n.raft is set; entries applied before (a restart's
 	// replay) need no nudge. The machine's lock orders this with Apply.
