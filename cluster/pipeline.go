@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/raftlist/raftlist/third_party/redcon"
@@ -208,28 +208,20 @@ func isForwardHop(args [][]byte) bool {
 	return len(args) >= 6 && isName(args[0], "raft") && isName(args[1], "forward")
 }
 
-// entrySize bounds from above what r adds to a log entry (fsm.CmdSize
-// with every varint at its longest), so that a run of writes fits in one
-// entry under max-entry-size.
+// entrySize bounds from above what r adds to a log entry: fsm.CmdSize
+// with the sequence number at its longest (it is assigned later), so that
+// a run of writes fits in one entry under max-entry-size.
 func (s *Server) entrySize(r *request) int {
 	owner := r.owner
 	if owner == "" {
 		owner = s.node.Owner()
 	}
-	return argsSize(r.args) + len(owner) + 4*binary.MaxVarintLen64
+	return fsm.CmdSize(&fsm.Cmd{DB: r.db, Owner: owner, Seq: math.MaxUint64, Args: r.args})
 }
 
 // maxRunBytes is the most a run may add to one entry.
 func (s *Server) maxRunBytes() int {
 	return min(maxRunBytes, s.node.MaxEntrySize()-fsm.EntryHeaderMax)
-}
-
-func argsSize(args [][]byte) int {
-	n := 0
-	for _, a := range args {
-		n += len(a) + 16
-	}
-	return n
 }
 
 // writeRun proposes the run as one proposal (forwarding it to the leader
