@@ -88,10 +88,15 @@ func TestIdleBlockingWorkersCostFewEntries(t *testing.T) {
 	if ended < int64(workers) {
 		t.Fatalf("exp at least %d timeouts in %v, got %d", workers, took, ended)
 	}
-	// A few BRPOP batches and about ten expiry entries a second; one
-	// UNBLOCK per timeout would be at least ended/took.
-	if limit := float64(ended) / took.Seconds() / 2; rate > limit {
-		t.Errorf("exp under %.0f entries/s (half the timeouts), got %.0f", limit, rate)
+	// One UNBLOCK entry per timeout (the old mechanism) costs at least one
+	// entry per timeout on top of the BRPOPs' own entries (578 entries/s
+	// for 478 timeouts/s when measured); expiry entries ending every due
+	// waiter cost a few a second. How far below that the rate lands depends
+	// on how BRPOPs batch, i.e. on load (66-123 entries/s on a quiet
+	// machine, 352 under CI's -race): the figure is logged above, and only
+	// the mechanism is checked here.
+	if limit := float64(ended) / took.Seconds(); rate >= limit {
+		t.Errorf("exp fewer entries than timeouts per second (%.0f), got %.0f: are timeouts ending one UNBLOCK entry each?", limit, rate)
 	}
 	mustConverge(t, c)
 }
