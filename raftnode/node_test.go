@@ -34,7 +34,7 @@ func startNode(t *testing.T, id string, bootstrap bool) *Node {
 	n, err := New(Config{
 		ID: id, RaftAddr: freeAddr(t), RespAddr: "resp-" + id, DataDir: t.TempDir(), Bootstrap: bootstrap,
 		LogStore:         testLogStore,
-		HeartbeatTimeout: 200 * time.Millisecond, ElectionTimeout: 200 * time.Millisecond,
+		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond,
 		Logger: hclog.New(&hclog.LoggerOptions{Name: id, Level: hclog.Warn}),
 	})
 	if err != nil {
