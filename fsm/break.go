@@ -13,3 +13,11 @@ var breakSkipServing func() bool
 // when the entry that removes it is applied. Consulted once, in
 // (*State).Apply.
 var breakKeepRemovedWaiters bool
+
+// breakRestoreForgetsBlocked (jepsen_break_restore_forgets_blocked, set by
+// break_restore_forgets_blocked.go only) makes Restore swap the state in
+// without telling the front door how the waiters the snapshot ended came
+// out: issue 14's hole 2, where a follower that installed a snapshot never
+// answered the clients blocked on it and their elements were lost.
+// Consulted once, in (*Machine).Restore.
+var breakRestoreForgetsBlocked bool

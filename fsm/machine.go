@@ -205,6 +205,9 @@ func (m *Machine) Restore(rc io.ReadCloser) error {
 	// Under the lock, as OnServed runs under Apply's: no entry applied after
 	// the snapshot can reach the front door before these outcomes do.
 	ended := st.EndedOutcomes()
+	if breakRestoreForgetsBlocked {
+		return nil
+	}
 	for _, f := range m.onRestore {
 		f(ended)
 	}

@@ -167,6 +167,11 @@ var brokenBuilds = []struct {
 		duration: 5 * time.Second, catchers: []string{"convergence"},
 		whyThoseCheckersOK: "the follower restores its snapshot with a flipped digit unchecked; its digest differs from the others' for good",
 	},
+	{
+		tag: "jepsen_break_restore_forgets_blocked", workloads: "queue", faults: "snapshot-install",
+		duration: 10 * time.Second, catchers: []string{"queue"},
+		whyThoseCheckersOK: "the follower installs the snapshot that ended its clients' waiters and never answers them: they hang, and the elements popped for them are lost",
+	},
 }
 
 func TestCheckersCatchBrokenBuilds(t *testing.T) {
