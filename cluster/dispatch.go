@@ -25,8 +25,12 @@ type request struct {
 	// forwarded is set when a follower sent this request to us as leader;
 	// a forwarded request is never forwarded again (one hop).
 	forwarded bool
-	// received is when the command arrived; blocking timeouts count from it.
+	// received is when serving the command began; blocking timeouts count
+	// from it.
 	received time.Time
+	// arrived is when its bytes reached this node, which orders its
+	// proposal against other connections' (arrival.go).
+	arrived time.Time
 	// rejected is set when the command was refused before it ran (stats).
 	rejected bool
 	// resent is set once toLeader has sent the request a second time.
@@ -48,6 +52,7 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 	}
 	c.busy.Store(true)
 	s.servePipeline(conn, cmd)
+	s.arrivals.proposed(conn.NetConn())
 	c.lastCmd.Store(time.Now().UnixNano()) // idle counts from the reply, as Redis's lastinteraction
 	c.busy.Store(false)
 	// Flushed before the client counts as idle: a kill of an idle client
@@ -66,6 +71,9 @@ func (s *Server) handle(conn redcon.Conn, cmd redcon.Command) {
 // queued in MULTI, written through the log or read linearizably.
 func (s *Server) execute(r *request) resp.Reply {
 	rt := s.route(r)
+	if rt.how != propose && rt.how != proposeAlone {
+		s.notProposing(r.c)
+	}
 	switch rt.how {
 	case refuse:
 		return rejected(rt.r, rt.err)
@@ -90,7 +98,7 @@ func (s *Server) write(r *request) resp.Reply {
 		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
 	}
 	cmd := fsm.Cmd{DB: r.db, Owner: r.owner, Seq: r.seq, Args: r.args}
-	res, err := s.node.Propose(ctx, []fsm.Cmd{cmd})
+	res, err := s.node.Propose(s.withArrival(ctx, r), []fsm.Cmd{cmd})
 	if errors.Is(err, raftnode.ErrNotLeader) {
 		return s.toLeader(ctx, r, true)
 	}
@@ -173,7 +181,11 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 	if s.cfg.Redirect {
 		return resp.Error("MOVED 0 " + addr)
 	}
-	raw, sent, err := s.fwd.do(ctx, addr, fwd)
+	written, err := s.forwardOrder(ctx, r, write)
+	if err != nil {
+		return forwardFailure(err, false, write)
+	}
+	raw, sent, err := s.fwd.do(ctx, addr, fwd, written)
 	reply := resp.Reply(resp.Raw(raw))
 	if err != nil {
 		reply = forwardFailure(err, sent, write)

@@ -51,7 +51,7 @@ func (s *Server) leaderReadIndex(ctx context.Context) (uint64, error) {
 	if addr == "" || addr == s.cfg.ListenAddr {
 		return 0, errors.New("no other node is known to lead")
 	}
-	raw, _, err := s.fwd.do(ctx, addr, [][]byte{[]byte("raft"), []byte("readindex")})
+	raw, _, err := s.fwd.do(ctx, addr, [][]byte{[]byte("raft"), []byte("readindex")}, nil)
 	if err != nil {
 		return 0, fmt.Errorf("read index from %s: %w", addr, err)
 	}

@@ -85,7 +85,17 @@ func dropped(err error) []byte {
 // do sends args to addr and returns the raw reply. sent reports whether any
 // byte of the request may have reached the leader, which decides whether a
 // failure leaves the outcome unknown.
-func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []byte, sent bool, err error) {
+//
+// written, if not nil, is called once, as soon as the request is written or
+// has failed to be (the order of forwarded writes, arrival.go).
+func (f *forwarder) do(ctx context.Context, addr string, args [][]byte, written func()) (raw []byte, sent bool, err error) {
+	if written != nil {
+		once := sync.OnceFunc(written)
+		defer once()
+		written = once
+	} else {
+		written = func() {}
+	}
 	u, err := f.get(ctx, addr)
 	if err != nil {
 		return nil, false, err
@@ -98,7 +108,9 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte) (raw []b
 	}
 	u.conn.SetDeadline(deadline)
 	u.w.Write(resp.AppendCommand(nil, args...))
-	if err := u.w.Flush(); err != nil {
+	err = u.w.Flush()
+	written()
+	if err != nil {
 		u.conn.Close()
 		return nil, true, fmt.Errorf("send to leader %s: %w", addr, err)
 	}

@@ -200,11 +200,11 @@ func TestMuxReplyOverTheLimitsFailsOnlyItsOwnRequest(t *testing.T) {
 	}
 	// A dedicated connection (blocking commands, EXEC) does the same and
 	// goes back to the pool.
-	raw, sent, err := f.do(context.Background(), addr, [][]byte{[]byte("huge")})
+	raw, sent, err := f.do(context.Background(), addr, [][]byte{[]byte("huge")}, nil)
 	if err != nil || !sent || !strings.HasPrefix(string(raw), "-ERR the leader's reply is too large") {
 		t.Errorf("do: exp the too-large error, got %q, sent=%v, %v", raw, sent, err)
 	}
-	if raw, _, err := f.do(context.Background(), addr, [][]byte{[]byte("again")}); err != nil || string(raw) != "$5\r\nagain\r\n" {
+	if raw, _, err := f.do(context.Background(), addr, [][]byte{[]byte("again")}, nil); err != nil || string(raw) != "$5\r\nagain\r\n" {
 		t.Errorf("do after it: exp %q, got %q, %v", "$5\r\nagain\r\n", raw, err)
 	}
 	f.mu.Lock()

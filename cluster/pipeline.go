@@ -104,7 +104,7 @@ func (s *Server) serveRest(conn redcon.Conn, c *client, cmds []redcon.Command) {
 // serveAlone runs one command by itself.
 func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
 	s.count(c, 1, args)
-	req := &request{c: c, db: int(c.db.Load()), args: args, received: time.Now()}
+	req := &request{c: c, db: int(c.db.Load()), args: args, received: time.Now(), arrived: arrivalOf(conn.NetConn())}
 	reply := s.execute(req)
 	s.stats.observe(commandName(args), reply, req.rejected, time.Since(req.received))
 	s.reply(conn, c, reply)
@@ -117,14 +117,15 @@ func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
 // serveRun runs a run of writes or reads and writes its replies in order.
 func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []request, last [][]byte) {
 	s.count(c, len(run), last)
-	now := time.Now()
+	now, arrived := time.Now(), arrivalOf(conn.NetConn())
 	for i := range run {
-		run[i].received = now
+		run[i].received, run[i].arrived = now, arrived
 	}
 	var replies []resp.Reply
 	if kind == runWrite {
 		replies = s.writeRun(run)
 	} else {
+		s.notProposing(c)
 		replies = s.readRun(run)
 	}
 	took := time.Since(now)
@@ -237,7 +238,7 @@ func (s *Server) writeRun(run []request) []resp.Reply {
 		}
 		cmds[i] = fsm.Cmd{DB: r.db, Owner: r.owner, Seq: r.seq, Args: r.args}
 	}
-	res, err := s.node.Propose(ctx, cmds)
+	res, err := s.node.Propose(s.withArrival(ctx, &run[0]), cmds)
 	if errors.Is(err, raftnode.ErrNotLeader) {
 		return s.toLeaderRun(ctx, run, true)
 	}

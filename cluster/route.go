@@ -181,5 +181,5 @@ func forwardedRequest(r *request) (*request, resp.Error) {
 		return nil, resp.ErrNotInteger
 	}
 	return &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
-		forwarded: true, received: r.received}, ""
+		forwarded: true, received: r.received, arrived: r.arrived}, ""
 }

@@ -66,6 +66,10 @@ type Server struct {
 	node  *raftnode.Node
 	doors []door // one per listener: plain and/or TLS (tls.go)
 	fwd   *forwarder
+	// arrivals orders proposals by when their commands arrived
+	// (arrival.go).
+	arrivals *arrivalSet
+	fwdGate  arrivalGate
 	// readIndexes shares the leader's read index among a follower's reads.
 	readIndexes *raftnode.Rounds[uint64]
 	log         hclog.Logger
@@ -118,6 +122,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.stats = newStats(commandNames())
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
+	s.arrivals = newArrivalSet()
 	s.readIndexes = &raftnode.Rounds[uint64]{Fetch: func() (uint64, error) {
 		ctx, cancel := s.requestContext()
 		defer cancel()
@@ -166,6 +171,7 @@ func (s *Server) Addr() net.Addr { return s.doors[0].srv.Addr() }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
 	s.fwd.close()
+	s.arrivals.close()
 	var first error
 	for _, d := range s.doors {
 		if err := d.srv.Close(); err != nil && first == nil {

@@ -50,6 +50,7 @@ func (s *Server) listen() ([]net.Listener, error) {
 			}
 			return nil, fmt.Errorf("listen on %s: %w", d.addr, err)
 		}
+		ln = s.arrivals.listener(ln)
 		if d.tls != nil {
 			// The handshake runs on the connection's first read, in its own
 			// goroutine, so a client that never finishes it holds up no one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +48,58 @@ const (
 	maxLinger = time.Millisecond
 )
 
+// Arrival order across connections (cluster/arrival.go). A proposal
+// carries when its command arrived at this node, and the queue is kept in
+// that order. A proposal at the head leaves at once when no command that
+// arrived on another connection can still be on its way to the queue
+// (Arrival.OthersPending); otherwise it waits until ArrivalWindow after
+// its arrival, so that an earlier command whose connection's goroutine was
+// scheduled later (Go's netpoller readies goroutines newest first) still
+// reaches the queue in time to go first, and an entry takes only the
+// proposals that are that old. A command that waits longer than the window
+// for a CPU may still be overtaken, as linearizability allows for commands
+// that overlap. A lone client never waits; when clients contend, an entry
+// is usually in flight for longer than the window anyway.
+const ArrivalWindow = time.Millisecond
+
+// Arrival is what the front door knows of when a proposal's commands
+// arrived.
+type Arrival struct {
+	// At is the kernel's receive time of the commands' bytes.
+	At time.Time
+	// OthersPending reports whether a command that arrived on another
+	// connection may not have reached the queue yet: bytes unread, or
+	// read and not proposed. Nil means it may.
+	OthersPending func() bool
+	// Queued, if set, is called once the proposal is in the queue.
+	Queued func()
+}
+
+type arrivalKey struct{}
+
+// WithArrival returns ctx carrying when the commands proposed with it
+// arrived at this node, which orders them against other connections'.
+func WithArrival(ctx context.Context, a Arrival) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, a)
+}
+
+// arrivalIn is the Arrival WithArrival put in ctx, its time at most now:
+// an arrival later than now (the wall clock stepped back since the kernel
+// stamped it) counts as now, so no proposal waits longer than the window.
+// Without one (a proposal of the node's own) the proposal arrived now and
+// waits for no one.
+func arrivalIn(ctx context.Context) Arrival {
+	now := time.Now()
+	a, ok := ctx.Value(arrivalKey{}).(Arrival)
+	if !ok {
+		return Arrival{At: now, OthersPending: func() bool { return false }}
+	}
+	if a.At.IsZero() || !a.At.Before(now) {
+		a.At = now
+	}
+	return a
+}
+
 type batcher struct {
 	n        *Node
 	mu       sync.Mutex
@@ -60,9 +113,12 @@ type batcher struct {
 
 // proposal is one caller's commands, kept contiguous inside an entry.
 type proposal struct {
-	cmds []fsm.Cmd
-	size int
-	done chan proposalResult
+	cmds    []fsm.Cmd
+	size    int
+	arrival time.Time
+	// othersPending is Arrival.OthersPending (never nil).
+	othersPending func() bool
+	done          chan proposalResult
 }
 
 type proposalResult struct {
@@ -71,14 +127,22 @@ type proposalResult struct {
 }
 
 func (b *batcher) propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, error) {
-	p := &proposal{cmds: cmds, size: cmdsSize(cmds), done: make(chan proposalResult, 1)}
+	a := arrivalIn(ctx)
+	p := &proposal{cmds: cmds, size: cmdsSize(cmds), arrival: a.At, othersPending: a.OthersPending,
+		done: make(chan proposalResult, 1)}
+	if p.othersPending == nil {
+		p.othersPending = func() bool { return true }
+	}
 	if err := b.n.checkCmdsSize(p.size, len(cmds)); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
-	b.queue = append(b.queue, p)
+	b.enqueueLocked(p)
 	b.flushLocked()
 	b.mu.Unlock()
+	if a.Queued != nil {
+		a.Queued()
+	}
 	select {
 	case r := <-p.done:
 		return r.res, r.err
@@ -88,17 +152,37 @@ func (b *batcher) propose(ctx context.Context, cmds []fsm.Cmd) (*fsm.Result, err
 	}
 }
 
+// enqueueLocked puts p in the queue in arrival order; it almost always
+// goes last, so the search starts there.
+func (b *batcher) enqueueLocked(p *proposal) {
+	i := len(b.queue)
+	for i > 0 && b.queue[i-1].arrival.After(p.arrival) {
+		i--
+	}
+	b.queue = slices.Insert(b.queue, i, p)
+}
+
 // flushLocked starts entries while there is room in flight.
 func (b *batcher) flushLocked() {
 	for b.inflight < maxInflight && len(b.queue) > 0 {
+		now := time.Now()
+		ripe := now.Add(-ArrivalWindow)
+		if head := b.queue[0]; head.arrival.After(ripe) {
+			if !head.othersPending() {
+				ripe = now // nothing earlier can still come: everyone queued may go
+			} else {
+				b.wakeAfterLocked(head.arrival.Sub(ripe))
+				return
+			}
+		}
 		if len(b.queue) < b.expect {
-			if wait := time.Until(b.lingerUntil); wait > 0 {
+			if wait := b.lingerUntil.Sub(now); wait > 0 {
 				b.wakeAfterLocked(wait)
 				return
 			}
 		}
 		b.expect = 0
-		n, cmds := nextBatch(b.queue, batchBytes(b.n.cfg.MaxEntrySize))
+		n, cmds := nextBatch(b.queue, batchBytes(b.n.cfg.MaxEntrySize), ripe)
 		batch := b.queue[:n:n]
 		b.queue = b.queue[n:]
 		b.inflight++
@@ -154,13 +238,15 @@ func (b *batcher) wakeAfterLocked(d time.Duration) {
 
 // nextBatch returns how many proposals at the head of queue go in the next
 // entry, and how many commands they hold: at most maxBatchCmds commands
-// and maxBytes of encoded commands, except that the first proposal always
-// goes, alone if it must (propose refused any that cannot fit an entry).
-func nextBatch(queue []*proposal, maxBytes int) (n, cmds int) {
+// and maxBytes of encoded commands, only proposals that arrived by ripe
+// (a later one may still be overtaken by an earlier arrival), except that
+// the first proposal always goes, alone if it must (propose refused any
+// that cannot fit an entry).
+func nextBatch(queue []*proposal, maxBytes int, ripe time.Time) (n, cmds int) {
 	size := 0
 	for n < len(queue) {
 		p := queue[n]
-		if n > 0 && (cmds+len(p.cmds) > maxBatchCmds || size+p.size > maxBytes) {
+		if n > 0 && (cmds+len(p.cmds) > maxBatchCmds || size+p.size > maxBytes || p.arrival.After(ripe)) {
 			break
 		}
 		n, cmds, size = n+1, cmds+len(p.cmds), size+p.size

@@ -32,7 +32,7 @@ func TestNextBatchBoundsBytesAndSendsAHugeProposalAlone(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			n, cmds := nextBatch(tc.queue, tc.max)
+			n, cmds := nextBatch(tc.queue, tc.max, time.Now())
 			if n != tc.expN || cmds != tc.expCmds {
 				t.Fatalf("exp %d proposals / %d commands, got %d / %d", tc.expN, tc.expCmds, n, cmds)
 			}
