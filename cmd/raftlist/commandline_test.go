@@ -66,9 +66,10 @@ type result struct {
 // runBinary runs the binary with args to its end (at most 20 s).
 func runBinary(t *testing.T, args ...string) result {
 	t.Helper()
+	bin := raftlistBinary(t) // before the clock starts: the first call builds it
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, raftlistBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -130,6 +131,9 @@ func TestABadCommandLineIsOneLineWithAHint(t *testing.T) {
 		{[]string{"server", "--foo"}, "raftlist server: flag provided but not defined: -foo (see raftlist server --help)\n"},
 		{[]string{"server", "--maxclients", "many"}, "raftlist server: invalid value \"many\" for flag -maxclients: parse error (see raftlist server --help)\n"},
 		{[]string{"server", "--bootstrap", "--join", "127.0.0.1:1"}, "raftlist server: --bootstrap and --join exclude each other (see raftlist server --help)\n"},
+		{[]string{"server", "--timeout", "-1"}, "raftlist server: --timeout -1: must be 0 (never) or more (see raftlist server --help)\n"},
+		{[]string{"server", "--timeout", "1500ms"}, "raftlist server: invalid value \"1500ms\" for flag -timeout: want whole seconds, as Redis's timeout (see raftlist server --help)\n"},
+		{[]string{"server", "--maxclients", "-1"}, "raftlist server: --maxclients -1: must be 0 (no limit) or more (see raftlist server --help)\n"},
 		{[]string{"cluster", "up", "--foo"}, "raftlist cluster: flag provided but not defined: -foo (see raftlist cluster up --help)\n"},
 		{[]string{"cluster", "down"}, "raftlist cluster: the one cluster command is `cluster up` (see raftlist cluster up --help)\n"},
 		{[]string{"demo", "failover", "stray"}, "raftlist demo: unexpected argument \"stray\" (see raftlist demo failover --help)\n"},

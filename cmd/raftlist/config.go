@@ -264,7 +264,7 @@ func checkLimits(f *serverFlags) error {
 	case f.maxClients < 0:
 		return fmt.Errorf("--maxclients %d: must be 0 (no limit) or more", f.maxClients)
 	case f.idleTimeout < 0:
-		return fmt.Errorf("--timeout %v: must be 0 (never) or more", f.idleTimeout)
+		return fmt.Errorf("--timeout %s: must be 0 (never) or more", f.idleTimeout.String())
 	}
 	return nil
 }

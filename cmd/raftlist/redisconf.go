@@ -172,8 +172,8 @@ func redisConfigValues(out map[string]string) {
 }
 
 // seconds is a duration flag that also takes a plain integer as seconds,
-// as Redis's timeout does; it prints whole seconds as a plain integer, so
-// CONFIG GET timeout answers as Redis would.
+// as Redis's timeout does. It holds whole seconds only, so that CONFIG GET
+// timeout answers an integer as Redis would (clients parse it as one).
 type seconds time.Duration
 
 func (s *seconds) Set(v string) error {
@@ -188,14 +188,13 @@ func (s *seconds) Set(v string) error {
 	if err != nil {
 		return errors.New("want seconds (300) or a duration (90s, 5m)")
 	}
+	if d%time.Second != 0 {
+		return errors.New("want whole seconds, as Redis's timeout")
+	}
 	*s = seconds(d)
 	return nil
 }
 
 func (s *seconds) String() string {
-	d := time.Duration(*s)
-	if d%time.Second == 0 {
-		return strconv.FormatInt(int64(d/time.Second), 10)
-	}
-	return d.String()
+	return strconv.FormatInt(int64(time.Duration(*s)/time.Second), 10)
 }

@@ -73,7 +73,7 @@ func TestConfigFileRefusesRedisNamesThatCannotWork(t *testing.T) {
 
 func TestTimeoutTakesDurationsAndPlainSeconds(t *testing.T) {
 	for value, exp := range map[string]time.Duration{
-		"0": 0, "300": 300 * time.Second, "90s": 90 * time.Second, "5m": 5 * time.Minute, "1500ms": 1500 * time.Millisecond,
+		"0": 0, "300": 300 * time.Second, "90s": 90 * time.Second, "5m": 5 * time.Minute, "1h": time.Hour,
 	} {
 		f, err := parseServerFlags([]string{"--timeout", value})
 		if err != nil || time.Duration(f.idleTimeout) != exp {
@@ -85,7 +85,9 @@ func TestTimeoutTakesDurationsAndPlainSeconds(t *testing.T) {
 	if got := configValues(f.fs)["timeout"]; got != "120" {
 		t.Errorf("CONFIG GET timeout after --timeout 2m: exp 120, got %q", got)
 	}
-	for _, bad := range []string{"soon", "-1", "-5s"} {
+	// Redis's timeout is whole seconds; CONFIG GET could not say 1.5 as
+	// Redis does, and a client reading an integer from it would fail.
+	for _, bad := range []string{"soon", "-1", "-5s", "1500ms", "500ms"} {
 		if _, err := parseServerFlags([]string{"--timeout", bad}); err == nil {
 			t.Errorf("--timeout %s: exp an error", bad)
 		}

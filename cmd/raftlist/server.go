@@ -70,7 +70,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.Var(&f.maxBulkLen, "max-bulk-len", "alias of --proto-max-bulk-len")
 	fs.Var(&f.maxEntrySize, "max-entry-size", "largest Raft log entry in bytes: a command, transaction or script call whose entry would be larger is refused")
 	fs.IntVar(&f.maxClients, "maxclients", 10000, "most client connections at once (node-to-node connections do not count); 0: no limit")
-	fs.Var(&f.idleTimeout, "timeout", "close a client idle this long (never a blocked one): a duration (90s, 5m) or, as Redis's timeout, plain seconds; 0: never")
+	fs.Var(&f.idleTimeout, "timeout", "close a client idle this long (never a blocked one): a duration in whole seconds (90s, 5m) or, as Redis's timeout, plain seconds; 0: never")
 	fs.Var(&f.outputLimit, "client-output-buffer-limit", "normal <hard> <soft> <soft-seconds>: close a client whose unread replies exceed hard bytes, or stay over soft bytes for soft-seconds")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text, or json (one JSON object per line)")
@@ -147,7 +147,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 		f.data = filepath.Join("data", f.id)
 	}
 	if err := checkLimits(f); err != nil {
-		return nil, err
+		return nil, usageError{"server", err}
 	}
 	// CONFIG GET shows what the node runs with, defaults worked out.
 	fs.Set("id", f.id)

@@ -160,12 +160,45 @@ type member struct {
 	contactMs                            int64
 }
 
-// gatherStatus asks addr for the leader and the members, the leader for
-// its view of each member's link, and each member for its own state.
+// gatherStatus is the report through the member at addr. When that member
+// knows of no leader but another member it lists says it leads (addr is cut
+// off from it), the report is the leader's view, with that problem first:
+// status through any member names the same leader.
 func gatherStatus(addr string, base *redis.Options, timeout time.Duration) (*clusterStatus, error) {
+	st, asked, err := gatherView(addr, base, timeout)
+	if err != nil || st.Leader != "" {
+		return st, err
+	}
+	var claimant *nodeStatus
+	for i, n := range st.Nodes {
+		if n.Reachable && n.Role == "leader" && (claimant == nil || n.Term > claimant.Term) {
+			claimant = &st.Nodes[i]
+		}
+	}
+	if claimant == nil {
+		return st, nil
+	}
+	led, _, err := gatherView(claimant.ClientAddr, base, timeout)
+	if err != nil || led.Leader != claimant.ID {
+		return st, nil
+	}
+	problem := fmt.Sprintf("%s (%s) knows of no leader, while %s leads term %d", asked, addr, led.Leader, led.Term)
+	led.Problems = append([]string{problem}, led.Problems...)
+	for i := range led.Nodes {
+		if n := &led.Nodes[i]; n.ID == asked && n.Problem == "" {
+			n.Problem = problem
+		}
+	}
+	return led, nil
+}
+
+// gatherView asks addr for the leader and the members, the leader for its
+// view of each member's link, and each member for its own state. It also
+// returns the id of the member at addr.
+func gatherView(addr string, base *redis.Options, timeout time.Duration) (*clusterStatus, string, error) {
 	entry, err := askInfo(addr, base, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("cannot ask %s: %w", addr, err)
+		return nil, "", fmt.Errorf("cannot ask %s: %w", addr, err)
 	}
 	st := &clusterStatus{Leader: entry["raft_leader_id"], Problems: []string{}}
 	// The leader knows every follower's link; a follower only its own.
@@ -173,7 +206,7 @@ func gatherStatus(addr string, base *redis.Options, timeout time.Duration) (*clu
 	fromLeader := viewErr == nil
 	if !fromLeader {
 		if members, err = askMembers(addr, base, timeout); err != nil {
-			return nil, fmt.Errorf("cannot ask %s for RAFT NODES: %w", addr, err)
+			return nil, "", fmt.Errorf("cannot ask %s for RAFT NODES: %w", addr, err)
 		}
 	}
 	var leaderCommit uint64
@@ -230,7 +263,7 @@ func gatherStatus(addr string, base *redis.Options, timeout time.Duration) (*clu
 	if st.Leader != "" && !fromLeader && !named(st.Nodes, st.Leader) {
 		st.Problems = append(st.Problems, fmt.Sprintf("leader %s (%s) unreachable: %v", st.Leader, entry["raft_leader_addr"], viewErr))
 	}
-	return st, nil
+	return st, entry["raft_node_id"], nil
 }
 
 // named reports whether the node id already has a problem of its own.
