@@ -74,8 +74,8 @@ type Server struct {
 	// (arrival.go).
 	arrivals *arrivalSet
 	// live holds the settings CONFIG SET changes (config_set.go).
-	live liveSettings
-	fwdGate  arrivalGate
+	live    liveSettings
+	fwdGate arrivalGate
 	// readIndexes shares the leader's read index among a follower's reads.
 	readIndexes *raftnode.Rounds[uint64]
 	log         hclog.Logger
