@@ -11,14 +11,15 @@ import (
 )
 
 // CONFIG answers from the node's effective settings (Config.ConfigValues,
-// every flag of `raftlist server` by its config key) and from redisFacts.
-// Only GET and HELP exist: settings are fixed for a process's life, so SET,
-// REWRITE and RESETSTAT answer Redis's unknown-subcommand error rather
-// than pretend.
+// every flag of `raftlist server` by its config key), from redisFacts and
+// from what CONFIG SET changed since (config_set.go).
 
 var configSubcommands = []subcommand{
 	{"get", -3, configGet, 0},
 	{"help", 2, configHelp, 0},
+	{"resetstat", 2, configResetStat, 0},
+	{"rewrite", 2, configRewrite, 0},
+	{"set", -4, configSet, 0},
 }
 
 // redisFacts are Redis config keys whose values follow from how raftlist
@@ -54,6 +55,7 @@ func (s *Server) configValues(c *client) map[string]string {
 			out[k] = v
 		}
 	}
+	s.live.overlay(out)
 	if authLevel(c.auth.Load()) != authCluster {
 		for _, k := range clusterOnlyKeys {
 			delete(out, k)
@@ -103,6 +105,12 @@ func configHelp(_ *Server, _ *request) resp.Reply {
 	return helpReply("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 		"GET <pattern>",
 		"    Return parameters matching the glob-like <pattern> and their values.",
+		"SET <directive> <value>",
+		"    Set the configuration <directive> to <value>.",
+		"RESETSTAT",
+		"    Reset statistics reported by the INFO command.",
+		"REWRITE",
+		"    Rewrite the configuration file.",
 	)
 }
 

@@ -113,9 +113,9 @@ func infoServer(s *Server, b *strings.Builder) {
 
 func infoClients(s *Server, b *strings.Builder) {
 	field(b, "connected_clients", s.clientCount())
-	if s.cfg.MaxClients > 0 {
+	if limit := s.live.maxClients.Load(); limit > 0 {
 		// Redis has no "no limit" value to print: left out when unset.
-		field(b, "maxclients", s.cfg.MaxClients)
+		field(b, "maxclients", limit)
 	}
 	field(b, "blocked_clients", s.blocked.count())
 	field(b, "tracking_clients", 0) // CLIENT TRACKING is not supported

@@ -155,11 +155,16 @@ func (s *Server) isNodeTraffic(args [][]byte) bool {
 		secretEqual(args[2], s.cfg.ClusterSecret)
 }
 
-// reapIdle closes clients idle for longer than the timeout, until the
-// server closes. One ticker per server: it only reads atomics.
+// reapIdle closes clients idle for longer than the timeout (CONFIG SET
+// may change it, from or to none), until the server closes. One ticker
+// per server, four times a second, as often as a timeout of one second
+// needs: it only reads atomics.
 func (s *Server) reapIdle() {
-	timeout := s.cfg.IdleTimeout
-	s.every(min(timeout/2, time.Second), func(now time.Time) {
+	s.every(250*time.Millisecond, func(now time.Time) {
+		timeout := time.Duration(s.live.idleTimeout.Load())
+		if timeout <= 0 {
+			return
+		}
 		for _, c := range s.clientList() {
 			if c.node.Load() || c.busy.Load() {
 				continue
@@ -180,7 +185,7 @@ func (s *Server) reapIdle() {
 // the follower's clients, stays in sync. A client of this node would be
 // closed for that reply.
 func (s *Server) limitNodeReply(wire []byte) []byte {
-	hard := s.cfg.OutputLimit.Hard
+	hard := s.live.outputLimit.Load().Hard
 	if hard <= 0 || int64(len(wire)) <= hard {
 		return wire
 	}
@@ -190,7 +195,7 @@ func (s *Server) limitNodeReply(wire []byte) []byte {
 
 // limitOutput applies client-output-buffer-limit after a reply is queued.
 func (s *Server) limitOutput(conn redcon.Conn, c *client) {
-	l := s.cfg.OutputLimit
+	l := *s.live.outputLimit.Load()
 	n := int64(conn.OutputLen())
 	if c.node.Load() {
 		// Replies to many of a follower's clients: push them out rather

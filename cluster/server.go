@@ -48,6 +48,10 @@ type Config struct {
 	// ConfigValues returns the node's settings by config key, for CONFIG
 	// GET (config.go).
 	ConfigValues func() map[string]string
+	// Rewrite, when the node started from a config file, writes the
+	// settings CONFIG SET changed into it, by config key (CONFIG
+	// REWRITE); nil answers that there is no config file.
+	Rewrite func(changed map[string]string) error
 	// RequirePass, when set, is the default user's password: connections
 	// must AUTH before anything else (auth.go).
 	RequirePass string
@@ -69,7 +73,9 @@ type Server struct {
 	// arrivals orders proposals by when their commands arrived
 	// (arrival.go).
 	arrivals *arrivalSet
-	fwdGate  arrivalGate
+	// live holds the settings CONFIG SET changes (config_set.go).
+	live    liveSettings
+	fwdGate arrivalGate
 	// readIndexes shares the leader's read index among a follower's reads.
 	readIndexes *raftnode.Rounds[uint64]
 	log         hclog.Logger
@@ -120,6 +126,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 		acks:    newAckQueue(),
 	}
 	s.stats = newStats(commandNames())
+	s.live.init(cfg)
 	s.runID = newRunID()
 	s.fwd = newForwarder(cfg.MaxBulkLen, cfg.RequestTimeout)
 	s.arrivals = newArrivalSet()
@@ -154,9 +161,7 @@ func (s *Server) Serve(ready chan<- error) error {
 	if s.node.Restarted() {
 		go s.purgeEarlierIncarnations()
 	}
-	if s.cfg.IdleTimeout > 0 {
-		go s.reapIdle()
-	}
+	go s.reapIdle()
 	if err := s.serveDoors(lns); err != nil {
 		return fmt.Errorf("serve RESP: %w", err)
 	}
@@ -192,7 +197,8 @@ func (s *Server) accept(conn redcon.Conn) bool {
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)
 	n := s.limitedClients.Add(1)
-	c.overLimit = s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients)
+	limit := s.live.maxClients.Load()
+	c.overLimit = limit > 0 && n > limit
 	s.clientsMu.Lock()
 	s.clients[c.id] = c
 	s.clientsMu.Unlock()

@@ -121,6 +121,29 @@ type stats struct {
 	ops opsSampler
 }
 
+// reset zeroes every counter (CONFIG RESETSTAT). Commands counted while
+// it runs may land on either side of it.
+func (st *stats) reset() {
+	for _, c := range append(st.sorted, st.unknown) {
+		for i := range c.outcomes {
+			c.outcomes[i].Store(0)
+		}
+		c.nanos.Store(0)
+		for i := range c.buckets {
+			c.buckets[i].Store(0)
+		}
+	}
+	for i := range st.forwarded {
+		st.forwarded[i].Store(0)
+	}
+	st.followerReads.Store(0)
+	st.errMu.Lock()
+	st.errCodes = make(map[string]*atomic.Uint64)
+	st.errMu.Unlock()
+	st.errReplies.Store(0)
+	st.rejectedConns.Store(0)
+}
+
 func newStats(names []string) *stats {
 	st := &stats{cmds: make(map[string]*cmdStats, len(names)), errCodes: make(map[string]*atomic.Uint64)}
 	for _, n := range names {
@@ -284,6 +307,9 @@ type opsSampler struct {
 func (o *opsSampler) sample(n uint64, now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if n < o.lastN {
+		o.lastN = 0 // CONFIG RESETSTAT
+	}
 	if !o.lastAt.IsZero() {
 		if dt := now.Sub(o.lastAt).Seconds(); dt > 0 {
 			o.samples[o.idx%len(o.samples)] = float64(n-o.lastN) / dt

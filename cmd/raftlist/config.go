@@ -44,6 +44,10 @@ func parseWithConfig(fs *flag.FlagSet, args []string) error {
 	fs.String(configFileFlag, "", "read settings from this Redis-style config file first (also accepted as the first argument); flags given on the command line override it")
 	path, args := configPath(args)
 	if path != "" {
+		// Kept for CONFIG REWRITE, however the file was named.
+		if abs, err := filepath.Abs(path); err == nil {
+			fs.Set(configFileFlag, abs)
+		}
 		if err := loadConfigFile(fs, path); err != nil {
 			return err
 		}

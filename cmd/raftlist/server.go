@@ -226,6 +226,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		Metrics:    metrics,
 		MaxClients: f.maxClients, IdleTimeout: time.Duration(f.idleTimeout), OutputLimit: f.outputLimit,
 		ConfigValues: func() map[string]string { return configValues(f.fs) },
+		Rewrite:      configRewriter(f.fs),
 		RequirePass:  f.requirePass, ClusterSecret: f.clusterSecret,
 		TLSListenAddr: f.tls.listen, TLS: clientTLS, PeerTLS: peerTLS,
 	}, node)
