@@ -91,6 +91,9 @@ type Server struct {
 
 	// limits.go: clients counted against maxclients (node traffic is not)
 	// and clients closed by the output limit; refusals are in stats.
+	// acl is the node's view of the replicated ACL users (acl.go).
+	acl aclState
+
 	limitedClients atomic.Int64
 	outputLimited  atomic.Uint64
 }
@@ -127,6 +130,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
 	node.Machine().OnRestore(s.restoredSnapshot)
+	node.Machine().OnACL(s.aclChanged)
 	s.doors = s.newDoors()
 	go s.sampleOps()
 	go s.sendAcks()
