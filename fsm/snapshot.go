@@ -48,7 +48,7 @@ const (
 	// build the user from a fresh one. A snapshot without them (older than
 	// version 4) holds only the default user as it starts.
 	recUser byte = 0x30 // name, rules
-	recEnd    byte = 0xff
+	recEnd  byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a

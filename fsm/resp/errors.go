@@ -156,14 +156,14 @@ var (
 // Errors of authentication (cluster/auth.go), as Redis words them with
 // requirepass.
 var (
-	ErrNoAuth      = Error("NOAUTH Authentication required.")
-	ErrWrongPass   = Error("WRONGPASS invalid username-password pair or user is disabled.")
+	ErrNoAuth    = Error("NOAUTH Authentication required.")
+	ErrWrongPass = Error("WRONGPASS invalid username-password pair or user is disabled.")
 	// ACL (fsm/acl.go, cluster/acl.go).
 	ErrACLUserName   = Error("ERR Usernames can't contain spaces or null characters")
 	ErrACLDelDefault = Error("ERR The 'default' user cannot be removed")
 	ErrNoPermKey     = Error("NOPERM this user has no permissions to access one of the keys used as arguments")
-	ErrAuthNoPass  = Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	ErrHelloNoAuth = Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+	ErrAuthNoPass    = Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	ErrHelloNoAuth   = Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 )
 
 // The replies raftlist adds to Redis's vocabulary. TRYAGAIN means nothing
