@@ -177,10 +177,10 @@ func aclTargetKnown(t string) bool {
 
 var aclSubcommands = []subcommand{
 	{"setuser", -3, aclSetUser, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
-	{"getuser", 3, aclGetUser, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"getuser", 3, aclRead(aclGetUser), resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
 	{"deluser", -3, aclDelUser, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
-	{"list", 2, aclList, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
-	{"users", 2, aclUsers, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"list", 2, aclRead(aclList), resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"users", 2, aclRead(aclUsers), resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
 	{"whoami", 2, aclWhoAmI, resp.NoScript | resp.Loading | resp.Stale},
 	{"cat", -2, aclCat, resp.NoScript | resp.Loading | resp.Stale},
 }
@@ -230,7 +230,14 @@ func (s *Server) proposeACL(r *request, c fsm.ACLChange) resp.Reply {
 		if c.Op == fsm.ACLDelUser {
 			op = "deluser"
 		}
-		return s.forwardToLeader(ctx, r, true, append([][]byte{[]byte("raft"), []byte("acl"), []byte(op)}, c.Args...))
+		reply := s.forwardToLeader(ctx, r, true, append([][]byte{[]byte("raft"), []byte("acl"), []byte(op)}, c.Args...))
+		// Read your own change: this node's rules include it before the
+		// client hears the reply (a read barrier waits until this node has
+		// applied what the leader had).
+		if err := s.readBarrier(ctx, false); err != nil && !isErrorReply(reply) {
+			return errorReply(err)
+		}
+		return reply
 	}
 	if err != nil {
 		return errorReply(err)
@@ -254,6 +261,19 @@ func raftACL(s *Server, r *request) resp.Reply {
 		return errorReply(err)
 	}
 	return res.Replies[0]
+}
+
+// aclRead runs an ACL read behind the read barrier, so that it shows
+// every change acknowledged before it, on a follower too.
+func aclRead(read func(*Server, *request) resp.Reply) func(*Server, *request) resp.Reply {
+	return func(s *Server, r *request) resp.Reply {
+		ctx, cancel := s.requestContext()
+		defer cancel()
+		if err := s.readBarrier(ctx, false); err != nil {
+			return errorReply(err)
+		}
+		return read(s, r)
+	}
 }
 
 // ACL GETUSER username
@@ -312,7 +332,7 @@ func aclWhoAmI(_ *Server, r *request) resp.Reply { return resp.BulkString(r.c.ge
 // ACL CAT [category]
 func aclCat(_ *Server, r *request) resp.Reply {
 	if len(r.args) > 3 {
-		return resp.ErrUnknownSubcommand(r.args[0], r.args[1])
+		return resp.Error("ERR unknown subcommand or wrong number of arguments for '" + string(r.args[1]) + "'. Try ACL HELP.")
 	}
 	out := resp.Array{}
 	if len(r.args) == 2 {
@@ -404,15 +424,16 @@ func describeKeys(u *fsm.ACLUser) []string {
 	return out
 }
 
-// describeChannels: ACL LIST says resetchannels for none, GETUSER "".
+// describeChannels: ACL LIST starts the patterns with resetchannels.
 func describeChannels(u *fsm.ACLUser, list bool) []string {
 	switch {
 	case u.AllChannels:
 		return []string{"&*"}
-	case len(u.Channels) == 0 && list:
-		return []string{"resetchannels"}
 	}
 	var out []string
+	if list {
+		out = append(out, "resetchannels")
+	}
 	for _, c := range u.Channels {
 		out = append(out, "&"+c)
 	}

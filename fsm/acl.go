@@ -255,9 +255,10 @@ func (u *ACLUser) addKeyPattern(op string) string {
 			}
 		}
 	}
-	if perm == 0 || i == len(op) {
+	if perm == 0 {
 		return aclSyntax
 	}
+	// Redis 7.0 takes "%R" (no "~") as the empty pattern.
 	pat := op[i:]
 	for j := range u.Keys {
 		if u.Keys[j].Pattern == pat {

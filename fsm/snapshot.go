@@ -117,6 +117,9 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	for _, sv := range st.EndedOutcomes() {
 		b = appendEnded(b, sv)
 	}
+	for _, u := range st.Users() {
+		b = appendUser(b, u)
+	}
 	b = append(b, recVersionFloor)
 	b = binary.AppendUvarint(b, st.ver.floor)
 	for _, v := range st.sortedVersions() {
@@ -136,9 +139,6 @@ func WriteSnapshot(w io.Writer, st *State) error {
 		if err := flush(); err != nil {
 			return err
 		}
-	}
-	for _, u := range st.Users() {
-		b = appendUser(b, u)
 	}
 	b = append(b, recEnd)
 	if err := flush(); err != nil {
