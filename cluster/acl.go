@@ -32,10 +32,14 @@ type aclView struct {
 // aclState holds the current view.
 type aclState struct{ view atomic.Pointer[aclView] }
 
-// user returns the named user, or nil.
+// user returns the named user, or nil. Before any view arrived (a server
+// without a state machine's hook, in tests) the users are a fresh state's.
 func (a *aclState) user(name string) *fsm.ACLUser {
 	v := a.view.Load()
 	if v == nil {
+		if name == fsm.DefaultUserName {
+			return fsm.DefaultUser()
+		}
 		return nil
 	}
 	return v.users[name]

@@ -79,7 +79,10 @@ type ACLChange struct {
 // DefaultUserName is the user every connection starts as.
 const DefaultUserName = "default"
 
-// defaultUser is Redis's default user: on, nopass, ~* &* +@all.
+// DefaultUser is Redis's default user as every state starts with it: on,
+// nopass, ~* &* +@all.
+func DefaultUser() *ACLUser { return defaultUser() }
+
 func defaultUser() *ACLUser {
 	return &ACLUser{Name: DefaultUserName, On: true, NoPass: true, AllCommands: true, AllKeys: true, AllChannels: true}
 }
