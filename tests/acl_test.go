@@ -35,17 +35,7 @@ var aclScripts = [][]string{
 func TestACLRepliesMatchRedisOnEveryNode(t *testing.T) {
 	rds := mustStartRedis(t)
 	c := mustStartSecretCluster(t, 3)
-	for si, script := range aclScripts {
-		cmds, want := runAuthScript(t, rds.Addr, script)
-		for _, n := range c.Nodes {
-			_, got := runAuthScript(t, n.ClientAddr, script)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Errorf("script %d, %s on %s: exp %q (redis-server), got %q", si, cmds[i], n.ID, want[i], got[i])
-				}
-			}
-		}
-	}
+	requireScriptsMatchRedis(t, rds.Addr, c, aclScripts)
 	mustConverge(t, c)
 }
 
@@ -176,4 +166,56 @@ func TestACLDeletedUsersConnectionsCloseOnEveryNode(t *testing.T) {
 		}
 		conn.Close()
 	}
+}
+
+// TestACLChangesReachAFollowerThroughASnapshot: while a follower is paused,
+// a user logged in on it is deleted, another's rules change and a third is
+// made; the follower catches up only from a snapshot. It must close the
+// deleted user's connection, enforce the new rules and digest equal.
+func TestACLChangesReachAFollowerThroughASnapshot(t *testing.T) {
+	c := mustStartSecretCluster(t, 3, "--trailing-logs", "2", "--snapshot-threshold", "4",
+		"--heartbeat-timeout", "5s", "--election-timeout", "5s")
+	leader := mustLeader(t, c)
+	f := followers(c, leader)[0]
+	conn := mustDial(t, leader.ClientAddr)
+	mustDo(t, conn, "ACL", "SETUSER", "gone", "on", ">pw", "~*", "+@all")
+	mustDo(t, conn, "ACL", "SETUSER", "stays", "on", ">pw", "~*", "+@read")
+	mustConverge(t, c)
+	goneConn := mustDial(t, f.ClientAddr)
+	if r := mustDo(t, goneConn, "AUTH", "gone", "pw"); r.String() != "+OK" {
+		t.Fatalf("AUTH gone on %s: %s", f.ID, r)
+	}
+
+	f.Pause()
+	mustDo(t, conn, "ACL", "DELUSER", "gone")
+	mustDo(t, conn, "ACL", "SETUSER", "stays", "-@all", "+llen")
+	mustDo(t, conn, "ACL", "SETUSER", "late", "on", ">pw", "~*", "+@read")
+	fillSendWindow(t, conn)
+	for i := 0; i < 30; i++ {
+		mustDo(t, conn, "RPUSH", "acl:filler", "x")
+	}
+	mustDo(t, conn, "AUTH", "raftlist-cluster", "test-cluster-secret") // RAFT SNAPSHOT needs node rights
+	if got := mustDo(t, conn, "RAFT", "SNAPSHOT"); got.kind != '*' {
+		t.Fatalf("RAFT SNAPSHOT on the leader: exp [index size ms], got %s", got)
+	}
+	f.Resume()
+	if !waitLogged(f, "Installed remote snapshot", 15*time.Second) {
+		t.Fatalf("%s never logged %q: the test did not exercise a snapshot install", f.ID, "Installed remote snapshot")
+	}
+	goneConn.timeout = 5 * time.Second
+	if raw, err := goneConn.doStr("PING"); err == nil {
+		t.Errorf("the deleted user's connection on %s answered %q after the snapshot install; exp it closed", f.ID, raw)
+	}
+	fc := mustDial(t, f.ClientAddr)
+	if r := mustDo(t, fc, "AUTH", "late", "pw"); r.String() != "+OK" {
+		t.Errorf("AUTH late (made while %s was paused): exp OK, got %s", f.ID, r)
+	}
+	mustDo(t, fc, "AUTH", "stays", "pw")
+	if r := mustDo(t, fc, "LRANGE", "acl:filler", "0", "0"); r.String() != "-NOPERM this user has no permissions to run the 'lrange' command" {
+		t.Errorf("LRANGE as stays (now -@all +llen) on %s: got %s", f.ID, r)
+	}
+	if r := mustDo(t, fc, "LLEN", "acl:filler"); r.String() != ":30" {
+		t.Errorf("LLEN as stays on %s: exp :30, got %s", f.ID, r)
+	}
+	mustConverge(t, c)
 }
