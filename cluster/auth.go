@@ -56,6 +56,7 @@ const (
 func selfClient() *client {
 	c := &client{}
 	c.auth.Store(int32(authCluster))
+	c.loggedIn.Store(true)
 	c.user = ClusterUser
 	return c
 }
@@ -91,7 +92,7 @@ func (s *Server) defaultUserLevel() authLevel {
 // command never reaches MULTI's queue, a run or the log.
 func (s *Server) gate(c *client, args [][]byte) resp.Reply {
 	level := authLevel(c.auth.Load())
-	if level != authNone && !c.loggedIn.Load() && s.defaultNeedsAuth() {
+	if level != authNone && !c.loggedIn.Load() && c.getUser() == "default" && s.defaultNeedsAuth() {
 		level = authNone // ACL SETUSER default gave it a password or turned it off
 	}
 	switch level {

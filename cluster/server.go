@@ -186,6 +186,9 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		created: time.Now(),
 	}
 	c.auth.Store(int32(s.initialAuth()))
+	// Redis's createClient: authenticated at once while the default user
+	// needs no password; a later password does not log it out.
+	c.loggedIn.Store(!s.defaultNeedsAuth())
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)

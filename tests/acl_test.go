@@ -26,16 +26,24 @@ var aclScripts = [][]string{
 		"ACL SETUSER", "ACL GETUSER", "ACL DELUSER", "ACL CAT a b", "ACL WHOAMI x", "ACL FOO", "ACL",
 		"ACL CAT", "ACL CAT nosuch", "ACL DELUSER default", "ACL USERS",
 		"AUTH app pw", "ACL WHOAMI", "LPUSH aclq 1", "LRANGE aclq 0 -1", "EVAL return 1 0", "MULTI", "RPUSH aclq 1", "EXEC",
-		"AUTH u3 b", "LPUSH other 1", "LPUSH jobs:1 a", "LPOP jobs:1", "LPUSH r:1 a", "LRANGE r:1 0 -1", "MULTI", "LLEN other", "EXEC",
+		"HELLO 2 AUTH u3 wrong", "ACL WHOAMI", "HELLO 2 AUTH u3 b", "ACL WHOAMI", "LPUSH other 1", "LPUSH jobs:1 a", "LPOP jobs:1", "LPUSH r:1 a", "LRANGE r:1 0 -1", "MULTI", "LLEN other", "EXEC",
 		"EVAL return 1 1 other", "FLUSHALL", "AUTH u3 a", "AUTH nosuch p", "AUTH x p",
 		"AUTH default x", "ACL DELUSER app u3 x nosuch", "ACL LIST",
+	},
+	// The default user given a password and then turned off: connections
+	// that never logged in must authenticate; an off user cannot log in.
+	{
+		"ACL SETUSER default resetpass >dpw", "PING", "AUTH dpw", "PING", "ACL SETUSER default off", "AUTH dpw",
+		"PING", "ACL SETUSER default on nopass", "AUTH x", "PING",
 	},
 }
 
 func TestACLRepliesMatchRedisOnEveryNode(t *testing.T) {
 	rds := mustStartRedis(t)
 	c := mustStartSecretCluster(t, 3)
-	requireScriptsMatchRedis(t, rds.Addr, c, aclScripts)
+	// Each run starts once every node applied the last one's changes (a
+	// follower enforces what it has applied).
+	requireScriptsMatchRedis(t, rds.Addr, c, aclScripts, func() { mustConverge(t, c) })
 	mustConverge(t, c)
 }
 
