@@ -56,6 +56,7 @@ const (
 func selfClient() *client {
 	c := &client{}
 	c.auth.Store(int32(authCluster))
+	c.loggedIn.Store(true)
 	c.user = ClusterUser
 	return c
 }
@@ -90,11 +91,18 @@ func (s *Server) defaultUserLevel() authLevel {
 // or nil. It runs before anything else looks at the command, so a refused
 // command never reaches MULTI's queue, a run or the log.
 func (s *Server) gate(c *client, args [][]byte) resp.Reply {
-	switch authLevel(c.auth.Load()) {
+	level := authLevel(c.auth.Load())
+	if level != authNone && !c.loggedIn.Load() && c.getUser() == "default" && s.defaultNeedsAuth() {
+		level = authNone // ACL SETUSER default gave it a password or turned it off
+	}
+	switch level {
 	case authCluster:
-		return nil
+		return s.aclGate(c, args)
 	case authUser:
-		return internalGate(args)
+		if err := internalGate(args); err != nil {
+			return err
+		}
+		return s.aclGate(c, args)
 	}
 	return noAuthGate(args)
 }
@@ -137,7 +145,7 @@ func authCommand(s *Server, r *request) resp.Reply {
 	user, pass := []byte("default"), r.args[1]
 	if len(r.args) == 3 {
 		user, pass = r.args[1], r.args[2]
-	} else if s.cfg.RequirePass == "" {
+	} else if !s.defaultNeedsAuth() {
 		return resp.ErrAuthNoPass
 	}
 	if err := s.login(r.c, user, pass); err != nil {
@@ -152,9 +160,14 @@ func (s *Server) login(c *client, user, pass []byte) resp.Reply {
 	var level authLevel
 	switch string(user) {
 	case "default":
-		// Without requirepass the default user is Redis's nopass user: any
-		// password is accepted.
-		if s.cfg.RequirePass != "" && !secretEqual(pass, s.cfg.RequirePass) {
+		// requirepass is the default user's password on this node; without
+		// it the replicated default user decides (nopass as it starts: any
+		// password is accepted).
+		if s.cfg.RequirePass != "" {
+			if !secretEqual(pass, s.cfg.RequirePass) || !s.acl.user("default").On {
+				return resp.ErrWrongPass
+			}
+		} else if !canLogIn(s.acl.user("default"), pass) {
 			return resp.ErrWrongPass
 		}
 		level = s.defaultUserLevel()
@@ -164,9 +177,14 @@ func (s *Server) login(c *client, user, pass []byte) resp.Reply {
 		}
 		level = authCluster
 	default:
-		return resp.ErrWrongPass
+		// An ACL user has a user's rights at most, never node rights.
+		if !canLogIn(s.acl.user(string(user)), pass) {
+			return resp.ErrWrongPass
+		}
+		level = authUser
 	}
 	c.auth.Store(int32(level))
+	c.loggedIn.Store(true)
 	c.setUser(string(user))
 	return nil
 }

@@ -50,6 +50,11 @@ type client struct {
 
 	// auth is the connection's authLevel (auth.go); zero is no rights.
 	auth atomic.Int32
+	// loggedIn is Redis's c->authenticated: set by a successful AUTH or
+	// HELLO AUTH, or at accept while the default user needs no password.
+	// A connection without it must log in once the default user needs a
+	// password or is off (Redis's authRequired, asked per command).
+	loggedIn atomic.Bool
 
 	mu   sync.Mutex
 	name string

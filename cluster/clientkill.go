@@ -151,7 +151,7 @@ func clientTypeByName(name []byte) (string, bool) {
 
 // userExists reports a user AUTH could log in as here.
 func (s *Server) userExists(user string) bool {
-	return user == "default" || (user == ClusterUser && s.cfg.ClusterSecret != "")
+	return s.acl.user(user) != nil || (user == ClusterUser && s.cfg.ClusterSecret != "")
 }
 
 // matches reports whether CLIENT KILL with f, sent by self, kills c.

@@ -52,6 +52,7 @@ var connCommandList = []*connCommand{
 	// COMMAND [subcommand ...]
 	{Spec: described(spec("command", -1, resp.Loading|resp.Stale, "server", "2.8.13", "Get array of Redis command details"), []string{"connection"}, "nondeterministic_output_order"), run: commandCommand, subs: commandSubcommands},
 	// CONFIG GET parameter [parameter ...] | HELP
+	{Spec: spec("acl", -2, 0, "server", "6.0.0", "A container for Access List Control commands"), run: aclCommand, subs: aclSubcommands},
 	{Spec: spec("config", -2, 0, "server", "2.0.0", "A container for server configuration commands"), run: configCommand, subs: configSubcommands},
 	// MEMORY PURGE
 	{Spec: container(spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands")), run: memoryCommand},

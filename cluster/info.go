@@ -262,6 +262,7 @@ func infoReplication(s *Server, b *strings.Builder) {
 func infoRaft(s *Server, b *strings.Builder) {
 	st := s.node.Status()
 	field(b, "raft_node_id", st.ID)
+	field(b, "raft_cluster_id", st.ClusterID)
 	field(b, "raft_role", st.Role)
 	field(b, "raft_leader_id", st.LeaderID)
 	field(b, "raft_leader_addr", st.LeaderAddr)

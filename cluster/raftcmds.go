@@ -22,6 +22,7 @@ var raftSubcommands = []subcommand{
 	{"exec", -7, raftExec, resp.Internal},
 	{"readindex", 2, raftReadIndex, resp.Internal},
 	{"snapshot", 2, raftSnapshot, resp.Internal},
+	{"acl", -4, raftACL, resp.Internal},
 }
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |

@@ -101,6 +101,9 @@ type Server struct {
 
 	// limits.go: clients counted against maxclients (node traffic is not)
 	// and clients closed by the output limit; refusals are in stats.
+	// acl is the node's view of the replicated ACL users (acl.go).
+	acl aclState
+
 	limitedClients atomic.Int64
 	outputLimited  atomic.Uint64
 }
@@ -139,6 +142,7 @@ func New(cfg Config, node *raftnode.Node) *Server {
 	s.fwd.secret = cfg.ClusterSecret
 	node.Machine().OnServed(s.deliverServed)
 	node.Machine().OnRestore(s.restoredSnapshot)
+	node.Machine().OnACL(s.aclChanged)
 	s.doors = s.newDoors()
 	go s.sampleOps()
 	go s.sendAcks()
@@ -193,6 +197,9 @@ func (s *Server) accept(conn redcon.Conn) bool {
 		created: time.Now(),
 	}
 	c.auth.Store(int32(s.initialAuth()))
+	// Redis's createClient: authenticated at once while the default user
+	// needs no password; a later password does not log it out.
+	c.loggedIn.Store(!s.defaultNeedsAuth())
 	c.lastCmd.Store(time.Now().UnixNano())
 	c.lastCmdName.Store("NULL")
 	conn.SetContext(c)

@@ -13,6 +13,11 @@ type Result struct {
 	// deleted, and whether keys past their deadline remain.
 	Expired int
 	MoreDue bool
+	// ACLDeleted are the users an ACL entry deleted: every node closes
+	// their connections.
+	ACLDeleted []string
+	// ACLChanged marks an ACL entry, applied or refused.
+	ACLChanged bool
 }
 
 // Apply applies a decoded entry at log index with the entry's Raft term. It
@@ -58,6 +63,10 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindExpire:
 		res.Expired, res.MoreDue = s.expireDue(int(min(e.Expire.Limit, MaxExpirePerEntry)))
 		s.timeoutDue()
+	case KindACL:
+		var reply resp.Reply
+		reply, res.ACLDeleted = s.applyACL(e.ACL)
+		res.Replies, res.ACLChanged = []resp.Reply{reply}, true
 	case KindExec:
 		res.Replies = []resp.Reply{s.applyExec(index, term, now, e.OldFormat != 0 && e.OldFormat < formatExpiry, &e.Tx)}
 	}

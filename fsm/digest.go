@@ -9,8 +9,8 @@ import (
 
 // Digest returns a 40-hex-digit digest of the whole replicated dataset: every
 // database, key, type and element, every blocked client, every ended
-// waiter's outcome its owner has not acknowledged, every key's deadline, and every cached script
-// (by SHA1). Two states that applied the same entries
+// waiter's outcome its owner has not acknowledged, every key's deadline, every cached script
+// (by SHA1), and the ACL users. Two states that applied the same entries
 // have the same digest. Like Redis, an empty dataset digests to 40 zeros.
 // Membership and term are left out: they are not data. So are WATCH's key
 // versions (watch.go): like Redis's DEBUG DIGEST, this digests what clients
@@ -61,6 +61,15 @@ func (s *State) Digest() string {
 	for _, sha := range s.sortedScripts() {
 		empty = false
 		h.Write(appendBytes(append(b[:0], recScript), []byte(sha)))
+	}
+	// The ACL users decide what every node lets clients do. Untouched
+	// (only the default user as it starts) they are left out, so a state
+	// without ACL changes digests as before ACLs existed.
+	if !s.aclIsInitial() {
+		empty = false
+		for _, u := range s.Users() {
+			h.Write(appendUser(b[:0], u))
+		}
 	}
 	if empty {
 		return strings.Repeat("0", 40)

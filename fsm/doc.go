@@ -12,7 +12,7 @@
 // The invariant every other guarantee here rests on: nothing that outlives
 // an entry lives outside the replicated state, or it is rebuilt identically
 // on every node before anything reads it. The state (keyspace, waiters,
-// WATCH versions, script cache) is in snapshots and in the digest. What is
+// WATCH versions, script cache, ACL users) is in snapshots and in the digest. What is
 // cached beside it is either immutable (compiled scripts, keyed by SHA1 of
 // their body) or a pool of Lua machines that a run can never change: a
 // script is a pure function of (the state, its arguments), nothing it does

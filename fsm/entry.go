@@ -20,11 +20,13 @@ import (
 //     (KindExpire) and its commands may set times to live. A binary that
 //     knows only format 2 would answer those with errors and diverge, so
 //     it must stop on them with "newer than this binary; upgrade".
+//   - Format 4: format 3's layout; the entry may be an ACL change
+//     (KindACL), which a format 3 binary cannot apply.
 //
 // Format 1 and 2 entries still decode (logs written before the upgrade,
 // and entries proposed by older members during a rolling upgrade); format
 // 1 carries no checksum, so only its structure is checked.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // formatV1 is the format without a checksum, formatV2 the first with, and
 // formatExpiry the first whose commands may set times to live and whose
@@ -33,6 +35,7 @@ const (
 	formatV1     = 1
 	formatV2     = 2
 	formatExpiry = 3
+	formatACL    = 4
 )
 
 // checksumLen is the size of format 2's trailing CRC-32C.
@@ -69,6 +72,8 @@ const (
 	// of its ended waiters, so the state may forget their outcomes
 	// (blocking_ended.go). Proposed in batches by the owner.
 	KindAck Kind = 7
+	// KindACL changes the ACL users (acl.go): ACL SETUSER or DELUSER.
+	KindACL Kind = 9
 	// KindExpire is the leader's active expiry (expiry.go): it deletes, in
 	// (deadline, db, key) order, up to a bound of keys whose deadline the
 	// log clock has reached, so keys nobody touches go too.
@@ -92,6 +97,7 @@ type Entry struct {
 	Purge   PurgeOwner  // KindPurgeOwner
 	Ack     Ack         // KindAck
 	Expire  ExpireCycle // KindExpire
+	ACL     ACLChange   // KindACL
 }
 
 // ExpireCycle is one step of active expiry.
@@ -178,6 +184,12 @@ func (e *Entry) Encode() []byte {
 		}
 	case KindExpire:
 		b = binary.AppendUvarint(b, e.Expire.Limit)
+	case KindACL:
+		b = append(b, byte(e.ACL.Op))
+		b = binary.AppendUvarint(b, uint64(len(e.ACL.Args)))
+		for _, a := range e.ACL.Args {
+			b = appendBytes(b, a)
+		}
 	}
 	if version == formatV1 {
 		return b
@@ -280,6 +292,19 @@ func DecodeEntry(data []byte) (*Entry, error) {
 		e.Expire = ExpireCycle{Limit: d.uvarint()}
 		if d.err == nil && e.Expire.Limit == 0 {
 			d.fail("expiry with no limit")
+		}
+	case KindACL:
+		if version < formatACL {
+			d.fail("ACL change in an older format")
+		}
+		e.ACL = ACLChange{Op: ACLOp(d.byte())}
+		n := d.count()
+		e.ACL.Args = make([][]byte, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			e.ACL.Args = append(e.ACL.Args, d.bytes())
+		}
+		if op := e.ACL.Op; d.err == nil && op != ACLSetUser && op != ACLDelUser {
+			d.fail("bad ACL change")
 		}
 	default:
 		d.fail(fmt.Sprintf("unknown kind %d", e.Kind))

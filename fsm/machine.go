@@ -27,6 +27,9 @@ type Machine struct {
 	// onRestore hear, after a snapshot is installed, of every ended waiter
 	// whose owner has not acknowledged it.
 	onRestore []func(ended []Served)
+	// onACL hear of the ACL users after every ACL entry and every
+	// snapshot install.
+	onACL []func(users []*ACLUser, deleted []string)
 	// readClock is handed to every state this machine holds (see
 	// SetReadClock).
 	readClock func() int64
@@ -70,6 +73,20 @@ func (m *Machine) OnRestore(f func(ended []Served)) {
 	m.onRestore = append(m.onRestore, f)
 }
 
+// OnACL adds f to the functions that hear, on every node, of the ACL
+// users whenever they may have changed: after an ACL entry is applied
+// (deleted names the users it removed) and after a snapshot is installed
+// (deleted is nil; a user missing from users is gone). The front door
+// keeps its view of the rules from it and closes the connections of users
+// that no longer exist. Set them before Raft starts. f runs inside Apply or
+// Restore and must not block.
+func (m *Machine) OnACL(f func(users []*ACLUser, deleted []string)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onACL = append(m.onACL, f)
+	f(m.st.Users(), nil)
+}
+
 // NewMachine returns a machine over an empty state.
 func NewMachine() *Machine {
 	return &Machine{st: NewState(), advanced: make(chan struct{})}
@@ -94,6 +111,12 @@ func (m *Machine) Apply(l *raft.Log) interface{} {
 	if len(res.Served) > 0 {
 		for _, f := range m.onServed {
 			f(res.Served)
+		}
+	}
+	if res.ACLChanged {
+		users := m.st.Users()
+		for _, f := range m.onACL {
+			f(users, res.ACLDeleted)
 		}
 	}
 	return res
@@ -210,6 +233,10 @@ func (m *Machine) Restore(rc io.ReadCloser) error {
 	}
 	for _, f := range m.onRestore {
 		f(ended)
+	}
+	users := st.Users()
+	for _, f := range m.onACL {
+		f(users, nil)
 	}
 	return nil
 }

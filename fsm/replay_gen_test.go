@@ -47,6 +47,7 @@ var (
 // replayGen generates one log.
 type replayGen struct {
 	r       *rand.Rand
+	aclR    *rand.Rand // aclChange's own stream
 	term    uint64
 	timeMs  int64
 	at      uint64 // log index of the entry being generated
@@ -60,7 +61,7 @@ type replayGen struct {
 
 func newReplayGen(seed uint64) *replayGen {
 	r := rand.New(rand.NewPCG(seed, 0x7265706c6179)) // "replay"
-	return &replayGen{r: r, term: 1, timeMs: 1_700_000_000_000, seqs: map[string]uint64{}, lua: &replayLua{r: r}}
+	return &replayGen{r: r, aclR: rand.New(rand.NewPCG(seed, 0x61636c)), term: 1, timeMs: 1_700_000_000_000, seqs: map[string]uint64{}, lua: &replayLua{r: r}}
 }
 
 // replayGenerate returns the log of n entries (a few more when a probe and
@@ -73,10 +74,11 @@ func replayGenerate(seed uint64, n int) *replayLog {
 	return &replayLog{seed: seed, n: n, entries: g.out, scripts: g.scripts}
 }
 
-func (g *replayGen) pick(list []string) string { return list[g.r.IntN(len(list))] }
-func (g *replayGen) chance(p float64) bool     { return g.r.Float64() < p }
-func (g *replayGen) key() string               { return g.pick(replayKeys) }
-func (g *replayGen) elem() string              { return g.pick(replayElems) }
+func (g *replayGen) pick(list []string) string    { return pickFrom(g.r, list) }
+func pickFrom(r *rand.Rand, list []string) string { return list[r.IntN(len(list))] }
+func (g *replayGen) chance(p float64) bool        { return g.r.Float64() < p }
+func (g *replayGen) key() string                  { return g.pick(replayKeys) }
+func (g *replayGen) elem() string                 { return g.pick(replayElems) }
 
 func (g *replayGen) elems(min, max int) []string {
 	out := make([]string, min+g.r.IntN(max-min+1))
@@ -143,6 +145,11 @@ func replayArgv(args []string) [][]byte {
 
 // next appends one entry, or a probe and its observers.
 func (g *replayGen) next() {
+	if g.at%67 == 33 {
+		// ACL changes draw from their own stream, so that adding them
+		// left the rest of every generated log as it was.
+		g.append(g.aclChange(), "acl change")
+	}
 	switch r := g.r.IntN(1000); {
 	case r < 15: // a new term, opened by the new leader's entry
 		g.term++
@@ -178,6 +185,21 @@ func (g *replayGen) next() {
 	default:
 		g.append(g.commands(), "commands")
 	}
+}
+
+// aclChange is an ACL SETUSER or DELUSER entry, now and then a refused
+// one (a bad rule, the default user).
+func (g *replayGen) aclChange() *Entry {
+	user := pickFrom(g.aclR, []string{"default", "app", "jobs", "bad name"})
+	if g.aclR.Float64() < 0.2 {
+		return &Entry{Kind: KindACL, ACL: ACLChange{Op: ACLDelUser, Args: [][]byte{[]byte(user), []byte("jobs")}}}
+	}
+	args := [][]byte{[]byte(user)}
+	for n := g.aclR.IntN(4); n >= 0; n-- {
+		args = append(args, []byte(pickFrom(g.aclR, []string{"on", "off", ">pw", "<pw", "nopass", "resetpass", "~jobs:*", "%R~r*",
+			"allkeys", "resetkeys", "+@read", "-@write", "+lpush", "-get", "allcommands", "nocommands", "&ch", "reset", "bogus"})))
+	}
+	return &Entry{Kind: KindACL, ACL: ACLChange{Op: ACLSetUser, Args: args}}
 }
 
 // commands is a KindCommands entry: one command, or a batch of several.

@@ -15,10 +15,10 @@ import (
 const snapshotMagic = "RAFTLIST-SNAP"
 
 // snapshotVersion 2 added recEnded, 3 the log clock (recClock) and key
-// deadlines (recTTL). Older snapshots read unchanged: they hold no ended
+// deadlines (recTTL), 4 the ACL users (recUser). Older snapshots read unchanged: they hold no ended
 // outcomes and no deadlines (their binaries kept none), and their clock
 // starts at zero, which the next entry moves forward.
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 // oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
 const oldestSnapshotVersion = 1
@@ -44,7 +44,11 @@ const (
 	// The script cache (script_cmds.go): one record per script, in SHA1
 	// order; the SHA1 is computed from the body when read.
 	recScript byte = 0x20 // body
-	recEnd    byte = 0xff
+	// The ACL users (acl.go), in name order: name, then the rules that
+	// build the user from a fresh one. A snapshot without them (older than
+	// version 4) holds only the default user as it starts.
+	recUser byte = 0x30 // name, rules
+	recEnd  byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a
@@ -112,6 +116,9 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	}
 	for _, sv := range st.EndedOutcomes() {
 		b = appendEnded(b, sv)
+	}
+	for _, u := range st.Users() {
+		b = appendUser(b, u)
 	}
 	b = append(b, recVersionFloor)
 	b = binary.AppendUvarint(b, st.ver.floor)
@@ -226,6 +233,17 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 			if body := sr.bytes(); sr.err == nil {
 				st.scripts[ScriptSHA(body)] = string(body)
 			}
+		case recUser:
+			name, rules := sr.bytes(), sr.byteSlices()
+			if sr.err != nil {
+				break
+			}
+			u, err := userFromRules(string(name), rules)
+			if err != "" {
+				sr.fail(fmt.Errorf("ACL user %q: %s", name, err))
+				break
+			}
+			st.users[u.Name] = u
 		case recEnd:
 			st.rebuildTombs()
 			st.rebuildTTLs()

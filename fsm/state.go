@@ -163,6 +163,8 @@ type State struct {
 	blk blocking
 	// ver holds every key's last modification index, for WATCH.
 	ver versions
+	// users are the ACL users by name (acl.go); "default" always exists.
+	users map[string]*ACLUser
 	// scripts is the script cache: SHA1 (lowercase hex) to body.
 	scripts map[string]string
 	// scriptLog holds redis.log lines for the node to take; not
@@ -176,6 +178,7 @@ type State struct {
 // NewState returns an empty state.
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
+		users:   map[string]*ACLUser{DefaultUserName: defaultUser()},
 		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
@@ -218,6 +221,9 @@ func (s *State) Clone() *State {
 	s.cloneVersions(c)
 	for sha, body := range s.scripts {
 		c.scripts[sha] = body
+	}
+	for name, u := range s.users {
+		c.users[name] = u.Clone()
 	}
 	return c
 }

@@ -32,6 +32,7 @@ type Status struct {
 	AppliedIndex uint64
 	LastIndex    uint64
 	Halted       error
+	ClusterID    string // "" unknown (clusterid.go)
 }
 
 // AddNode makes id a voting member reachable at raftAddr and records its
@@ -135,6 +136,7 @@ func (n *Node) Status() Status {
 		AppliedIndex: n.machine.AppliedIndex(),
 		LastIndex:    n.raft.LastIndex(),
 		Halted:       n.machine.Halted(),
+		ClusterID:    n.ClusterID(),
 	}
 	if leaderID != "" {
 		st.LeaderAddr = n.respAddrs()[string(leaderID)]

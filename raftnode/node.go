@@ -83,6 +83,9 @@ func (c *Config) setDefaults() {
 
 // Node is one raftlist member's consensus half.
 type Node struct {
+	// clusterID is the id of the cluster the data dir belongs to, a
+	// string, "" unknown (clusterid.go).
+	clusterID atomic.Value
 	// expiredKeys and expireEntries count what this node's active expiry
 	// proposed while it led (expiry.go).
 	expiredKeys   atomic.Uint64
@@ -193,6 +196,10 @@ func New(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, fmt.Errorf("inspect existing raft state: %w", err)
 	}
+	if err := n.loadClusterID(); err != nil {
+		n.closeStores()
+		return nil, err
+	}
 	if cfg.Bootstrap && !n.restarted {
 		if err := n.bootstrap(rc, logs, snaps); err != nil {
 			n.closeStores()
@@ -224,7 +231,7 @@ func (n *Node) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.Snapsho
 	if err := raft.BootstrapCluster(rc, logs, n.disk, snaps, n.transport, conf); err != nil {
 		return fmt.Errorf("bootstrap cluster: %w", err)
 	}
-	return nil
+	return n.foundCluster()
 }
 
 func (n *Node) closeStores() {
@@ -444,5 +451,5 @@ func (n *Node) BootstrapAlone() error {
 	if err := n.raft.BootstrapCluster(conf).Error(); err != nil {
 		return fmt.Errorf("bootstrap cluster: %w", err)
 	}
-	return nil
+	return n.foundCluster()
 }

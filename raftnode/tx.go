@@ -26,3 +26,10 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	}
 	return n.raft.CommitIndex(), nil
 }
+
+// ProposeACL appends an ACL change (ACL SETUSER, ACL DELUSER) as an entry
+// of its own and waits until this node has applied it. Result.Replies
+// holds the command's one reply.
+func (n *Node) ProposeACL(ctx context.Context, c fsm.ACLChange) (*fsm.Result, error) {
+	return n.proposeEntry(ctx, fsm.Entry{Kind: fsm.KindACL, ACL: c})
+}

@@ -94,16 +94,17 @@ func runAuthScript(t *testing.T, addr string, script []string) (cmds []string, r
 	return cmds, replies
 }
 
-func TestAuthRepliesMatchRedisOnEveryNode(t *testing.T) {
-	rds := mustStartRedis(t)
-	admin := mustDial(t, rds.Addr)
-	if r := mustDo(t, admin, "CONFIG", "SET", "requirepass", authPassword); r.String() != "+OK" {
-		t.Fatalf("CONFIG SET requirepass on redis-server: %s", r)
-	}
-	c := mustStartAuthCluster(t, 3, authPassword)
-	for si, script := range authScripts {
-		cmds, want := runAuthScript(t, rds.Addr, script)
+// requireScriptsMatchRedis runs each script on redis-server at addr and on
+// every node of c, and requires every reply to match. settle, if not nil,
+// runs before each node's run.
+func requireScriptsMatchRedis(t *testing.T, addr string, c *local.Cluster, scripts [][]string, settle func()) {
+	t.Helper()
+	for si, script := range scripts {
+		cmds, want := runAuthScript(t, addr, script)
 		for _, n := range c.Nodes {
+			if settle != nil {
+				settle()
+			}
 			_, got := runAuthScript(t, n.ClientAddr, script)
 			for i := range want {
 				if got[i] != want[i] {
@@ -112,6 +113,16 @@ func TestAuthRepliesMatchRedisOnEveryNode(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestAuthRepliesMatchRedisOnEveryNode(t *testing.T) {
+	rds := mustStartRedis(t)
+	admin := mustDial(t, rds.Addr)
+	if r := mustDo(t, admin, "CONFIG", "SET", "requirepass", authPassword); r.String() != "+OK" {
+		t.Fatalf("CONFIG SET requirepass on redis-server: %s", r)
+	}
+	c := mustStartAuthCluster(t, 3, authPassword)
+	requireScriptsMatchRedis(t, rds.Addr, c, authScripts, nil)
 	// The refused pipelined writes reached no node's state.
 	mustConverge(t, c)
 	for _, n := range c.Nodes {

@@ -95,7 +95,7 @@ func (j *joiner) run(ctx context.Context) error {
 					return nil
 				}
 				var ae *cluster.AuthError
-				if errors.As(err, &ae) {
+				if errors.As(err, &ae) || errors.Is(err, raftnode.ErrOtherCluster) {
 					return err
 				}
 				last[addr] = err.Error()
@@ -116,17 +116,33 @@ func (j *joiner) run(ctx context.Context) error {
 	}
 }
 
+// joinThrough asks the member at addr to admit this node, unless it
+// belongs to another cluster than this node's data dir (ErrOtherCluster),
+// and records the cluster's id once admitted.
 func (j *joiner) joinThrough(ctx context.Context, addr string) error {
+	p := j.probe(ctx, addr)
+	own := j.node.ClusterID()
+	if own != "" && p.clusterID != "" && own != p.clusterID {
+		return fmt.Errorf("%s is a member of cluster %s, but node %s's data dir (--data) is cluster %s's: a node never moves between clusters (%w); "+
+			"point --join at its own cluster's members, or give it an empty data dir to join this one", addr, p.clusterID, j.id, own, raftnode.ErrOtherCluster)
+	}
 	actx, cancel := context.WithTimeout(ctx, joinAttemptTimeout)
 	defer cancel()
-	return cluster.JoinOnce(actx, addr, j.id, j.raftAddr, j.respAddr,
-		cluster.JoinOptions{Secret: j.secret, PeerTLS: j.peerTLS})
+	if err := cluster.JoinOnce(actx, addr, j.id, j.raftAddr, j.respAddr,
+		cluster.JoinOptions{Secret: j.secret, PeerTLS: j.peerTLS}); err != nil {
+		return err
+	}
+	if p.clusterID != "" {
+		return j.node.SetClusterID(p.clusterID)
+	}
+	return nil
 }
 
 // peerState is what a probe learns of a listed peer.
 type peerState struct {
 	addr, id     string
 	inCluster    bool // holds Raft state or knows a leader
+	clusterID    string
 	probeFailure string
 }
 
@@ -162,7 +178,7 @@ func (j *joiner) bootstrapIfExpected(ctx context.Context, last map[string]string
 				return true, nil
 			}
 			var ae *cluster.AuthError
-			if errors.As(err, &ae) {
+			if errors.As(err, &ae) || errors.Is(err, raftnode.ErrOtherCluster) {
 				return false, err
 			}
 			last[addr] = err.Error()
@@ -215,7 +231,8 @@ func (j *joiner) probe(ctx context.Context, addr string) peerState {
 		}
 	}
 	last, _ := strconv.ParseUint(info["raft_last_log_index"], 10, 64)
-	return peerState{addr: addr, id: info["raft_node_id"], inCluster: last > 0 || info["raft_leader_id"] != ""}
+	return peerState{addr: addr, id: info["raft_node_id"], inCluster: last > 0 || info["raft_leader_id"] != "",
+		clusterID: info["raft_cluster_id"]}
 }
 
 func lastErrors(addrs []string, last map[string]string) string {

@@ -251,7 +251,7 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 			var ae *cluster.AuthError
 			switch {
 			case err == nil, errors.Is(err, context.Canceled):
-			case errors.As(err, &ae) || !node.Restarted():
+			case errors.As(err, &ae) || errors.Is(err, raftnode.ErrOtherCluster) || !node.Restarted():
 				// A node the cluster will never admit, or an empty one no
 				// member admitted in time, would only sit idle: exit, so
 				// systemd's restart policy and the operator see it.

@@ -156,10 +156,14 @@ var (
 // Errors of authentication (cluster/auth.go), as Redis words them with
 // requirepass.
 var (
-	ErrNoAuth      = Error("NOAUTH Authentication required.")
-	ErrWrongPass   = Error("WRONGPASS invalid username-password pair or user is disabled.")
-	ErrAuthNoPass  = Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-	ErrHelloNoAuth = Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+	ErrNoAuth    = Error("NOAUTH Authentication required.")
+	ErrWrongPass = Error("WRONGPASS invalid username-password pair or user is disabled.")
+	// ACL (fsm/acl.go, cluster/acl.go).
+	ErrACLUserName   = Error("ERR Usernames can't contain spaces or null characters")
+	ErrACLDelDefault = Error("ERR The 'default' user cannot be removed")
+	ErrNoPermKey     = Error("NOPERM this user has no permissions to access one of the keys used as arguments")
+	ErrAuthNoPass    = Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	ErrHelloNoAuth   = Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 )
 
 // The replies raftlist adds to Redis's vocabulary. TRYAGAIN means nothing
@@ -230,3 +234,14 @@ var (
 	ErrGetKeysArity   = Error("ERR Invalid number of arguments specified for command")
 	ErrGetKeysInvalid = Error("ERR Invalid arguments specified for command")
 )
+
+// ErrNoPermCommand is ACL's refusal of a command (name, or
+// container|subcommand) the user may not run.
+func ErrNoPermCommand(name string) Error {
+	return Error("NOPERM this user has no permissions to run the '" + name + "' command")
+}
+
+// ErrACLUnknownCategory is ACL CAT's answer to a category it does not know.
+func ErrACLUnknownCategory(name []byte) Error {
+	return Error("ERR Unknown category '" + string(name) + "'")
+}
