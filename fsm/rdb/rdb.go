@@ -38,8 +38,9 @@ type Value struct {
 	List   [][]byte // when IsList: never empty
 }
 
-// footer appends the RDB version and the CRC64 of everything before it.
-func footer(b []byte) []byte {
+// Seal appends the footer to a serialized value: the RDB version and the
+// CRC64 of everything before it.
+func Seal(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint16(b, Version)
 	return binary.LittleEndian.AppendUint64(b, crc64(0, b))
 }
@@ -47,7 +48,7 @@ func footer(b []byte) []byte {
 // DumpString is DUMP's payload for a string.
 func DumpString(s []byte) []byte {
 	b := appendString([]byte{typeString}, s, make([]int32, lzfHSize))
-	return footer(b)
+	return Seal(b)
 }
 
 // listpackLimit is list-max-listpack-size -2: a node takes another element
@@ -93,7 +94,7 @@ func DumpList(elems [][]byte) []byte {
 	}
 	flush()
 	b := appendLen([]byte{typeListQuicklist2}, uint64(nnodes))
-	return footer(append(b, nodes...))
+	return Seal(append(b, nodes...))
 }
 
 // elemOverhead is what Decode charges for each list element beyond its
@@ -210,7 +211,9 @@ func (l *listReader) quicklist(v2 bool) error {
 			err = l.node(lpDecode)
 		case quicklistNodePlain:
 			var e []byte
-			if e, err = l.r.str(); err == nil {
+			if e, err = l.r.str(); err == nil && len(e) == 0 {
+				err = ErrFormat // Redis 7.0.15 refuses an empty plain node
+			} else if err == nil {
 				err = l.add(e)
 			}
 		default:
