@@ -327,12 +327,13 @@ const errNoExpiryBefore = resp.Error("ERR raftlist does not support key expiry")
 
 // oldFormatReply is what a binary before expiry answered a command of an
 // entry of its format, when this one would answer differently: the expiry
-// and string commands added with format 3 did not exist, and SET refused
-// every expiry option once its syntax was right. Nil means the answer is
+// and string commands added with format 3 (and DUMP and RESTORE, added
+// later) did not exist, and SET refused every expiry option once its
+// syntax was right. Nil means the answer is
 // the same. (Such commands reach an old entry only inside a script: the
 // old front door refused them.)
 func oldFormatReply(cmd *Command, args [][]byte) resp.Reply {
-	for _, family := range [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands} {
+	for _, family := range [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands, dumpCommands} {
 		for i := range family {
 			if cmd == &family[i] {
 				return resp.ErrUnknownCommand(args)

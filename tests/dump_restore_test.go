@@ -100,6 +100,9 @@ func TestRestoreReadsEveryListEncodingAndRefusesAsRedis(t *testing.T) {
 			}
 		}
 	}
+	// The refused RESTOREs without REPLACE went through the log: every
+	// node decoded them to the same error and the same state.
+	requireEqualDigests(t, t.Context(), c)
 }
 
 // dumpElement is an element of one of the shapes DUMP encodes apart.

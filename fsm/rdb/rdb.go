@@ -101,9 +101,9 @@ func DumpList(elems [][]byte) []byte {
 // bytes: the slice header that holds it.
 const elemOverhead = 24
 
-// Check is Redis's verifyDumpPayload: at least the footer, an RDB version
+// check is Redis's verifyDumpPayload: at least the footer, an RDB version
 // not newer than 10, and the right CRC64.
-func Check(payload []byte) error {
+func check(payload []byte) error {
 	if len(payload) < 10 {
 		return ErrChecksum
 	}
@@ -123,7 +123,7 @@ func Check(payload []byte) error {
 // value is read from the payload with its footer, and bytes after the
 // value are ignored.
 func Decode(payload []byte, limit int) (Value, error) {
-	if err := Check(payload); err != nil {
+	if err := check(payload); err != nil {
 		return Value{}, err
 	}
 	r := &reader{b: payload, budget: limit}
