@@ -144,13 +144,21 @@ func mustDialRaw(t *testing.T, addr string) *rawConn {
 	return c
 }
 
+// mustDoRaw runs a command and returns its raw reply, sending it again
+// on -TRYAGAIN (not applied: a node without a leader for a moment, as
+// under load; Redis never answers it).
 func mustDoRaw(t *testing.T, c *rawConn, args ...[]byte) []byte {
 	t.Helper()
-	r, err := c.do(args...)
-	if err != nil {
-		t.Fatalf("%q on %s: %v", args[0], c.addr, err)
+	for attempt := 0; ; attempt++ {
+		r, err := c.do(args...)
+		if err != nil {
+			t.Fatalf("%q on %s: %v", args[0], c.addr, err)
+		}
+		if !isErrorPrefix(r, "TRYAGAIN") || attempt == 100 {
+			return r
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return r
 }
 
 // mustBulk runs a command that answers a bulk string and returns its bytes.

@@ -133,18 +133,18 @@ func lpFinish(body []byte, count int) []byte {
 
 // lpDecode checks a whole listpack as lpValidateIntegrity does with deep
 // sanitization and calls add with each element, in order.
-func lpDecode(lp []byte, add func(e []byte) error) error {
+func lpDecode(lp []byte, add func(e []byte, fresh bool) error) error {
 	if len(lp) < lpHeaderSize+1 || int(binary.LittleEndian.Uint32(lp)) != len(lp) || lp[len(lp)-1] != lpEOF {
 		return ErrFormat
 	}
 	declared := int(binary.LittleEndian.Uint16(lp[4:]))
 	p, count := lpHeaderSize, 0
 	for p < len(lp)-1 {
-		e, size, err := lpEntry(lp[p : len(lp)-1])
+		e, size, fresh, err := lpEntry(lp[p : len(lp)-1])
 		if err != nil {
 			return err
 		}
-		if err := add(e); err != nil {
+		if err := add(e, fresh); err != nil {
 			return err
 		}
 		p += size
@@ -156,9 +156,10 @@ func lpDecode(lp []byte, add func(e []byte) error) error {
 	return nil
 }
 
-// lpEntry reads the entry at the start of b: its element and its whole
+// lpEntry reads the entry at the start of b: its element (fresh when an
+// integer's digits were allocated for it, else part of b) and its whole
 // size, backlen included.
-func lpEntry(b []byte) (elem []byte, size int, err error) {
+func lpEntry(b []byte) (elem []byte, size int, fresh bool, err error) {
 	c := b[0]
 	var hdr, n int // encoding bytes, then data bytes
 	var v int64
@@ -170,24 +171,24 @@ func lpEntry(b []byte) (elem []byte, size int, err error) {
 		hdr, n, isInt = 1, int(c&0x3F), false
 	case c&0xE0 == 0xC0:
 		if len(b) < 2 {
-			return nil, 0, ErrFormat
+			return nil, 0, false, ErrFormat
 		}
 		u := int64(c&0x1F)<<8 | int64(b[1])
 		hdr, v = 2, u<<51>>51 // sign-extend 13 bits
 	case c&0xF0 == 0xE0:
 		if len(b) < 2 {
-			return nil, 0, ErrFormat
+			return nil, 0, false, ErrFormat
 		}
 		hdr, n, isInt = 2, int(c&0x0F)<<8|int(b[1]), false
 	case c == 0xF0:
 		if len(b) < 5 {
-			return nil, 0, ErrFormat
+			return nil, 0, false, ErrFormat
 		}
 		hdr, n, isInt = 5, int(binary.LittleEndian.Uint32(b[1:])), false
 	case c >= 0xF1 && c <= 0xF4:
 		hdr = 1 + [...]int{2, 3, 4, 8}[c-0xF1]
 		if len(b) < hdr {
-			return nil, 0, ErrFormat
+			return nil, 0, false, ErrFormat
 		}
 		var u uint64
 		for i := hdr - 1; i >= 1; i-- {
@@ -196,18 +197,18 @@ func lpEntry(b []byte) (elem []byte, size int, err error) {
 		shift := 64 - 8*uint(hdr-1)
 		v = int64(u<<shift) >> shift
 	default:
-		return nil, 0, ErrFormat
+		return nil, 0, false, ErrFormat
 	}
 	if n > len(b)-hdr {
-		return nil, 0, ErrFormat
+		return nil, 0, false, ErrFormat
 	}
 	l := hdr + n
 	bl := lpBacklenSize(l)
 	if l+bl > len(b) || string(lpAppendBacklen(nil, l)) != string(b[l:l+bl]) {
-		return nil, 0, ErrFormat
+		return nil, 0, false, ErrFormat
 	}
 	if isInt {
-		return strconv.AppendInt(nil, v, 10), l + bl, nil
+		return strconv.AppendInt(nil, v, 10), l + bl, true, nil
 	}
-	return b[hdr:l], l + bl, nil
+	return b[hdr:l], l + bl, false, nil
 }

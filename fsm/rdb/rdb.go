@@ -163,8 +163,14 @@ type listReader struct {
 	elems [][]byte
 }
 
-func (l *listReader) add(e []byte) error {
-	if err := l.r.charge(elemOverhead); err != nil {
+// add appends e, charging its slice header and, when fresh (allocated
+// apart from the bytes already charged), its bytes.
+func (l *listReader) add(e []byte, fresh bool) error {
+	n := uint64(elemOverhead)
+	if fresh {
+		n += uint64(len(e))
+	}
+	if err := l.r.charge(n); err != nil {
 		return err
 	}
 	l.elems = append(l.elems, e)
@@ -177,14 +183,14 @@ func (l *listReader) linked() error {
 	for i := uint64(0); err == nil && i < n; i++ {
 		var e []byte
 		if e, err = l.r.str(); err == nil {
-			err = l.add(e)
+			err = l.add(e, false) // str charged it
 		}
 	}
 	return err
 }
 
 // node reads one string holding a listpack or a ziplist.
-func (l *listReader) node(decode func([]byte, func([]byte) error) error) error {
+func (l *listReader) node(decode func([]byte, func([]byte, bool) error) error) error {
 	blob, err := l.r.str()
 	if err != nil {
 		return err
@@ -214,7 +220,7 @@ func (l *listReader) quicklist(v2 bool) error {
 			if e, err = l.r.str(); err == nil && len(e) == 0 {
 				err = ErrFormat // Redis 7.0.15 refuses an empty plain node
 			} else if err == nil {
-				err = l.add(e)
+				err = l.add(e, false)
 			}
 		default:
 			err = ErrFormat

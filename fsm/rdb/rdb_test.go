@@ -186,3 +186,21 @@ func toBytes(ss []string) [][]byte {
 	}
 	return out
 }
+
+// The limit counts what decoding allocates: a listpack's integers become
+// digits longer than their entries (-4096 is 5 digits from 3 bytes), and
+// each element a slice header.
+func TestDecodeLimitCountsIntegerDigits(t *testing.T) {
+	l := make([][]byte, 1000)
+	for i := range l {
+		l[i] = []byte("-4096")
+	}
+	need := (lpHeaderSize + 3*len(l) + 1) + len(l)*(elemOverhead+5)
+	p := DumpList(l)
+	if _, err := Decode(p, need); err != nil {
+		t.Fatalf("limit %d: exp no error, got %v", need, err)
+	}
+	if _, err := Decode(p, need-1); !errors.Is(err, ErrFormat) {
+		t.Fatalf("limit %d: exp %v, got %v", need-1, ErrFormat, err)
+	}
+}

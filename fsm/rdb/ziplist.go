@@ -19,7 +19,7 @@ const (
 
 // zlDecode checks a whole ziplist as ziplistValidateIntegrity does with
 // deep sanitization and calls add with each element, in order.
-func zlDecode(zl []byte, add func(e []byte) error) error {
+func zlDecode(zl []byte, add func(e []byte, fresh bool) error) error {
 	if len(zl) < zlHeaderSize+1 || int(binary.LittleEndian.Uint32(zl)) != len(zl) || zl[len(zl)-1] != zlEnd {
 		return ErrFormat
 	}
@@ -28,11 +28,11 @@ func zlDecode(zl []byte, add func(e []byte) error) error {
 	p, prev, last, count := zlHeaderSize, 0, zlHeaderSize, 0
 	body := zl[:len(zl)-1]
 	for p < len(body) {
-		e, prevLen, size, err := zlEntry(body[p:])
+		e, prevLen, size, fresh, err := zlEntry(body[p:])
 		if err != nil || prevLen != prev {
 			return ErrFormat
 		}
-		if err := add(e); err != nil {
+		if err := add(e, fresh); err != nil {
 			return err
 		}
 		last, prev = p, size
@@ -45,22 +45,23 @@ func zlDecode(zl []byte, add func(e []byte) error) error {
 	return nil
 }
 
-// zlEntry reads the entry at the start of b: its element, the previous
+// zlEntry reads the entry at the start of b: its element (fresh when an
+// integer's digits were allocated for it, else part of b), the previous
 // entry's size it records, and its own size.
-func zlEntry(b []byte) (elem []byte, prevLen, size int, err error) {
+func zlEntry(b []byte) (elem []byte, prevLen, size int, fresh bool, err error) {
 	if b[0] == zlEnd { // the end marker before the end
-		return nil, 0, 0, ErrFormat
+		return nil, 0, 0, false, ErrFormat
 	}
 	p := 1
 	prevLen = int(b[0])
 	if b[0] == zlBigPrevLen {
 		if len(b) < 5 {
-			return nil, 0, 0, ErrFormat
+			return nil, 0, 0, false, ErrFormat
 		}
 		prevLen, p = int(binary.LittleEndian.Uint32(b[1:])), 5
 	}
 	if p >= len(b) {
-		return nil, 0, 0, ErrFormat
+		return nil, 0, 0, false, ErrFormat
 	}
 	c := b[p]
 	var n, hdr int // data bytes, encoding bytes
@@ -70,12 +71,12 @@ func zlEntry(b []byte) (elem []byte, prevLen, size int, err error) {
 		hdr, n, isInt = 1, int(c&0x3F), false
 	case 1:
 		if p+2 > len(b) {
-			return nil, 0, 0, ErrFormat
+			return nil, 0, 0, false, ErrFormat
 		}
 		hdr, n, isInt = 2, int(c&0x3F)<<8|int(b[p+1]), false
 	case 2:
 		if c != 0x80 || p+5 > len(b) {
-			return nil, 0, 0, ErrFormat
+			return nil, 0, 0, false, ErrFormat
 		}
 		hdr, n, isInt = 5, int(binary.BigEndian.Uint32(b[p+1:])), false
 	default:
@@ -94,16 +95,16 @@ func zlEntry(b []byte) (elem []byte, prevLen, size int, err error) {
 		case c >= 0xF1 && c <= 0xFD:
 			n = 0
 		default:
-			return nil, 0, 0, ErrFormat
+			return nil, 0, 0, false, ErrFormat
 		}
 	}
 	data := p + hdr
 	if n > len(b)-data {
-		return nil, 0, 0, ErrFormat
+		return nil, 0, 0, false, ErrFormat
 	}
 	size = data + n
 	if !isInt {
-		return b[data:size], prevLen, size, nil
+		return b[data:size], prevLen, size, false, nil
 	}
 	var v int64
 	if n == 0 {
@@ -116,5 +117,5 @@ func zlEntry(b []byte) (elem []byte, prevLen, size int, err error) {
 		shift := 64 - 8*uint(n)
 		v = int64(u<<shift) >> shift
 	}
-	return strconv.AppendInt(nil, v, 10), prevLen, size, nil
+	return strconv.AppendInt(nil, v, 10), prevLen, size, true, nil
 }
