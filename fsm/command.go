@@ -35,16 +35,20 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
-	// beforeExpiry marks an entry of a format older than expiry: a node
-	// that applied it with an older binary had no expiry, so one replaying
-	// it now must answer as that binary did (oldFormatReply) and give its
-	// waiters no deadline (their owner's UNBLOCK ends them, as then), or
-	// the two would differ.
-	beforeExpiry bool
+	// oldFormat is the format of an entry older than this binary's (0 for
+	// the current one): a node that applied it with an older binary had
+	// none of the commands added since, so one replaying it now must
+	// answer as that binary did (oldFormatReply), and before expiry give
+	// its waiters no deadline (their owner's UNBLOCK ends them, as then),
+	// or the two would differ.
+	oldFormat byte
 	// readOnly marks a read outside the log (State.ReadAt): the database
 	// is a view deciding expiry at TimeMs that deletes nothing.
 	readOnly bool
 }
+
+// beforeExpiry reports whether the entry's format is older than expiry.
+func (c *Ctx) beforeExpiry() bool { return c.oldFormat != 0 && c.oldFormat < formatExpiry }
 
 // DB returns the selected database.
 func (c *Ctx) DB() *DB {
@@ -57,7 +61,7 @@ func (c *Ctx) DB() *DB {
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
 var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands,
-	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands)
+	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands, dumpCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)
@@ -133,8 +137,8 @@ func run(c *Ctx, args [][]byte) resp.Reply {
 	if cmd == nil {
 		return resp.ErrUnknownCommand(args)
 	}
-	if c.beforeExpiry {
-		if r := oldFormatReply(cmd, args); r != nil {
+	if c.oldFormat != 0 {
+		if r := oldFormatReply(cmd, args, c.oldFormat); r != nil {
 			return r
 		}
 	}

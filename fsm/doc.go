@@ -31,4 +31,8 @@
 // keeps what is state or command: EVAL, EVALSHA and SCRIPT, the replicated
 // script cache, the redis.log buffer, and scriptHost, the lua.Host through
 // which a script's redis.call runs a command of this table.
+//
+// Nor is Redis's serialization of a value: fsm/rdb writes and reads DUMP
+// payloads, purely and within a limit; DUMP and RESTORE (dump_cmds.go) are
+// the commands around it.
 package fsm

@@ -21,7 +21,9 @@ import (
 //     knows only format 2 would answer those with errors and diverge, so
 //     it must stop on them with "newer than this binary; upgrade".
 //   - Format 4: format 3's layout; the entry may be an ACL change
-//     (KindACL), which a format 3 binary cannot apply.
+//     (KindACL), which a format 3 binary cannot apply, and its commands
+//     may be those added with it (commandsSince, expiry_cmds.go), which a
+//     format 3 binary answered "unknown command".
 //
 // Format 1 and 2 entries still decode (logs written before the upgrade,
 // and entries proposed by older members during a rolling upgrade); format

@@ -325,21 +325,39 @@ const setExpiry = setKeepTTL | setEX | setPX | setEXAT | setPXAT
 // options with.
 const errNoExpiryBefore = resp.Error("ERR raftlist does not support key expiry")
 
-// oldFormatReply is what a binary before expiry answered a command of an
-// entry of its format, when this one would answer differently: the expiry
-// and string commands added with format 3 did not exist, and SET refused
-// every expiry option once its syntax was right. Nil means the answer is
-// the same. (Such commands reach an old entry only inside a script: the
-// old front door refused them.)
-func oldFormatReply(cmd *Command, args [][]byte) resp.Reply {
-	for _, family := range [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands} {
-		for i := range family {
-			if cmd == &family[i] {
-				return resp.ErrUnknownCommand(args)
+// commandsSince are the command families each entry format brought: a
+// binary of an older format answered them "unknown command". A new family
+// goes in the row of the format its binary first writes (raise
+// FormatVersion with the first new family after a release).
+var commandsSince = []struct {
+	format   byte
+	families [][]Command
+}{
+	{formatExpiry, [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands}},
+	{formatACL, [][]Command{dumpCommands}},
+}
+
+// oldFormatReply is what the binary that wrote an entry of format
+// oldFormat answered a command of it, when this one would answer
+// differently: a command added with a later format did not exist, and
+// before expiry SET refused every expiry option once its syntax was
+// right. Nil means the answer is the same. (Such commands reach an old
+// entry only inside a script, or from an older member's front door during
+// a rolling upgrade.)
+func oldFormatReply(cmd *Command, args [][]byte, oldFormat byte) resp.Reply {
+	for _, since := range commandsSince {
+		if oldFormat >= since.format {
+			continue
+		}
+		for _, family := range since.families {
+			for i := range family {
+				if cmd == &family[i] {
+					return resp.ErrUnknownCommand(args)
+				}
 			}
 		}
 	}
-	if cmd.Name == "set" && len(args) >= 3 {
+	if oldFormat < formatExpiry && cmd.Name == "set" && len(args) >= 3 {
 		if flags, _, err := parseStringOptions(args[3:], optSet); err == nil && flags&setExpiry != 0 {
 			return errNoExpiryBefore
 		}

@@ -243,7 +243,7 @@ func TestReplayCatchesARestoreThatLosesTheLogClock(t *testing.T) {
 			st.clock, reset = 0, true
 		}
 	}
-	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(5, 300)))
 	if !reset {
 		t.Fatal("exp a restore point with a deadline pending, got none: pick another seed")
 	}
@@ -266,7 +266,7 @@ func TestReplayCatchesARestoreThatForgetsADeadline(t *testing.T) {
 			}
 		}
 	}
-	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(5, 300)))
 	if !forgot {
 		t.Fatal("exp a restore point with a deadline to forget, got none: pick another seed")
 	}

@@ -6,6 +6,7 @@ package fsm
 
 import (
 	"fmt"
+	"github.com/raftlist/raftlist/fsm/rdb"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -486,6 +487,16 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 		return args
 	},
 	"getdel": func(g *replayGen) []string { return []string{"getdel", g.key()} },
+	"dump":   func(g *replayGen) []string { return []string{"dump", g.key()} },
+	"restore": func(g *replayGen) []string {
+		args := []string{"restore", g.key(), g.pick([]string{"0", "0", g.ttlMs(), g.atMs()}), g.payload()}
+		for _, opt := range [][]string{{"REPLACE"}, {"ABSTTL"}, {"IDLETIME", "5"}, {"FREQ", g.pick([]string{"3", "256"})}} {
+			if g.chance(0.3) {
+				args = append(args, opt...)
+			}
+		}
+		return args
+	},
 	"eval": func(g *replayGen) []string {
 		if *replayHeavy > 0 && g.chance(*replayHeavy) {
 			return g.eval("eval", g.pick(replayRunaways))
@@ -517,6 +528,36 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 			return []string{"script", "load", g.pick([]string{"return 1 +", "#!lua flags=no-writes\nreturn 1", "#!python\n", "return KEYS"})}
 		}
 	},
+}
+
+// payload is a DUMP payload for RESTORE: a string's or a list's of the
+// generator's elements, now and then cut short, with a byte changed (its
+// checksum right or wrong) or of a type raftlist does not hold.
+func (g *replayGen) payload() string {
+	var p []byte
+	if g.chance(0.4) {
+		p = rdb.DumpString([]byte(g.elem()))
+	} else {
+		elems := g.elems(1, 6)
+		l := make([][]byte, len(elems))
+		for i, e := range elems {
+			l[i] = []byte(e)
+		}
+		p = rdb.DumpList(l)
+	}
+	switch g.r.IntN(8) {
+	case 0:
+		return string(p[:g.r.IntN(len(p))])
+	case 1:
+		p[g.r.IntN(len(p))] ^= byte(1 + g.r.IntN(255))
+	case 2:
+		body := p[:len(p)-10]
+		body[g.r.IntN(len(body))] ^= byte(1 + g.r.IntN(255))
+		p = rdb.Seal(body)
+	case 3:
+		p = rdb.Seal([]byte{4, 0}) // an empty hash
+	}
+	return string(p)
 }
 
 // increment is INCRBY's or DECRBY's argument: small, at the int64 edges

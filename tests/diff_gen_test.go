@@ -280,6 +280,9 @@ func genEntries() []genEntry {
 		{5, func(g *gen) op { return g.cmd("psetex", g.key(), g.relMs(), g.value()) }},
 		{10, func(g *gen) op { return g.getex() }},
 		{6, func(g *gen) op { return g.cmd("getdel", g.key()) }},
+		// Serialization.
+		{8, func(g *gen) op { return g.cmd("dump", g.key()) }},
+		{8, func(g *gen) op { return g.restore() }},
 		// Connection and server.
 		{4, func(g *gen) op { return g.ping() }},
 		{4, func(g *gen) op { return g.cmd("echo", g.value()) }},
@@ -576,6 +579,49 @@ func (g *gen) relMs() []byte {
 		return []byte(g.pick([]string{"0", "-5", "x", "9223372036854775807"}))
 	}
 	return []byte(g.pick([]string{"500000000", "5000000000"}))
+}
+
+// genPayloads are DUMP payloads redis-server 7.0.15 wrote or loads: the
+// integer, LZF and raw string encodings, a quicklist of listpacks, and the
+// older list encodings (linked list, ziplist, quicklist of ziplists) that
+// both convert to the layout a DUMP shows. (A plain node stays plain in
+// Redis and would DUMP differently: tests/dump_restore_test.go has it.)
+var genPayloads = []string{
+	"\x00\xc1\xc7\xcf\x0a\x00\x67\xed\xa2\x36\xb4\xdb\x26\xd0",
+	"\x00\xc3\x09\x28\x01\x78\x78\xe0\x1b\x00\x01\x78\x78\x0a\x00\x7a\x1d\x6c\xce\xa5\x40\x13\x33",
+	"\x00\x0c\x31\x32\x33\x34\x35\x36\x37\x38\x39\x30\x31\x32\x0a\x00\x91\x10\x01\xb1\xd1\x16\xe7\xac",
+	"\x12\x01\x02\xc3\x19\x31\x0c\x31\x00\x00\x00\x04\x00\x81\x61\x02\x01\x01\x9e\x78\xe0\x14\x00\x06\x1f\xf2\x90\xee\xfe\x04\xff\x0a\x00\xe0\xa0\xd5\xe2\x83\x40\x2d\x24",
+	"\x01\x02\x01\x61\xc0\x05\x0a\x00\x47\xa3\x77\x89\xf0\xcf\xbb\x97",
+	"\x0a\x10\x10\x00\x00\x00\x0d\x00\x00\x00\x02\x00\x00\x01\x61\x03\xf6\xff\x0a\x00\x67\x82\x9e\x1e\x77\x56\xf8\x51",
+	"\x0e\x01\x10\x10\x00\x00\x00\x0d\x00\x00\x00\x02\x00\x00\x01\x61\x03\xf6\xff\x0a\x00\x14\x03\x37\x12\xc4\xbc\x9d\xfd",
+}
+
+// restore is RESTORE of one of genPayloads, now and then damaged (a byte
+// changed breaks the checksum, a cut leaves no footer), with a time to
+// live and options as Redis reads them.
+func (g *gen) restore() op {
+	p := []byte(g.pick(genPayloads))
+	switch {
+	case g.chance(8):
+		p[g.r.IntN(len(p))] ^= byte(1 + g.r.IntN(255))
+	case g.chance(8):
+		p = p[:g.r.IntN(len(p))]
+	}
+	ttl := []byte("0")
+	if g.chance(30) {
+		ttl = g.relMs()
+	}
+	args := [][]byte{g.key(), ttl, p}
+	for _, opt := range []string{"REPLACE", "replace", "ABSTTL", "IDLETIME", "FREQ", "bogus"} {
+		if !g.chance(25) {
+			continue
+		}
+		args = append(args, []byte(opt))
+		if opt == "IDLETIME" || opt == "FREQ" {
+			args = append(args, []byte(g.pick([]string{"0", "5", "255", "256", "-1", "x"})))
+		}
+	}
+	return g.cmd("restore", args...)
 }
 
 // futureSeconds and futureMs are deadlines in 2100 and 2200.
@@ -895,7 +941,7 @@ var genCommandNames = []string{"lpush", "rpush", "lpushx", "rpushx", "lpop", "rp
 	"flushdb", "flushall", "get", "set", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
 	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset",
 	"expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl", "expiretime", "pexpiretime", "persist", "setex",
-	"psetex", "getex", "getdel"}
+	"psetex", "getex", "getdel", "dump", "restore"}
 
 // getkeysNames are the commands COMMAND GETKEYS is asked about: every
 // kind of key spec, commands without keys, containers and unknown names.
@@ -1023,7 +1069,7 @@ var arities = map[string]int{
 	"get": 2, "set": -3, "incr": 2, "decr": 2, "incrby": 3, "decrby": 3, "incrbyfloat": 3, "append": 3,
 	"strlen": 2, "getrange": 4, "substr": 4, "setrange": 4, "mget": -2, "mset": -3, "msetnx": -3,
 	"setnx": 3, "getset": 3, "expire": -3, "pexpire": -3, "expireat": -3, "pexpireat": -3, "ttl": 2,
-	"pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "setex": 4, "psetex": 4, "getex": -2, "getdel": 2, "ping": -1, "echo": 2, "select": 2, "client": -2,
+	"pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "setex": 4, "psetex": 4, "getex": -2, "getdel": 2, "dump": 2, "restore": -4, "ping": -1, "echo": 2, "select": 2, "client": -2,
 	"command": -1, "debug": -2, "hello": -1,
 }
 

@@ -18,6 +18,14 @@ var (
 	ErrCountNegative  = Error("ERR COUNT can't be negative")
 	ErrMaxLenNegative = Error("ERR MAXLEN can't be negative")
 	ErrCountPositive  = Error("ERR count should be greater than 0") // LMPOP COUNT
+
+	// RESTORE's (Redis's cluster.c restoreCommand and verifyDumpPayload).
+	ErrBusyKey          = Error("BUSYKEY Target key name already exists.")
+	ErrDumpPayload      = Error("ERR DUMP payload version or checksum are wrong")
+	ErrBadDataFormat    = Error("ERR Bad data format")
+	ErrInvalidTTL       = Error("ERR Invalid TTL value, must be >= 0")
+	ErrInvalidIdleTime  = Error("ERR Invalid IDLETIME value, must be >= 0")
+	ErrInvalidFrequency = Error("ERR Invalid FREQ value, must be >= 0 and <= 255")
 )
 
 // ErrWrongArity is Redis's arity error for the named command.
