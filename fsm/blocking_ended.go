@@ -68,7 +68,7 @@ func (s *State) forgetOwnerOutcomes(p PurgeOwner) {
 func (s *State) EndedOutcomes() []Served {
 	out := make([]Served, 0, len(s.blk.ended))
 	for id, reply := range s.blk.ended {
-		out = append(out, Served{WaiterID: id, Reply: resp.Raw(reply)})
+		out = append(out, Served{WaiterID: id, Reply: resp.RESP2Wire(reply)})
 	}
 	slices.SortFunc(out, func(a, b Served) int {
 		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Seq, b.Seq))
@@ -86,7 +86,7 @@ func (s *State) EndedOutcome(id WaiterID) (resp.Reply, bool) {
 	if !ok {
 		return nil, false
 	}
-	return resp.Raw(reply), true
+	return resp.RESP2Wire(reply), true
 }
 
 // appendEnded encodes one outcome record; the digest uses the same bytes.
@@ -94,5 +94,5 @@ func appendEnded(b []byte, sv Served) []byte {
 	b = append(b, recEnded)
 	b = appendBytes(b, []byte(sv.Owner))
 	b = binary.AppendUvarint(b, sv.Seq)
-	return appendBytes(b, sv.Reply.(resp.Raw))
+	return appendBytes(b, sv.Reply.(resp.RESP2Wire))
 }
