@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The differential test of the blocking commands: scripted scenarios run
@@ -607,7 +608,7 @@ func TestBlockingCommandsDifferentialAgainstRedis(t *testing.T) {
 	for _, n := range c.Nodes {
 		addrs = append(addrs, n.ClientAddr)
 	}
-	runDiff(t, seed, ops, rs.Addr, addrs, func() op {
+	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP2, func() op {
 		if g.chance(30) {
 			return blkRandomOp(g)
 		}

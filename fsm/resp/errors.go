@@ -60,6 +60,10 @@ func clip(a []byte, n int) string {
 	return string(a)
 }
 
+// ErrLeaderNoRESP3 answers a RESP3 client of a follower whose leader runs
+// a version without RESP3 (a rolling upgrade): nothing was applied.
+var ErrLeaderNoRESP3 = Error("ERR the leader runs a raftlist without RESP3 (a rolling upgrade?); nothing was applied: retry after the upgrade, or use HELLO 2")
+
 // Sanitize turns CR and LF into spaces so an error text stays one
 // protocol line, as Redis does for texts that quote client input.
 func Sanitize(s string) Error {

@@ -61,11 +61,15 @@ type BigNumber string
 
 // Verbatim is RESP3's verbatim string (=len, "txt:" and the text), a bulk
 // string of the text in RESP2 (INFO, CLIENT INFO, CLIENT LIST). Format is
-// three bytes: txt or mkd.
+// three bytes, txt or mkd (another length is cut or padded, as Redis does).
 type Verbatim struct {
 	Format string
 	Text   []byte
 }
+
+// Text is plain text as a Verbatim reply (Redis's addReplyVerbatim with
+// "txt": INFO, CLIENT INFO, CLIENT LIST).
+func Text(s string) Verbatim { return Verbatim{Format: "txt", Text: []byte(s)} }
 
 // RESP2Wire is a reply kept in RESP2 wire form (a blocked client's outcome
 // recorded in the replicated state, fsm/blocking_ended.go). A RESP3 client
@@ -192,10 +196,13 @@ func (v Verbatim) appendReply(dst []byte, proto int) []byte {
 	if proto != RESP3 {
 		return appendBulk(dst, v.Text)
 	}
+	// Redis's addReplyVerbatim writes three format bytes: a longer
+	// format is cut, a shorter one padded with spaces.
+	format := []byte((v.Format + "   ")[:3])
 	dst = append(dst, '=')
-	dst = strconv.AppendInt(dst, int64(len(v.Format)+1+len(v.Text)), 10)
+	dst = strconv.AppendInt(dst, int64(4+len(v.Text)), 10)
 	dst = append(dst, '\r', '\n')
-	dst = append(append(append(dst, v.Format...), ':'), v.Text...)
+	dst = append(append(append(dst, format...), ':'), v.Text...)
 	return append(dst, '\r', '\n')
 }
 
