@@ -1014,7 +1014,7 @@ var protoScripts = []string{
 	"redis.setresp(3); return {map={a=false}}", "redis.setresp(3); redis.setresp(2); return false",
 	"redis.setresp(3); return type(redis.call('get', KEYS[1]))", "return type(redis.call('get', KEYS[1]))",
 	"redis.setresp(3); return redis.call('get', KEYS[1])", "redis.setresp(3); return {redis.call('lpop', KEYS[1]), 1}",
-	"redis.setresp(3); return redis.call('lpop', KEYS[1], 2) == nil", "return tostring(redis.call('lpop', KEYS[1], 2))",
+	"redis.setresp(3); return redis.call('lpop', KEYS[1], 2) == nil", "return type(redis.call('lpop', KEYS[1], 2))",
 	"redis.setresp(3); return redis.call('lrange', KEYS[1], 0, -1)", "redis.setresp(3); return redis.call('mget', KEYS[1], 'nosuchkey')",
 	"redis.setresp(4)", "return {verbatim_string={string='hi'}}", "return {double='3.5'}",
 }
