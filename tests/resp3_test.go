@@ -122,7 +122,9 @@ func TestRESP3BlockingPopsThroughAFollower(t *testing.T) {
 	// follower applies the entry that served it.
 	blocked := blkSendOn(t, mustHello3(t, follower.ClientAddr), follower.ID, "BLMPOP", "0", "1", "q", "RIGHT", "COUNT", "5")
 	time.Sleep(200 * time.Millisecond)
-	mustPush(t, leader.ClientAddr, "q", "x", "y")
+	if raw, err := mustDial(t, leader.ClientAddr).doStr("RPUSH", "q", "x", "y"); err != nil || string(raw) != ":2\r\n" {
+		t.Fatalf("RPUSH q x y: %q %v", raw, err)
+	}
 	select {
 	case res := <-blocked.done:
 		if want := "*2\r\n$1\r\nq\r\n*2\r\n$1\r\ny\r\n$1\r\nx\r\n"; res.err != nil || string(res.raw) != want {
@@ -242,4 +244,48 @@ func TestRESP3GoRedisClientDoesListWork(t *testing.T) {
 		}
 	}
 	mustConverge(t, c)
+}
+
+// A RESP3 client blocked on a follower whose waiter times out while the
+// follower is away learns it from the snapshot it installs: the outcome
+// kept in the replicated state is RESP2's *-1, and the RESP3 client must
+// get RESP3's null, the RESP2 client beside it *-1.
+func TestRESP3BlockedClientTimedOutWhileItsFollowerWasAwayGetsRESP3Null(t *testing.T) {
+	c := mustStartCluster(t, 3, "--trailing-logs", "2", "--snapshot-threshold", "4",
+		"--heartbeat-timeout", "5s", "--election-timeout", "5s")
+	leader := mustLeader(t, c)
+	f := followers(c, leader)[0]
+	call3 := blkSendOn(t, mustHello3(t, f.ClientAddr), f.ID, "BLPOP", "q3", "1")
+	call2 := blkSendOn(t, mustDial(t, f.ClientAddr), f.ID, "BRPOPLPUSH", "q3", "d3", "1")
+	blkAwaitWaiters(t, c, 2)
+
+	f.Pause()
+	conn := mustDial(t, leader.ClientAddr)
+	fillSendWindow(t, conn)
+	// The leader's expiry entries time both waiters out at their deadline.
+	deadline := time.Now().Add(8 * time.Second)
+	for {
+		info, err := leader.Info(context.Background())
+		if err == nil && info["raft_blocked_waiters"] == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader did not time the waiters out: %v %v", info["raft_blocked_waiters"], err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for i := 0; i < 30; i++ {
+		mustDo(t, conn, "RPUSH", "q3:filler", "x")
+	}
+	if got := mustDo(t, conn, "RAFT", "SNAPSHOT"); got.kind != '*' {
+		t.Fatalf("RAFT SNAPSHOT on the leader: exp [index size ms], got %s", got)
+	}
+	f.Resume()
+	call3.requireReply(t, "_\r\n", 8*time.Second)
+	call2.requireReply(t, "*-1\r\n", 8*time.Second)
+	if !waitLogged(f, "Installed remote snapshot", 10*time.Second) {
+		t.Fatalf("%s never logged %q: the test did not exercise a snapshot install", f.ID, "Installed remote snapshot")
+	}
+	mustDo(t, conn, "DEL", "q3:filler")
+	blkEnd(t, c)
 }
