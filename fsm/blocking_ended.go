@@ -64,7 +64,8 @@ func (s *State) forgetOwnerOutcomes(p PurgeOwner) {
 }
 
 // EndedOutcomes returns every recorded, unacknowledged waiter outcome in
-// (owner, seq) order, each reply in wire form.
+// (owner, seq) order, each reply in RESP2 wire form (resp.RESP2Wire: a
+// RESP3 client gets it with RESP3's nulls).
 func (s *State) EndedOutcomes() []Served {
 	out := make([]Served, 0, len(s.blk.ended))
 	for id, reply := range s.blk.ended {
@@ -79,7 +80,7 @@ func (s *State) EndedOutcomes() []Served {
 // Waiting reports whether waiter id is still blocked.
 func (s *State) Waiting(id WaiterID) bool { return s.blk.waiters[id] != nil }
 
-// EndedOutcome returns the recorded outcome of waiter id, in wire form,
+// EndedOutcome returns the recorded outcome of waiter id, in RESP2 wire form,
 // while its owner has not acknowledged it.
 func (s *State) EndedOutcome(id WaiterID) (resp.Reply, bool) {
 	reply, ok := s.blk.ended[id]

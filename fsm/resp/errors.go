@@ -196,8 +196,7 @@ var (
 	ErrNotInt32 = Error("ERR value is out of range, value must between -2147483648 and 2147483647")
 	// ErrProtoVersion: HELLO's protocol version is not a number.
 	ErrProtoVersion = Error("ERR Protocol version is not an integer or out of range")
-	// ErrNoProto: HELLO asked for a protocol other than RESP2, the only one
-	// raftlist speaks.
+	// ErrNoProto: HELLO asked for a protocol other than 2 and 3.
 	ErrNoProto = Error("NOPROTO unsupported protocol version")
 	// ErrNotForwardable: the forwarding hop carried a command that is never
 	// forwarded (a connection-local one, or another forward).
