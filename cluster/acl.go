@@ -294,8 +294,10 @@ func aclGetUser(s *Server, r *request) resp.Reply {
 		}
 		return out
 	}
-	return resp.Array{
-		resp.BulkString("flags"), arr(userFlags(u)),
+	// A map whose flags are a set, as Redis builds it: a flat array and
+	// an array to a RESP2 client.
+	return resp.Map{
+		resp.BulkString("flags"), resp.Set(arr(userFlags(u))),
 		resp.BulkString("passwords"), arr(u.Passwords),
 		resp.BulkString("commands"), str(describeCommands(u)),
 		resp.BulkString("keys"), str(describeKeys(u)),

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/raftlist/raftlist/third_party/redcon"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // client is one connection's state. Its handler runs in the connection's
@@ -55,6 +57,10 @@ type client struct {
 	// A connection without it must log in once the default user needs a
 	// password or is off (Redis's authRequired, asked per command).
 	loggedIn atomic.Bool
+	// proto is the protocol HELLO chose (resp.RESP2 or resp.RESP3; zero
+	// is RESP2, as a new connection speaks): every reply to this
+	// connection is encoded in it, the forwarded ones by the leader.
+	proto atomic.Int32
 
 	mu   sync.Mutex
 	name string
@@ -160,6 +166,14 @@ func (c *client) kill() (idle bool) {
 // infoLine is the client's line in CLIENT LIST and CLIENT INFO, with the
 // fields redis-server 7.2 prints: 7.0's, then lib-name and lib-ver, which
 // CLIENT SETINFO sets (clients send it on connect).
+// protocol is the protocol the connection speaks.
+func (c *client) protocol() int {
+	if c.proto.Load() == resp.RESP3 {
+		return resp.RESP3
+	}
+	return resp.RESP2
+}
+
 func (c *client) infoLine() string {
 	name := c.getName()
 	libName, libVer := c.libInfo()
@@ -201,7 +215,7 @@ func (c *client) infoLine() string {
 		"argv-mem=0", "multi-mem=0", "rbs=0", "rbp=0", "obl=0", "oll=0", "omem=0", "tot-mem=0",
 		"events=r",
 		"cmd=" + strings.ToLower(c.lastCmdName.Load().(string)),
-		"user=" + c.getUser(), "redir=-1", "resp=2",
+		"user=" + c.getUser(), "redir=-1", "resp=" + strconv.Itoa(c.protocol()),
 		"lib-name=" + libName, "lib-ver=" + libVer,
 	}
 	return strings.Join(fields, " ")

@@ -10,7 +10,7 @@ var clientSubcommands = []subcommand{
 	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }, 0},
 	{"getname", 2, clientGetName, 0},
 	{"setname", 3, clientSetName, 0},
-	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Bulk(r.c.infoLine() + "\n") }, 0},
+	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Text(r.c.infoLine() + "\n") }, 0},
 	{"list", -2, clientList, 0},
 	{"unblock", -3, clientUnblock, 0},
 	{"kill", -3, clientKill, 0},
@@ -77,7 +77,7 @@ func clientList(s *Server, r *request) resp.Reply {
 		b.WriteString(c.infoLine())
 		b.WriteByte('\n')
 	}
-	return resp.Bulk(b.String())
+	return resp.Text(b.String())
 }
 
 // validClientName applies Redis's rule: printable ASCII without spaces.

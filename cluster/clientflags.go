@@ -155,7 +155,7 @@ func (m *execReplyModes) wire(c *client, out resp.Array) resp.Reply {
 	}
 	for i, r := range out {
 		if !m.dropped[i] {
-			b = resp.AppendRESP(b, r)
+			b = resp.AppendReply(b, r, c.protocol())
 		}
 	}
 	c.replyDecided = true

@@ -174,9 +174,9 @@ func commandDocs(_ *Server, r *request) resp.Reply {
 			}
 		}
 	}
-	out := resp.Array{}
+	out := resp.Map{}
 	for _, sp := range specs {
-		out = append(out, resp.BulkString(sp.Name), resp.Array{
+		out = append(out, resp.BulkString(sp.Name), resp.Map{
 			resp.BulkString("summary"), resp.BulkString(sp.Summary),
 			resp.BulkString("since"), resp.BulkString(sp.Since),
 			resp.BulkString("group"), resp.BulkString(sp.Group),
@@ -243,30 +243,35 @@ func commandInfos(specs []*resp.Spec) resp.Array {
 
 // commandInfo is Redis 7.0's ten-field command description: name, arity,
 // flags, first key, last key, key step, ACL categories, tips, key specs,
-// subcommands.
+// subcommands. In RESP3 the flags, categories, tips and key specs are
+// sets, a key spec a map, and the subcommands an array, or an empty set
+// when there are none (Redis 7.0's addReplyCommandSubCommands).
 func commandInfo(sp *resp.Spec) resp.Reply {
-	flags := resp.Array{}
+	flags := resp.Set{}
 	for _, f := range resp.FlagNames {
 		if sp.Flags&f.Flag != 0 {
 			flags = append(flags, resp.Status(f.Name))
 		}
 	}
-	cats := resp.Array{}
+	cats := resp.Set{}
 	for _, c := range aclCategories(sp) {
 		cats = append(cats, resp.Status("@"+c))
 	}
-	tips := resp.Array{}
+	tips := resp.Set{}
 	for _, t := range sp.Tips {
 		tips = append(tips, resp.BulkString(t))
 	}
-	keySpecs := resp.Array{}
+	keySpecs := resp.Set{}
 	for _, ks := range sp.KeySpecs() {
 		keySpecs = append(keySpecs, keySpecReply(ks))
 	}
-	subs := resp.Array{}
-	for _, sub := range subcommandSpecs(sp) {
-		sub := sub
-		subs = append(subs, commandInfo(&sub))
+	var subs resp.Reply = resp.Set{}
+	if specs := subcommandSpecs(sp); len(specs) > 0 {
+		infos := make(resp.Array, len(specs))
+		for i := range specs {
+			infos[i] = commandInfo(&specs[i])
+		}
+		subs = infos
 	}
 	return resp.Array{
 		resp.BulkString(sp.Name), resp.Int(sp.Arity), flags,
@@ -275,8 +280,8 @@ func commandInfo(sp *resp.Spec) resp.Reply {
 	}
 }
 
-func keyFlagsReply(f resp.KeyFlags) resp.Array {
-	out := resp.Array{}
+func keyFlagsReply(f resp.KeyFlags) resp.Set {
+	out := resp.Set{}
 	for _, n := range resp.KeyFlagNames {
 		if f&n.Flag != 0 {
 			out = append(out, resp.Status(n.Name))
@@ -288,26 +293,26 @@ func keyFlagsReply(f resp.KeyFlags) resp.Array {
 // keySpecReply is one key spec as Redis 7.0's addReplyCommandKeySpecs
 // prints it.
 func keySpecReply(ks resp.KeySpec) resp.Reply {
-	var out resp.Array
+	var out resp.Map
 	if ks.Notes != "" {
 		out = append(out, resp.BulkString("notes"), resp.BulkString(ks.Notes))
 	}
 	out = append(out, resp.BulkString("flags"), keyFlagsReply(ks.Flags),
-		resp.BulkString("begin_search"), resp.Array{
+		resp.BulkString("begin_search"), resp.Map{
 			resp.BulkString("type"), resp.BulkString("index"),
-			resp.BulkString("spec"), resp.Array{resp.BulkString("index"), resp.Int(ks.Begin)},
+			resp.BulkString("spec"), resp.Map{resp.BulkString("index"), resp.Int(ks.Begin)},
 		})
-	var find resp.Array
+	var find resp.Map
 	if ks.NumKeys {
-		find = resp.Array{resp.BulkString("type"), resp.BulkString("keynum"),
-			resp.BulkString("spec"), resp.Array{
+		find = resp.Map{resp.BulkString("type"), resp.BulkString("keynum"),
+			resp.BulkString("spec"), resp.Map{
 				resp.BulkString("keynumidx"), resp.Int(ks.KeyNumIdx),
 				resp.BulkString("firstkey"), resp.Int(ks.FirstKey),
 				resp.BulkString("keystep"), resp.Int(ks.KeyStep),
 			}}
 	} else {
-		find = resp.Array{resp.BulkString("type"), resp.BulkString("range"),
-			resp.BulkString("spec"), resp.Array{
+		find = resp.Map{resp.BulkString("type"), resp.BulkString("range"),
+			resp.BulkString("spec"), resp.Map{
 				resp.BulkString("lastkey"), resp.Int(ks.LastKey),
 				resp.BulkString("keystep"), resp.Int(ks.KeyStep),
 				resp.BulkString("limit"), resp.Int(ks.Limit),

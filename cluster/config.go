@@ -77,7 +77,7 @@ func configGet(s *Server, r *request) resp.Reply {
 	}
 	sort.Strings(names)
 	seen := make(map[string]bool)
-	var out resp.Array
+	var out resp.Map
 	for _, pat := range r.args[2:] {
 		if !bytes.ContainsAny(pat, "[*?") {
 			name := strings.ToLower(string(pat))
@@ -95,7 +95,7 @@ func configGet(s *Server, r *request) resp.Reply {
 		}
 	}
 	if out == nil {
-		out = resp.Array{}
+		out = resp.Map{}
 	}
 	return out
 }

@@ -122,18 +122,20 @@ func readwrite(_ *Server, r *request) resp.Reply {
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]
 //
-// raftlist speaks RESP2 only, so HELLO 3 answers NOPROTO exactly as a
-// server without RESP3 would; clients such as go-redis then stay on RESP2.
+// The protocol chosen (2 or 3) is the connection's from this reply on,
+// the reply included, as in Redis; HELLO without one keeps the current.
 func hello(s *Server, r *request) resp.Reply {
 	args := r.args[1:]
+	proto := r.c.protocol()
 	if len(args) > 0 {
 		ver, ok := resp.ParseInt(args[0])
 		if !ok {
 			return resp.ErrProtoVersion
 		}
-		if ver != 2 {
+		if ver != resp.RESP2 && ver != resp.RESP3 {
 			return resp.ErrNoProto
 		}
+		proto = int(ver)
 		args = args[1:]
 	}
 	// Redis 7.0 applies each option as it reads it, so the first bad one
@@ -165,14 +167,15 @@ func hello(s *Server, r *request) resp.Reply {
 	if name != nil {
 		r.c.setName(name)
 	}
+	r.c.proto.Store(int32(proto))
 	role := "replica"
 	if s.node.IsLeader() {
 		role = "master"
 	}
-	return resp.Array{
+	return resp.Map{
 		resp.BulkString("server"), resp.BulkString("redis"),
 		resp.BulkString("version"), resp.BulkString(redisVersion),
-		resp.BulkString("proto"), resp.Int(2),
+		resp.BulkString("proto"), resp.Int(proto),
 		resp.BulkString("id"), resp.Int(r.c.id),
 		resp.BulkString("mode"), resp.BulkString("standalone"),
 		resp.BulkString("role"), resp.BulkString(role),

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -23,8 +24,11 @@ type request struct {
 	owner string
 	seq   uint64
 	// forwarded is set when a follower sent this request to us as leader;
-	// a forwarded request is never forwarded again (one hop).
+	// a forwarded request is never forwarded again (one hop). hopProto is
+	// then the protocol of the follower's client (RAFT FORWARD3, EXEC3),
+	// which the reply is encoded in here, on the leader (hopReply).
 	forwarded bool
+	hopProto  int
 	// received is when serving the command began; blocking timeouts count
 	// from it.
 	received time.Time
@@ -74,6 +78,21 @@ func (s *Server) execute(r *request) resp.Reply {
 	if rt.how != propose && rt.how != proposeAlone {
 		s.notProposing(r.c)
 	}
+	return hopReply(rt.r, s.executeRouted(rt))
+}
+
+// hopReply is the reply to r in the protocol it is owed in: a forwarded
+// request's is encoded here in its client's protocol (the follower relays
+// the bytes as they are); every other reply is encoded by the front door
+// in its connection's (Server.reply).
+func hopReply(r *request, reply resp.Reply) resp.Reply {
+	if !r.forwarded || r.hopProto != resp.RESP3 {
+		return reply
+	}
+	return resp.Raw(resp.AppendReply(nil, reply, resp.RESP3))
+}
+
+func (s *Server) executeRouted(rt routing) resp.Reply {
 	switch rt.how {
 	case refuse:
 		return rejected(rt.r, rt.err)
@@ -161,12 +180,14 @@ func (s *Server) toLeader(ctx context.Context, r *request, write bool) resp.Repl
 }
 
 // forwardArgs is RAFT FORWARD db owner seq command [arg ...] for r, naming
-// it first if it has no name yet.
+// it first if it has no name yet; RAFT FORWARD3 for a RESP3 client, so
+// that the leader answers in RESP3 (requests of clients of both protocols
+// share the upstream connections).
 func (s *Server) forwardArgs(r *request) [][]byte {
 	if r.owner == "" {
 		r.owner, r.seq = s.node.Owner(), s.node.NextSeq()
 	}
-	return append([][]byte{[]byte("raft"), []byte("forward"), []byte(strconv.Itoa(r.db)),
+	return append([][]byte{[]byte("raft"), hopName("forward", r.c.protocol()), []byte(strconv.Itoa(r.db)),
 		[]byte(r.owner), []byte(strconv.FormatUint(r.seq, 10))}, r.args...)
 }
 
@@ -186,12 +207,42 @@ func (s *Server) forwardToLeader(ctx context.Context, r *request, write bool, fw
 		return forwardFailure(err, false, write)
 	}
 	raw, sent, err := s.fwd.do(ctx, addr, fwd, written)
-	reply := resp.Reply(resp.Raw(raw))
+	reply := relayed(fwd, raw)
 	if err != nil {
 		reply = forwardFailure(err, sent, write)
 	}
 	s.stats.observeForwarded(reply)
 	return reply
+}
+
+// hopName is a hop's subcommand for a client speaking proto: FORWARD or
+// EXEC for RESP2 (the form every version of raftlist reads), FORWARD3 or
+// EXEC3 for RESP3.
+func hopName(base string, proto int) []byte {
+	if proto == resp.RESP3 {
+		return []byte(base + "3")
+	}
+	return []byte(base)
+}
+
+// hopProtocol is the protocol a hop's subcommand names.
+func hopProtocol(sub []byte) int {
+	if len(sub) > 0 && sub[len(sub)-1] == '3' {
+		return resp.RESP3
+	}
+	return resp.RESP2
+}
+
+// relayed is the leader's answer raw to the hop fwd, relayed as it is,
+// except that a leader of an older version, which knows no RESP3 hop,
+// refuses one as an unknown subcommand: the client is told why (nothing
+// was applied).
+func relayed(fwd [][]byte, raw []byte) resp.Reply {
+	if len(fwd) > 1 && hopProtocol(fwd[1]) == resp.RESP3 &&
+		bytes.HasPrefix(raw, []byte("-ERR unknown subcommand '"+string(fwd[1])+"'")) {
+		return resp.ErrLeaderNoRESP3
+	}
+	return resp.Raw(raw)
 }
 
 // forwardFailure is the reply to a forwarded command whose answer did not

@@ -1,5 +1,8 @@
 // Package cluster is a raftlist node as clients see it: the RESP front door
-// (redcon), per-connection state (SELECT, READONLY, client names), routing of
+// (redcon), per-connection state (SELECT, READONLY, client names, the
+// protocol HELLO chose: replies are encoded in RESP2 or RESP3 here, and a
+// follower forwards a RESP3 client's request as RAFT FORWARD3 so that the
+// leader answers it in RESP3), routing of
 // writes and linearizable reads to the leader (by forwarding or by -MOVED),
 // membership commands, INFO, COMMAND and DEBUG DIGEST. It authenticates
 // connections (AUTH, HELLO AUTH: the default user, ACL users, and the

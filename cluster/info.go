@@ -76,7 +76,7 @@ func info(s *Server, r *request) resp.Reply {
 		fmt.Fprintf(&b, "# %s\r\n", title)
 		sec.fill(s, &b)
 	}
-	return resp.Bulk(b.String())
+	return resp.Text(b.String())
 }
 
 func field(b *strings.Builder, name string, v any) {

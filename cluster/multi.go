@@ -332,7 +332,7 @@ func (s *Server) proposeTx(r *request, t fsm.Transaction) resp.Reply {
 	t.Owner, t.Seq = r.owner, r.seq
 	res, err := s.node.ProposeTx(ctx, t)
 	if errors.Is(err, raftnode.ErrNotLeader) {
-		return s.forwardToLeader(ctx, r, true, raftExecArgs(&t))
+		return s.forwardToLeader(ctx, r, true, raftExecArgs(&t, r.c.protocol()))
 	}
 	if err != nil {
 		return errorReply(err)
@@ -340,15 +340,16 @@ func (s *Server) proposeTx(r *request, t fsm.Transaction) resp.Reply {
 	return res.Replies[0]
 }
 
-// raftExecArgs spells a transaction as RAFT EXEC.
-func raftExecArgs(t *fsm.Transaction) [][]byte {
+// raftExecArgs spells a transaction as RAFT EXEC, or RAFT EXEC3 for a
+// RESP3 client.
+func raftExecArgs(t *fsm.Transaction, proto int) [][]byte {
 	n := 7 + 3*len(t.Watches)
 	for _, c := range t.Cmds {
 		n += 1 + len(c)
 	}
 	num := func(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
 	out := make([][]byte, 0, n)
-	out = append(out, []byte("raft"), []byte("exec"), num(uint64(t.DB)), []byte(t.Owner), num(t.Seq), num(uint64(len(t.Watches))))
+	out = append(out, []byte("raft"), hopName("exec", proto), num(uint64(t.DB)), []byte(t.Owner), num(t.Seq), num(uint64(len(t.Watches))))
 	for _, w := range t.Watches {
 		out = append(out, num(uint64(w.DB)), w.Key, num(w.Since))
 	}
@@ -360,16 +361,17 @@ func raftExecArgs(t *fsm.Transaction) [][]byte {
 	return out
 }
 
-// RAFT EXEC db owner seq nwatches [wdb key since]... ncmds [argc arg...]...
-// (internal: a follower's EXEC). The leader proposes it and answers EXEC's
-// reply; it never forwards it again.
+// RAFT EXEC[3] db owner seq nwatches [wdb key since]... ncmds [argc
+// arg...]... (internal: a follower's EXEC; EXEC3 for a RESP3 client). The
+// leader proposes it and answers EXEC's reply; it never forwards it again.
 func raftExec(s *Server, r *request) resp.Reply {
 	t, ok := parseRaftExec(r.args[2:])
 	if !ok {
 		return resp.ErrBadTx
 	}
-	inner := &request{c: r.c, db: t.DB, owner: t.Owner, seq: t.Seq, forwarded: true, received: r.received}
-	return s.proposeTx(inner, t)
+	inner := &request{c: r.c, db: t.DB, owner: t.Owner, seq: t.Seq, forwarded: true,
+		hopProto: hopProtocol(r.args[1]), received: r.received}
+	return hopReply(inner, s.proposeTx(inner, t))
 }
 
 // parseRaftExec reads RAFT EXEC's arguments after the subcommand. Every

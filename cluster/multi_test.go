@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/raftlist/raftlist/fsm"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // txSample is a transaction with every part of RAFT EXEC's format.
@@ -16,7 +17,7 @@ var txSample = fsm.Transaction{
 
 func TestRaftExecArgsRoundTrip(t *testing.T) {
 	for _, tx := range []fsm.Transaction{txSample, {Owner: "o"}} {
-		args := raftExecArgs(&tx)
+		args := raftExecArgs(&tx, resp.RESP2)
 		got, ok := parseRaftExec(args[2:])
 		if !ok {
 			t.Fatalf("exp %q to parse", args)
@@ -85,7 +86,7 @@ func FuzzParseRaftExec(f *testing.F) {
 			t.Fatalf("parsed %+v, but its entry does not decode: %v", tx, err)
 		}
 		// And it forwards unchanged: encoding it again parses to the same.
-		again, ok := parseRaftExec(raftExecArgs(&tx)[2:])
+		again, ok := parseRaftExec(raftExecArgs(&tx, resp.RESP2)[2:])
 		if !ok || !reflect.DeepEqual(tx, again) {
 			t.Fatalf("exp %+v to survive raftExecArgs, got %+v (ok %v)", tx, again, ok)
 		}

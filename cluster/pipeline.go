@@ -131,7 +131,7 @@ func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []reque
 	took := time.Since(now)
 	for i, r := range replies {
 		s.stats.observe(run[i].args[0], r, false, took)
-		s.reply(conn, c, r)
+		s.reply(conn, c, hopReply(&run[i], r))
 	}
 }
 
@@ -160,7 +160,7 @@ func (s *Server) reply(conn redcon.Conn, c *client, r resp.Reply) {
 	if c.closing || c.suppressReply() {
 		return
 	}
-	c.out = resp.AppendRESP(c.out[:0], r)
+	c.out = resp.AppendReply(c.out[:0], r, c.protocol())
 	if c.node.Load() {
 		c.out = s.limitNodeReply(c.out)
 	}
@@ -196,7 +196,7 @@ func commandName(args [][]byte) []byte {
 	switch {
 	case isForwardHop(args):
 		return args[5]
-	case len(args) > 2 && isName(args[0], "raft") && isName(args[1], "exec"):
+	case len(args) > 2 && isName(args[0], "raft") && (isName(args[1], "exec") || isName(args[1], "exec3")):
 		return execName
 	}
 	return args[0]
@@ -204,10 +204,13 @@ func commandName(args [][]byte) []byte {
 
 var execName = []byte("exec")
 
-// isForwardHop reports RAFT FORWARD db owner seq command [arg ...].
+// isForwardHop reports RAFT FORWARD (or FORWARD3) db owner seq command
+// [arg ...].
 func isForwardHop(args [][]byte) bool {
-	return len(args) >= 6 && isName(args[0], "raft") && isName(args[1], "forward")
+	return len(args) >= 6 && isName(args[0], "raft") && isHopForward(args[1])
 }
+
+func isHopForward(sub []byte) bool { return isName(sub, "forward") || isName(sub, "forward3") }
 
 // entrySize bounds from above what r adds to a log entry: fsm.CmdSize
 // with the sequence number at its longest (it is assigned later), so that
@@ -329,7 +332,7 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []re
 	replies := make([]resp.Reply, len(run))
 	for i := range replies {
 		if i < len(raws) {
-			replies[i] = resp.Raw(raws[i])
+			replies[i] = relayed(reqs[i], raws[i])
 		} else {
 			replies[i] = forwardFailure(err, sent, write)
 		}

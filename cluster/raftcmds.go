@@ -16,10 +16,12 @@ var raftSubcommands = []subcommand{
 	{"addnode", 5, raftAddNode, resp.Internal},
 	{"removenode", 3, raftRemoveNode, resp.Internal},
 	{"forward", -6, raftForward, resp.Internal},
+	{"forward3", -6, raftForward, resp.Internal},
 	{"unblock", 5, raftUnblock, resp.Internal},
 	{"purgeowner", 4, raftPurgeOwner, resp.Internal},
 	{"ack", -4, raftAck, resp.Internal},
 	{"exec", -7, raftExec, resp.Internal},
+	{"exec3", -7, raftExec, resp.Internal},
 	{"readindex", 2, raftReadIndex, resp.Internal},
 	{"snapshot", 2, raftSnapshot, resp.Internal},
 	{"acl", -4, raftACL, resp.Internal},
@@ -27,8 +29,9 @@ var raftSubcommands = []subcommand{
 
 // RAFT ADDNODE id raft-addr resp-addr | RAFT REMOVENODE id | RAFT NODES |
 // RAFT SNAPSHOT |
-// RAFT FORWARD db command [arg ...] (internal: a follower's forwarding hop) |
-// RAFT EXEC ... and RAFT READINDEX (internal: MULTI/EXEC and WATCH, multi.go)
+// RAFT FORWARD db owner seq command [arg ...] (internal: a follower's
+// forwarding hop; FORWARD3 for a RESP3 client) |
+// RAFT EXEC[3] ... and RAFT READINDEX (internal: MULTI/EXEC and WATCH, multi.go)
 func raftCommand(s *Server, r *request) resp.Reply {
 	return runSubcommand("raft", raftSubcommands, s, r)
 }

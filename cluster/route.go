@@ -61,7 +61,7 @@ func (s *Server) route(r *request) routing {
 	switch {
 	case sp == nil:
 		return refused(r, resp.ErrUnknownCommand(r.args))
-	case r.forwarded && (isName(r.args[0], "raft") && len(r.args) > 1 && isName(r.args[1], "forward")):
+	case r.forwarded && (isName(r.args[0], "raft") && len(r.args) > 1 && isHopForward(r.args[1])):
 		return refused(r, resp.ErrNotForwardable) // one hop
 	case r.forwarded && sp.IsLocal() && (cc == nil || !cc.forwardable):
 		// It would act on the forwarding connection, not the client's.
@@ -168,7 +168,7 @@ func runInMachine(_ *Server, r *request) resp.Reply {
 }
 
 // forwardedRequest is the command a forwarding hop carries:
-// RAFT FORWARD db owner seq command [arg ...]. The follower names the
+// RAFT FORWARD[3] db owner seq command [arg ...]. The follower names the
 // request, so a waiter it creates belongs to the follower, which holds the
 // client and answers it when it applies the entry that serves it.
 func forwardedRequest(r *request) (*request, resp.Error) {
@@ -181,5 +181,5 @@ func forwardedRequest(r *request) (*request, resp.Error) {
 		return nil, resp.ErrNotInteger
 	}
 	return &request{c: r.c, db: db, args: r.args[5:], owner: string(r.args[3]), seq: seq,
-		forwarded: true, received: r.received, arrived: r.arrived}, ""
+		forwarded: true, hopProto: hopProtocol(r.args[1]), received: r.received, arrived: r.arrived}, ""
 }

@@ -271,6 +271,8 @@ func replyOutcome(r resp.Reply) (outcome, string) {
 			return outcomeOK, ""
 		}
 		text = unsafe.String(&v[1], len(v)-1)
+	case resp.RESP2Wire:
+		return replyOutcome(resp.Raw(v)) // a kept outcome: an error is an error in either protocol
 	case resp.Status:
 		if v == queued {
 			return outcomeQueued, ""

@@ -27,6 +27,9 @@ func TestReplyOutcome(t *testing.T) {
 		{"a relayed error keeps its code", resp.Raw("-WRONGTYPE Operation\r\n"), outcomeError, "WRONGTYPE"},
 		{"a relayed one-word error is its code", resp.Raw("-NOSCRIPT\r\n"), outcomeError, "NOSCRIPT"},
 		{"a relayed TRYAGAIN is tryagain", resp.Raw("-TRYAGAIN retry\r\n"), outcomeTryAgain, "TRYAGAIN"},
+		{"a kept blocked outcome's error keeps its code", resp.RESP2Wire("-UNBLOCKED client unblocked\r\n"), outcomeError, "UNBLOCKED"},
+		{"a kept blocked outcome's null is ok", resp.RESP2Wire("*-1\r\n"), outcomeOK, ""},
+		{"a RESP3 null relayed is ok", resp.Raw("_\r\n"), outcomeOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

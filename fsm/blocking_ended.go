@@ -64,11 +64,12 @@ func (s *State) forgetOwnerOutcomes(p PurgeOwner) {
 }
 
 // EndedOutcomes returns every recorded, unacknowledged waiter outcome in
-// (owner, seq) order, each reply in wire form.
+// (owner, seq) order, each reply in RESP2 wire form (resp.RESP2Wire: a
+// RESP3 client gets it with RESP3's nulls).
 func (s *State) EndedOutcomes() []Served {
 	out := make([]Served, 0, len(s.blk.ended))
 	for id, reply := range s.blk.ended {
-		out = append(out, Served{WaiterID: id, Reply: resp.Raw(reply)})
+		out = append(out, Served{WaiterID: id, Reply: resp.RESP2Wire(reply)})
 	}
 	slices.SortFunc(out, func(a, b Served) int {
 		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Seq, b.Seq))
@@ -79,14 +80,14 @@ func (s *State) EndedOutcomes() []Served {
 // Waiting reports whether waiter id is still blocked.
 func (s *State) Waiting(id WaiterID) bool { return s.blk.waiters[id] != nil }
 
-// EndedOutcome returns the recorded outcome of waiter id, in wire form,
+// EndedOutcome returns the recorded outcome of waiter id, in RESP2 wire form,
 // while its owner has not acknowledged it.
 func (s *State) EndedOutcome(id WaiterID) (resp.Reply, bool) {
 	reply, ok := s.blk.ended[id]
 	if !ok {
 		return nil, false
 	}
-	return resp.Raw(reply), true
+	return resp.RESP2Wire(reply), true
 }
 
 // appendEnded encodes one outcome record; the digest uses the same bytes.
@@ -94,5 +95,5 @@ func appendEnded(b []byte, sv Served) []byte {
 	b = append(b, recEnded)
 	b = appendBytes(b, []byte(sv.Owner))
 	b = binary.AppendUvarint(b, sv.Seq)
-	return appendBytes(b, sv.Reply.(resp.Raw))
+	return appendBytes(b, sv.Reply.(resp.RESP2Wire))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/raftlist/raftlist/cluster/local"
+	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // The differential test of the blocking commands: scripted scenarios run
@@ -607,7 +608,7 @@ func TestBlockingCommandsDifferentialAgainstRedis(t *testing.T) {
 	for _, n := range c.Nodes {
 		addrs = append(addrs, n.ClientAddr)
 	}
-	runDiff(t, seed, ops, rs.Addr, addrs, func() op {
+	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP2, func() op {
 		if g.chance(30) {
 			return blkRandomOp(g)
 		}
@@ -646,4 +647,34 @@ func blkRandomOp(g *gen) op {
 		rest = append(rest, []byte("COUNT"), g.count(10))
 	}
 	return args("BLMPOP", rest...)
+}
+
+// TestBlockingCommandsDifferentialAgainstRedisRESP3 is the seeded random
+// run above with every connection in RESP3: blocking pops that pop, time
+// out (RESP3's null) or fail, through the leader and the followers.
+func TestBlockingCommandsDifferentialAgainstRedisRESP3(t *testing.T) {
+	rs := mustStartRedis(t)
+	c := mustStartCluster(t, 3)
+	ops := *flagBlkOps
+	if ops == 0 {
+		ops = scale(200, 2000)
+	}
+	seed := *flagBlkSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run TestBlockingCommandsDifferentialAgainstRedisRESP3 -blk.seed %d -blk.ops %d",
+		seed, ops, seed, ops)
+	g := newGen(seed, 0)
+	var addrs []string
+	for _, n := range c.Nodes {
+		addrs = append(addrs, n.ClientAddr)
+	}
+	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP3, func() op {
+		if g.chance(30) {
+			return blkRandomOp(g)
+		}
+		return g.next()
+	})
+	blkEnd(t, c)
 }

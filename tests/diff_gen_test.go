@@ -293,6 +293,11 @@ func genEntries() []genEntry {
 		{2, func(g *gen) op { return g.info() }},
 		{6, func(g *gen) op { return g.command() }},
 		{2, func(g *gen) op { return g.debug() }},
+		{2, func(g *gen) op { return g.configGet() }},
+		// Scripts whose replies differ between the protocols.
+		{6, func(g *gen) op { return g.protoScript() }},
+		// A blocking pop that pops at once or times out (a null).
+		{3, func(g *gen) op { return g.cmd("blpop", g.key(), []byte("0.01")) }},
 		// Pipelines of data commands.
 		{10, func(g *gen) op { return g.pipeline() }},
 		// Bad input.
@@ -756,15 +761,10 @@ func (g *gen) clientName() (string, bool) {
 }
 
 func (g *gen) hello() op {
-	if g.chance(15) {
-		o := g.cmd("hello", []byte("3"))
-		o.kind, o.want = raftlistOnly, "NOPROTO"
-		return o
-	}
 	var args [][]byte
 	var name *string
 	if g.chance(80) {
-		args = append(args, []byte(g.pick([]string{"2", "2", "2", "4", "abc", "-1", "0"})))
+		args = append(args, []byte(g.pick([]string{"2", "2", "3", "3", "4", "abc", "-1", "0"})))
 		if g.chance(30) {
 			args = append(args, g.name("auth"), []byte(g.pick([]string{"default", "default", "bob"})), []byte("pw"))
 		}
@@ -1036,6 +1036,37 @@ func (g *gen) commandList() op {
 	o := g.cmd("command", args...)
 	o.kind = cmpKeys
 	return o
+}
+
+// configGet asks for parameters neither server has: an empty map (an
+// empty array in RESP2), and errors.
+func (g *gen) configGet() op {
+	if g.chance(20) {
+		return g.cmd("config", g.name("get"))
+	}
+	return g.cmd("config", g.name("get"), []byte(g.pick([]string{"nosuch", "nosuch*", "x?y"})))
+}
+
+// protoScripts are scripts whose replies take each RESP3 form and its
+// RESP2 rendering: doubles, big numbers, verbatim strings, maps and sets
+// of one element (a longer one's order is Lua's table order), booleans
+// before and after redis.setresp(3), nulls of redis.call in both.
+var protoScripts = []string{
+	"return {double=3.14}", "return {double=1}", "return {double=-1/0}", "return {double=1e20}", "return {double=0.1}",
+	"return {big_number='123456789012345678901'}", "return {verbatim_string={format='txt',string='hi'}}",
+	"return {map={a=1}}", "return {set={a=true}}", "return {map={}}", "return {set={}}", "return {map={a=false}}",
+	"return true", "return false", "return nil", "return {true,false}",
+	"redis.setresp(3); return true", "redis.setresp(3); return false", "redis.setresp(3); return {true,false}",
+	"redis.setresp(3); return {map={a=false}}", "redis.setresp(3); redis.setresp(2); return false",
+	"redis.setresp(3); return type(redis.call('get', KEYS[1]))", "return type(redis.call('get', KEYS[1]))",
+	"redis.setresp(3); return redis.call('get', KEYS[1])", "redis.setresp(3); return {redis.call('lpop', KEYS[1]), 1}",
+	"redis.setresp(3); return redis.call('lpop', KEYS[1], 2) == nil", "return type(redis.call('lpop', KEYS[1], 2))",
+	"redis.setresp(3); return redis.call('lrange', KEYS[1], 0, -1)", "redis.setresp(3); return redis.call('mget', KEYS[1], 'nosuchkey')",
+	"redis.setresp(4)", "return {verbatim_string={string='hi'}}", "return {double='3.5'}",
+}
+
+func (g *gen) protoScript() op {
+	return g.cmd("eval", []byte(g.pick(protoScripts)), []byte("1"), g.key())
 }
 
 func (g *gen) debug() op {

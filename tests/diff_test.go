@@ -36,7 +36,7 @@ var intentionalDifferences = []difference{
 		"Redis answers in hash-table order, which depends on its random hash seed; raftlist answers in byte order so that every node gives the same reply"},
 	{"SCAN", "a full iteration from cursor 0 on each side, compared as sets of keys; errors byte for byte; no other valid cursor is sent",
 		"Redis's cursors walk its hash table; raftlist walks keys in a fixed hash order (FNV-1a) so that every node gives the same pages, so pages and cursors differ"},
-	{"CLIENT ID, CLIENT LIST, CLIENT INFO", "not compared; raftlist must answer an integer / a bulk string",
+	{"CLIENT ID, CLIENT LIST, CLIENT INFO", "not compared; raftlist must answer an integer / a bulk string (verbatim text in RESP3)",
 		"connection ids, addresses and ages differ between any two servers"},
 	{"CLIENT SETINFO, CLIENT NO-TOUCH", "not sent to Redis; raftlist must answer as Redis 7.2 does (+OK or 7.2's error)",
 		"Redis 7.2's subcommands, which go-redis v9 and redis-py send on connect; 7.0.15 answers unknown subcommand. CLIENT LIST and INFO show lib-name and lib-ver as 7.2 does"},
@@ -44,14 +44,12 @@ var intentionalDifferences = []difference{
 		"raftlist lists only the subcommands it has (no tracking, CACHING, GETREDIR, PAUSE), with 7.2's lines for NO-TOUCH and SETINFO"},
 	{"CLIENT KILL", "only filters that match no client are sent (the test's other connections share the servers)",
 		"none in the replies; raftlist kills only clients of the node it is sent to, never a connection carrying another node's traffic"},
-	{"INFO", "not compared; raftlist must answer a bulk string",
+	{"INFO", "not compared; raftlist must answer a bulk string (verbatim text in RESP3)",
 		"server statistics; raftlist adds a # Raft section"},
 	{"HELLO", "compared with the values of id and role masked",
 		"id is the connection id; a raftlist follower reports role replica"},
 	{"HELLO ... SETNAME name followed by a bad option or a failed AUTH", "the reference connection's name is restored after the error",
 		"Redis 7.0 sets the name while it parses and keeps it although HELLO fails; raftlist, like Redis 7.2, changes nothing when HELLO fails"},
-	{"HELLO 3", "not sent to Redis; raftlist must answer -NOPROTO",
-		"raftlist speaks RESP2 only; clients (go-redis) fall back to RESP2"},
 	{"DEBUG DIGEST", "not compared with Redis; raftlist must answer 40 hex digits; at the end all nodes' digests must be equal and the whole datasets (every key of every DB) are compared",
 		"the digest algorithms differ, and Redis 7 disables DEBUG by default"},
 	{"TTL, PTTL, EXPIRETIME, PEXPIRETIME", "-2, -1 and errors byte for byte; times within 3 s (or 3 for seconds), also in the final dataset comparison (PTTL, 60 s); the generator sends only times far from the run's (see gen.set)",
@@ -103,11 +101,13 @@ type differ struct {
 	nodes []*rawConn
 	// The connection state the reference (Redis) connection has; each
 	// raftlist connection is brought to it before a command.
-	db       int
-	name     string
-	nodeDB   []int
-	nodeName []string
-	history  []string
+	db        int
+	name      string
+	proto     int // the protocol HELLO chose: 2 or 3
+	nodeDB    []int
+	nodeName  []string
+	nodeProto []int
+	history   []string
 	// bytes counts traffic, for the log.
 	bytes int64
 }
@@ -131,8 +131,40 @@ func TestDifferentialAgainstRedis(t *testing.T) {
 		addrs = append(addrs, n.ClientAddr)
 	}
 	g := newGen(seed, scale(4, 12))
-	runDiff(t, seed, ops, rs.Addr, addrs, g.next)
+	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP2, g.next)
 
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := c.WaitConverged(ctx); err != nil {
+		t.Fatalf("nodes did not converge after the run: %v", err)
+	}
+	requireEqualDigests(t, ctx, c)
+}
+
+// TestDifferentialAgainstRedisRESP3 is the differential test with every
+// connection speaking RESP3 from the start (HELLO 3), through the leader
+// and the followers: every reply compared byte for byte in RESP3 (nulls,
+// maps, sets, verbatim strings, doubles), HELLO switching protocols
+// midway as the generator sends it.
+func TestDifferentialAgainstRedisRESP3(t *testing.T) {
+	ops := *flagDiffOps
+	if ops == 0 {
+		ops = scale(1000, 5000)
+	}
+	seed := *flagDiffSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run TestDifferentialAgainstRedisRESP3 -diff.seed %d -diff.ops %d",
+		seed, ops, seed, ops)
+	rs := mustStartRedis(t)
+	c := mustStartCluster(t, 3)
+	var addrs []string
+	for _, n := range c.Nodes {
+		addrs = append(addrs, n.ClientAddr)
+	}
+	g := newGen(seed, scale(2, 6))
+	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP3, g.next)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := c.WaitConverged(ctx); err != nil {
@@ -143,9 +175,9 @@ func TestDifferentialAgainstRedis(t *testing.T) {
 
 // runDiff sends ops commands from next to the Redis at redisAddr and, in
 // turn, to the raftlist nodes at nodeAddrs, compares every reply, then
-// compares the whole datasets.
-func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []string, next func() op) {
-	d := &differ{t: t, seed: seed}
+// compares the whole datasets. Every connection starts in proto (HELLO).
+func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []string, proto int, next func() op) {
+	d := &differ{t: t, seed: seed, proto: resp.RESP2}
 	var err error
 	if d.redis, err = dialRaw(redisAddr, 30*time.Second); err != nil {
 		t.Fatalf("connect to redis-server: %v", err)
@@ -159,6 +191,7 @@ func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []s
 		d.nodes = append(d.nodes, conn)
 		d.nodeDB = append(d.nodeDB, 0)
 		d.nodeName = append(d.nodeName, "")
+		d.nodeProto = append(d.nodeProto, resp.RESP2)
 	}
 	t.Cleanup(func() {
 		for _, c := range d.nodes {
@@ -166,6 +199,12 @@ func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []s
 		}
 	})
 
+	if proto != resp.RESP2 {
+		if raw, err := d.redis.doStr("HELLO", strconv.Itoa(proto)); err != nil || !isHelloReply(raw) {
+			t.Fatalf("redis-server: HELLO %d: %q %v", proto, raw, err)
+		}
+		d.proto = proto
+	}
 	start := time.Now()
 	for i := 0; i < ops; i++ {
 		d.run(i, i%len(d.nodes), next())
@@ -197,7 +236,11 @@ func (d *differ) run(i, j int, o op) {
 	}
 	if o.kind == cmpShape {
 		got := d.raftlistDo(i, j, o.args)
-		if len(got) == 0 || got[0] != o.shape {
+		shape := o.shape
+		if shape == '$' && d.proto == resp.RESP3 {
+			shape = '=' // INFO, CLIENT LIST, CLIENT INFO: verbatim text
+		}
+		if len(got) == 0 || got[0] != shape {
 			d.failf(i, j, o, nil, got, "raftlist must answer a %q reply (not compared with Redis)", o.shape)
 		}
 		if isDebugDigest(o.args) && !digestReply.Match(got) {
@@ -303,12 +346,16 @@ func (d *differ) runRawPipeline(i, j int, cmds []op) {
 
 // track updates the connection state a command changed.
 func (d *differ) track(j int, o op, redisReply []byte) {
+	if o.kind == cmpHello && isHelloReply(redisReply) && len(o.args) > 1 {
+		p, _ := strconv.Atoi(string(o.args[1]))
+		d.proto, d.nodeProto[j] = p, p
+	}
 	switch {
 	case o.kind == cmpQuit:
 		d.reconnect(j)
 	case o.selectDB >= 0 && string(redisReply) == "+OK\r\n":
 		d.db, d.nodeDB[j] = o.selectDB, o.selectDB
-	case o.setName != nil && (string(redisReply) == "+OK\r\n" || strings.HasPrefix(string(redisReply), "*")):
+	case o.setName != nil && (string(redisReply) == "+OK\r\n" || isHelloReply(redisReply)):
 		d.name, d.nodeName[j] = *o.setName, *o.setName
 	case o.setName != nil && o.kind == cmpHello:
 		// Redis 7.0 sets HELLO's name before it fails on a later option
@@ -335,11 +382,25 @@ func (d *differ) reconnect(j int) {
 		d.t.Fatalf("reconnect to %s after QUIT: %v", addr, err)
 	}
 	d.db, d.name, d.nodeDB[j], d.nodeName[j] = 0, "", 0, ""
+	d.proto, d.nodeProto[j] = resp.RESP2, resp.RESP2
+}
+
+// isHelloReply reports HELLO's successful reply: a map in RESP3, an
+// array in RESP2.
+func isHelloReply(raw []byte) bool {
+	return len(raw) > 0 && (raw[0] == '*' || raw[0] == '%')
 }
 
 // syncConn brings raftlist connection j to the reference connection's
-// database and name.
+// protocol, database and name.
 func (d *differ) syncConn(i, j int) {
+	if d.nodeProto[j] != d.proto {
+		args := bargs("HELLO", strconv.Itoa(d.proto))
+		if got := d.raftlistDo(i, j, args); !isHelloReply(got) {
+			d.failf(i, j, op{args: args}, nil, got, "connection protocol sync failed")
+		}
+		d.nodeProto[j] = d.proto
+	}
 	if d.nodeDB[j] != d.db {
 		d.expectOK(i, j, "SELECT", strconv.Itoa(d.db))
 		d.nodeDB[j] = d.db
@@ -460,7 +521,7 @@ func maskHello(r reply) string {
 			parts[k] = "<masked>"
 		}
 	}
-	return strings.Join(parts, " ")
+	return string(r.agg) + strings.Join(parts, " ")
 }
 
 // commandInfoKey renders COMMAND INFO's reply as name, arity, flags

@@ -114,9 +114,13 @@ func isTimeout(err error) bool {
 // ---------------------------------------------------------------------------
 // Parsed replies.
 
-// reply is a parsed RESP2 reply, in the few shapes tests look at.
+// reply is a parsed reply, in the few shapes tests look at. A RESP3
+// aggregate (map, set, push) is an array whose agg says which, a
+// verbatim string a bulk string (agg '='), RESP3's null kind '_'; the
+// other RESP3 scalars keep their type byte as kind.
 type reply struct {
-	kind  byte // '+', '-', ':', '$', '*'
+	kind  byte // '+', '-', ':', '$', '*', '_', ',', '#', '('
+	agg   byte // RESP3's type byte of a map, set, push or verbatim string
 	str   []byte
 	n     int64
 	elems []reply
@@ -152,6 +156,19 @@ func fromValue(v resp.Value) reply {
 		}
 	case resp.KindNullArray:
 		r.kind, r.null = '*', true
+	case resp.KindMap, resp.KindSet, resp.KindPush:
+		r.kind, r.agg = '*', map[resp.Kind]byte{resp.KindMap: '%', resp.KindSet: '~', resp.KindPush: '>'}[v.Kind]
+		for _, e := range v.Array {
+			r.elems = append(r.elems, fromValue(e))
+		}
+	case resp.KindVerbatim:
+		r.kind, r.agg, r.str = '$', '=', v.Str[4:]
+	case resp.KindNil:
+		r.kind, r.null = '_', true
+	case resp.KindDouble, resp.KindBigNumber:
+		r.kind, r.str = map[resp.Kind]byte{resp.KindDouble: ',', resp.KindBigNumber: '('}[v.Kind], v.Str
+	case resp.KindBool:
+		r.kind, r.n = '#', v.Int
 	}
 	return r
 }
@@ -164,6 +181,14 @@ func (r reply) String() string {
 		return "(nil)"
 	case r.kind == '*' && r.null:
 		return "(nil array)"
+	case r.kind == '_':
+		return "(null)"
+	case r.kind == ',' || r.kind == '(':
+		return string(r.kind) + string(r.str)
+	case r.kind == '#':
+		return "#" + strconv.FormatInt(r.n, 10)
+	case r.agg == '=':
+		return "=" + quoteBytes(r.str, 200)
 	}
 	switch r.kind {
 	case '+':
@@ -178,6 +203,9 @@ func (r reply) String() string {
 		parts := make([]string, len(r.elems))
 		for i, e := range r.elems {
 			parts[i] = e.String()
+		}
+		if r.agg != 0 {
+			return string(r.agg) + "[" + strings.Join(parts, " ") + "]"
 		}
 		return "[" + strings.Join(parts, " ") + "]"
 	}

@@ -19,7 +19,15 @@ type fakeHost struct {
 func newFakeHost() *fakeHost { return &fakeHost{keys: make(map[string]string)} }
 
 // fakeCommands are the commands fakeHost knows.
-var fakeCommands = map[string]bool{"get": true, "set": true, "incr": true, "ping": true, "fail": true}
+var fakeCommands = map[string]bool{"get": true, "set": true, "incr": true, "ping": true, "fail": true, "shape": true}
+
+// fakeShapes are the replies of SHAPE name: one of each kind whose RESP3
+// form differs, as HGETALL, SMEMBERS, ZSCORE, ... give them in Redis.
+var fakeShapes = map[string]resp.Reply{
+	"map": resp.Map{resp.BulkString("f"), resp.BulkString("v")}, "set": resp.Set{resp.BulkString("a")},
+	"double": resp.Double(1.5), "true": resp.Bool(true), "false": resp.Bool(false),
+	"big": resp.BigNumber("12345678901234567890"), "verbatim": resp.Text("hi"),
+}
 
 func (h *fakeHost) Call(args [][]byte) resp.Reply {
 	parts := make([]string, len(args))
@@ -44,6 +52,8 @@ func (h *fakeHost) Call(args [][]byte) resp.Reply {
 		return resp.Int(n + 1)
 	case name == "ping":
 		return resp.Status("PONG")
+	case name == "shape" && len(args) == 2:
+		return fakeShapes[parts[1]]
 	case name == "fail":
 		return resp.Error("FAIL it failed")
 	}
@@ -79,4 +89,36 @@ func wire(r resp.Reply) string { return string(resp.AppendRESP(nil, r)) }
 // errAt is a script error as Redis 7 reports it, at line of body.
 func errAt(msg, body string, line int) string {
 	return wire(resp.Error(msg + " script: " + SHA([]byte(body)) + ", on @user_script:" + strconv.Itoa(line) + "."))
+}
+
+// redis.call's replies reach Lua as Redis 7.0 converts them: in RESP2 as
+// their RESP2 forms (a map a flat table, a double a string); after
+// redis.setresp(3) as {map=...}, {set=...}, {double=...}, booleans,
+// {big_number=...}, {verbatim_string=...} (measured with HGETALL,
+// SMEMBERS, ZSCORE on redis-server 7.0.15). A Lua boolean returned is a
+// boolean reply only after redis.setresp(3).
+func TestCommandRepliesReachLuaAsTheScriptsProtocolConvertsThem(t *testing.T) {
+	pool := &Pool{}
+	for _, tc := range []struct{ body, want string }{
+		{"local t = redis.call('shape', 'map'); return {t[1], t[2], #t}", "*3\r\n$1\r\nf\r\n$1\r\nv\r\n:2\r\n"},
+		{"redis.setresp(3); local t = redis.call('shape', 'map'); return {type(t.map), t.map.f, #t}", "*3\r\n$5\r\ntable\r\n$1\r\nv\r\n:0\r\n"},
+		{"local t = redis.call('shape', 'set'); return t", "*1\r\n$1\r\na\r\n"},
+		{"redis.setresp(3); local t = redis.call('shape', 'set'); return {type(t.set), tostring(t.set.a)}", "*2\r\n$5\r\ntable\r\n$4\r\ntrue\r\n"},
+		{"return redis.call('shape', 'double')", "$3\r\n1.5\r\n"},
+		{"redis.setresp(3); local t = redis.call('shape', 'double'); return {type(t.double), tostring(t.double)}", "*2\r\n$6\r\nnumber\r\n$3\r\n1.5\r\n"},
+		{"return {redis.call('shape', 'true'), redis.call('shape', 'false')}", "*2\r\n:1\r\n:0\r\n"},
+		{"redis.setresp(3); return {tostring(redis.call('shape', 'true')), tostring(redis.call('shape', 'false'))}", "*2\r\n$4\r\ntrue\r\n$5\r\nfalse\r\n"},
+		{"return redis.call('shape', 'big')", "$20\r\n12345678901234567890\r\n"},
+		{"redis.setresp(3); return redis.call('shape', 'big').big_number", "$20\r\n12345678901234567890\r\n"},
+		{"return redis.call('shape', 'verbatim')", "$2\r\nhi\r\n"},
+		{"redis.setresp(3); local v = redis.call('shape', 'verbatim').verbatim_string; return {v.format, v.string}", "*2\r\n$3\r\ntxt\r\n$2\r\nhi\r\n"},
+		{"redis.setresp(3); return redis.call('shape', 'map')", "*2\r\n$1\r\nf\r\n$1\r\nv\r\n"},
+		{"return true", ":1\r\n"},
+		{"return false", "$-1\r\n"},
+		{"redis.setresp(3); return {true, false}", "*2\r\n:1\r\n:0\r\n"},
+	} {
+		if got := run(t, pool, newFakeHost(), tc.body, nil, nil); got != tc.want {
+			t.Errorf("%s:\n  exp %q\n  got %q", tc.body, tc.want, got)
+		}
+	}
 }

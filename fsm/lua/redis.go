@@ -115,10 +115,17 @@ func (r *runState) args(L *lua.LState) ([][]byte, string) {
 // callCost is what running one command charges, in instructions.
 const callCost = 16
 
-// toLua converts a command's reply as Redis does for RESP2 (and RESP3
-// after redis.setresp(3), where nil stays nil): integers are numbers, bulks
-// strings, nil false, a status {ok=...}, an error {err=...}.
+// toLua converts a command's reply as Redis does for RESP2: integers are
+// numbers, bulks strings, nil false, a status {ok=...}, an error
+// {err=...}; maps, sets, doubles, booleans, big numbers and verbatim text
+// as their RESP2 forms are. After redis.setresp(3) it converts them as
+// RESP3 (toLua3).
 func (r *runState) toLua(L *lua.LState, reply resp.Reply) lua.LValue {
+	if r.resp3 {
+		if lv, ok := r.toLua3(L, reply); ok {
+			return lv
+		}
+	}
 	switch v := reply.(type) {
 	case resp.Int:
 		return lua.LNumber(v)
@@ -140,11 +147,71 @@ func (r *runState) toLua(L *lua.LState, reply resp.Reply) lua.LValue {
 			}
 		}
 		return t
+	case resp.Map:
+		return r.toLua(L, resp.Array(v))
+	case resp.Set:
+		return r.toLua(L, resp.Array(v))
+	case resp.Double:
+		return lua.LString(resp.FormatDouble(float64(v)))
+	case resp.Bool:
+		if v {
+			return lua.LNumber(1)
+		}
+		return lua.LNumber(0)
+	case resp.BigNumber:
+		return lua.LString(v)
+	case resp.Verbatim:
+		return r.toLua(L, resp.Bulk(v.Text))
 	}
 	if r.resp3 {
 		return lua.LNil
 	}
 	return lua.LFalse
+}
+
+// toLua3 converts the replies whose RESP3 form reaches Lua differently
+// (Redis 7.0's redisProtocolToLuaType): a map {map={k=v}}, a set
+// {set={k=true}}, a double {double=n}, a boolean true or false, a big
+// number {big_number=s}, verbatim text {verbatim_string={format=,
+// string=}}. ok is false for the rest, converted as in RESP2.
+func (r *runState) toLua3(L *lua.LState, reply resp.Reply) (lv lua.LValue, ok bool) {
+	wrap := func(field string, v lua.LValue) *lua.LTable {
+		t := L.CreateTable(0, 1)
+		t.RawSetString(field, v)
+		return t
+	}
+	switch v := reply.(type) {
+	case resp.Map:
+		r.budget.charge(L, int64(len(v)), 16*int64(len(v)))
+		t := L.CreateTable(0, len(v)/2)
+		for i := 0; i+1 < len(v); i += 2 {
+			if k := r.toLua(L, v[i]); k != lua.LNil {
+				t.RawSet(k, r.toLua(L, v[i+1]))
+			}
+		}
+		return wrap("map", t), true
+	case resp.Set:
+		r.budget.charge(L, int64(len(v)), 16*int64(len(v)))
+		t := L.CreateTable(0, len(v))
+		for _, e := range v {
+			if k := r.toLua(L, e); k != lua.LNil {
+				t.RawSet(k, lua.LTrue)
+			}
+		}
+		return wrap("set", t), true
+	case resp.Double:
+		return wrap("double", lua.LNumber(v)), true
+	case resp.Bool:
+		return lua.LBool(v), true
+	case resp.BigNumber:
+		return wrap("big_number", lua.LString(v)), true
+	case resp.Verbatim:
+		vt := L.CreateTable(0, 2)
+		vt.RawSetString("format", lua.LString(v.Format))
+		vt.RawSetString("string", lua.LString(v.Text))
+		return wrap("verbatim_string", vt), true
+	}
+	return nil, false
 }
 
 // aclCheckCmd is redis.acl_check_cmd: raftlist has no ACLs, so every
@@ -214,8 +281,8 @@ func setRepl(L *lua.LState) int {
 	return 0
 }
 
-// redis.setresp (2|3): the protocol command replies are converted from.
-// Replies to clients stay RESP2.
+// redis.setresp (2|3): the protocol command replies are converted from,
+// and whether the script's Lua booleans are boolean replies (toReply).
 func (r *runState) setresp(L *lua.LState) int {
 	if L.GetTop() != 1 {
 		L.Error(errorTable(L, "redis.setresp() requires one argument."), 0)

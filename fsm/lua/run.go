@@ -21,7 +21,10 @@ type runState struct {
 	vm   *machine
 	host Host
 	sha  string
-	// resp3 is set by redis.setresp(3): nil replies become Lua nil.
+	// resp3 is set by redis.setresp(3): command replies reach Lua as
+	// RESP3 converts them (nil, booleans, {map=...}, {double=...}), and
+	// a Lua boolean returned becomes a boolean reply. A RESP3 client does
+	// not set it: what a script computes never depends on its client.
 	resp3  bool
 	budget meter
 	rng    uint64
@@ -230,7 +233,10 @@ func (r *runState) toReply(v lua.LValue, depth int) (resp.Reply, bool) {
 	case lua.LNumber:
 		return resp.Int(toInt64(float64(v))), r.spend(0)
 	case lua.LBool:
-		if v {
+		switch {
+		case r.resp3:
+			return resp.Bool(v), r.spend(0)
+		case bool(v):
 			return resp.Int(1), r.spend(0)
 		}
 		return resp.NullBulk, r.spend(0)
@@ -251,15 +257,15 @@ func (r *runState) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 		return resp.Status(resp.Sanitize(string(s))), true
 	}
 	if f, ok := t.RawGetString("double").(lua.LNumber); ok {
-		return resp.Bulk(numberString(float64(f), 17)), true
+		return resp.Double(f), true
 	}
 	if s, ok := t.RawGetString("big_number").(lua.LString); ok {
-		return resp.Bulk(resp.Sanitize(string(s))), true
+		return resp.BigNumber(resp.Sanitize(string(s))), true
 	}
 	if vt, ok := t.RawGetString("verbatim_string").(*lua.LTable); ok {
-		_, fok := vt.RawGetString("format").(lua.LString)
+		format, fok := vt.RawGetString("format").(lua.LString)
 		if s, sok := vt.RawGetString("string").(lua.LString); fok && sok {
-			return resp.Bulk(s), r.spend(len(s))
+			return resp.Verbatim{Format: string(format), Text: []byte(s)}, r.spend(len(s))
 		}
 	}
 	if m, ok := t.RawGetString("map").(*lua.LTable); ok {
@@ -289,7 +295,7 @@ func (r *runState) tableReply(t *lua.LTable, depth int) (resp.Reply, bool) {
 // pairsReply is a {map=...} (keys and values) or {set=...} (keys) reply,
 // which a RESP2 client gets as a flat array.
 func (r *runState) pairsReply(t *lua.LTable, depth int, values bool) (resp.Reply, bool) {
-	out := resp.Array{}
+	out := []resp.Reply{}
 	for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
 		rep, ok := r.toReply(k, depth+1)
 		if !ok {
@@ -303,7 +309,10 @@ func (r *runState) pairsReply(t *lua.LTable, depth int, values bool) (resp.Reply
 			out = append(out, rep)
 		}
 	}
-	return out, true
+	if values {
+		return resp.Map(out), true
+	}
+	return resp.Set(out), true
 }
 
 // asStatus turns a sanitized text into a status reply.

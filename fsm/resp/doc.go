@@ -2,9 +2,14 @@
 // place:
 //
 //   - reply.go: the reply values a command gives (Status, Error, Int, Bulk,
-//     Array, Raw, NullBulk, NullArray, and Blocked for the forwarding hop)
-//     and their RESP2 encoding (AppendRESP); MaxReplyDepth, the nesting of
-//     the deepest reply.
+//     Array, Map, Set, Double, Bool, BigNumber, Verbatim, NullBulk,
+//     NullArray; Raw, bytes already in the client's protocol; RESP2Wire, a
+//     kept RESP2 outcome; and Blocked for the forwarding hop) and their
+//     encoding in either protocol (AppendReply; AppendRESP is RESP2): a
+//     reply is protocol-free until the front door encodes it for its
+//     client, so a new command gets RESP3 by choosing the right kind (a
+//     map is a Map, never a flat Array). MaxReplyDepth, the nesting of the
+//     deepest reply.
 //   - errors.go: the error texts a client can be answered with, worded as
 //     redis-server 7.0 words them, and raftlist's own (the TRYAGAIN and
 //     UNCERTAIN replies). A new error text goes here; the few still
@@ -21,7 +26,8 @@
 //     talk to nodes): a follower forwards a client's command with
 //     AppendCommand, reads the leader's answer with Reader.ReadReply and
 //     writes those bytes to its client unchanged. The reader owns the
-//     framing of one reply (where it ends, that it is well-formed RESP2)
+//     framing of one reply (where it ends, that it is well-formed RESP2
+//     or RESP3)
 //     within Limits; its default nesting limit is MaxReplyDepth, so a
 //     follower relays whatever its leader answers, and a well-formed reply
 //     over a size limit is read to its end and dropped (ErrDropped), so on

@@ -68,6 +68,10 @@ func clip(a []byte, n int) string {
 	return string(a)
 }
 
+// ErrLeaderNoRESP3 answers a RESP3 client of a follower whose leader runs
+// a version without RESP3 (a rolling upgrade): nothing was applied.
+var ErrLeaderNoRESP3 = Error("ERR the leader runs a raftlist without RESP3 (a rolling upgrade?); nothing was applied: retry after the upgrade, or use HELLO 2")
+
 // Sanitize turns CR and LF into spaces so an error text stays one
 // protocol line, as Redis does for texts that quote client input.
 func Sanitize(s string) Error {
@@ -204,8 +208,7 @@ var (
 	ErrNotInt32 = Error("ERR value is out of range, value must between -2147483648 and 2147483647")
 	// ErrProtoVersion: HELLO's protocol version is not a number.
 	ErrProtoVersion = Error("ERR Protocol version is not an integer or out of range")
-	// ErrNoProto: HELLO asked for a protocol other than RESP2, the only one
-	// raftlist speaks.
+	// ErrNoProto: HELLO asked for a protocol other than 2 and 3.
 	ErrNoProto = Error("NOPROTO unsupported protocol version")
 	// ErrNotForwardable: the forwarding hop carried a command that is never
 	// forwarded (a connection-local one, or another forward).

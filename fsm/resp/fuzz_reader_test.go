@@ -43,8 +43,8 @@ func readAll(data []byte, lim Limits, oneByte bool) ([][]byte, error) {
 	}
 }
 
-// FuzzReadReply feeds arbitrary bytes to the reply reader and to
-// ParseReply. Neither may panic or allocate in proportion to a declared
+// FuzzReadReply feeds arbitrary bytes, RESP2 and RESP3, to the reply
+// reader and to ParseReply. Neither may panic or allocate in proportion to a declared
 // size; the replies read must be consecutive prefixes of the input, each
 // accepted by ParseReply and re-encoded by AppendValue byte for byte; and
 // how the bytes are split into reads must not change anything.
@@ -56,6 +56,12 @@ func FuzzReadReply(f *testing.F) {
 		// Over tinyLimits: dropped, then the next reply.
 		"$9\r\n123456789\r\n+OK\r\n", "*5\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n+OK\r\n",
 		"+" + string(bytes.Repeat([]byte("x"), 40)) + "\r\n:1\r\n",
+		// RESP3, as a hostile leader could send it.
+		"_\r\n", "#t\r\n", "#f\r\n", ",3.14\r\n", ",-inf\r\n", ",nan\r\n", "(-123456789012345678901234567890\r\n",
+		"!5\r\nERR x\r\n", "=8\r\ntxt:abcd\r\n", "%1\r\n+k\r\n_\r\n", "~2\r\n:1\r\n#f\r\n",
+		">2\r\n+message\r\n$1\r\nx\r\n", "|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n", "%0\r\n|0\r\n_\r\n",
+		"%4611686018427387903\r\n", "|4611686018427387902\r\n", "%3\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n:6\r\n+OK\r\n",
+		"=3\r\nabc\r\n", "=4\r\nabcd\r\n", "%-1\r\n", "#x\r\n", ",\r\n", "(\r\n", "_x\r\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 )
 
 // Defaults for Limits fields left at zero.
@@ -93,7 +94,9 @@ func tooLarge(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrTooLarge}, args...)...)
 }
 
-// Reader reads whole RESP2 replies from a stream.
+// Reader reads whole RESP2 or RESP3 replies from a stream. An attribute
+// (|) is read with the value it annotates, as one reply; a push (>) is a
+// reply like any other.
 type Reader struct {
 	br  *bufio.Reader
 	lim Limits
@@ -164,38 +167,43 @@ func (r *Reader) readReply() ([]byte, error) {
 		switch line[0] {
 		case '+', '-':
 			// readLine refused a CR inside the line.
-		case ':':
-			if _, ok := ParseInt(line[1:]); !ok {
-				return raw, protoErr("invalid integer %q", clipLine(line))
+		case ':', '_', '#', ',', '(':
+			if !validScalar(line) {
+				return raw, protoErr("invalid %q reply %q", line[0], clipLine(line))
 			}
-		case '$':
+		case '$', '!', '=':
 			n, ok := ParseInt(line[1:])
-			if !ok || n < -1 {
+			if !ok || n < -1 || (n == -1 && line[0] != '$') || (line[0] == '=' && n >= 0 && n < 4) {
 				return raw, protoErr("invalid bulk length %q", clipLine(line))
 			}
 			if n > r.lim.MaxBulk && over == nil {
 				over = tooLarge("bulk length %d above %d", n, r.lim.MaxBulk)
 			}
 			if n >= 0 {
+				start := len(raw)
 				if raw, err = r.readBulk(raw, n, &over); err != nil {
 					return raw, err
 				}
-			}
-		case '*':
-			n, ok := ParseInt(line[1:])
-			if !ok || n < -1 {
-				return raw, protoErr("invalid array length %q", clipLine(line))
-			}
-			if n > r.lim.MaxArray && over == nil {
-				over = tooLarge("array length %d above %d", n, r.lim.MaxArray)
-			}
-			if n > 0 {
-				if len(owed) == r.lim.MaxDepth {
-					return raw, tooLarge("arrays nested deeper than %d", r.lim.MaxDepth)
+				if line[0] == '=' && over == nil && raw[start+3] != ':' {
+					return raw, protoErr("verbatim string without its format")
 				}
-				// Nothing is allocated for the n elements: they are
+			}
+		case '*', '~', '>', '%', '|':
+			n, ok := ParseInt(line[1:])
+			if !ok || n < -1 || (n == -1 && line[0] != '*') || n > math.MaxInt64/2-1 {
+				return raw, protoErr("invalid aggregate length %q", clipLine(line))
+			}
+			elems := aggregateElems(line[0], n)
+			if elems > r.lim.MaxArray && over == nil {
+				over = tooLarge("aggregate of %d elements above %d", elems, r.lim.MaxArray)
+			}
+			if elems > 0 {
+				if len(owed) == r.lim.MaxDepth {
+					return raw, tooLarge("aggregates nested deeper than %d", r.lim.MaxDepth)
+				}
+				// Nothing is allocated for the elements: they are
 				// only counted as they arrive.
-				owed = append(owed, n)
+				owed = append(owed, elems)
 				continue
 			}
 		default:
@@ -325,6 +333,48 @@ func (r *Reader) dropBulk(n int64) error {
 		return protoErr("bulk string not followed by CRLF")
 	}
 	return nil
+}
+
+// aggregateElems is how many values follow an aggregate's header of
+// length n: a map's keys and values, an attribute's and the value it
+// annotates.
+func aggregateElems(kind byte, n int64) int64 {
+	switch kind {
+	case '%':
+		return 2 * n
+	case '|':
+		return 2*n + 1
+	}
+	return n
+}
+
+// validScalar checks a one-line RESP3 value (integer, null, boolean,
+// double, big number), type byte included.
+func validScalar(line []byte) bool {
+	body := line[1:]
+	switch line[0] {
+	case ':':
+		_, ok := ParseInt(body)
+		return ok
+	case '_':
+		return len(body) == 0
+	case '#':
+		return len(body) == 1 && (body[0] == 't' || body[0] == 'f')
+	case ',':
+		_, err := strconv.ParseFloat(string(body), 64)
+		return len(body) > 0 && (err == nil || errors.Is(err, strconv.ErrRange))
+	case '(':
+		if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
+			body = body[1:]
+		}
+		for _, c := range body {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return len(body) > 0
+	}
+	return false
 }
 
 // clipLine keeps error messages short when the offending line is long.

@@ -39,6 +39,23 @@ func TestReadReplyValid(t *testing.T) {
 			{Kind: KindArray, Array: []Value{{Kind: KindArray, Array: []Value{{Kind: KindBulk, Str: []byte("x")}}}}},
 			{Kind: KindNullArray},
 		}}},
+		// RESP3, as a leader answers a RESP3 connection.
+		{"_\r\n", Value{Kind: KindNil}},
+		{"#t\r\n", Value{Kind: KindBool, Int: 1}},
+		{"#f\r\n", Value{Kind: KindBool}},
+		{",3.1400000000000001\r\n", Value{Kind: KindDouble, Str: []byte("3.1400000000000001")}},
+		{",-inf\r\n", Value{Kind: KindDouble, Str: []byte("-inf")}},
+		{"(-12345678901234567890\r\n", Value{Kind: KindBigNumber, Str: []byte("-12345678901234567890")}},
+		{"!3\r\nE x\r\n", Value{Kind: KindBlobError, Str: []byte("E x")}},
+		{"=6\r\ntxt:a\n\r\n", Value{Kind: KindVerbatim, Str: []byte("txt:a\n")}},
+		{"%1\r\n+k\r\n~1\r\n_\r\n", Value{Kind: KindMap, Array: []Value{
+			{Kind: KindStatus, Str: []byte("k")}, {Kind: KindSet, Array: []Value{{Kind: KindNil}}}}}},
+		{"%0\r\n", Value{Kind: KindMap, Array: []Value{}}},
+		{">1\r\n:7\r\n", Value{Kind: KindPush, Array: []Value{{Kind: KindInt, Int: 7}}}},
+		{"|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n", Value{Kind: KindAttribute, Array: []Value{
+			{Kind: KindStatus, Str: []byte("ttl")}, {Kind: KindInt, Int: 3}, {Kind: KindBulk, Str: []byte("v")}}}},
+		{"*2\r\n|0\r\n:1\r\n:2\r\n", Value{Kind: KindArray, Array: []Value{
+			{Kind: KindAttribute, Array: []Value{{Kind: KindInt, Int: 1}}}, {Kind: KindInt, Int: 2}}}},
 	}
 	var stream []byte
 	for _, tc := range cases {
@@ -96,8 +113,20 @@ func TestReadReplyErrors(t *testing.T) {
 		{"eof in bulk", "$5\r\nab", Limits{}, io.ErrUnexpectedEOF},
 		{"eof before bulk CRLF", "$2\r\nab", Limits{}, io.ErrUnexpectedEOF},
 		{"eof in array", "*2\r\n:1\r\n", Limits{}, io.ErrUnexpectedEOF},
-		{"unknown type", "!3\r\nfoo\r\n", Limits{}, ErrProtocol},
-		{"RESP3 null", "_\r\n", Limits{}, ErrProtocol},
+		{"unknown type", "?3\r\nfoo\r\n", Limits{}, ErrProtocol},
+		{"RESP3 null with a body", "_x\r\n", Limits{}, ErrProtocol},
+		{"RESP3 boolean not t or f", "#x\r\n", Limits{}, ErrProtocol},
+		{"RESP3 double empty", ",\r\n", Limits{}, ErrProtocol},
+		{"RESP3 double junk", ",1.2.3\r\n", Limits{}, ErrProtocol},
+		{"RESP3 big number junk", "(12a\r\n", Limits{}, ErrProtocol},
+		{"RESP3 verbatim shorter than its format", "=3\r\nabc\r\n", Limits{}, ErrProtocol},
+		{"RESP3 verbatim without its colon", "=5\r\ntxtab\r\n", Limits{}, ErrProtocol},
+		{"RESP3 blob error -1", "!-1\r\n", Limits{}, ErrProtocol},
+		{"RESP3 map -1", "%-1\r\n", Limits{}, ErrProtocol},
+		{"RESP3 map whose pairs overflow", "%4611686018427387904\r\n", Limits{}, ErrProtocol},
+		{"RESP3 attribute whose pairs overflow", "|4611686018427387903\r\n", Limits{}, ErrProtocol},
+		{"RESP3 map over default, cut short", fmt.Sprintf("%%%d\r\n", DefaultMaxArray/2+1), Limits{}, io.ErrUnexpectedEOF},
+		{"RESP3 maps too deep", "%1\r\n+k\r\n~1\r\n>1\r\n:1\r\n", small, ErrTooLarge},
 		{"empty line", "\r\n", Limits{}, ErrProtocol},
 		{"bare LF", "+OK\n", Limits{}, ErrProtocol},
 		{"CR inside status", "+O\rK\r\n", Limits{}, ErrProtocol},

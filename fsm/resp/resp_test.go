@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,51 @@ func TestAppendRESPWritesRedisBytes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(AppendRESP([]byte(">"), tc.r)); got != ">"+tc.want {
 				t.Fatalf("exp %q, got %q", ">"+tc.want, got)
+			}
+		})
+	}
+}
+
+// Each reply kind in both protocols, as redis-server 7.0.15 writes it to a
+// HELLO 2 and a HELLO 3 client (CONFIG GET's map, COMMAND INFO's sets,
+// INFO's verbatim text, LPOP's and BLPOP's nulls; doubles, booleans and
+// big numbers from a script's {double=...}, true and {big_number=...}).
+func TestAppendReplyWritesEachProtocolAsRedis(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		r            Reply
+		resp2, resp3 string
+	}{
+		{"a map is a flat array in RESP2", Map{Bulk("maxmemory"), Bulk("0")},
+			"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", "%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n"},
+		{"an empty map", Map{}, "*0\r\n", "%0\r\n"},
+		{"a set is an array in RESP2", Set{Status("readonly"), Status("fast")},
+			"*2\r\n+readonly\r\n+fast\r\n", "~2\r\n+readonly\r\n+fast\r\n"},
+		{"the nil bulk string is RESP3's null", NullBulk, "$-1\r\n", "_\r\n"},
+		{"the nil array is RESP3's null", NullArray, "*-1\r\n", "_\r\n"},
+		{"nulls inside an array", Array{NullBulk, Bulk("v")}, "*2\r\n$-1\r\n$1\r\nv\r\n", "*2\r\n_\r\n$1\r\nv\r\n"},
+		{"a double is %.17g, a bulk in RESP2", Double(3.14), "$18\r\n3.1400000000000001\r\n", ",3.1400000000000001\r\n"},
+		{"an integral double", Double(1), "$1\r\n1\r\n", ",1\r\n"},
+		{"an infinite double", Double(math.Inf(-1)), "$4\r\n-inf\r\n", ",-inf\r\n"},
+		{"true", Bool(true), ":1\r\n", "#t\r\n"},
+		{"false", Bool(false), ":0\r\n", "#f\r\n"},
+		{"a big number", BigNumber("123456789012345678901"), "$21\r\n123456789012345678901\r\n", "(123456789012345678901\r\n"},
+		{"verbatim text is a bulk in RESP2", Verbatim{Format: "txt", Text: []byte("a:b\r\n")},
+			"$5\r\na:b\r\n\r\n", "=9\r\ntxt:a:b\r\n\r\n"},
+		{"raw bytes are already in the client's protocol", Raw("_\r\n"), "_\r\n", "_\r\n"},
+		{"a kept RESP2 outcome gets RESP3's nulls", RESP2Wire("*2\r\n$-1\r\n*-1\r\n"), "*2\r\n$-1\r\n*-1\r\n", "*2\r\n_\r\n_\r\n"},
+		{"a kept null array", RESP2Wire("*-1\r\n"), "*-1\r\n", "_\r\n"},
+		{"a kept pop", RESP2Wire("*2\r\n$1\r\nk\r\n$1\r\nv\r\n"), "*2\r\n$1\r\nk\r\n$1\r\nv\r\n", "*2\r\n$1\r\nk\r\n$1\r\nv\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(AppendReply(nil, tc.r, RESP2)); got != tc.resp2 {
+				t.Errorf("RESP2: exp %q, got %q", tc.resp2, got)
+			}
+			if got := string(AppendRESP(nil, tc.r)); got != tc.resp2 {
+				t.Errorf("AppendRESP: exp %q, got %q", tc.resp2, got)
+			}
+			if got := string(AppendReply(nil, tc.r, RESP3)); got != tc.resp3 {
+				t.Errorf("RESP3: exp %q, got %q", tc.resp3, got)
 			}
 		})
 	}
