@@ -292,11 +292,15 @@ func keySpecReply(ks resp.KeySpec) resp.Reply {
 	if ks.Notes != "" {
 		out = append(out, resp.BulkString("notes"), resp.BulkString(ks.Notes))
 	}
-	out = append(out, resp.BulkString("flags"), keyFlagsReply(ks.Flags),
-		resp.BulkString("begin_search"), resp.Array{
-			resp.BulkString("type"), resp.BulkString("index"),
-			resp.BulkString("spec"), resp.Array{resp.BulkString("index"), resp.Int(ks.Begin)},
-		})
+	out = append(out, resp.BulkString("flags"), keyFlagsReply(ks.Flags))
+	if ks.Unknown {
+		unknown := resp.Array{resp.BulkString("type"), resp.BulkString("unknown"), resp.BulkString("spec"), resp.Array{}}
+		return append(out, resp.BulkString("begin_search"), unknown, resp.BulkString("find_keys"), unknown)
+	}
+	out = append(out, resp.BulkString("begin_search"), resp.Array{
+		resp.BulkString("type"), resp.BulkString("index"),
+		resp.BulkString("spec"), resp.Array{resp.BulkString("index"), resp.Int(ks.Begin)},
+	})
 	var find resp.Array
 	if ks.NumKeys {
 		find = resp.Array{resp.BulkString("type"), resp.BulkString("keynum"),

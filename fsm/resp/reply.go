@@ -119,3 +119,13 @@ var Blocked Reply = blockedReply{}
 const BlockedWire = "+RAFTLIST-BLOCKED\r\n"
 
 func (blockedReply) appendRESP(dst []byte) []byte { return append(dst, BlockedWire...) }
+
+// StatusLines is a HELP reply: one status line per line of text, as
+// Redis's addReplyHelp sends it.
+func StatusLines(lines []string) Array {
+	out := make(Array, len(lines))
+	for i, l := range lines {
+		out[i] = Status(l)
+	}
+	return out
+}

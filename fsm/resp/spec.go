@@ -114,6 +114,9 @@ type Spec struct {
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
 	Container bool
+	// KeysProc, when set, is the row's getkeys_proc: COMMAND GETKEYS finds
+	// its keys by it instead of by the key specs (Redis's sortGetKeys).
+	KeysProc func(args [][]byte) []KeyRef
 	// Tips are COMMAND INFO's tips ("nondeterministic_output",
 	// "request_policy:all_shards"...), as Redis 7.0 prints them.
 	Tips []string
@@ -155,6 +158,10 @@ var KeyFlagNames = []struct {
 // position KeyNumIdx and the first key's FirstKey, both relative to Begin;
 // KeyStep).
 type KeySpec struct {
+	// Unknown is Redis's "unknown" begin_search and find_keys: the keys
+	// cannot be found from the arguments' positions (SORT's BY, GET and
+	// STORE); GETKEYS skips the spec and a row's KeysProc finds them.
+	Unknown   bool
 	Flags     KeyFlags
 	Notes     string
 	Begin     int
