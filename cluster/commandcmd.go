@@ -343,7 +343,7 @@ var groupCategory = map[string]string{
 // where its subcommands carry them.
 func aclCategories(sp *resp.Spec) []string {
 	have := map[string]bool{}
-	if c, ok := groupCategory[sp.Group]; ok && !isContainer(sp) {
+	if c, ok := groupCategory[sp.Group]; ok && !isContainer(sp) && !sp.NoGroupACL {
 		have[c] = true
 	}
 	for _, c := range sp.ACL {

@@ -17,11 +17,11 @@ var sortCommands = []Command{
 	// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]
 	{Spec: resp.Spec{Name: "sort", Arity: -2, Flags: resp.Write | resp.DenyOOM | resp.MovableKeys, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Sort the elements in a list, set or sorted set",
-		ACL: []string{"set", "sortedset", "list", "dangerous"}, Keys: sortKeySpecs(true), KeysProc: sortKeys}, Prepare: sortCommand(false)},
+		ACL: []string{"set", "sortedset", "list", "dangerous"}, NoGroupACL: true, Keys: sortKeySpecs(true), KeysProc: sortKeys}, Prepare: sortCommand(false)},
 	// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]
 	{Spec: resp.Spec{Name: "sort_ro", Arity: -2, Flags: resp.ReadOnly | resp.MovableKeys, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "7.0.0", Summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
-		ACL: []string{"set", "sortedset", "list", "dangerous"}, Keys: sortKeySpecs(false)}, Prepare: sortCommand(true)},
+		ACL: []string{"set", "sortedset", "list", "dangerous"}, NoGroupACL: true, Keys: sortKeySpecs(false)}, Prepare: sortCommand(true)},
 }
 
 // sortKeySpecs are SORT's key specs as Redis 7.0 declares them: the key
@@ -162,12 +162,11 @@ func (o *sortOptions) window(n int64) (first, last int64) {
 // sorted returns the elements to answer, in order, LIMIT applied, or the
 // error a score that is not a number gives.
 func (o *sortOptions) sorted(d *DB, elems [][]byte) ([][]byte, resp.Reply) {
+	// Redis scores every element even when LIMIT leaves none to answer,
+	// so a score that is not a number is an error all the same.
 	first, last := o.window(int64(len(elems)))
-	if last < first {
-		return nil, nil
-	}
 	if o.dontSort {
-		out := make([][]byte, 0, last-first+1)
+		out := make([][]byte, 0, max(last-first+1, 0))
 		for i := first; i <= last; i++ {
 			if o.desc {
 				out = append(out, elems[int64(len(elems))-1-i])
@@ -181,7 +180,7 @@ func (o *sortOptions) sorted(d *DB, elems [][]byte) ([][]byte, resp.Reply) {
 	if o.by != nil {
 		lookups = len(elems)
 	}
-	if err := o.checkWork(lookups, int(last-first+1)); err != nil {
+	if err := o.checkWork(lookups, int(max(last-first+1, 0))); err != nil {
 		return nil, err
 	}
 	items := make([]sortItem, len(elems))
@@ -207,9 +206,9 @@ func (o *sortOptions) sorted(d *DB, elems [][]byte) ([][]byte, resp.Reply) {
 	// Redis's qsort is glibc's merge sort, which is stable; its partial
 	// sort for BY with LIMIT is not (README: differences).
 	sort.SliceStable(items, func(i, j int) bool { return o.compare(&items[i], &items[j]) < 0 })
-	out := make([][]byte, 0, last-first+1)
-	for _, it := range items[first : last+1] {
-		out = append(out, it.elem)
+	var out [][]byte
+	for i := first; i <= last; i++ {
+		out = append(out, items[i].elem)
 	}
 	return out, nil
 }

@@ -30,6 +30,7 @@ var ksSortCases = []ksCase{
 	{name: "SORT orders numbers, ALPHA bytes, and refuses a score that is not a double", steps: []ksStep{
 		ks(resp.Int(5), "rpush", "l", "3", "1", "2", "10", "b"),
 		ks(resp.ErrSortScore, "sort", "l"),
+		ks(resp.ErrSortScore, "sort", "l", "limit", "5", "2"),
 		ks(ksBulks("1", "10", "2", "3", "b"), "sort", "l", "alpha"),
 		ks(ksBulks("b", "3", "2", "10", "1"), "sort", "l", "alpha", "desc"),
 		ks(ksBulks("3", "1", "2", "10", "b"), "sort", "l", "by", "nosort"),
@@ -138,7 +139,7 @@ var ksCopyCases = []ksCase{
 	}},
 }
 
-func TestSortCommand(t *testing.T)         { ksRun(t, ksSortCases) }
+func TestSortCommand(t *testing.T)          { ksRun(t, ksSortCases) }
 func TestKeyspaceCopyCommands(t *testing.T) { ksRun(t, ksCopyCases) }
 
 func TestRandomKeyDependsOnTheIndexNotOnMapOrder(t *testing.T) {

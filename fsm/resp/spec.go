@@ -110,6 +110,10 @@ type Spec struct {
 	// those it derives itself (from the flags and, here, from Group), e.g.
 	// "dangerous" for KEYS; without the "@".
 	ACL []string
+	// NoGroupACL says the group adds no ACL category: Redis declares
+	// categories per command, and SORT, in the generic group, is not in
+	// @keyspace.
+	NoGroupACL bool
 	// Container marks a container of subcommands in Redis (SCRIPT, MEMORY)
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
