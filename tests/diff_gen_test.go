@@ -1136,7 +1136,8 @@ func (g *gen) swapdb() op {
 // key, nil for a missing one), and ENCODING, REFCOUNT and IDLETIME right
 // after a SET or a push in one pipeline. Not on a key with a history:
 // Redis reports "raw" for what APPEND and SETRANGE made, the idle time it
-// measured, and a count of 1 for a copied shared integer
+// measured (for a shared integer, since the server started), and a count
+// of 1 for a copied shared integer
 // (intentionalDifferences).
 func (g *gen) object() op {
 	switch g.r.IntN(4) {
@@ -1155,5 +1156,9 @@ func (g *gen) object() op {
 		write = g.cmd("rpush", append([][]byte{k}, g.values(3)...)...)
 	}
 	sub := g.name(g.pick([]string{"encoding", "refcount", "idletime"}))
+	if strings.EqualFold(string(sub), "idletime") {
+		// A fresh value: a shared integer's idle time is the server's.
+		write = g.cmd("set", k, append([]byte("idle:"), g.printable(8)...))
+	}
 	return op{pipeline: []op{write, g.cmd("object", sub, k)}, selectDB: -1}
 }
