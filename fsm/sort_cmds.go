@@ -59,13 +59,14 @@ func sortKeys(args [][]byte) []resp.KeyRef {
 
 // sortOptions are SORT's parsed arguments.
 type sortOptions struct {
-	by          []byte // nil: sort by the elements
+	by          []byte // nil: sort by the elements (BY "" is a pattern)
 	dontSort    bool   // BY a pattern without '*': list order
 	gets        [][]byte
 	start       int64
 	count       int64
 	desc, alpha bool
-	store       []byte // nil: reply with the result
+	storing     bool   // STORE: store the result at store
+	store       []byte // may be empty: "" is a key
 }
 
 // parseSort reads SORT's options in Redis's order: the first bad one
@@ -93,7 +94,7 @@ func parseSort(args [][]byte, readOnly bool) (*sortOptions, error) {
 			o.start, o.count = start, count
 			j += 2
 		case resp.IsOption(a, "store") && left >= 1 && !readOnly:
-			o.store = args[j+1]
+			o.storing, o.store = true, args[j+1]
 			j++
 		case resp.IsOption(a, "by") && left >= 1:
 			// A constant pattern means no sorting; a later BY does not
@@ -135,7 +136,7 @@ func sortCommand(readOnly bool) func(args [][]byte) (Exec, error) {
 			if errReply != nil {
 				return errReply
 			}
-			if o.store == nil {
+			if !o.storing {
 				return o.reply(c.DB(), rows)
 			}
 			return o.storeRows(c, rows)
@@ -253,7 +254,7 @@ func (o *sortOptions) compare(a, b *sortItem) int {
 }
 
 func (o *sortOptions) collate(a, b []byte) int {
-	if o.store != nil {
+	if o.storing {
 		return bytes.Compare(a, b)
 	}
 	return bytes.Compare(resp.CString(a), resp.CString(b))

@@ -20,6 +20,7 @@ var ksSortCases = []ksCase{
 		ks(resp.ErrSyntax, "sort", "nokey", "foo"),
 		ks(resp.Array{}, "sort", "nokey"),
 		ks(resp.Int(0), "sort", "nokey", "store", "str"),
+		ks(resp.Int(0), "sort", "nokey", "store", ""),
 		ks(resp.Status("none"), "type", "str"),
 		ks(resp.ErrSyntax, "sort", "nokey", "limit", "0"),
 		ks(resp.ErrSyntax, "sort", "nokey", "store"),
