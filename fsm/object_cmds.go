@@ -8,10 +8,12 @@ import (
 
 // objectCommands is OBJECT, one row for its subcommands: its answers are
 // derived from the value alone, so every node gives the same (README:
-// differences).
+// differences). The row is readonly, as Redis flags the subcommands that
+// take a key: it is served as a read (Redis flags the container itself
+// with nothing).
 var objectCommands = []Command{
 	// OBJECT ENCODING key | REFCOUNT key | IDLETIME key | FREQ key | HELP
-	{Spec: resp.Spec{Name: "object", Arity: -2,
+	{Spec: resp.Spec{Name: "object", Arity: -2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "2.2.3", Summary: "A container for object introspection commands",
 		Container: true}, Prepare: objectCommand},
 }
