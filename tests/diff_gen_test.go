@@ -1142,8 +1142,13 @@ func (g *gen) swapdb() op {
 func (g *gen) object() op {
 	switch g.r.IntN(4) {
 	case 0:
-		args := [][]byte{[]byte(g.pick([]string{"help", "HELP", "nosuch", "encoding", "freq", "refcount", ""}))}
-		for i, n := 0, g.r.IntN(3); i < n; i++ {
+		sub := g.pick([]string{"help", "HELP", "nosuch", "encoding", "freq", "refcount", ""})
+		args := [][]byte{[]byte(sub)}
+		n := g.r.IntN(3)
+		if n == 1 && (sub == "encoding" || sub == "refcount") {
+			n = 2 // the wrong arity: one key has a history
+		}
+		for i := 0; i < n; i++ {
 			args = append(args, g.key())
 		}
 		return g.cmd("object", args...)
