@@ -16,6 +16,11 @@ type Exec func(c *Ctx) resp.Reply
 type Command struct {
 	resp.Spec
 	Prepare func(args [][]byte) (Exec, error)
+	// CheckSubcommand, for a container row whose subcommands have no rows
+	// (OBJECT), is what Redis checks from its subcommand table before
+	// anything else, inside MULTI too: a known subcommand of the right
+	// arity.
+	CheckSubcommand func(args [][]byte) error
 }
 
 // Ctx is what a running command sees: the state, the selected database and

@@ -15,7 +15,7 @@ var objectCommands = []Command{
 	// OBJECT ENCODING key | REFCOUNT key | IDLETIME key | FREQ key | HELP
 	{Spec: resp.Spec{Name: "object", Arity: -2, Flags: resp.ReadOnly,
 		Group: "generic", Since: "2.2.3", Summary: "A container for object introspection commands",
-		Container: true}, Prepare: objectCommand},
+		Container: true}, Prepare: objectCommand, CheckSubcommand: checkObjectSubcommand},
 }
 
 // objectHelp is OBJECT HELP's text, as redis-server 7.0.15 prints it.
@@ -48,23 +48,31 @@ var objectAnswers = map[string]func(v Value) resp.Reply{
 	"freq": func(Value) resp.Reply { return resp.ErrObjectNoLFU },
 }
 
+// checkObjectSubcommand refuses an unknown subcommand or a wrong arity.
+func checkObjectSubcommand(args [][]byte) error {
+	sub := string(lowerASCII(args[1]))
+	arity := 3
+	if _, ok := objectAnswers[sub]; !ok {
+		if sub != "help" {
+			return resp.ErrUnknownSubcommand(args[0], args[1])
+		}
+		arity = 2
+	}
+	if len(args) != arity {
+		return resp.ErrWrongArity("object|" + sub)
+	}
+	return nil
+}
+
 // OBJECT ENCODING key | REFCOUNT key | IDLETIME key | FREQ key | HELP
 func objectCommand(args [][]byte) (Exec, error) {
-	sub := string(lowerASCII(args[1]))
-	if sub == "help" {
-		if len(args) != 2 {
-			return nil, resp.ErrWrongArity("object|help")
-		}
+	if err := checkObjectSubcommand(args); err != nil {
+		return nil, err
+	}
+	if len(args) == 2 {
 		return func(*Ctx) resp.Reply { return resp.StatusLines(objectHelp) }, nil
 	}
-	answer, ok := objectAnswers[sub]
-	switch {
-	case !ok:
-		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
-	case len(args) != 3:
-		return nil, resp.ErrWrongArity("object|" + sub)
-	}
-	key := args[2]
+	answer, key := objectAnswers[string(lowerASCII(args[1]))], args[2]
 	return func(c *Ctx) resp.Reply {
 		v := c.DB().Get(key)
 		if v == nil {
