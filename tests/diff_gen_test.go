@@ -1165,5 +1165,6 @@ func (g *gen) object() op {
 		// A fresh value: a shared integer's idle time is the server's.
 		write = g.cmd("set", k, append([]byte("idle:"), g.printable(8)...))
 	}
-	return op{pipeline: []op{write, g.cmd("object", sub, k)}, selectDB: -1}
+	// DEL first: a push onto a string fails, leaving the string's history.
+	return op{pipeline: []op{g.cmd("del", k), write, g.cmd("object", sub, k)}, selectDB: -1}
 }
