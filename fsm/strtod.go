@@ -19,11 +19,14 @@ func strtod(b []byte) (float64, bool) {
 			break
 		}
 	}
+	if len(s) == 0 {
+		return 0, true // strtod reads nothing: 0, and the end is the NUL
+	}
 	for len(s) > 0 && isCSpace(s[0]) {
 		s = s[1:]
 	}
 	if len(s) == 0 {
-		return 0, true // strtod reads nothing: 0, and the end is the NUL
+		return 0, false // white space alone: no number, the end is its start
 	}
 	body := s
 	if body[0] == '+' || body[0] == '-' {
