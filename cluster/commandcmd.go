@@ -297,11 +297,15 @@ func keySpecReply(ks resp.KeySpec) resp.Reply {
 	if ks.Notes != "" {
 		out = append(out, resp.BulkString("notes"), resp.BulkString(ks.Notes))
 	}
-	out = append(out, resp.BulkString("flags"), keyFlagsReply(ks.Flags),
-		resp.BulkString("begin_search"), resp.Map{
-			resp.BulkString("type"), resp.BulkString("index"),
-			resp.BulkString("spec"), resp.Map{resp.BulkString("index"), resp.Int(ks.Begin)},
-		})
+	out = append(out, resp.BulkString("flags"), keyFlagsReply(ks.Flags))
+	if ks.Unknown {
+		unknown := resp.Map{resp.BulkString("type"), resp.BulkString("unknown"), resp.BulkString("spec"), resp.Map{}}
+		return append(out, resp.BulkString("begin_search"), unknown, resp.BulkString("find_keys"), unknown)
+	}
+	out = append(out, resp.BulkString("begin_search"), resp.Map{
+		resp.BulkString("type"), resp.BulkString("index"),
+		resp.BulkString("spec"), resp.Map{resp.BulkString("index"), resp.Int(ks.Begin)},
+	})
 	var find resp.Map
 	if ks.NumKeys {
 		find = resp.Map{resp.BulkString("type"), resp.BulkString("keynum"),
@@ -344,7 +348,7 @@ var groupCategory = map[string]string{
 // where its subcommands carry them.
 func aclCategories(sp *resp.Spec) []string {
 	have := map[string]bool{}
-	if c, ok := groupCategory[sp.Group]; ok && !isContainer(sp) {
+	if c, ok := groupCategory[sp.Group]; ok && !isContainer(sp) && !sp.NoGroupACL {
 		have[c] = true
 	}
 	for _, c := range sp.ACL {

@@ -130,6 +130,11 @@ func checkDeclared(sp *resp.Spec, cc *connCommand, args [][]byte) resp.Error {
 			return err.(resp.Error)
 		}
 	}
+	if c := fsm.Lookup(args[0]); cc == nil && c != nil && c.CheckSubcommand != nil {
+		if err := c.CheckSubcommand(args); err != nil {
+			return err.(resp.Error)
+		}
+	}
 	return ""
 }
 

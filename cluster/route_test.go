@@ -28,6 +28,7 @@ var routeSamples = map[string][]string{
 	"evalsha_ro": {"evalsha_ro", "0123456789012345678901234567890123456789", "0"},
 	"script":     {"script", "flush"},
 	"scan":       {"scan", "0"},
+	"object":     {"object", "help"},
 }
 
 var routeFillers = []string{"0", "x", "1"}

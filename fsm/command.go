@@ -16,6 +16,11 @@ type Exec func(c *Ctx) resp.Reply
 type Command struct {
 	resp.Spec
 	Prepare func(args [][]byte) (Exec, error)
+	// CheckSubcommand, for a container row whose subcommands have no rows
+	// (OBJECT), is what Redis checks from its subcommand table before
+	// anything else, inside MULTI too: a known subcommand of the right
+	// arity.
+	CheckSubcommand func(args [][]byte) error
 }
 
 // Ctx is what a running command sees: the state, the selected database and
@@ -61,7 +66,8 @@ func (c *Ctx) DB() *DB {
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
 var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands,
-	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands, dumpCommands)
+	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands, dumpCommands,
+	sortCommands, keyspaceCopyCommands, objectCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {
 	t := make(map[string]*Command)

@@ -7,7 +7,8 @@
 // reply on every node, so it must never read a clock (the only time it sees is
 // the leader's stamp in the entry), start a goroutine, use randomness, touch
 // the network or the disk, or let Go's map iteration order reach a reply, a
-// snapshot or a digest.
+// snapshot or a digest. What looks random to a client (RANDOMKEY, a
+// script's math.random) is derived from the entry or its log index.
 //
 // The invariant every other guarantee here rests on: nothing that outlives
 // an entry lives outside the replicated state, or it is rebuilt identically

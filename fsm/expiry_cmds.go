@@ -334,7 +334,7 @@ var commandsSince = []struct {
 	families [][]Command
 }{
 	{formatExpiry, [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands}},
-	{formatACL, [][]Command{dumpCommands}},
+	{formatACL, [][]Command{dumpCommands, sortCommands, keyspaceCopyCommands, objectCommands}},
 }
 
 // oldFormatReply is what the binary that wrote an entry of format

@@ -644,21 +644,23 @@ func TestAFormat2ScriptCallsOnlyTheCommandsOfItsBinary(t *testing.T) {
 }
 
 func TestAFormat3ScriptCallsOnlyTheCommandsOfItsBinary(t *testing.T) {
-	// Format 3's binary had INCR but not DUMP or RESTORE: a script in a
-	// format 3 entry got "unknown command" for them then, and must now.
+	// Format 3's binary had INCR but not DUMP, RESTORE or SORT: a script
+	// in a format 3 entry got "unknown command" for them then, and must
+	// now.
 	n := exNewNode(t)
 	n.at(1000, "RPUSH", "l", "a")
 	e := &Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{Owner: "ex", Seq: 1, Args: ksArgv([]string{"EVAL",
 		"local a = redis.pcall('incr', 'n'); local d = redis.pcall('dump', 'l'); " +
-			"local r = redis.pcall('restore', 'c', '0', 'x'); return {a, d['err'], r['err']}", "0"})}}}
+			"local r = redis.pcall('restore', 'c', '0', 'x'); local s = redis.pcall('sort', 'l', 'store', 'd'); " +
+			"return {a, d['err'], r['err'], s['err']}", "0"})}}}
 	b := e.Encode()
 	v3 := append([]byte{formatExpiry}, b[1:len(b)-checksumLen]...)
 	v3 = binary.LittleEndian.AppendUint32(v3, crc32.Checksum(v3, castagnoli))
 	n.index++
 	res := n.m.Apply(&raft.Log{Index: n.index, Term: 1, Type: raft.LogCommand, Data: v3}).(*Result)
 	got := ksRESP(res.Replies[0])
-	if !strings.HasPrefix(got, "*3\r\n:1\r\n") || strings.Count(got, "Unknown Redis command called from script") != 2 {
-		t.Fatalf("exp INCR to run and DUMP and RESTORE refused as unknown, got %q", got)
+	if !strings.HasPrefix(got, "*4\r\n:1\r\n") || strings.Count(got, "Unknown Redis command called from script") != 3 {
+		t.Fatalf("exp INCR to run and DUMP, RESTORE and SORT refused as unknown, got %q", got)
 	}
 }
 

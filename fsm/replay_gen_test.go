@@ -277,7 +277,7 @@ var replayRunaways = []string{
 
 // replayCommandWeights makes some commands rarer than the default 10.
 var replayCommandWeights = map[string]int{
-	"flushall": 1, "flushdb": 1, "script": 6,
+	"flushall": 1, "flushdb": 1, "script": 6, "swapdb": 3,
 	"eval": 60, "evalsha": 15, "eval_ro": 15, "evalsha_ro": 8,
 	// Enough deadlines that active expiry finds several keys due at once.
 	"pexpire": 30, "psetex": 25, "pexpireat": 15,
@@ -414,6 +414,30 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 	"rename":   func(g *replayGen) []string { return []string{"rename", g.key(), g.key()} },
 	"renamenx": func(g *replayGen) []string { return []string{"renamenx", g.key(), g.key()} },
 	"dbsize":   func(g *replayGen) []string { return []string{"dbsize"} },
+	"sort":     func(g *replayGen) []string { return g.sortArgs("sort", true) },
+	"sort_ro":  func(g *replayGen) []string { return g.sortArgs("sort_ro", false) },
+	"copy": func(g *replayGen) []string {
+		args := []string{"copy", g.key(), g.key()}
+		if g.r.IntN(3) == 0 {
+			args = append(args, "db", g.pick([]string{"0", "1", "2", "16", "x"}))
+		}
+		if g.r.IntN(2) == 0 {
+			args = append(args, "replace")
+		}
+		return args
+	},
+	"touch":     func(g *replayGen) []string { return append([]string{"touch"}, g.keys(1, 3)...) },
+	"randomkey": func(g *replayGen) []string { return []string{"randomkey"} },
+	"swapdb": func(g *replayGen) []string {
+		return []string{"swapdb", g.pick([]string{"0", "1", "2", "16"}), g.pick([]string{"0", "1", "2", "x"})}
+	},
+	"object": func(g *replayGen) []string {
+		sub := g.pick([]string{"encoding", "refcount", "idletime", "freq", "help", "nosuch"})
+		if sub == "help" {
+			return []string{"object", sub}
+		}
+		return []string{"object", sub, g.key()}
+	},
 	"flushdb":  func(g *replayGen) []string { return g.optFlush([]string{"flushdb"}) },
 	"flushall": func(g *replayGen) []string { return g.optFlush([]string{"flushall"}) },
 	"scan": func(g *replayGen) []string {
@@ -733,4 +757,30 @@ func replaySortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sortArgs makes a SORT: BY a constant, a pattern over the replay keys or
+// none; GETs; LIMIT; ASC/DESC; ALPHA; and for SORT, sometimes STORE onto a
+// key clients may wait on.
+func (g *replayGen) sortArgs(name string, store bool) []string {
+	args := []string{name, g.key()}
+	if g.r.IntN(3) == 0 {
+		args = append(args, "by", g.pick([]string{"nosort", "*", "s*", "#", "a*->f"}))
+	}
+	for n := g.r.IntN(3); n > 0; n-- {
+		args = append(args, "get", g.pick([]string{"#", "*", "s*", "nostar"}))
+	}
+	if g.r.IntN(3) == 0 {
+		args = append(args, "limit", g.index(), g.index())
+	}
+	if g.r.IntN(2) == 0 {
+		args = append(args, g.pick([]string{"asc", "desc"}))
+	}
+	if g.r.IntN(2) == 0 {
+		args = append(args, "alpha")
+	}
+	if store && g.r.IntN(2) == 0 {
+		args = append(args, "store", g.key())
+	}
+	return args
 }

@@ -29,6 +29,9 @@ var routeFlagExceptions = map[string]string{
 	// them readonly either.
 	"eval_ro":    "Redis flags scripts by their shebang",
 	"evalsha_ro": "Redis flags scripts by their shebang",
+	// One row answers OBJECT's subcommands; readonly as Redis flags the
+	// ones that take a key (the container has no flags in Redis).
+	"object": "one readonly row for OBJECT's subcommands",
 }
 
 // multiArgs are arguments that make a command valid at queue time in both

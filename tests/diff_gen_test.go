@@ -283,6 +283,13 @@ func genEntries() []genEntry {
 		// Serialization.
 		{8, func(g *gen) op { return g.cmd("dump", g.key()) }},
 		{8, func(g *gen) op { return g.restore() }},
+
+		{20, func(g *gen) op { return g.sort() }},
+		{8, func(g *gen) op { return g.copyOp() }},
+		{5, func(g *gen) op { return g.cmd("touch", g.keysN(3)...) }},
+		{4, func(g *gen) op { o := g.cmd("randomkey"); o.kind, o.shape = cmpShape, '$'; return o }},
+		{2, func(g *gen) op { return g.swapdb() }},
+		{8, func(g *gen) op { return g.object() }},
 		// Connection and server.
 		{4, func(g *gen) op { return g.ping() }},
 		{4, func(g *gen) op { return g.cmd("echo", g.value()) }},
@@ -941,7 +948,7 @@ var genCommandNames = []string{"lpush", "rpush", "lpushx", "rpushx", "lpop", "rp
 	"flushdb", "flushall", "get", "set", "incr", "decr", "incrby", "decrby", "incrbyfloat", "append",
 	"strlen", "getrange", "substr", "setrange", "mget", "mset", "msetnx", "setnx", "getset",
 	"expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl", "expiretime", "pexpiretime", "persist", "setex",
-	"psetex", "getex", "getdel", "dump", "restore"}
+	"psetex", "getex", "getdel", "dump", "restore", "sort", "sort_ro", "copy", "touch", "randomkey", "swapdb"}
 
 // getkeysNames are the commands COMMAND GETKEYS is asked about: every
 // kind of key spec, commands without keys, containers and unknown names.
@@ -1101,7 +1108,8 @@ var arities = map[string]int{
 	"strlen": 2, "getrange": 4, "substr": 4, "setrange": 4, "mget": -2, "mset": -3, "msetnx": -3,
 	"setnx": 3, "getset": 3, "expire": -3, "pexpire": -3, "expireat": -3, "pexpireat": -3, "ttl": 2,
 	"pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "setex": 4, "psetex": 4, "getex": -2, "getdel": 2, "dump": 2, "restore": -4, "ping": -1, "echo": 2, "select": 2, "client": -2,
-	"command": -1, "debug": -2, "hello": -1,
+	"command": -1, "debug": -2, "hello": -1, "sort": -2, "sort_ro": -2, "copy": -3, "touch": -2,
+	"randomkey": 1, "swapdb": 3,
 }
 
 var arityNames = func() []string {
@@ -1137,4 +1145,103 @@ func (g *gen) wrongArity() op {
 		args[i] = g.key()
 	}
 	return g.cmd(name, args...)
+}
+
+// genSortPatterns are BY and GET patterns: "#", constants, patterns whose
+// keys exist ("*" with the element "", "a*" with ""), hash fields and
+// patterns with many '*' (only the first is replaced).
+var genSortPatterns = []string{"#", "nosort", "*", "a*", "l*st", "nosuch_*", "*->f", "a*->", "**", "*\x00*", "k\x00*", "#\x00x"}
+
+// sort is SORT or SORT_RO with random options, sometimes bad ones. Not
+// sent: ALPHA with a BY pattern and a LIMIT, where Redis's partial sort
+// orders equal weights its own way (intentionalDifferences).
+func (g *gen) sort() op {
+	name := "sort"
+	if g.chance(30) {
+		name = "sort_ro"
+	}
+	args := [][]byte{g.key()}
+	by, alpha, limit := "", g.chance(40), g.chance(35)
+	if g.chance(40) {
+		by = g.pick(genSortPatterns)
+		args = append(args, g.name("by"), []byte(by))
+	}
+	if alpha && limit && strings.Contains(by, "*") {
+		limit = false
+	}
+	if limit {
+		args = append(args, g.name("limit"), g.integer(8), g.integer(8))
+	}
+	for i, n := 0, g.r.IntN(3); i < n; i++ {
+		args = append(args, g.name("get"), []byte(g.pick(genSortPatterns)))
+	}
+	if g.chance(40) {
+		args = append(args, g.name(g.pick([]string{"asc", "desc"})))
+	}
+	if alpha {
+		args = append(args, g.name("alpha"))
+	}
+	if g.chance(30) {
+		args = append(args, g.name("store"), g.key())
+	}
+	if g.chance(5) {
+		args = append(args, []byte(g.pick([]string{"limit", "store", "by", "get", "bogus", "limit 1"})))
+	}
+	return g.cmd(name, args...)
+}
+
+func (g *gen) copyOp() op {
+	args := [][]byte{g.key(), g.key()}
+	if g.chance(30) {
+		args = append(args, g.name("db"), []byte(g.pick([]string{"0", "1", "2", "16", "-1", "x", "4294967296"})))
+	}
+	if g.chance(40) {
+		args = append(args, g.name("replace"))
+	}
+	if g.chance(3) {
+		args = append(args, []byte("bogus"))
+	}
+	return g.cmd("copy", args...)
+}
+
+func (g *gen) swapdb() op {
+	ids := []string{"0", "1", "2", "0", "1", "16", "-1", "x", "4294967296"}
+	return g.cmd("swapdb", []byte(g.pick(ids)), []byte(g.pick(ids)))
+}
+
+// object is OBJECT: its errors and HELP, FREQ (an error for a present
+// key, nil for a missing one), and ENCODING, REFCOUNT and IDLETIME right
+// after a SET or a push in one pipeline. Not on a key with a history:
+// Redis reports "raw" for what APPEND and SETRANGE made, the idle time it
+// measured (for a shared integer, since the server started), and a count
+// of 1 for a copied shared integer
+// (intentionalDifferences).
+func (g *gen) object() op {
+	switch g.r.IntN(4) {
+	case 0:
+		sub := g.pick([]string{"help", "HELP", "nosuch", "encoding", "freq", "refcount", ""})
+		args := [][]byte{[]byte(sub)}
+		n := g.r.IntN(3)
+		if n == 1 && (sub == "encoding" || sub == "refcount") {
+			n = 2 // the wrong arity: one key has a history
+		}
+		for i := 0; i < n; i++ {
+			args = append(args, g.key())
+		}
+		return g.cmd("object", args...)
+	case 1:
+		return g.cmd("object", g.name("freq"), g.key())
+	}
+	k := g.key()
+	write := g.cmd("set", k, g.pick2(g.number(), g.value()))
+	if g.chance(30) {
+		write = g.cmd("rpush", append([][]byte{k}, g.values(3)...)...)
+	}
+	sub := g.name(g.pick([]string{"encoding", "refcount", "idletime"}))
+	if strings.EqualFold(string(sub), "idletime") {
+		// A fresh value: a shared integer's idle time is the server's.
+		write = g.cmd("set", k, append([]byte("idle:"), g.printable(8)...))
+	}
+	// DEL first: a push onto a string fails, leaving the string's history.
+	return op{pipeline: []op{g.cmd("del", k), write, g.cmd("object", sub, k)}, selectDB: -1}
 }

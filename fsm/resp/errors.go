@@ -26,6 +26,13 @@ var (
 	ErrInvalidTTL       = Error("ERR Invalid TTL value, must be >= 0")
 	ErrInvalidIdleTime  = Error("ERR Invalid IDLETIME value, must be >= 0")
 	ErrInvalidFrequency = Error("ERR Invalid FREQ value, must be >= 0 and <= 255")
+	ErrSortScore      = Error("ERR One or more scores can't be converted into double")
+	// ErrSortTooMuchWork is raftlist's own: a SORT whose BY and GET
+	// lookups, or whose GET results, would pass the state machine's bound
+	// (fsm sort_cmds.go). Redis has no such bound.
+	ErrSortTooMuchWork = Error("ERR SORT would look up too many keys or return too many bytes")
+	ErrObjectNoLFU     = Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+	ErrSameObject      = Error("ERR source and destination objects are the same")
 )
 
 // ErrWrongArity is Redis's arity error for the named command.

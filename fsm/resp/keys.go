@@ -18,6 +18,9 @@ type KeyRef struct {
 // "Invalid arguments" unless the row is NoMandatoryKeys. It allocates at
 // most one KeyRef per argument whatever numkeys claims.
 func (s *Spec) FindKeys(args [][]byte) []KeyRef {
+	if s.KeysProc != nil {
+		return s.KeysProc(args)
+	}
 	specs := s.KeySpecs()
 	if keys, ok := keysBySpecs(specs, args); ok {
 		return keys
@@ -39,6 +42,9 @@ func keysBySpecs(specs []KeySpec, args [][]byte) ([]KeyRef, bool) {
 	argc := int64(len(args))
 	var out []KeyRef
 	for _, ks := range specs {
+		if ks.Unknown {
+			continue
+		}
 		first := int64(ks.Begin)
 		var last, step int64
 		switch {

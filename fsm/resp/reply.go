@@ -284,3 +284,13 @@ var Blocked Reply = blockedReply{}
 const BlockedWire = "+RAFTLIST-BLOCKED\r\n"
 
 func (blockedReply) appendReply(dst []byte, _ int) []byte { return append(dst, BlockedWire...) }
+
+// StatusLines is a HELP reply: one status line per line of text, as
+// Redis's addReplyHelp sends it.
+func StatusLines(lines []string) Array {
+	out := make(Array, len(lines))
+	for i, l := range lines {
+		out[i] = Status(l)
+	}
+	return out
+}

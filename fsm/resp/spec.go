@@ -110,10 +110,17 @@ type Spec struct {
 	// those it derives itself (from the flags and, here, from Group), e.g.
 	// "dangerous" for KEYS; without the "@".
 	ACL []string
+	// NoGroupACL says the group adds no ACL category: Redis declares
+	// categories per command, and SORT, in the generic group, is not in
+	// @keyspace.
+	NoGroupACL bool
 	// Container marks a container of subcommands in Redis (SCRIPT, MEMORY)
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
 	Container bool
+	// KeysProc, when set, is the row's getkeys_proc: COMMAND GETKEYS finds
+	// its keys by it instead of by the key specs (Redis's sortGetKeys).
+	KeysProc func(args [][]byte) []KeyRef
 	// Tips are COMMAND INFO's tips ("nondeterministic_output",
 	// "request_policy:all_shards"...), as Redis 7.0 prints them.
 	Tips []string
@@ -155,6 +162,10 @@ var KeyFlagNames = []struct {
 // position KeyNumIdx and the first key's FirstKey, both relative to Begin;
 // KeyStep).
 type KeySpec struct {
+	// Unknown is Redis's "unknown" begin_search and find_keys: the keys
+	// cannot be found from the arguments' positions (SORT's BY, GET and
+	// STORE); GETKEYS skips the spec and a row's KeysProc finds them.
+	Unknown   bool
 	Flags     KeyFlags
 	Notes     string
 	Begin     int
