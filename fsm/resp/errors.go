@@ -26,7 +26,7 @@ var (
 	ErrInvalidTTL       = Error("ERR Invalid TTL value, must be >= 0")
 	ErrInvalidIdleTime  = Error("ERR Invalid IDLETIME value, must be >= 0")
 	ErrInvalidFrequency = Error("ERR Invalid FREQ value, must be >= 0 and <= 255")
-	ErrSortScore      = Error("ERR One or more scores can't be converted into double")
+	ErrSortScore        = Error("ERR One or more scores can't be converted into double")
 	// ErrSortTooMuchWork is raftlist's own: a SORT whose BY and GET
 	// lookups, or whose GET results, would pass the state machine's bound
 	// (fsm sort_cmds.go). Redis has no such bound.
