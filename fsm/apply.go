@@ -36,7 +36,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		res.Replies = make([]resp.Reply, len(e.Cmds))
 		for i, cmd := range e.Cmds {
 			ctx := &Ctx{State: s, DBNum: cmd.DB, Index: index, Term: term, TimeMs: now, Owner: cmd.Owner, Seq: cmd.Seq,
-				beforeExpiry: e.OldFormat != 0 && e.OldFormat < formatExpiry}
+				oldFormat: e.OldFormat}
 			res.Replies[i] = run(ctx, cmd.Args)
 			// Redis serves blocked clients after each whole command.
 			s.serveReady(index, term, now)
@@ -59,7 +59,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		res.Expired, res.MoreDue = s.expireDue(int(min(e.Expire.Limit, MaxExpirePerEntry)))
 		s.timeoutDue()
 	case KindExec:
-		res.Replies = []resp.Reply{s.applyExec(index, term, now, e.OldFormat != 0 && e.OldFormat < formatExpiry, &e.Tx)}
+		res.Replies = []resp.Reply{s.applyExec(index, term, now, e.OldFormat, &e.Tx)}
 	}
 	s.pruneVersions(index)
 	res.Served = s.takeServed()

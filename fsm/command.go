@@ -26,6 +26,9 @@ type Ctx struct {
 	Index  uint64
 	Term   uint64
 	TimeMs int64
+	// nowUs is the node's own clock in Unix microseconds for a Local
+	// command at the front door (RunLocal), else 0.
+	nowUs int64
 	// Owner and Seq name the client's request; a blocking command that
 	// blocks becomes the waiter with this id.
 	Owner string
@@ -35,16 +38,20 @@ type Ctx struct {
 	// NoBlock makes blocking commands answer as if they timed out at once,
 	// as inside MULTI and scripts.
 	NoBlock bool
-	// beforeExpiry marks an entry of a format older than expiry: a node
-	// that applied it with an older binary had no expiry, so one replaying
-	// it now must answer as that binary did (oldFormatReply) and give its
-	// waiters no deadline (their owner's UNBLOCK ends them, as then), or
-	// the two would differ.
-	beforeExpiry bool
+	// oldFormat is the entry's format when older than FormatVersion, else
+	// 0. A node that applied such an entry with an older binary lacked
+	// what came later (expiry, TIME), so one replaying it now must answer
+	// as that binary did (oldFormatReply) and give its waiters no deadline
+	// before expiry (their owner's UNBLOCK ends them, as then), or the two
+	// would differ.
+	oldFormat byte
 	// readOnly marks a read outside the log (State.ReadAt): the database
 	// is a view deciding expiry at TimeMs that deletes nothing.
 	readOnly bool
 }
+
+// before reports whether the entry's format is older than f.
+func (c *Ctx) before(f byte) bool { return c.oldFormat != 0 && c.oldFormat < f }
 
 // DB returns the selected database.
 func (c *Ctx) DB() *DB {
@@ -133,8 +140,8 @@ func run(c *Ctx, args [][]byte) resp.Reply {
 	if cmd == nil {
 		return resp.ErrUnknownCommand(args)
 	}
-	if c.beforeExpiry {
-		if r := oldFormatReply(cmd, args); r != nil {
+	if c.oldFormat != 0 {
+		if r := oldFormatReply(c.oldFormat, cmd, args); r != nil {
 			return r
 		}
 	}

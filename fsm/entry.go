@@ -20,19 +20,23 @@ import (
 //     (KindExpire) and its commands may set times to live. A binary that
 //     knows only format 2 would answer those with errors and diverge, so
 //     it must stop on them with "newer than this binary; upgrade".
+//   - Format 4: format 3's layout; its scripts may call TIME, which a
+//     binary that knows only format 3 answers as an unknown command.
 //
 // Format 1 and 2 entries still decode (logs written before the upgrade,
 // and entries proposed by older members during a rolling upgrade); format
 // 1 carries no checksum, so only its structure is checked.
-const FormatVersion = 3
+const FormatVersion = 4
 
 // formatV1 is the format without a checksum, formatV2 the first with, and
 // formatExpiry the first whose commands may set times to live and whose
-// waiters carry their timeout.
+// waiters carry their timeout, formatTime the first whose scripts may
+// call TIME.
 const (
 	formatV1     = 1
 	formatV2     = 2
 	formatExpiry = 3
+	formatTime   = 4
 )
 
 // checksumLen is the size of format 2's trailing CRC-32C.

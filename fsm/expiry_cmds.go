@@ -325,13 +325,20 @@ const setExpiry = setKeepTTL | setEX | setPX | setEXAT | setPXAT
 // options with.
 const errNoExpiryBefore = resp.Error("ERR raftlist does not support key expiry")
 
-// oldFormatReply is what a binary before expiry answered a command of an
-// entry of its format, when this one would answer differently: the expiry
-// and string commands added with format 3 did not exist, and SET refused
-// every expiry option once its syntax was right. Nil means the answer is
-// the same. (Such commands reach an old entry only inside a script: the
-// old front door refused them.)
-func oldFormatReply(cmd *Command, args [][]byte) resp.Reply {
+// oldFormatReply is what the binary that wrote an entry of an older
+// format answered one of its commands, when this one would answer
+// differently: before format 3 the expiry and string commands did not
+// exist and SET refused every expiry option once its syntax was right;
+// before format 4 TIME did not exist. Nil means the answer is the same.
+// (Such commands reach an old entry only inside a script: the old front
+// door refused them.)
+func oldFormatReply(format byte, cmd *Command, args [][]byte) resp.Reply {
+	if format < formatTime && cmd.Name == "time" {
+		return resp.ErrUnknownCommand(args)
+	}
+	if format >= formatExpiry {
+		return nil
+	}
 	for _, family := range [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands} {
 		for i := range family {
 			if cmd == &family[i] {

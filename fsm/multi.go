@@ -31,7 +31,7 @@ type Transaction struct {
 // applyExec runs a transaction (Redis's execCommand): nil array when a
 // watched key changed, else one reply per command. A command's error does
 // not stop the ones after it. Blocking commands do not block.
-func (s *State) applyExec(index, term uint64, timeMs int64, beforeExpiry bool, tx *Transaction) resp.Reply {
+func (s *State) applyExec(index, term uint64, timeMs int64, oldFormat byte, tx *Transaction) resp.Reply {
 	// A watched key whose deadline has passed changed (Redis's
 	// isWatchedKeyExpired): deleting it now records the change. Unlike
 	// Redis, a key already expired at WATCH time aborts too, since the
@@ -49,7 +49,7 @@ func (s *State) applyExec(index, term uint64, timeMs int64, beforeExpiry bool, t
 	out := make(resp.Array, 0, len(tx.Cmds))
 	for _, args := range tx.Cmds {
 		ctx := &Ctx{State: s, DBNum: db, Index: index, Term: term, TimeMs: timeMs,
-			Owner: tx.Owner, Seq: tx.Seq, NoBlock: true, beforeExpiry: beforeExpiry}
+			Owner: tx.Owner, Seq: tx.Seq, NoBlock: true, oldFormat: oldFormat}
 		out = append(out, run(ctx, args))
 		db = ctx.DBNum // a SELECT switches the database of the commands after it
 	}

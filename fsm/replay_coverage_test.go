@@ -66,7 +66,7 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	// hold, would check little: one log must reach every way an entry ends.
 	st := NewState()
 	seen := map[string]int{}
-	log := replayGenerate(1, 3000)
+	log := replayGenerate(2, 3000)
 	for i, le := range log.entries {
 		due := replayExpiredHeld(st, max(st.clock, le.e.TimeMs))
 		res := st.Apply(uint64(i+1), le.term, le.e)
@@ -243,7 +243,7 @@ func TestReplayCatchesARestoreThatLosesTheLogClock(t *testing.T) {
 			st.clock, reset = 0, true
 		}
 	}
-	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(4, 300)))
 	if !reset {
 		t.Fatal("exp a restore point with a deadline pending, got none: pick another seed")
 	}

@@ -43,10 +43,10 @@ func runScript(c *Ctx, s *lua.Script, keys, argv [][]byte, readOnly bool) resp.R
 // Blocking commands answer as if they timed out at once (NoBlock).
 func (h *scriptHost) Call(args [][]byte) resp.Reply {
 	cmd := Lookup(args[0])
-	if cmd != nil && h.ctx.beforeExpiry {
+	if cmd != nil && h.ctx.oldFormat != 0 {
 		// An entry of an older format: the binary that applied it first
 		// had none of the commands added since, nor SET's expiry options.
-		switch r := oldFormatReply(cmd, args); {
+		switch r := oldFormatReply(h.ctx.oldFormat, cmd, args); {
 		case r == nil:
 		case isUnknownCommand(r):
 			return resp.ErrScriptUnknownCmd
