@@ -13,3 +13,9 @@ var breakSkipServing func() bool
 // when the entry that removes it is applied. Consulted once, in
 // (*State).Apply.
 var breakKeepRemovedWaiters bool
+
+// breakClockBackward (jepsen_break_log_clock_not_monotonic, set by
+// break_log_clock_not_monotonic.go only) sets the log clock to every
+// entry's timestamp, even an earlier one: a leader whose clock is behind
+// moves time back. Consulted once, in (*State).advanceClock.
+var breakClockBackward bool
