@@ -274,5 +274,10 @@ func (s *State) expireDue(limit int) (deleted int, more bool) {
 	if s.ttls.stale > len(s.ttls.h)/2+1024 {
 		s.rebuildTTLs()
 	}
+	if h := s.ttls.h; cap(h) >= shrinkMin && len(h) < cap(h)/4 {
+		// Popping leaves the array behind: give back its room, as the
+		// maps do (shrinkIfSparse). A copy of a heap is a heap.
+		s.ttls.h = append(make(ttlHeap, 0, 2*len(h)), h...)
+	}
 	return deleted, false
 }
