@@ -56,10 +56,7 @@ func (w *ttlWL) name() string                      { return "ttl" }
 func (w *ttlWL) setup(context.Context, bool) error { return nil }
 
 func (w *ttlWL) start(ctx context.Context, wg *sync.WaitGroup) {
-	for i := 0; i < max(1, w.h.o.Concurrency); i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.work(ctx, w.h.newClient("ttl", i)) }()
-	}
+	w.h.startWorkers(ctx, wg, "ttl", w.work)
 }
 
 func (w *ttlWL) work(ctx context.Context, cl *client) {
