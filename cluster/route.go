@@ -166,8 +166,8 @@ func runnerOf(cc *connCommand) func(*Server, *request) resp.Reply {
 
 // runInMachine runs a Local command of the state machine's table for the
 // connection: the same function EXEC and scripts run, without state.
-func runInMachine(_ *Server, r *request) resp.Reply {
-	reply, db := fsm.RunLocal(int(r.c.db.Load()), r.args)
+func runInMachine(s *Server, r *request) resp.Reply {
+	reply, db := fsm.RunLocal(int(r.c.db.Load()), s.node.NowMicro(), r.args)
 	r.c.db.Store(int64(db))
 	return reply
 }

@@ -152,7 +152,7 @@ func checkLocalStateMachineRow(t *testing.T, s *Server, sp *resp.Spec) {
 	for _, f := range routeFillers {
 		// Runs with no state at all: a Local row that read state would
 		// panic here rather than on a node.
-		fsm.RunLocal(0, routeArgs(sp, f))
+		fsm.RunLocal(0, 0, routeArgs(sp, f))
 	}
 	if rt, _ := routed(s, clusterClient(), sp, true); rt.how != refuse || rt.err != resp.ErrNotForwardable {
 		t.Errorf("forwarded: exp %q, got route %d (%s)", resp.ErrNotForwardable, rt.how, rt.err)

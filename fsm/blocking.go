@@ -128,7 +128,7 @@ func (c *Ctx) block(keys [][]byte) resp.Reply {
 	}
 	b.nextOrder++
 	w := &waiter{id: id, db: c.DBNum, args: c.Args, keys: keys, term: c.Term, order: b.nextOrder}
-	if !c.beforeExpiry() {
+	if !c.before(formatExpiry) {
 		w.deadline = waiterDeadline(c.Args, c.TimeMs)
 	}
 	c.State.addWaiter(w)

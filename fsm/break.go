@@ -21,3 +21,9 @@ var breakKeepRemovedWaiters bool
 // answered the clients blocked on it and their elements were lost.
 // Consulted once, in (*Machine).Restore.
 var breakRestoreForgetsBlocked bool
+
+// breakClockBackward (jepsen_break_log_clock_not_monotonic, set by
+// break_log_clock_not_monotonic.go only) sets the log clock to every
+// entry's timestamp, even an earlier one: a leader whose clock is behind
+// moves time back. Consulted once, in (*State).advanceClock.
+var breakClockBackward bool

@@ -31,6 +31,9 @@ type Ctx struct {
 	Index  uint64
 	Term   uint64
 	TimeMs int64
+	// nowUs is the node's own clock in Unix microseconds for a Local
+	// command at the front door (RunLocal), else 0.
+	nowUs int64
 	// Owner and Seq name the client's request; a blocking command that
 	// blocks becomes the waiter with this id.
 	Owner string
@@ -52,8 +55,8 @@ type Ctx struct {
 	readOnly bool
 }
 
-// beforeExpiry reports whether the entry's format is older than expiry.
-func (c *Ctx) beforeExpiry() bool { return c.oldFormat != 0 && c.oldFormat < formatExpiry }
+// before reports whether the entry's format is older than f.
+func (c *Ctx) before(f byte) bool { return c.oldFormat != 0 && c.oldFormat < f }
 
 // DB returns the selected database.
 func (c *Ctx) DB() *DB {

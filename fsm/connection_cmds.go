@@ -1,12 +1,17 @@
 package fsm
 
-import "github.com/raftlist/raftlist/fsm/resp"
+import (
+	"strconv"
 
-// The connection commands the state machine runs too. Outside MULTI and
-// scripts the front door runs them (their Door is Local) through
+	"github.com/raftlist/raftlist/fsm/resp"
+)
+
+// The connection commands the state machine runs too, and TIME. Outside
+// MULTI and scripts the front door runs them (their Door is Local) through
 // RunLocal, without state; inside a transaction or a script the state
 // machine runs the same rows in their places, where SELECT switches the
-// database for the commands after it. One implementation, three callers.
+// database for the commands after it and TIME answers the entry's time.
+// One implementation, three callers.
 var connectionCommands = []Command{
 	// PING [message]
 	{Spec: resp.Spec{Name: "ping", Arity: -1, Flags: resp.Fast, Door: resp.Local,
@@ -18,17 +23,23 @@ var connectionCommands = []Command{
 	// SELECT index
 	{Spec: resp.Spec{Name: "select", Arity: 2, Flags: resp.Fast | resp.Loading | resp.Stale, Door: resp.Local,
 		Group: "connection", Since: "1.0.0", Summary: "Change the selected database for the current connection"}, Prepare: prepareSelect},
+	// TIME
+	{Spec: resp.Spec{Name: "time", Arity: 1, Flags: resp.Fast | resp.Loading | resp.Stale, Door: resp.Local,
+		Group: "server", Since: "2.6.0", Summary: "Return the current server time",
+		Tips: []string{"nondeterministic_output"}}, Prepare: prepareTime},
 }
 
-// RunLocal runs a Local state machine command (SELECT, PING, ECHO) for a
-// client outside a transaction: it reads no state. It returns the reply
-// and the client's database afterwards.
-func RunLocal(db int, args [][]byte) (resp.Reply, int) {
+// RunLocal runs a Local state machine command (SELECT, PING, ECHO, TIME)
+// for a client outside a transaction: it reads no state. nowUs is the
+// node's clock in Unix microseconds, what TIME answers there, as Redis
+// answers its own clock. It returns the reply and the client's database
+// afterwards.
+func RunLocal(db int, nowUs int64, args [][]byte) (resp.Reply, int) {
 	if cmd := Lookup(args[0]); cmd == nil || cmd.Door != resp.Local {
 		// Only Local rows are safe without state.
 		return resp.ErrUnknownCommand(args), db
 	}
-	c := &Ctx{DBNum: db}
+	c := &Ctx{DBNum: db, TimeMs: nowUs / 1000, nowUs: nowUs}
 	return run(c, args), c.DBNum
 }
 
@@ -65,5 +76,21 @@ func prepareSelect(args [][]byte) (Exec, error) {
 	return func(c *Ctx) resp.Reply {
 		c.DBNum = int(n)
 		return resp.OK
+	}, nil
+}
+
+// TIME
+//
+// Inside a script or a transaction it answers the entry's time, at which
+// the whole entry runs on every node (Redis 7 freezes time the same way
+// for a script's keys), so a script that writes what TIME said writes the
+// same on every node.
+func prepareTime([][]byte) (Exec, error) {
+	return func(c *Ctx) resp.Reply {
+		us := c.TimeMs * 1000
+		if c.nowUs != 0 {
+			us = c.nowUs
+		}
+		return resp.Array{resp.Bulk(strconv.AppendInt(nil, us/1e6, 10)), resp.Bulk(strconv.AppendInt(nil, us%1e6, 10))}
 	}, nil
 }

@@ -22,8 +22,9 @@ import (
 //     it must stop on them with "newer than this binary; upgrade".
 //   - Format 4: format 3's layout; the entry may be an ACL change
 //     (KindACL), which a format 3 binary cannot apply, and its commands
-//     may be those added with it (commandsSince, expiry_cmds.go), which a
-//     format 3 binary answered "unknown command".
+//     (scripts' too) may be those added with it (commandsSince,
+//     expiry_cmds.go: TIME, DUMP, RESTORE, SORT...), which a format 3
+//     binary answered "unknown command".
 //
 // Format 1 and 2 entries still decode (logs written before the upgrade,
 // and entries proposed by older members during a rolling upgrade); format
@@ -32,12 +33,13 @@ const FormatVersion = 4
 
 // formatV1 is the format without a checksum, formatV2 the first with, and
 // formatExpiry the first whose commands may set times to live and whose
-// waiters carry their timeout.
+// waiters carry their timeout, formatV4 the first with ACL changes and
+// the commands of commandsSince's row 4.
 const (
 	formatV1     = 1
 	formatV2     = 2
 	formatExpiry = 3
-	formatACL    = 4
+	formatV4     = 4
 )
 
 // checksumLen is the size of format 2's trailing CRC-32C.
@@ -296,7 +298,7 @@ func DecodeEntry(data []byte) (*Entry, error) {
 			d.fail("expiry with no limit")
 		}
 	case KindACL:
-		if version < formatACL {
+		if version < formatV4 {
 			d.fail("ACL change in an older format")
 		}
 		e.ACL = ACLChange{Op: ACLOp(d.byte())}

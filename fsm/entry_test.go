@@ -3,6 +3,7 @@ package fsm
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -125,7 +126,7 @@ func TestDecodeEntryRefusesBadInput(t *testing.T) {
 	}
 	t.Run("a newer format names its number", func(t *testing.T) {
 		_, err := DecodeEntry([]byte{FormatVersion + 1})
-		if exp, got := "log entry format 5 is newer than this binary; upgrade", err.Error(); exp != got {
+		if exp, got := fmt.Sprintf("log entry format %d is newer than this binary; upgrade", FormatVersion+1), err.Error(); exp != got {
 			t.Fatalf("exp %q, got %q", exp, got)
 		}
 	})

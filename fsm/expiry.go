@@ -26,7 +26,7 @@ import (
 // clock is behind the previous leader's thus stamps entries that apply at
 // the previous leader's latest time: time in the state never goes back.
 func (s *State) advanceClock(t int64) {
-	if t > s.clock {
+	if t > s.clock || breakClockBackward { // the switch: jepsen_break_* builds only (break.go)
 		s.clock = t
 	}
 }
@@ -273,6 +273,11 @@ func (s *State) expireDue(limit int) (deleted int, more bool) {
 	}
 	if s.ttls.stale > len(s.ttls.h)/2+1024 {
 		s.rebuildTTLs()
+	}
+	if h := s.ttls.h; cap(h) >= shrinkMin && len(h) < cap(h)/4 {
+		// Popping leaves the array behind: give back its room, as the
+		// maps do (shrinkIfSparse). A copy of a heap is a heap.
+		s.ttls.h = append(make(ttlHeap, 0, 2*len(h)), h...)
 	}
 	return deleted, false
 }

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -325,16 +326,18 @@ const setExpiry = setKeepTTL | setEX | setPX | setEXAT | setPXAT
 // options with.
 const errNoExpiryBefore = resp.Error("ERR raftlist does not support key expiry")
 
-// commandsSince are the command families each entry format brought: a
-// binary of an older format answered them "unknown command". A new family
-// goes in the row of the format its binary first writes (raise
-// FormatVersion with the first new family after a release).
+// commandsSince are the commands each entry format brought, by family and
+// by name: a binary of an older format answered them "unknown command". A
+// new command goes in the row of the format its binary first writes
+// (raise FormatVersion with the first new command after a release).
 var commandsSince = []struct {
 	format   byte
 	families [][]Command
+	names    []string
 }{
-	{formatExpiry, [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands}},
-	{formatACL, [][]Command{dumpCommands, sortCommands, keyspaceCopyCommands, objectCommands}},
+	{format: formatExpiry, families: [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands}},
+	{format: formatV4, families: [][]Command{dumpCommands, sortCommands, keyspaceCopyCommands, objectCommands},
+		names: []string{"time"}},
 }
 
 // oldFormatReply is what the binary that wrote an entry of format
@@ -348,6 +351,9 @@ func oldFormatReply(cmd *Command, args [][]byte, oldFormat byte) resp.Reply {
 	for _, since := range commandsSince {
 		if oldFormat >= since.format {
 			continue
+		}
+		if slices.Contains(since.names, cmd.Name) {
+			return resp.ErrUnknownCommand(args)
 		}
 		for _, family := range since.families {
 			for i := range family {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -689,5 +691,43 @@ func TestCommandsThatReplaceAValueDropItsTTL(t *testing.T) {
 		if got := ksRESP(n.at(1000, "PTTL", "k")); got != c.want {
 			t.Errorf("%v on a key with a TTL: PTTL exp %q, got %q", c.cmd, c.want, got)
 		}
+	}
+}
+
+// Keys that expire give their memory back: Go maps keep the room of
+// deleted entries, so the state rebuilds them once sparse. What stays is
+// WATCH's tombstones of the deleted keys (bounded, pruned by
+// versionHorizon), under half of what the keys took.
+func TestMemoryComesBackAfterKeysExpire(t *testing.T) {
+	heapNow := func() float64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return float64(m.HeapAlloc)
+	}
+	st := NewState()
+	base := heapNow()
+	now, idx := int64(1_700_000_000_000), uint64(1)
+	for b := 0; b < 50; b++ {
+		var cmds []Cmd
+		for j := 0; j < 1000; j++ {
+			k := strconv.Itoa(b*1000 + j)
+			cmds = append(cmds, Cmd{Args: replayArgv([]string{"SET", "ttl:" + k, "0123456789abcdef", "PX", "1000"}), Owner: "o", Seq: uint64(b*1000 + j + 1)})
+		}
+		st.Apply(idx, 1, &Entry{Kind: KindCommands, TimeMs: now, Cmds: cmds})
+		idx++
+	}
+	loaded := heapNow()
+	for res := (&Result{MoreDue: true}); res.MoreDue; idx++ {
+		res = st.Apply(idx, 1, &Entry{Kind: KindExpire, TimeMs: now + 2000, Expire: ExpireCycle{Limit: MaxExpirePerEntry}})
+	}
+	if n := st.dbs[0].Len(); n != 0 {
+		t.Fatalf("exp every key expired, got %d left", n)
+	}
+	kept, took := heapNow()-base, loaded-base
+	runtime.KeepAlive(st)
+	t.Logf("keys took %.1f MB, kept %.1f MB", took/1e6, kept/1e6)
+	if kept > took/2 {
+		t.Errorf("exp under half of the keys' %.1f MB kept after they expired, got %.1f MB", took/1e6, kept/1e6)
 	}
 }

@@ -36,7 +36,7 @@ func TestReadPathCommandsNeverChangeState(t *testing.T) {
 			}
 			db := replayDBs[g.r.IntN(len(replayDBs))]
 			if c.IsLocal() {
-				RunLocal(db, replayArgv(args))
+				RunLocal(db, 0, replayArgv(args))
 			} else {
 				st.Read(db, replayArgv(args))
 			}

@@ -364,6 +364,9 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 	"ping":   func(g *replayGen) []string { return append([]string{"ping"}, g.elems(0, 1)...) },
 	"echo":   func(g *replayGen) []string { return []string{"echo", g.elem()} },
 	"select": func(g *replayGen) []string { return []string{"select", g.pick([]string{"0", "1", "9", "16", "-1"})} },
+	// TIME inside EXEC and scripts answers the entry's time, the same on
+	// every node replaying it.
+	"time":   func(g *replayGen) []string { return append([]string{"time"}, g.elems(0, 1)...) },
 	"lpush":  func(g *replayGen) []string { return append([]string{"lpush", g.key()}, g.elems(1, 3)...) },
 	"rpush":  func(g *replayGen) []string { return append([]string{"rpush", g.key()}, g.elems(1, 3)...) },
 	"lpushx": func(g *replayGen) []string { return append([]string{"lpushx", g.key()}, g.elems(1, 2)...) },

@@ -51,6 +51,9 @@ type DB struct {
 	// view and readAt make this a read view deciding expiry at readAt.
 	view   bool
 	readAt int64
+	// peak is the most keys held since the maps were last rebuilt
+	// (shrinkIfSparse).
+	peak int
 }
 
 func newDB(st *State, num int) *DB {
@@ -70,6 +73,7 @@ func (d *DB) Set(key []byte, v Value) {
 		d.dropExpire(k)
 	}
 	d.keys[k] = v
+	d.peak = max(d.peak, len(d.keys))
 	d.touch(k)
 }
 
@@ -89,6 +93,31 @@ func (d *DB) remove(k string) {
 	d.dropExpire(k)
 	d.touch(k)
 	d.deleted(k)
+	d.shrinkIfSparse()
+}
+
+// shrinkMin is the smallest peak worth rebuilding the maps for.
+const shrinkMin = 4096
+
+// shrinkIfSparse rebuilds the maps once they hold a quarter of their
+// peak: Go maps never give back the room of deleted entries, so a
+// database that held a million keys with TTLs would keep their memory
+// after they expired. The cost is amortized over the deletions since the
+// peak; the contents are unchanged, so no reply, snapshot or digest can
+// tell.
+func (d *DB) shrinkIfSparse() {
+	if d.peak < shrinkMin || len(d.keys) > d.peak/4 {
+		return
+	}
+	keys := make(map[string]Value, len(d.keys))
+	for k, v := range d.keys {
+		keys[k] = v
+	}
+	expires := make(map[string]int64, len(d.expires))
+	for k, t := range d.expires {
+		expires[k] = t
+	}
+	d.keys, d.expires, d.peak = keys, expires, len(keys)
 }
 
 // Len returns the number of keys, expired ones not yet deleted included,

@@ -100,7 +100,7 @@ func (d *DB) Flush() {
 		d.touch(k)
 		d.deleted(k)
 	}
-	d.keys = make(map[string]Value)
+	d.keys, d.peak = make(map[string]Value), 0
 	d.st.ttls.stale += len(d.expires)
 	d.expires = make(map[string]int64)
 }

@@ -197,7 +197,7 @@ func (b *batcher) run(batch []*proposal, ncmds int) {
 		cmds = append(cmds, p.cmds...)
 	}
 	began := time.Now()
-	e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: began.UnixMilli(), Cmds: cmds}
+	e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: b.n.nowMs(), Cmds: cmds}
 	res, err := b.n.apply(context.Background(), &e)
 	round := time.Since(began)
 	offset := 0

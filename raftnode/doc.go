@@ -10,4 +10,9 @@
 // cluster's), and never wait on proposing from the apply path (the one
 // proposal the apply path starts, the follower nudge in nudge.go, runs in
 // its own goroutine).
+//
+// It is also where the node's clock is read for the log: entry timestamps,
+// the read clock (fsm.Machine.SetReadClock) and active expiry all go
+// through nowMs, so Config.ClockOffset (the fault test's skewed node)
+// shifts them together.
 package raftnode

@@ -50,7 +50,7 @@ func (n *Node) expireStep(batch uint64) (time.Duration, uint64) {
 	var next int64
 	var due bool
 	n.machine.View(func(s *fsm.State) { next, due = s.NextDeadline() })
-	now := time.Now().UnixMilli()
+	now := n.nowMs()
 	if !due {
 		return expireIdle, batch
 	}

@@ -63,7 +63,7 @@ func (n *Node) maybeStartTerm() {
 	n.gateTried = term
 	n.gateMu.Unlock()
 	go func() {
-		e := fsm.Entry{Kind: fsm.KindTermStart, TimeMs: time.Now().UnixMilli(),
+		e := fsm.Entry{Kind: fsm.KindTermStart, TimeMs: n.nowMs(),
 			Node: fsm.NodeMeta{ID: n.cfg.ID, RespAddr: n.cfg.RespAddr}}
 		_, err := n.apply(context.Background(), &e)
 		if err == nil && n.raft.CurrentTerm() == term && n.raft.State() == raft.Leader {

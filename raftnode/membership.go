@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -72,7 +71,7 @@ func (n *Node) RemoveNode(ctx context.Context, id string) error {
 }
 
 func (n *Node) proposeMeta(ctx context.Context, m fsm.NodeMeta) error {
-	e := fsm.Entry{Kind: fsm.KindNodeMeta, TimeMs: time.Now().UnixMilli(), Node: m}
+	e := fsm.Entry{Kind: fsm.KindNodeMeta, TimeMs: n.nowMs(), Node: m}
 	if _, err := n.apply(ctx, &e); err != nil {
 		return fmt.Errorf("record node %s: %w", m.ID, err)
 	}

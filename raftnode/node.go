@@ -50,7 +50,20 @@ type Config struct {
 	// SnapshotObserver, if set, hears how long each snapshot phase took
 	// (SnapshotCapture, SnapshotPersist, SnapshotRestore).
 	SnapshotObserver func(phase string, took time.Duration)
+	// ClockOffset is added to this node's wall clock wherever the node
+	// reads it for the log (entry timestamps, the read clock, active
+	// expiry): the fault test runs a node whose clock is behind or ahead,
+	// to show the log clock stays monotonic across leader changes. Zero
+	// outside tests.
+	ClockOffset time.Duration
 }
+
+// nowMs is this node's clock for the log, in Unix milliseconds.
+func (n *Node) nowMs() int64 { return time.Now().Add(n.cfg.ClockOffset).UnixMilli() }
+
+// NowMicro is this node's clock in Unix microseconds, ClockOffset
+// included: what TIME answers at its front door.
+func (n *Node) NowMicro() int64 { return time.Now().Add(n.cfg.ClockOffset).UnixMicro() }
 
 func (c *Config) setDefaults() {
 	// hashicorp/raft's defaults: tighter timeouts fail over faster but
@@ -145,7 +158,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	// Reads outside the log decide expiry at this node's wall clock (never
 	// before the log clock): TTLs count down between entries.
-	n.machine.SetReadClock(func() int64 { return time.Now().UnixMilli() })
+	n.machine.SetReadClock(n.nowMs)
 	var err error
 	n.store, err = openLogStore(cfg.LogStore, cfg.DataDir, cfg.Logger.Named("wal"))
 	if err != nil {
@@ -293,7 +306,7 @@ func (n *Node) proposeEntry(ctx context.Context, e fsm.Entry) (*fsm.Result, erro
 	if err := n.checkGate(); err != nil {
 		return nil, err
 	}
-	e.TimeMs = time.Now().UnixMilli()
+	e.TimeMs = n.nowMs()
 	return n.apply(ctx, &e)
 }
 

@@ -241,3 +241,34 @@ func TestConcurrentProposalsShareEntriesButEachGetsItsOwnReply(t *testing.T) {
 		t.Logf("applied index %d for %d proposals: batching did not combine any", last, clients)
 	}
 }
+
+// A node's ClockOffset moves every timestamp it puts in the log, and its
+// read clock and TIME with them: the fault test's skewed node.
+func TestClockOffsetShiftsTheLogClock(t *testing.T) {
+	const offset = time.Hour
+	n, err := New(Config{
+		ID: "n1", RaftAddr: freeAddr(t), RespAddr: "resp-n1", DataDir: t.TempDir(), Bootstrap: true,
+		LogStore:         testLogStore,
+		HeartbeatTimeout: 500 * time.Millisecond, ElectionTimeout: 500 * time.Millisecond,
+		Logger:      hclog.New(&hclog.LoggerOptions{Name: "n1", Level: hclog.Warn}),
+		ClockOffset: offset,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Shutdown() })
+	waitFor(t, "leader gate", n.IsLeader)
+	before := time.Now().Add(offset).UnixMilli()
+	if _, err := push(n, "k", "a"); err != nil {
+		t.Fatalf("propose: %v", err)
+	}
+	after := time.Now().Add(offset).UnixMilli()
+	var clock int64
+	n.Machine().View(func(s *fsm.State) { clock = s.Clock() })
+	if clock < before || clock > after {
+		t.Errorf("log clock: exp within [%d, %d] (an hour ahead), got %d", before, after, clock)
+	}
+	if us := n.NowMicro(); us/1000 < before {
+		t.Errorf("NowMicro: exp an hour ahead (>= %d ms), got %d µs", before, us)
+	}
+}

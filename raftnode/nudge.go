@@ -2,7 +2,6 @@ package raftnode
 
 import (
 	"sync"
-	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -60,7 +59,7 @@ func (n *Node) nudgeFollowers() {
 
 func (n *Node) runNudges() {
 	for {
-		e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: time.Now().UnixMilli()}
+		e := fsm.Entry{Kind: fsm.KindCommands, TimeMs: n.nowMs()}
 		// Wait until it applied (or failed: not leader, shut down) so
 		// nudges never pile up behind one another.
 		n.raft.Apply(e.Encode(), n.cfg.ProposeTimeout).Error()

@@ -276,3 +276,26 @@ func TestAConfigFileWithRedisNamesRunsANode(t *testing.T) {
 		t.Errorf("exp the node's data in %s (dir), got %v", data, err)
 	}
 }
+
+// One --test-clock-skew list serves every node of a test cluster: each
+// takes its own entry, and a malformed list is refused at parse time.
+func TestClockSkewListGivesEachNodeItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		list, id string
+		want     time.Duration
+	}{
+		{"node1=1s", "node1", time.Second},
+		{"node1=1s", "node2", 0},
+		{"node1=+1s,node2=-250ms", "node2", -250 * time.Millisecond},
+		{"", "node1", 0},
+	} {
+		if got, err := clockSkewOf(tc.list, tc.id); err != nil || got != tc.want {
+			t.Errorf("%q for %s: exp %v, got %v (%v)", tc.list, tc.id, tc.want, got, err)
+		}
+	}
+	for _, bad := range []string{"node1", "node1=fast", "=1s,node2"} {
+		if _, err := parseServerFlags([]string{"--test-clock-skew", bad}); err == nil || !strings.Contains(err.Error(), "--test-clock-skew") {
+			t.Errorf("%q: exp a usage error naming the flag, got %v", bad, err)
+		}
+	}
+}

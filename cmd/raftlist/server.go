@@ -37,6 +37,9 @@ type serverFlags struct {
 	maxClients                                 int
 	idleTimeout                                seconds
 	outputLimit                                cluster.OutputBufferLimit
+	// clockSkew is --test-clock-skew: ID=DURATION pairs, of which this
+	// node takes its own.
+	clockSkew string
 	// fs holds every flag by its config key, with the effective values,
 	// for CONFIG GET (config.go).
 	fs                               *flag.FlagSet
@@ -87,6 +90,7 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	fs.StringVar(&f.requirePassFile, "requirepass-file", "", "read --requirepass from this file (content trimmed), keeping it off the command line")
 	fs.StringVar(&f.clusterSecret, "cluster-secret", "", "secret nodes prove to each other on Raft connections and with AUTH "+cluster.ClusterUser+"; needed to join a cluster with --requirepass or TLS (never derived from --requirepass)")
 	fs.StringVar(&f.clusterSecretFile, "cluster-secret-file", "", "read --cluster-secret from this file (content trimmed)")
+	fs.StringVar(&f.clockSkew, "test-clock-skew", "", "for fault tests only: ID=DURATION[,ID=DURATION...]; the node whose id is listed reads its clock that much ahead (or behind, negative) for entry times, reads and TIME")
 	if err := parseWithConfig(fs, args); err != nil {
 		return nil, err
 	}
@@ -98,6 +102,9 @@ func parseServerFlags(args []string) (*serverFlags, error) {
 	}
 	if !slices.Contains(raftnode.LogStores, f.logStore) {
 		return nil, fmt.Errorf("--log-store %q: want one of %s", f.logStore, strings.Join(raftnode.LogStores, ", "))
+	}
+	if _, err := clockSkewOf(f.clockSkew, ""); err != nil {
+		return nil, usageError{"server", err}
 	}
 	if f.bootstrap && f.join != "" {
 		return nil, usageError{"server", errors.New("--bootstrap and --join exclude each other")}
@@ -200,12 +207,14 @@ func serveNode(f *serverFlags, logger hclog.Logger) error {
 		defer stop()
 		f.fs.Set("metrics", bound) // CONFIG GET metrics names the port 0 chose
 	}
+	skew, _ := clockSkewOf(f.clockSkew, f.id) // checked when parsed
 	node, err := raftnode.New(raftnode.Config{
 		ID: f.id, RaftAddr: f.raftAddr, RespAddr: advertised, DataDir: f.data, Bootstrap: f.bootstrap, TLS: raftTLS,
 		LogStore:         f.logStore,
 		HeartbeatTimeout: f.heartbeat, ElectionTimeout: f.election,
 		SnapshotThreshold: f.snapThreshold, SnapshotInterval: f.snapInterval, TrailingLogs: f.trailingLogs,
 		MaxEntrySize: int(f.maxEntrySize), ClusterSecret: f.clusterSecret, Logger: logger, SnapshotObserver: metrics.ObserveSnapshot,
+		ClockOffset: skew,
 	})
 	if err != nil {
 		return err
@@ -304,4 +313,25 @@ type errNoCluster struct{ data string }
 func (e errNoCluster) Error() string {
 	return fmt.Sprintf("%s holds no Raft state and neither --bootstrap nor --join was given, so this node belongs to no cluster; "+
 		"start a new cluster with --bootstrap, or join one with --join HOST:PORT (any member's client address)", e.data)
+}
+
+// clockSkewOf returns id's offset in a --test-clock-skew list
+// (ID=DURATION pairs, comma-separated), zero when id is not listed.
+// One list for every node lets a test start them all with the same flags.
+func clockSkewOf(list, id string) (time.Duration, error) {
+	var skew time.Duration
+	for _, pair := range strings.Split(list, ",") {
+		if pair == "" {
+			continue
+		}
+		name, d, ok := strings.Cut(pair, "=")
+		v, err := time.ParseDuration(d)
+		if !ok || err != nil {
+			return 0, fmt.Errorf("--test-clock-skew %q: want ID=DURATION[,ID=DURATION...]", list)
+		}
+		if name == id {
+			skew = v
+		}
+	}
+	return skew, nil
 }

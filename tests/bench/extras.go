@@ -47,6 +47,9 @@ func (r *report) extrasText() string {
 
 func (r *report) extrasMarkdown() string {
 	var b strings.Builder
+	if r.expiry != nil {
+		b.WriteString("### Keys with TTLs: active expiry\n\n" + r.expiry.markdown() + "\n")
+	}
 	if h := r.blpop; h != nil {
 		fmt.Fprintf(&b, "### BLPOP hand-off latency\n\nFrom sending LPUSH to the blocked client's BLPOP reply; "+
 			"the waiter is confirmed blocked before each push; targets take turns. Measured by "+

@@ -35,6 +35,7 @@ type plan struct {
 	failoverTimeouts []string // heartbeat=election timeout per failover series
 	snapshotSizes    []int64
 	memoryElements   int64
+	expiryKeys       int64
 	blpopIterations  int
 	raftlistArgs     []string
 	profileDir       string
@@ -44,7 +45,7 @@ type plan struct {
 	keep             bool
 }
 
-var allPhases = []string{"matrix", "script", "multi", "blpop", "failover", "snapshot", "fsmsnapshot", "memory"}
+var allPhases = []string{"matrix", "script", "multi", "lock", "blpop", "failover", "snapshot", "fsmsnapshot", "memory", "expiry"}
 
 func parseFlags(args []string) (*plan, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -61,6 +62,7 @@ func parseFlags(args []string) (*plan, error) {
 	snaps := fs.String("snapshot-sizes", "", "list sizes snapshotted and restored in a cluster (default 1000000; quick 100000; fsm's BenchmarkSnapshot covers 1M and 10M)")
 	mem := fs.Int64("memory-elements", 0, "elements loaded to measure memory (default 1000000, quick 100000)")
 	blpop := fs.Int("blpop-iterations", 0, "BLPOP hand-offs per target (default 1000, quick 200)")
+	expKeys := fs.Int64("expiry-keys", 0, "keys with TTLs loaded for the expiry phase (default 1000000, quick 100000)")
 	rlArgs := fs.String("raftlist-args", "", "extra `raftlist server` flags for the throughput cluster")
 	profile := fs.String("profile", "", "directory for CPU profiles of every node during one cell, --profile-at (nodes run with --pprof)")
 	profileAt := fs.String("profile-at", "LPUSH/50/1/"+tRLLeader, "the cell to profile: workload/clients/pipeline/target")
@@ -122,6 +124,13 @@ func parseFlags(args []string) (*plan, error) {
 	}
 	defInt(&p.failoverTrials, 20, 3)
 	defInt(&p.blpopIterations, 1000, 200)
+	p.expiryKeys = *expKeys
+	if p.expiryKeys == 0 {
+		p.expiryKeys = 1000000
+		if p.quick {
+			p.expiryKeys = 100000
+		}
+	}
 	if p.memoryElements == 0 {
 		p.memoryElements = 1000000
 		if p.quick {
@@ -216,7 +225,7 @@ func run(p *plan, args []string) error {
 			logf("BLPOP hand-off failed: %v", err)
 		}
 	}
-	if p.phases["matrix"] || p.phases["script"] || p.phases["multi"] {
+	if p.phases["matrix"] || p.phases["script"] || p.phases["multi"] || p.phases["lock"] {
 		if err := runThroughput(p, rep, bin, filepath.Join(work, "throughput")); err != nil {
 			return err
 		}
@@ -229,6 +238,11 @@ func run(p *plan, args []string) error {
 	if p.phases["snapshot"] || p.phases["memory"] {
 		if err := runData(p, rep, bin, filepath.Join(work, "data")); err != nil {
 			return err
+		}
+	}
+	if p.phases["expiry"] {
+		if err := runExpiry(p, rep, bin, filepath.Join(work, "expiry")); err != nil {
+			return fmt.Errorf("expiry: %w", err)
 		}
 	}
 	if p.phases["fsmsnapshot"] && !p.quick {
@@ -313,6 +327,11 @@ func runThroughput(p *plan, rep *report, bin, dir string) error {
 	}
 	if p.phases["multi"] {
 		if err := runMulti(p, rep, targets); err != nil {
+			return err
+		}
+	}
+	if p.phases["lock"] {
+		if err := runLock(p, rep, targets); err != nil {
 			return err
 		}
 	}

@@ -105,6 +105,7 @@ func extraClients(p *plan) []int {
 const (
 	wlEval  = "EVAL (10 RPUSH)"
 	wlMulti = "MULTI/EXEC (10 LPUSH)"
+	wlLock  = "SET lock NX PX 30000 + DEL"
 )
 
 // evalScript pushes its arguments one by one, as scripts do.
@@ -151,6 +152,15 @@ func runMulti(p *plan, rep *report, targets []*target) error {
 	}
 	cmds = append(cmds, words("EXEC"))
 	return runExtra(p, rep, targets, wlMulti, func(t *target) op { return opFor(t, true, cmds...) }, "bench:multi")
+}
+
+// runLock runs the lock pattern job queues use: take a lock for 30 s
+// with SET NX PX, release it with DEL, both sent together (one round
+// trip). Every client uses the one lock, so many SETs find it taken, as
+// contending workers do.
+func runLock(p *plan, rep *report, targets []*target) error {
+	set, del := words("SET", "bench:lock", "token", "NX", "PX", "30000"), words("DEL", "bench:lock")
+	return runExtra(p, rep, targets, wlLock, func(t *target) op { return opFor(t, true, set, del) }, "bench:lock")
 }
 
 func runExtra(p *plan, rep *report, targets []*target, name string, mk func(*target) op, key string) error {

@@ -30,6 +30,7 @@ type report struct {
 	fsmSnapshots   []fsmSnapshot
 	fsmSnapshotCmd string
 	memory         []memoryResult
+	expiry         *expiryResult
 	profiles       []string // CPU profile files written
 }
 
@@ -117,7 +118,7 @@ func (r *report) groups() []*group {
 	for i, w := range matrixWorkloads {
 		order[w.name] = i
 	}
-	order[wlEval], order[wlMulti] = len(matrixWorkloads), len(matrixWorkloads)+1
+	order[wlEval], order[wlMulti], order[wlLock] = len(matrixWorkloads), len(matrixWorkloads)+1, len(matrixWorkloads)+2
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if order[a.workload] != order[b.workload] {

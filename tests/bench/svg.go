@@ -27,7 +27,7 @@ func (r *report) svg() string {
 	clientSet := map[int]bool{}
 	var panels []key
 	for _, g := range r.groups() {
-		if g.workload == wlEval || g.workload == wlMulti {
+		if g.workload == wlEval || g.workload == wlMulti || g.workload == wlLock {
 			continue
 		}
 		k := key{g.workload, g.pipeline}

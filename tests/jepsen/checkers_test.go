@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,51 @@ func TestTransferCheckerWantsEveryTokenOnce(t *testing.T) {
 			w.final = tc.final
 			if r := w.check(&runResult{}); r.Pass != tc.pass {
 				t.Fatalf("exp pass=%v, got %v: %v", tc.pass, r.Pass, r.Detail)
+			}
+		})
+	}
+}
+
+// The TTL checker on hand-written histories of one key with a deadline at
+// 1000 (log time): what the log and the reads may show, and when.
+func TestTTLCheckerJudgesHistories(t *testing.T) {
+	set := &op{Workload: "ttl", Key: "ttl:0:0", F: "set-pexpireat", N: 1000, Start: ms(0), End: ms(5), Outcome: ok}
+	seen := func(at int64, s, e int, present bool) *op {
+		o := &op{Workload: "ttl", Key: "ttl:0:0", F: "log", N: at, Start: ms(s), End: ms(e), Outcome: ok, List: []string{"-2"}, Nil: !present}
+		if present {
+			o.Values, o.List = []string{"ttl:0:0"}, []string{strconv.FormatInt(1000-at, 10)}
+		}
+		return o
+	}
+	get := func(s, e int, present bool) *op {
+		o := &op{Workload: "ttl", Key: "ttl:0:0", F: "get", Start: ms(s), End: ms(e), Outcome: ok, Nil: !present}
+		if present {
+			o.Values = []string{"ttl:0:0"}
+		}
+		return o
+	}
+	other := func(at int64, s, e int) *op {
+		return &op{Workload: "ttl", Key: "ttl:0:1", F: "log", N: at, Start: ms(s), End: ms(e), Outcome: ok, List: []string{"-2"}, Nil: true}
+	}
+	for _, tc := range []struct {
+		name string
+		ops  []*op
+		pass bool
+		want string
+	}{
+		{"present before, gone after the deadline", []*op{set, seen(900, 10, 20, true), seen(1000, 30, 40, false), get(50, 60, false)}, true, ""},
+		{"a read before the log saw it gone may show it", []*op{set, get(10, 45, true), seen(1000, 30, 40, false)}, true, ""},
+		{"the log clock goes back", []*op{set, seen(950, 10, 20, true), seen(900, 30, 40, true)}, false, "log clock went back"},
+		{"gone before its deadline", []*op{set, seen(999, 10, 20, false)}, false, "before its deadline"},
+		{"present past its deadline", []*op{set, seen(1000, 10, 20, true)}, false, "past its deadline"},
+		{"a read after the log saw it gone shows it", []*op{set, seen(1001, 10, 20, false), get(30, 40, true)}, false, "saw gone"},
+		{"a read after another key's entry ran past the deadline shows it", []*op{set, other(1005, 10, 20), get(30, 40, true)}, false, "past its deadline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &ttlWL{drained: true}
+			r := w.check(&runResult{ops: tc.ops})
+			if r.Pass != tc.pass || !strings.Contains(strings.Join(r.Detail, "\n"), tc.want) {
+				t.Fatalf("exp pass=%v with %q, got pass=%v:\n%s", tc.pass, tc.want, r.Pass, strings.Join(r.Detail, "\n"))
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,15 @@ type client struct {
 
 func (h *harness) newClient(workload string, worker int) *client {
 	return &client{h: h, workload: workload, worker: worker, rng: h.workerRand(workload, worker)}
+}
+
+// startWorkers runs work in --concurrency workers of a workload, each on
+// a client of its own.
+func (h *harness) startWorkers(ctx context.Context, wg *sync.WaitGroup, workload string, work func(context.Context, *client)) {
+	for i := 0; i < max(1, h.o.Concurrency); i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); work(ctx, h.newClient(workload, i)) }()
+	}
 }
 
 // begin starts an operation: after a few dozen operations on one node the

@@ -58,10 +58,7 @@ func (w *linWL) key() string {
 func (w *linWL) value() string { return "v" + strconv.FormatInt(w.nextVal.Add(1), 10) }
 
 func (w *linWL) start(ctx context.Context, wg *sync.WaitGroup) {
-	for i := 0; i < max(1, w.h.o.Concurrency); i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.work(ctx, w.h.newClient("lin", i)) }()
-	}
+	w.h.startWorkers(ctx, wg, "lin", w.work)
 }
 
 func (w *linWL) work(ctx context.Context, cl *client) {

@@ -77,10 +77,7 @@ func (w *transferWL) setup(ctx context.Context, eval bool) error {
 }
 
 func (w *transferWL) start(ctx context.Context, wg *sync.WaitGroup) {
-	for i := 0; i < max(1, w.h.o.Concurrency); i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); w.work(ctx, w.h.newClient("transfer", i)) }()
-	}
+	w.h.startWorkers(ctx, wg, "transfer", w.work)
 }
 
 const moveScript = "local v = redis.call('RPOP', KEYS[1]); if v then redis.call('LPUSH', KEYS[2], v) end; return v"

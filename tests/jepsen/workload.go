@@ -24,7 +24,7 @@ type workload interface {
 
 // workloadNames are the workloads --workloads accepts; convergence is a
 // checker that always runs.
-var workloadNames = []string{"queue", "lin", "transfer"}
+var workloadNames = []string{"queue", "lin", "transfer", "ttl"}
 
 func parseWorkloads(list string) ([]string, error) {
 	var out []string
@@ -59,6 +59,8 @@ func newWorkloads(h *harness, names []string) ([]workload, error) {
 			out = append(out, newLin(h))
 		case "transfer":
 			out = append(out, newTransfer(h))
+		case "ttl":
+			out = append(out, newTTL(h))
 		default:
 			return nil, fmt.Errorf("unknown workload %q", n)
 		}
