@@ -25,6 +25,9 @@ type runState struct {
 	resp3  bool
 	budget meter
 	rng    uint64
+	// cjson is the shared cjson table's settings for this run, made on
+	// first use.
+	cjson *cjsonCfg
 	// ids names tables and functions for tostring, in order of first use.
 	ids map[lua.LValue]int
 	// chunks maps the chunk id of code loaded by loadstring to its source,

@@ -47,6 +47,8 @@ type machine struct {
 	// strMeta is the read-only view getmetatable("") answers.
 	strMeta    *lua.LTable
 	errHandler *lua.LFunction
+	// null is cjson.null.
+	null *lua.LUserData
 	// threads are idle threads for protected calls; pcallDepth counts
 	// the protected calls running.
 	threads    []*lua.LState
@@ -76,6 +78,13 @@ func newVM() *machine {
 	vm.globals.RawSetString("table", vm.readOnly(vm.tableLib()))
 	vm.globals.RawSetString("math", vm.readOnly(vm.mathLib()))
 	vm.globals.RawSetString("redis", vm.readOnly(vm.redisLib()))
+	// cjson.null is Redis's NULL light userdata: one per machine, never
+	// given a metatable, equal to itself only.
+	vm.null = L.NewUserData()
+	vm.globals.RawSetString("cjson", vm.readOnly(vm.cjsonLib(runCjson)))
+	vm.globals.RawSetString("cmsgpack", vm.readOnly(vm.cmsgpackLib()))
+	vm.globals.RawSetString("bit", vm.readOnly(vm.bitLib()))
+	vm.globals.RawSetString("struct", vm.readOnly(vm.structLib()))
 	// Reading a global that does not exist is an error (Redis 7).
 	gmt := L.NewTable()
 	gmt.RawSetString("__index", L.NewFunction(missingGlobal))
