@@ -32,11 +32,11 @@ func (vm *machine) bitLib() *lua.LTable {
 		}
 	}
 	setFuncs(vm.L, t, map[string]lua.LGFunction{
-		"tobit": func(L *lua.LState) int { return bitPush(L, bitArg(L, 1, "tobit")) },
-		"bnot":  func(L *lua.LState) int { return bitPush(L, ^bitArg(L, 1, "bnot")) },
-		"band":  fold("band", func(a, b uint32) uint32 { return a & b }),
-		"bor":   fold("bor", func(a, b uint32) uint32 { return a | b }),
-		"bxor":  fold("bxor", func(a, b uint32) uint32 { return a ^ b }),
+		"tobit":  func(L *lua.LState) int { return bitPush(L, bitArg(L, 1, "tobit")) },
+		"bnot":   func(L *lua.LState) int { return bitPush(L, ^bitArg(L, 1, "bnot")) },
+		"band":   fold("band", func(a, b uint32) uint32 { return a & b }),
+		"bor":    fold("bor", func(a, b uint32) uint32 { return a | b }),
+		"bxor":   fold("bxor", func(a, b uint32) uint32 { return a ^ b }),
 		"lshift": shift("lshift", func(b uint32, n uint) uint32 { return b << n }),
 		"rshift": shift("rshift", func(b uint32, n uint) uint32 { return b >> n }),
 		"arshift": shift("arshift", func(b uint32, n uint) uint32 {
