@@ -68,7 +68,7 @@ var _ context.Context = (*runState)(nil)
 // host: the machine goes back to the pool only if its seal still holds.
 func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (reply resp.Reply) {
 	vm := p.get()
-	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: randInit}
+	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: seedState(host.RandomSeed())}
 	run := &vm.last
 	run.budget.reset(budget)
 	vm.run = run

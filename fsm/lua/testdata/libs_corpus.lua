@@ -276,3 +276,5 @@ redis.setresp(3) redis.setresp(2) return 1
 return redis.setresp(4)
 --- library names
 local out = {} for _, lib in ipairs({'cjson','cmsgpack','bit','struct'}) do local t = {} for k in pairs(_G[lib]) do t[#t+1] = k end table.sort(t) out[#out+1] = lib .. ':' .. table.concat(t, ',') end return out
+--- math.randomseed restarts Redis's generator
+math.randomseed(42) return {math.random(1000000), math.random(1000000), math.random(5,10), tostring(math.random())}
