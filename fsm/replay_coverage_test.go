@@ -243,7 +243,7 @@ func TestReplayCatchesARestoreThatLosesTheLogClock(t *testing.T) {
 			st.clock, reset = 0, true
 		}
 	}
-	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(3, 300)))
+	_, bad := replayCheck(cfg, replayWithoutScripts(replayGenerate(7, 300)))
 	if !reset {
 		t.Fatal("exp a restore point with a deadline pending, got none: pick another seed")
 	}
