@@ -607,7 +607,8 @@ func (d *jsonDecoder) value(tok jsonToken) lua.LValue {
 		return d.vm.null
 	case tObjBegin:
 		d.descend(3)
-		t := d.L.NewTable()
+		t := d.L.CreateTable(0, 0)
+		d.vm.run.budget.charge(d.L, 8, 64)
 		d.top += 2 // the table and a key
 		defer func() { d.top -= 2 }()
 		tok = d.next()
@@ -637,7 +638,8 @@ func (d *jsonDecoder) value(tok jsonToken) lua.LValue {
 		}
 	case tArrBegin:
 		d.descend(2)
-		t := d.L.NewTable()
+		t := d.L.CreateTable(0, 0)
+		d.vm.run.budget.charge(d.L, 8, 64)
 		d.top++
 		defer func() { d.top-- }()
 		tok = d.next()

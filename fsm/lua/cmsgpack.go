@@ -358,7 +358,9 @@ func (u *mpUnpacker) str(n uint64) lua.LValue {
 // array reads n elements; a claimed length costs nothing until its
 // elements are there to read.
 func (u *mpUnpacker) array(n uint64) lua.LValue {
-	t := u.L.NewTable()
+	// Sized for what the claim could hold in the bytes left (one each).
+	t := u.L.CreateTable(int(min(n, uint64(len(u.s)-u.pos), 64)), 0)
+	u.vm.run.budget.charge(u.L, 8, 64)
 	u.top++
 	u.checkStack("in function mp_decode_to_lua_array")
 	for i := uint64(1); i <= n; i++ {
@@ -375,7 +377,8 @@ func (u *mpUnpacker) array(n uint64) lua.LValue {
 }
 
 func (u *mpUnpacker) hash(n uint64) lua.LValue {
-	t := u.L.NewTable()
+	t := u.L.CreateTable(0, int(min(n, uint64(len(u.s)-u.pos)/2, 64)))
+	u.vm.run.budget.charge(u.L, 8, 64)
 	u.top++
 	for i := uint64(0); i < n; i++ {
 		k := u.value()
