@@ -29,9 +29,11 @@ func (vm *machine) cmsgpackLib() *lua.LTable {
 			return vm.mpUnpack(L, limit, offset)
 		},
 	})
-	for k, v := range map[string]string{"_NAME": "cmsgpack", "_VERSION": "lua-cmsgpack 0.4.0",
-		"_COPYRIGHT": "Copyright (C) 2012, Salvatore Sanfilippo", "_DESCRIPTION": "MessagePack C implementation for Lua"} {
-		t.RawSetString(k, lua.LString(v))
+	// In a fixed order: pairs shows a table's keys in the order they were
+	// set, and every machine must show the same (never a Go map's order).
+	for _, kv := range [][2]string{{"_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo"},
+		{"_DESCRIPTION", "MessagePack C implementation for Lua"}, {"_NAME", "cmsgpack"}, {"_VERSION", "lua-cmsgpack 0.4.0"}} {
+		t.RawSetString(kv[0], lua.LString(kv[1]))
 	}
 	return t
 }
