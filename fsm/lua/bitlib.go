@@ -12,7 +12,7 @@ import (
 )
 
 func (vm *machine) bitLib() *lua.LTable {
-	t := vm.L.NewTable()
+	t := vm.L.CreateTable(0, 12)
 	fold := func(name string, op func(a, b uint32) uint32) lua.LGFunction {
 		return func(L *lua.LState) int {
 			b := bitArg(L, 1, name)

@@ -38,7 +38,7 @@ func defaultCjson() cjsonCfg {
 // cjson.new made.
 func (vm *machine) cjsonLib(cfg func(L *lua.LState) *cjsonCfg) *lua.LTable {
 	L := vm.L
-	t := L.NewTable()
+	t := L.CreateTable(0, 16)
 	vm.fillCjson(L, t, cfg)
 	return t
 }
@@ -96,7 +96,7 @@ func (vm *machine) fillCjson(L *lua.LState, t *lua.LTable, cfg func(L *lua.LStat
 		"new": func(L *lua.LState) int {
 			own := defaultCjson()
 			runOf(L).budget.charge(L, 4*callCost, 1024)
-			nt := L.NewTable()
+			nt := L.CreateTable(0, 16)
 			vm.fillCjson(L, nt, func(*lua.LState) *cjsonCfg { return &own })
 			L.Push(nt)
 			return 1

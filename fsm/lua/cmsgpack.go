@@ -15,7 +15,7 @@ import (
 )
 
 func (vm *machine) cmsgpackLib() *lua.LTable {
-	t := vm.L.NewTable()
+	t := vm.L.CreateTable(0, 8)
 	setFuncs(vm.L, t, map[string]lua.LGFunction{
 		"pack":   vm.mpPack,
 		"unpack": func(L *lua.LState) int { return vm.mpUnpack(L, 0, 0) },

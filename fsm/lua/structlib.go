@@ -14,7 +14,7 @@ import (
 )
 
 func (vm *machine) structLib() *lua.LTable {
-	t := vm.L.NewTable()
+	t := vm.L.CreateTable(0, 3)
 	setFuncs(vm.L, t, map[string]lua.LGFunction{
 		"pack": structPack, "unpack": structUnpack, "size": structSize,
 	})
