@@ -595,6 +595,30 @@ func (d *jsonDecoder) descend(slots int) {
 	}
 }
 
+// container reads an object's or an array's elements, each with elem,
+// up to the token end (lua_cjson's json_parse_*_context). slots is what
+// lua_cjson checks the Lua stack for: the table, an object's key, a value.
+func (d *jsonDecoder) container(slots, end int, sep string, elem func(tok jsonToken)) {
+	d.descend(slots)
+	d.vm.run.budget.charge(d.L, 8, 64)
+	d.top += slots - 1
+	defer func() { d.top -= slots - 1; d.depth-- }()
+	tok := d.next()
+	if tok.kind == end {
+		return
+	}
+	for {
+		elem(tok)
+		if tok = d.next(); tok.kind == end {
+			return
+		}
+		if tok.kind != tComma {
+			d.fail(sep, tok)
+		}
+		tok = d.next()
+	}
+}
+
 func (d *jsonDecoder) value(tok jsonToken) lua.LValue {
 	switch tok.kind {
 	case tString:
@@ -606,17 +630,8 @@ func (d *jsonDecoder) value(tok jsonToken) lua.LValue {
 	case tNull:
 		return d.vm.null
 	case tObjBegin:
-		d.descend(3)
 		t := d.L.CreateTable(0, 0)
-		d.vm.run.budget.charge(d.L, 8, 64)
-		d.top += 2 // the table and a key
-		defer func() { d.top -= 2 }()
-		tok = d.next()
-		if tok.kind == tObjEnd {
-			d.depth--
-			return t
-		}
-		for {
+		d.container(3, tObjEnd, "comma or object end", func(tok jsonToken) {
 			if tok.kind != tString {
 				d.fail("object key string", tok)
 			}
@@ -627,39 +642,18 @@ func (d *jsonDecoder) value(tok jsonToken) lua.LValue {
 			v := d.value(d.next())
 			d.vm.run.budget.charge(d.L, 1, 32)
 			t.RawSetString(key, v)
-			if tok = d.next(); tok.kind == tObjEnd {
-				d.depth--
-				return t
-			}
-			if tok.kind != tComma {
-				d.fail("comma or object end", tok)
-			}
-			tok = d.next()
-		}
+		})
+		return t
 	case tArrBegin:
-		d.descend(2)
 		t := d.L.CreateTable(0, 0)
-		d.vm.run.budget.charge(d.L, 8, 64)
-		d.top++
-		defer func() { d.top-- }()
-		tok = d.next()
-		if tok.kind == tArrEnd {
-			d.depth--
-			return t
-		}
-		for i := 1; ; i++ {
+		n := 0
+		d.container(2, tArrEnd, "comma or array end", func(tok jsonToken) {
 			v := d.value(tok)
 			d.vm.run.budget.charge(d.L, 1, 16)
-			t.RawSetInt(i, v)
-			if tok = d.next(); tok.kind == tArrEnd {
-				d.depth--
-				return t
-			}
-			if tok.kind != tComma {
-				d.fail("comma or array end", tok)
-			}
-			tok = d.next()
-		}
+			n++
+			t.RawSetInt(n, v)
+		})
+		return t
 	}
 	d.fail("value", tok)
 	return lua.LNil
