@@ -30,6 +30,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 		s.term = term
 	}
 	s.applied = index
+	s.entryScripts = 0
 	s.advanceClock(e.TimeMs)
 	// Time stands still inside an entry, at the log clock, for every
 	// command, script and transaction in it (as Redis 7 freezes it per

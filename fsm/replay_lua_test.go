@@ -204,7 +204,7 @@ func (l *replayLua) str() string {
 	if len(l.strs) > 0 && l.chance(0.3) {
 		return l.pick(l.strs)
 	}
-	switch l.r.IntN(16) {
+	switch l.r.IntN(21) {
 	case 0:
 		return "KEYS[1]"
 	case 1:
@@ -235,6 +235,16 @@ func (l *replayLua) str() string {
 		return "string.char(" + strconv.Itoa(65+l.r.IntN(26)) + ", " + strconv.Itoa(l.r.IntN(256)) + ")"
 	case 14:
 		return "string.reverse(" + l.str() + ")"
+	case 15:
+		return "cjson.encode(" + l.tbl() + ")"
+	case 16:
+		return "cmsgpack.pack(" + l.str() + ", " + l.num() + ", " + l.tbl() + ")"
+	case 17:
+		return "struct.pack('>i4 s', " + l.num() + ", " + l.str() + ")"
+	case 18:
+		return "bit.tohex(" + l.num() + ")"
+	case 19:
+		return "tostring((cmsgpack.unpack(cmsgpack.pack(" + l.str() + "))))"
 	}
 	return strconv.Quote(l.pick([]string{"x", "", "hello", "a,b", "%d", "\x00z", "1e3"}))
 }
@@ -257,7 +267,7 @@ func (l *replayLua) num() string {
 	if len(l.nums) > 0 && l.chance(0.3) {
 		return l.pick(l.nums)
 	}
-	switch l.r.IntN(12) {
+	switch l.r.IntN(15) {
 	case 0:
 		return "(" + l.num() + " + " + l.num() + ")"
 	case 1:
@@ -280,6 +290,12 @@ func (l *replayLua) num() string {
 		return "math.fmod(" + l.num() + ", 7)"
 	case 10:
 		return l.pick([]string{"0.5", "1e300", "-0", "2^53", "1/3"})
+	case 11:
+		return "bit." + l.pick([]string{"band", "bor", "bxor", "lshift", "arshift", "rol"}) + "(" + l.num() + ", " + l.num() + ")"
+	case 12:
+		return "struct.size(" + l.pick([]string{"'>i4 h d'", "'!8 b l'", "'c3 I2'"}) + ")"
+	case 13:
+		return "#cmsgpack.pack(" + l.any() + ")"
 	}
 	return strconv.Itoa(l.r.IntN(21) - 10)
 }
@@ -293,7 +309,7 @@ func (l *replayLua) tbl() string {
 	if len(l.tbls) > 0 && l.chance(0.3) {
 		return l.pick(l.tbls)
 	}
-	switch l.r.IntN(6) {
+	switch l.r.IntN(9) {
 	case 0:
 		return "{}"
 	case 1:
@@ -304,6 +320,12 @@ func (l *replayLua) tbl() string {
 		return "redis.call('lrange', " + l.key() + ", 0, -1)"
 	case 4:
 		return "{redis.pcall('lpop', " + l.key() + ")}"
+	case 5:
+		return "cjson.decode(cjson.encode(" + l.tbl() + "))"
+	case 6:
+		return "{cmsgpack.unpack(cmsgpack.pack(" + l.tbl() + ", " + l.str() + "))}"
+	case 7:
+		return "{struct.unpack('>i4 c0', struct.pack('>i4 c0', 3, " + l.str() + "))}"
 	}
 	return "{" + l.str() + ", {" + l.num() + ", {" + l.str() + "}}}"
 }
@@ -440,6 +462,23 @@ var replayHostile = func() []replayProbe {
 		{"redis.log a line", "redis.log(redis.LOG_WARNING, 'probe', " + v + ")"},
 		{"redis helpers", "redis.set_repl(redis.REPL_NONE) redis.replicate_commands() redis.breakpoint() redis.debug(" + v + ") return redis.sha1hex(" + v + ")"},
 		{"bytes budget", "return string.rep('x', 2^29)"},
+		// The libraries Redis ships: their tables are read-only like the
+		// others, their settings last one run, and hostile input stops on
+		// the budget or a limit.
+		{"write into cjson", "cjson.foo = " + v},
+		{"rawset into cmsgpack", "rawset(cmsgpack, 'foo', " + v + ")"},
+		{"replace a bit function", "bit.band = bit.bor"},
+		{"setmetatable on struct", "setmetatable(struct, {__index = function() return " + v + " end})"},
+		{"change every cjson setting", "cjson.encode_max_depth(1) cjson.decode_max_depth(1) cjson.encode_number_precision(1) " +
+			"cjson.encode_sparse_array(true, 1, 0) cjson.encode_invalid_numbers('null') cjson.decode_invalid_numbers(false) cjson.encode_keep_buffer(false) return cjson.encode({1.25})"},
+		{"a cjson instance of one's own", "local c = cjson.new() c.encode_max_depth(1) c.foo = " + v + " return {pcall(c.encode, {{1}}), cjson.encode({{1}})}"},
+		{"tamper with cjson.null", "return {pcall(setmetatable, cjson.null, {}), pcall(rawset, cjson.null, 1, 2), pcall(function() cjson.null.x = 1 end)}"},
+		{"cmsgpack claims a huge array", "return {pcall(cmsgpack.unpack, string.char(0xdd, 255, 255, 255, 255) .. string.rep(string.char(0x91), 3000))}"},
+		{"cmsgpack claims a huge string", "return {pcall(cmsgpack.unpack, string.char(0xdb, 127, 255, 255, 255) .. " + v + ")}"},
+		{"cjson decodes deep nesting", "return {pcall(cjson.decode, string.rep('[', 100000))}"},
+		{"cjson encodes a table that holds itself", "local t = {} t[1] = t t[2] = t return {pcall(cjson.encode, t)}"},
+		{"cmsgpack packs a table that holds itself twice", "local t = {} t[1] = t t[2] = t t[3] = t return #cmsgpack.pack(t)"},
+		{"struct packs a long format", "return {pcall(struct.pack, string.rep('x', 1000000))}"},
 		{"protected call nesting", "local function f(n) if n == 0 then return 'bottom' end return select(2, pcall(f, n - 1)) end return f(250)"},
 		{"stack overflow inside pcall", "return {pcall(function() local function f() return 1 + f() end return f() end)}"},
 		{"closure kept in a caught error", "local ok, e = pcall(function() local s = " + v + " error({f = function() return s end}) end) return e.f()"},
@@ -580,6 +619,13 @@ see('next string', function() return next(string) end)
 see('helper', function() return type(rawget(_G, '\0concat')) .. type(rawget(_G, '\0tmore')) end)
 see('gcinfo', function() return gcinfo() end)
 see('db', function() return redis.call('dbsize') end)
+see('cjson.foo', function() return tostring(cjson.foo) .. tostring(cmsgpack.foo) .. tostring(bit.foo) .. tostring(struct.foo) end)
+see('cjson settings', function() local a, b, c = cjson.encode_sparse_array() return table.concat({tostring(cjson.encode_max_depth()), tostring(cjson.decode_max_depth()), tostring(cjson.encode_number_precision()), tostring(a), b, c, tostring(cjson.encode_invalid_numbers()), tostring(cjson.decode_invalid_numbers()), tostring(cjson.encode_keep_buffer())}, ',') end)
+see('cjson.encode', function() return cjson.encode({1.25, 'x', {a = math.pi}, {[30] = 1} == nil}) end)
+see('cjson.null', function() return tostring(cjson.null) .. type(getmetatable(cjson.null)) .. tostring(cjson.decode('[null]')[1] == cjson.null) end)
+see('libs', function() local n = 0 for _, lib in ipairs({cjson, cmsgpack, bit, struct}) do for k in pairs(lib) do n = n + 1 end end return n end)
+see('bit', function() return bit.band(0xff, 0x0f) .. bit.tohex(-1) end)
+see('cmsgpack', function() return cmsgpack.pack({1, 2, {a = 1}}) end)
 redis.pcall('rpush', KEYS[1], table.concat(out, ';'))
 return out
 `

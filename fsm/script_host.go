@@ -26,6 +26,8 @@ type scriptHost struct {
 	// readOnly refuses write commands: EVAL_RO, EVALSHA_RO, or a script
 	// declared "#!lua flags=no-writes".
 	readOnly bool
+	// seed is where math.random starts (scriptSeed).
+	seed uint64
 }
 
 // runScript runs s for the command in c with its keys and arguments, on
@@ -34,8 +36,32 @@ type scriptHost struct {
 // blocked clients are served only after it returns (Apply serves ready
 // keys after each whole command).
 func runScript(c *Ctx, s *lua.Script, keys, argv [][]byte, readOnly bool) resp.Reply {
-	h := &scriptHost{ctx: c, db: c.DBNum, readOnly: readOnly || s.NoWrites()}
+	h := &scriptHost{ctx: c, db: c.DBNum, readOnly: readOnly || s.NoWrites(), seed: scriptSeed(c)}
 	return c.State.vms.Run(s, keys, argv, h, lua.DefaultBudget)
+}
+
+// scriptSeed is where a script's math.random starts: a function of the
+// entry's log index and of the script's place among the entry's scripts,
+// so that two runs of one script draw different numbers, as in Redis 7,
+// while every node applying the entry draws the same. A read served
+// outside the log (EVAL_RO on any node) has no entry: it is seeded by
+// the index the node reads at, so reads at one index draw the same
+// numbers and two nodes reading at different indexes may differ — as
+// their data may.
+func scriptSeed(c *Ctx) uint64 {
+	pos := uint64(1 << 63) // a read: no place in an entry
+	if !c.readOnly {
+		c.State.entryScripts++
+		pos = c.State.entryScripts
+	}
+	return mix64(c.Index*0x9E3779B97F4A7C15^pos) | 1 // never 0, Redis's unseeded start
+}
+
+// mix64 is splitmix64's finalizer: nearby inputs give unrelated outputs.
+func mix64(x uint64) uint64 {
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
 }
 
 // Call runs one command for the script with Redis's checks, in Redis's
@@ -81,6 +107,9 @@ func (h *scriptHost) Call(args [][]byte) resp.Reply {
 func (h *scriptHost) Known(name []byte) bool {
 	return Lookup(name) != nil
 }
+
+// RandomSeed is where the run's math.random starts.
+func (h *scriptHost) RandomSeed() uint64 { return h.seed }
 
 // Log keeps a redis.log line for the node to take.
 func (h *scriptHost) Log(level int, line string) {

@@ -56,13 +56,23 @@ var scrProbes = []string{
 	`for k, v in pairs(_G) do if type(v) == 'table' then pcall(rawset, v, 'foo', 'tainted') end end`,
 	`for k, v in pairs(_G) do if type(v) == 'table' then pcall(table.insert, v, 'tainted') end end`,
 	`local f = rawget(_G, '\0tmore') for k, v in pairs(_G) do if type(v) == 'table' then pcall(f, v, 1, 'k', 'foo', 'tainted') end end`,
+	// The libraries Redis ships: read-only tables, settings for one run.
+	`cjson.foo = 'tainted'`,
+	`rawset(cmsgpack, 'foo', 'tainted')`,
+	`bit.band = bit.bor`,
+	`table.insert(struct, 'tainted')`,
+	`setmetatable(cjson, {__index = function() return 'tainted' end})`,
+	`cjson.encode_max_depth(1) cjson.decode_max_depth(1) cjson.encode_number_precision(2) cjson.encode_invalid_numbers('null') cjson.decode_invalid_numbers(false) cjson.encode_sparse_array(true, 1, 0) cjson.encode_keep_buffer(false)`,
+	`local c = cjson.new() c.encode_max_depth(1) c.foo = 'tainted' rawset(cjson, 'c', c)`,
+	`return {pcall(setmetatable, cjson.null, {__index = function() return 'tainted' end})}`,
+	`local f = rawget(_G, '\0tmore') f(cjson, 1, 'k', 'encode', 'tainted')`,
 }
 
 // scrObservers read what a probe could have changed. Each writes its answer
 // into the keyspace too, so the state digest covers it.
 var scrObservers = []string{
 	`return {tostring(rawget(string, 'foo')), tostring(string.foo), tostring(rawget(_G, 'x')), tostring(rawget(math, 'pi')), type(redis.call)}`,
-	`local out = {} for _, lib in ipairs({_G, string, table, math, redis, getmetatable(''), getmetatable(_G)}) do
+	`local out = {} for _, lib in ipairs({_G, string, table, math, redis, getmetatable(''), getmetatable(_G), cjson, cmsgpack, bit, struct}) do
 		local names = {} for k, v in pairs(lib) do names[#names + 1] = tostring(k) .. ':' .. type(v) end
 		out[#out + 1] = table.concat(names, ',') end return out`,
 	`return {pcall(function() return x end)}`,
@@ -71,6 +81,10 @@ var scrObservers = []string{
 	`return {pcall(function() return _G['\0tmore'] end)}`,
 	`return {tostring(('x').foo), tostring(getmetatable('').foo), type(getmetatable('').__index)}`,
 	`return redis.call('rpush', KEYS[1], tostring(string.foo), tostring(rawget(_G, 'x')), tostring(math.random()))`,
+	`local a, b, c = cjson.encode_sparse_array() return redis.call('rpush', KEYS[1], cjson.encode({1.25, {2}, 1}), tostring(cjson.encode_max_depth()),
+		tostring(cjson.decode_max_depth()), tostring(cjson.encode_number_precision()), tostring(cjson.encode_invalid_numbers()), tostring(cjson.decode_invalid_numbers()),
+		tostring(a) .. b .. c, tostring(cjson.encode_keep_buffer()), tostring(cjson.null), tostring(getmetatable(cjson.null)), cmsgpack.pack({1, {2}}), bit.band(3, 5),
+		struct.pack('>i2', 7), tostring(cjson.foo), tostring(rawget(cjson, 'c')))`,
 }
 
 // TestScriptsLeaveNothingForLaterScripts applies one log to two nodes: one

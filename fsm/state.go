@@ -202,6 +202,10 @@ type State struct {
 	// vms are this state's idle Lua machines: a cache, never state
 	// (package lua).
 	vms *lua.Pool
+	// entryScripts counts the scripts run so far by the entry being
+	// applied (reset by Apply): with the entry's index it seeds each
+	// one's math.random. Never outlives an entry, so it is not state.
+	entryScripts uint64
 }
 
 // NewState returns an empty state.

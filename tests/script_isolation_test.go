@@ -21,6 +21,14 @@ func TestScriptsCannotMakeReplicasDiverge(t *testing.T) {
 		`local f = _G['\0tmore'] f(_G, 1, 'k', 'x', 'tainted') return 'done'`,
 		`string.foo = 'tainted'`,
 		`rawset(_G, 'x', 'tainted')`,
+		// A library's table or settings kept would show in the next run's
+		// reply.
+		`local before = tostring(rawget(cjson, 'foo')) .. ',' .. cjson.encode_max_depth() .. ',' .. cjson.encode_number_precision()
+		pcall(rawset, cjson, 'foo', 'tainted') cjson.encode_max_depth(1) cjson.encode_number_precision(1)
+		return before == 'nil,1000,14' and 'clean' or 'tainted: ' .. before`,
+		`local before = tostring(rawget(cmsgpack, 'foo')) .. tostring(rawget(bit, 'foo')) .. tostring(rawget(struct, 'foo'))
+		pcall(rawset, cmsgpack, 'foo', 'tainted') pcall(rawset, bit, 'foo', 'tainted') pcall(rawset, struct, 'foo', 'tainted')
+		return before == 'nilnilnil' and 'clean' or 'tainted: ' .. before`,
 	}
 	lc, f0, f1 := mustDial(t, leader.ClientAddr), mustDial(t, fs[0].ClientAddr), mustDial(t, fs[1].ClientAddr)
 	for _, body := range taints {

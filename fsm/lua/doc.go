@@ -1,8 +1,10 @@
 // Package lua is raftlist's Lua 5.1 runtime for EVAL scripts: the
 // compiler (Redis's shebang, then gopher-lua's parser with the operations
 // gopher-lua does unmetered rewritten into metered helpers), the sandbox
-// (base, string, table, math and redis libraries, Redis 7's read-only
-// globals), the instruction and byte budget, the conversion of replies
+// (base, string, table, math and redis libraries, and the cjson,
+// cmsgpack, bit and struct libraries Redis ships, byte for byte as
+// redis-server 7.0.15; Redis 7's read-only globals), the instruction and
+// byte budget, the conversion of replies
 // both ways, and a Pool of machines to run on.
 //
 // Its one entry point is Pool.Run: run this Script with these KEYS and
@@ -22,17 +24,27 @@
 //   - observe anything else: no clock, no os, io, require, dofile,
 //     loadfile, print, coroutine, debug, getfenv or setfenv; load and
 //     loadstring compile source only, into the same sandbox; math.random
-//     is Redis's lrand48 from the same seed at every run; tostring shows
-//     a counter, never an address; pairs follows a table's insertion
-//     order, never Go's map order;
+//     is Redis's lrand48 from the seed the Host gives (Host.RandomSeed:
+//     the entry's, so equal on every node); tostring shows a counter,
+//     never an address; pairs follows a table's insertion order, never
+//     Go's map order, and so do cjson.encode's objects and
+//     cmsgpack.pack's maps (Redis follows its hash order there); a
+//     library table is filled in a fixed order, never from a Go map;
 //   - keep anything: nothing a run does survives it except through Host.
 //     Every table a run can reach without making it is a read-only view
 //     (writes, rawset, setmetatable and the table library refuse it),
 //     and the compiler's helpers live in an environment no script can
-//     name. KEYS and ARGV are replaced at every run;
+//     name. KEYS and ARGV are replaced at every run, and so are cjson's
+//     settings (Redis keeps them across scripts); cjson.null is a
+//     userdata no script can give a metatable;
 //   - depend on time: the budget is counted, never timed, and every
 //     builtin is charged for the work it does, so a runaway script stops
-//     at the same instruction on every node, with the same error.
+//     at the same instruction on every node, with the same error. The
+//     libraries charge per value, byte and table they make; a decoder
+//     never allocates for a length it was told, only for what it reads;
+//     and where Redis's C code stops on Lua's stack limit (cmsgpack's
+//     nesting and value count, cjson's depth) the same count of stack
+//     slots is kept, so the same input fails with the same error.
 //
 // The seal is the proof kept at run time: when a machine is built, every
 // table a run can reach is recorded (metatable, shape, and with

@@ -18,4 +18,8 @@ type Host interface {
 	// Log takes a line written with redis.log at a level from LogDebug to
 	// LogWarning. It cannot change what the run observes.
 	Log(level int, line string)
+	// RandomSeed is where the run's math.random starts (math.randomseed
+	// restarts it): equal for the same run on every node. 0 is Redis's
+	// own start, the state of an lrand48 never seeded.
+	RandomSeed() uint64
 }

@@ -14,6 +14,7 @@ type fakeHost struct {
 	keys  map[string]string
 	calls []string // each call's arguments, joined by spaces
 	logs  []string // "level line"
+	seed  uint64
 }
 
 func newFakeHost() *fakeHost { return &fakeHost{keys: make(map[string]string)} }
@@ -61,6 +62,10 @@ func (h *fakeHost) Call(args [][]byte) resp.Reply {
 }
 
 func (h *fakeHost) Known(name []byte) bool { return fakeCommands[strings.ToLower(string(name))] }
+
+// RandomSeed is the host's seed: 0 (Redis's unseeded start) unless a
+// test set one.
+func (h *fakeHost) RandomSeed() uint64 { return h.seed }
 
 func (h *fakeHost) Log(level int, line string) {
 	h.logs = append(h.logs, strconv.Itoa(level)+" "+line)

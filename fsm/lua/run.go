@@ -28,6 +28,9 @@ type runState struct {
 	resp3  bool
 	budget meter
 	rng    uint64
+	// cjson is the shared cjson table's settings for this run, made on
+	// first use.
+	cjson *cjsonCfg
 	// ids names tables and functions for tostring, in order of first use.
 	ids map[lua.LValue]int
 	// chunks maps the chunk id of code loaded by loadstring to its source,
@@ -68,7 +71,7 @@ var _ context.Context = (*runState)(nil)
 // host: the machine goes back to the pool only if its seal still holds.
 func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (reply resp.Reply) {
 	vm := p.get()
-	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: randInit}
+	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: seedState(host.RandomSeed())}
 	run := &vm.last
 	run.budget.reset(budget)
 	vm.run = run

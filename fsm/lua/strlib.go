@@ -71,7 +71,9 @@ func toString(L *lua.LState, v lua.LValue) string {
 		return "false"
 	}
 	id := 0
-	if run := runOf(L); run != nil {
+	if run := runOf(L); run != nil && v == lua.LValue(run.vm.null) {
+		return "userdata: (nil)" // Redis's NULL light userdata
+	} else if run != nil {
 		if run.ids == nil {
 			run.ids = make(map[lua.LValue]int)
 		}
@@ -123,7 +125,31 @@ func toInt64(f float64) int64 {
 // Argument checks with Lua 5.1's messages: "bad argument #n to 'f' (...)".
 
 func argError(L *lua.LState, n int, fname, msg string) {
-	L.RaiseError("bad argument #%d to '%s' (%s)", n, fname, msg)
+	if !calledFromLua(L) {
+		fname = "?" // Lua names a function by how its caller called it
+	}
+	libError(L, "bad argument #%d to '%s' (%s)", n, fname, msg)
+}
+
+// calledFromLua reports whether the running builtin was called by Lua
+// code, not by another builtin (pcall).
+func calledFromLua(L *lua.LState) bool {
+	dbg, ok := L.GetStack(1)
+	if !ok {
+		return false
+	}
+	_, err := L.GetInfo("S", dbg, lua.LNil)
+	return err == nil && dbg.What != "G"
+}
+
+// libError is luaL_error: the message, after the position of the Lua
+// code that called the builtin raising it, if Lua code did.
+func libError(L *lua.LState, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if calledFromLua(L) {
+		L.RaiseError("%s", msg)
+	}
+	L.Error(lua.LString(msg), 0)
 }
 
 func typeError(L *lua.LState, n int, fname, want string) {

@@ -328,6 +328,14 @@ const randInit uint64 = 0x1234ABCD330E
 
 const randMax = 2147483647 // REDIS_LRAND48_MAX
 
+// seedState is the generator's 48-bit state for a host's seed.
+func seedState(seed uint64) uint64 {
+	if seed == 0 {
+		return randInit
+	}
+	return seed & (1<<48 - 1)
+}
+
 // lrand48 advances Redis's generator (redisLrand48).
 func (r *runState) lrand48() int64 {
 	r.rng = (0x5DEECE66D*r.rng + 0xB) & (1<<48 - 1)

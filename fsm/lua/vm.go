@@ -8,7 +8,7 @@ package lua
 //     runs nothing a script can reach changes: every table reachable from
 //     the globals is read-only (as in Redis 7), the compiler's metering
 //     helpers live in an environment no script can name (codeEnv), KEYS and
-//     ARGV are replaced, the random generator is reset, and put checks the
+//     ARGV are replaced, the random generator starts from the host's seed, and put checks the
 //     machine against the seal taken when it was built (seal.go),
 //     retiring it if anything differs.
 //   - meter (budget.go): the counted instruction budget (a context.Context whose
@@ -18,8 +18,8 @@ package lua
 //
 // The sandbox, in short: no os, io, package/require, dofile, loadfile,
 // print, coroutine, debug, getfenv/setfenv; load and loadstring compile
-// source only, into the same sandbox; math.random is Redis's lrand48 reset
-// at every run; tostring never shows an address; string building, tables
+// source only, into the same sandbox; math.random is Redis's lrand48 from
+// the host's seed; tostring never shows an address; string building, tables
 // grown far past their end, # and pattern matching are metered.
 
 import (
@@ -47,6 +47,8 @@ type machine struct {
 	// strMeta is the read-only view getmetatable("") answers.
 	strMeta    *lua.LTable
 	errHandler *lua.LFunction
+	// null is cjson.null.
+	null *lua.LUserData
 	// threads are idle threads for protected calls; pcallDepth counts
 	// the protected calls running.
 	threads    []*lua.LState
@@ -76,6 +78,13 @@ func newVM() *machine {
 	vm.globals.RawSetString("table", vm.readOnly(vm.tableLib()))
 	vm.globals.RawSetString("math", vm.readOnly(vm.mathLib()))
 	vm.globals.RawSetString("redis", vm.readOnly(vm.redisLib()))
+	// cjson.null is Redis's NULL light userdata: one per machine, never
+	// given a metatable, equal to itself only.
+	vm.null = L.NewUserData()
+	vm.globals.RawSetString("cjson", vm.readOnly(vm.cjsonLib(runCjson)))
+	vm.globals.RawSetString("cmsgpack", vm.readOnly(vm.cmsgpackLib()))
+	vm.globals.RawSetString("bit", vm.readOnly(vm.bitLib()))
+	vm.globals.RawSetString("struct", vm.readOnly(vm.structLib()))
 	// Reading a global that does not exist is an error (Redis 7).
 	gmt := L.NewTable()
 	gmt.RawSetString("__index", L.NewFunction(missingGlobal))
