@@ -666,6 +666,40 @@ func TestAFormat3ScriptCallsOnlyTheCommandsOfItsBinary(t *testing.T) {
 	}
 }
 
+func TestAFormat3ScriptRunsWithTheLuaOfItsBinary(t *testing.T) {
+	// Format 3's binary had no cjson, cmsgpack, bit or struct, and its
+	// math.random always started unseeded: a format 3 entry's script must
+	// find the same on replay, or a script that stored what it found
+	// would now store something else.
+	n := exNewNode(t)
+	script := "local found = {} " +
+		"for _, name in ipairs({'cjson', 'cmsgpack', 'bit', 'struct'}) do " +
+		"  local ok = pcall(function() return _G[name] end) " +
+		"  if ok then found[#found+1] = name end end " +
+		"return {#found, math.random(1000000)}"
+	apply := func(format byte) string {
+		e := &Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{Owner: "ex", Seq: n.index + 1, Args: ksArgv([]string{"EVAL", script, "0"})}}}
+		b := e.Encode()
+		if format != FormatVersion {
+			b = append([]byte{format}, b[1:len(b)-checksumLen]...)
+			b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+		}
+		n.index++
+		return ksRESP(n.m.Apply(&raft.Log{Index: n.index, Term: 1, Type: raft.LogCommand, Data: b}).(*Result).Replies[0])
+	}
+	old1, old2 := apply(formatExpiry), apply(formatExpiry)
+	if !strings.HasPrefix(old1, "*2\r\n:0\r\n") {
+		t.Fatalf("a format 3 script: exp no library found, got %q", old1)
+	}
+	if old1 != old2 {
+		t.Fatalf("a format 3 script: exp math.random to start unseeded every run, as then, got %q then %q", old1, old2)
+	}
+	new1, new2 := apply(FormatVersion), apply(FormatVersion)
+	if !strings.HasPrefix(new1, "*2\r\n:4\r\n") || new1 == new2 {
+		t.Fatalf("a current script: exp the four libraries and a new math.random sequence per entry, got %q then %q", new1, new2)
+	}
+}
+
 func TestCommandsThatReplaceAValueDropItsTTL(t *testing.T) {
 	// Redis's setKey without KEEPTTL: MSET and GETSET write a new value and
 	// its deadline goes; INCR, APPEND and SETRANGE change the value in place

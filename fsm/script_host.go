@@ -37,7 +37,11 @@ type scriptHost struct {
 // keys after each whole command).
 func runScript(c *Ctx, s *lua.Script, keys, argv [][]byte, readOnly bool) resp.Reply {
 	h := &scriptHost{ctx: c, db: c.DBNum, readOnly: readOnly || s.NoWrites(), seed: scriptSeed(c)}
-	return c.State.vms.Run(s, keys, argv, h, lua.DefaultBudget)
+	vms := c.State.vms
+	if c.before(formatV4) {
+		vms = c.State.vmsBeforeLibs
+	}
+	return vms.Run(s, keys, argv, h, lua.DefaultBudget)
 }
 
 // scriptSeed is where a script's math.random starts: a function of the
@@ -48,7 +52,13 @@ func runScript(c *Ctx, s *lua.Script, keys, argv [][]byte, readOnly bool) resp.R
 // the index the node reads at, so reads at one index draw the same
 // numbers and two nodes reading at different indexes may differ — as
 // their data may.
+//
+// An entry older than format 4 was applied by binaries whose math.random
+// always started unseeded: so it does here (0).
 func scriptSeed(c *Ctx) uint64 {
+	if c.before(formatV4) {
+		return 0
+	}
 	pos := uint64(1 << 63) // a read: no place in an entry
 	if !c.readOnly {
 		c.State.entryScripts++

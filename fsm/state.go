@@ -202,6 +202,9 @@ type State struct {
 	// vms are this state's idle Lua machines: a cache, never state
 	// (package lua).
 	vms *lua.Pool
+	// vmsBeforeLibs run the scripts of entries older than format 4, whose
+	// binaries had no cjson, cmsgpack, bit or struct (script_host.go).
+	vmsBeforeLibs *lua.Pool
 	// entryScripts counts the scripts run so far by the entry being
 	// applied (reset by Apply): with the entry's index it seeds each
 	// one's math.random. Never outlives an entry, so it is not state.
@@ -212,7 +215,8 @@ type State struct {
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
 		users:   map[string]*ACLUser{DefaultUserName: defaultUser()},
-		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{}}
+		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{},
+		vmsBeforeLibs: &lua.Pool{WithoutLibraries: true}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
 	}

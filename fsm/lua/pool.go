@@ -14,6 +14,12 @@ import (
 // the state machine's read lock, concurrently, hence the mutex. The zero
 // Pool is empty and ready to use.
 type Pool struct {
+	// WithoutLibraries builds machines without cjson, cmsgpack, bit and
+	// struct, as the binaries before them ran scripts: for the scripts of
+	// log entries those binaries wrote (fsm's entry formats before 4),
+	// which must find the globals missing on replay as they did then.
+	WithoutLibraries bool
+
 	mu   sync.Mutex
 	idle []*machine
 }
@@ -52,7 +58,7 @@ func (p *Pool) get() *machine {
 		return vm
 	}
 	p.mu.Unlock()
-	return newVM()
+	return newVM(!p.WithoutLibraries)
 }
 
 // put takes vm back after a run, unless the run broke it or changed

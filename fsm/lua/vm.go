@@ -62,7 +62,7 @@ type machine struct {
 	broken bool
 }
 
-func newVM() *machine {
+func newVM(libraries bool) *machine {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs: true,
 		// A fixed call stack: gopher-lua's growing one panics instead of
@@ -81,10 +81,12 @@ func newVM() *machine {
 	// cjson.null is Redis's NULL light userdata: one per machine, never
 	// given a metatable, equal to itself only.
 	vm.null = L.NewUserData()
-	vm.globals.RawSetString("cjson", vm.readOnly(vm.cjsonLib(runCjson)))
-	vm.globals.RawSetString("cmsgpack", vm.readOnly(vm.cmsgpackLib()))
-	vm.globals.RawSetString("bit", vm.readOnly(vm.bitLib()))
-	vm.globals.RawSetString("struct", vm.readOnly(vm.structLib()))
+	if libraries {
+		vm.globals.RawSetString("cjson", vm.readOnly(vm.cjsonLib(runCjson)))
+		vm.globals.RawSetString("cmsgpack", vm.readOnly(vm.cmsgpackLib()))
+		vm.globals.RawSetString("bit", vm.readOnly(vm.bitLib()))
+		vm.globals.RawSetString("struct", vm.readOnly(vm.structLib()))
+	}
 	// Reading a global that does not exist is an error (Redis 7).
 	gmt := L.NewTable()
 	gmt.RawSetString("__index", L.NewFunction(missingGlobal))
