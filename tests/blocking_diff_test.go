@@ -589,32 +589,7 @@ func TestBlockingCommandsDifferentialAgainstRedis(t *testing.T) {
 	t.Logf("%d scenarios agree with redis-server, those that block over %d rotations of connections over nodes, in %v (%d skipped)",
 		ran, rotations, blkSince(began), skipped)
 
-	// A seeded random run: the foundation's generator, with blocking
-	// commands mixed in that cannot block for long (small timeouts, bad
-	// ones), over its small colliding key space; then the whole datasets,
-	// scenario keys included, are compared.
-	ops := *flagBlkOps
-	if ops == 0 {
-		ops = scale(200, 2000)
-	}
-	seed := *flagBlkSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("random run: seed %d, %d operations; rerun with: go test ./tests/ -run TestBlockingCommandsDifferentialAgainstRedis -blk.seed %d -blk.ops %d",
-		seed, ops, seed, ops)
-	g := newGen(seed, 0)
-	var addrs []string
-	for _, n := range c.Nodes {
-		addrs = append(addrs, n.ClientAddr)
-	}
-	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP2, func() op {
-		if g.chance(30) {
-			return blkRandomOp(g)
-		}
-		return g.next()
-	})
-	blkEnd(t, c)
+	blkRandomRun(t, rs.Addr, c, resp.RESP2, "TestBlockingCommandsDifferentialAgainstRedis")
 }
 
 // blkRandomTimeouts never block for long: small ones, and bad ones.
@@ -655,6 +630,15 @@ func blkRandomOp(g *gen) op {
 func TestBlockingCommandsDifferentialAgainstRedisRESP3(t *testing.T) {
 	rs := mustStartRedis(t)
 	c := mustStartCluster(t, 3)
+	blkRandomRun(t, rs.Addr, c, resp.RESP3, "TestBlockingCommandsDifferentialAgainstRedisRESP3")
+}
+
+// blkRandomRun is the seeded random run: the foundation's generator, with
+// blocking commands mixed in that cannot block for long (small timeouts,
+// bad ones), over its small colliding key space, every connection in
+// proto; then the whole datasets, scenario keys included, are compared.
+func blkRandomRun(t *testing.T, redisAddr string, c *local.Cluster, proto int, test string) {
+	t.Helper()
 	ops := *flagBlkOps
 	if ops == 0 {
 		ops = scale(200, 2000)
@@ -663,14 +647,14 @@ func TestBlockingCommandsDifferentialAgainstRedisRESP3(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run TestBlockingCommandsDifferentialAgainstRedisRESP3 -blk.seed %d -blk.ops %d",
-		seed, ops, seed, ops)
+	t.Logf("random run: seed %d, %d operations; rerun with: go test ./tests/ -run %s -blk.seed %d -blk.ops %d",
+		seed, ops, test, seed, ops)
 	g := newGen(seed, 0)
 	var addrs []string
 	for _, n := range c.Nodes {
 		addrs = append(addrs, n.ClientAddr)
 	}
-	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP3, func() op {
+	runDiff(t, seed, ops, redisAddr, addrs, proto, func() op {
 		if g.chance(30) {
 			return blkRandomOp(g)
 		}

@@ -49,7 +49,7 @@ const (
 type op struct {
 	args  [][]byte
 	kind  opKind
-	shape byte   // cmpShape: expected reply type ('+', ':', '$', '*')
+	shape byte   // cmpShape: expected reply type ('+', ':', '$', '*', shapeText)
 	want  string // raftlistOnly
 	// Connection state the command changes when Redis answers OK.
 	selectDB int     // SELECT: the database, or -1
@@ -805,11 +805,11 @@ func (g *gen) client() op {
 		return o
 	case 7:
 		o := g.cmd("client", g.name("list"))
-		o.kind, o.shape = cmpShape, '$'
+		o.kind, o.shape = cmpShape, shapeText
 		return o
 	case 8:
 		o := g.cmd("client", g.name("info"))
-		o.kind, o.shape = cmpShape, '$'
+		o.kind, o.shape = cmpShape, shapeText
 		return o
 	case 9:
 		return g.clientRedis72()
@@ -937,7 +937,7 @@ func (g *gen) info() op {
 		args = append(args, []byte(g.pick([]string{"server", "keyspace", "raft", "all", "default", "clients"})))
 	}
 	o := g.cmd("info", args...)
-	o.kind, o.shape = cmpShape, '$'
+	o.kind, o.shape = cmpShape, shapeText
 	return o
 }
 
@@ -1245,3 +1245,7 @@ func (g *gen) object() op {
 	// DEL first: a push onto a string fails, leaving the string's history.
 	return op{pipeline: []op{g.cmd("del", k), write, g.cmd("object", sub, k)}, selectDB: -1}
 }
+
+// shapeText is cmpShape's mark for text Redis sends as a bulk string in
+// RESP2 and as verbatim text in RESP3 (INFO, CLIENT LIST, CLIENT INFO).
+const shapeText = 't'
