@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,10 +264,11 @@ func TestAWipedBootstrapExpectNodeRejoinsItsCluster(t *testing.T) {
 // longer does: its old unit ran the first node with --bootstrap on every
 // start. After a reboot of the whole cluster in which node1's disk was
 // wiped, node1 comes up first and founds a new one-node cluster that
-// acknowledges writes; when its old peers come back (and --join it), one
-// of the two histories is thrown away: in the runs seen here node1's new
-// cluster took them in and overwrote the old data. --bootstrap keeps that
-// meaning for `cluster up` and tests; deployments use --bootstrap-expect.
+// acknowledges writes. Before cluster ids, its old peers came back with
+// --join, were taken into that cluster and had the old data overwritten;
+// now each refuses to join a cluster it was not a member of and stops,
+// its data kept for an operator (issue 16). --bootstrap keeps its meaning
+// for `cluster up` and tests; deployments use --bootstrap-expect.
 func TestAWipedBootstrapNodeFoundsASecondCluster(t *testing.T) {
 	n1, n2, n3 := newProcNode(t, "n1"), newProcNode(t, "n2"), newProcNode(t, "n3")
 	n1.start(t, "--bootstrap")
@@ -297,20 +297,33 @@ func TestAWipedBootstrapNodeFoundsASecondCluster(t *testing.T) {
 	if err := c.RPush(ctx, "split", "brain").Err(); err != nil {
 		t.Fatalf("the second cluster refused a write: %v", err)
 	}
-	n2.start(t, "--join", n1.addr)
-	n3.start(t, "--join", n1.addr)
-	waitRaftInfo(t, n2, "a three-node cluster again", inClusterOf(3))
-	r := redis.NewClient(&redis.Options{Addr: n2.addr})
-	defer r.Close()
-	var seen string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		o, err1 := r.LRange(ctx, "old", 0, -1).Result()
-		s, err2 := r.LRange(ctx, "split", 0, -1).Result()
-		if err1 == nil && err2 == nil && (len(o) == 0 || len(s) == 0) {
-			t.Logf("acknowledged writes lost: old=%v split=%v (n2: %v)", o, s, n2.info())
-			return
-		}
-		seen = fmt.Sprintf("old=%v (%v) split=%v (%v)", o, err1, s, err2)
+	n2.start(t, "--join", n1.addr, "--join-timeout", "20s")
+	select {
+	case <-n2.done:
+		n2.cmd = nil
+	case <-time.After(40 * time.Second):
+		t.Fatalf("n2, of the first cluster, still runs 40s after --join to the second\nlog:\n%s\nn1's INFO raft: %v", n2.log(), n1.info())
 	}
-	t.Fatalf("exp one of the acknowledged writes lost, got %s", seen)
+	if !strings.Contains(n2.log(), "a node never moves between clusters") {
+		t.Errorf("n2's log: exp the reason it stopped, got:\n%s", n2.log())
+	}
+	if m := n1.info(); m["raft_members"] != "1" {
+		t.Fatalf("the second cluster's members after n2's attempt: exp 1, got %q", m["raft_members"])
+	}
+	// n2's data is the first cluster's, untouched: with n3 (both started
+	// on their data, no --join) it is a majority of that cluster, which
+	// elects a leader and still holds the acknowledged write.
+	n2.start(t)
+	n3.start(t)
+	waitRaftInfo(t, n2, "the first cluster's majority with a leader", func(m map[string]string) bool { return m["raft_leader_id"] != "" })
+	var got []string
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got, err = old.LRange(ctx, "old", 0, -1).Result(); err == nil && len(got) > 0 {
+			break
+		}
+	}
+	if len(got) != 1 || got[0] != "data" {
+		t.Fatalf("the first cluster after refusing the second: exp old=[data], got %v (%v)", got, err)
+	}
 }
