@@ -309,6 +309,9 @@ func TestRestartAcceptsTheGapASnapshotInstallLeaves(t *testing.T) {
 		}
 		cfg := damageConfig(dir, LogStoreBolt, trailing)
 		cfg.ID, cfg.RespAddr, cfg.Bootstrap, cfg.RaftAddr = id, "resp-"+id, bootstrap, addrs[id]
+		// Three nodes in one process on two busy cores: 200 ms lost the
+		// lease in CI (as startNode found, node_test.go).
+		cfg.HeartbeatTimeout, cfg.ElectionTimeout = time.Second, time.Second
 		n, err := New(cfg)
 		if err != nil {
 			t.Fatalf("start %s: %v", id, err)
