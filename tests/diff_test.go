@@ -127,32 +127,7 @@ type differ struct {
 }
 
 func TestDifferentialAgainstRedis(t *testing.T) {
-	ops := *flagDiffOps
-	if ops == 0 {
-		ops = scale(2000, 10000)
-	}
-	seed := *flagDiffSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run TestDifferentialAgainstRedis -diff.seed %d -diff.ops %d",
-		seed, ops, seed, ops)
-
-	rs := mustStartRedis(t)
-	c := mustStartCluster(t, 3)
-	var addrs []string
-	for _, n := range c.Nodes {
-		addrs = append(addrs, n.ClientAddr)
-	}
-	g := newGen(seed, scale(4, 12))
-	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP2, g.next)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := c.WaitConverged(ctx); err != nil {
-		t.Fatalf("nodes did not converge after the run: %v", err)
-	}
-	requireEqualDigests(t, ctx, c)
+	diffAgainstRedis(t, "TestDifferentialAgainstRedis", resp.RESP2, scale(2000, 10000), scale(4, 12))
 }
 
 // TestDifferentialAgainstRedisRESP3 is the differential test with every
@@ -161,24 +136,32 @@ func TestDifferentialAgainstRedis(t *testing.T) {
 // maps, sets, verbatim strings, doubles), HELLO switching protocols
 // midway as the generator sends it.
 func TestDifferentialAgainstRedisRESP3(t *testing.T) {
+	diffAgainstRedis(t, "TestDifferentialAgainstRedisRESP3", resp.RESP3, scale(1000, 5000), scale(2, 6))
+}
+
+// diffAgainstRedis runs the seeded random differential test named test in
+// proto (defaultOps operations unless -diff.ops says, bigValues as newGen
+// takes it), then requires the nodes to converge to one digest.
+func diffAgainstRedis(t *testing.T, test string, proto, defaultOps, bigValues int) {
+	t.Helper()
 	ops := *flagDiffOps
 	if ops == 0 {
-		ops = scale(1000, 5000)
+		ops = defaultOps
 	}
 	seed := *flagDiffSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run TestDifferentialAgainstRedisRESP3 -diff.seed %d -diff.ops %d",
-		seed, ops, seed, ops)
+	t.Logf("seed %d, %d operations; rerun with: go test ./tests/ -run %s -diff.seed %d -diff.ops %d",
+		seed, ops, test, seed, ops)
 	rs := mustStartRedis(t)
 	c := mustStartCluster(t, 3)
 	var addrs []string
 	for _, n := range c.Nodes {
 		addrs = append(addrs, n.ClientAddr)
 	}
-	g := newGen(seed, scale(2, 6))
-	runDiff(t, seed, ops, rs.Addr, addrs, resp.RESP3, g.next)
+	g := newGen(seed, bigValues)
+	runDiff(t, seed, ops, rs.Addr, addrs, proto, g.next)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := c.WaitConverged(ctx); err != nil {
