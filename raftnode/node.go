@@ -65,14 +65,26 @@ func (n *Node) nowMs() int64 { return time.Now().Add(n.cfg.ClockOffset).UnixMill
 // included: what TIME answers at its front door.
 func (n *Node) NowMicro() int64 { return time.Now().Add(n.cfg.ClockOffset).UnixMicro() }
 
+// DefaultHeartbeatTimeout and DefaultElectionTimeout are the Raft timings
+// of a node that sets neither. A follower starts an election once the
+// leader has been silent for a heartbeat timeout and a random fraction of
+// half of one (silence.go), so a crashed leader is replaced in well under a
+// second; the leader sends heartbeats every tenth of the timeout on their
+// own connections, answered without waiting for the follower's Raft loop
+// or disk, and pre-vote keeps a follower that was merely stalled from
+// deposing a live leader. hashicorp/raft's own defaults (1 s) took 2-3 s
+// to fail over (docs/BENCHMARKS.md, Failover).
+const (
+	DefaultHeartbeatTimeout = 300 * time.Millisecond
+	DefaultElectionTimeout  = 300 * time.Millisecond
+)
+
 func (c *Config) setDefaults() {
-	// hashicorp/raft's defaults: tighter timeouts fail over faster but
-	// call spurious elections on a loaded two-core machine.
 	if c.HeartbeatTimeout == 0 {
-		c.HeartbeatTimeout = time.Second
+		c.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	if c.ElectionTimeout == 0 {
-		c.ElectionTimeout = time.Second
+		c.ElectionTimeout = DefaultElectionTimeout
 	}
 	if c.SnapshotThreshold == 0 {
 		c.SnapshotThreshold = 8192
@@ -230,6 +242,7 @@ func New(cfg Config) (*Node, error) {
 	// replay) need no nudge. The machine's lock orders this with Apply.
 	n.machine.OnServed(n.noteServed)
 	n.watchLeadership()
+	go n.watchSilence()
 	go n.expireActively()
 	return n, nil
 }

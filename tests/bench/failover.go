@@ -36,16 +36,30 @@ func (s *failoverSeries) quantile(q float64) time.Duration {
 // runFailover measures, for each timeout setting, the time from SIGKILL of
 // the leader to the first write a surviving node acknowledges, and how
 // many elections a stretch of heavy load causes with no failure at all.
+// A setting is a duration (--heartbeat-timeout and --election-timeout both
+// set to it) or "default" (neither flag given); with --compare-binary the
+// compared build's defaults run first, as the "before".
 func runFailover(p *plan, rep *report, bin, dir string) error {
+	type series struct{ name, bin string }
+	var all []series
+	if p.compareBinary != "" {
+		all = append(all, series{"default (compared build)", p.compareBinary})
+	}
 	for _, to := range p.failoverTimeouts {
-		logf("failover: 3-node cluster with --heartbeat-timeout %s --election-timeout %s", to, to)
-		c, err := startCluster(bin, filepath.Join(dir, strings.ReplaceAll(to, ".", "_")),
-			[]string{"--heartbeat-timeout", to, "--election-timeout", to})
+		all = append(all, series{to, bin})
+	}
+	for i, se := range all {
+		var flags []string
+		if !strings.HasPrefix(se.name, "default") {
+			flags = []string{"--heartbeat-timeout", se.name, "--election-timeout", se.name}
+		}
+		logf("failover: 3-node cluster (%s) %s", se.name, strings.Join(flags, " "))
+		c, err := startCluster(se.bin, filepath.Join(dir, fmt.Sprintf("s%d", i)), flags)
 		if err != nil {
 			return err
 		}
 		stop := onExit(c.Stop)
-		s := failoverSeries{timeout: to}
+		s := failoverSeries{timeout: se.name}
 		s.spurious, s.stabilityOp = stability(p, c)
 		for i := 0; i < p.failoverTrials; i++ {
 			d, err := failoverTrial(c)
@@ -55,7 +69,7 @@ func runFailover(p *plan, rep *report, bin, dir string) error {
 				continue
 			}
 			s.trials = append(s.trials, d)
-			logf("failover %s trial %d: %v", to, i+1, d.Round(time.Millisecond))
+			logf("failover %s trial %d: %v", se.name, i+1, d.Round(time.Millisecond))
 		}
 		stop()
 		rep.failovers = append(rep.failovers, s)
@@ -72,10 +86,7 @@ func stability(p *plan, c *local.Cluster) (uint64, string) {
 	if err != nil {
 		return 0, ""
 	}
-	d := 3 * time.Second
-	if p.quick {
-		d = time.Second
-	}
+	d := p.stability
 	before := clusterTerm(c)
 	cl := cell{addr: leader.ClientAddr, op: newOp(words("LPUSH", "bench:stability", element)), clients: 200, pipeline: 16,
 		measure: d}
@@ -117,6 +128,17 @@ func failoverTrial(c *local.Cluster) (time.Duration, error) {
 	first := make(chan time.Time, len(survivors))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// A steady write load on every node, the leader included, while it
+	// dies: the survivors are busy when they must notice.
+	for i := 0; i < failoverLoadClients; i++ {
+		addr := c.Nodes[i%len(c.Nodes)].ClientAddr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			writeSteadily(addr, stop)
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
 	began := time.Now()
 	leader.Kill()
 	for i, addr := range survivors {
@@ -144,6 +166,47 @@ func failoverTrial(c *local.Cluster) (time.Duration, error) {
 		return 0, werr
 	}
 	return took, err
+}
+
+// failoverLoadClients is how many clients write through the cluster during
+// each failover trial.
+const failoverLoadClients = 12
+
+// writeSteadily sends LPUSH to addr, one at a time, until stop, redialling
+// after errors.
+func writeSteadily(addr string, stop <-chan struct{}) {
+	o := newOp(words("LPUSH", "bench:failover-load", element))
+	var cn *rconn
+	defer func() {
+		if cn != nil {
+			cn.close()
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if cn == nil {
+			var err error
+			if cn, err = dial(addr); err != nil {
+				cn = nil
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+		}
+		cn.c.SetDeadline(time.Now().Add(time.Second))
+		_, err := cn.c.Write(o.wire)
+		if err == nil {
+			_, err = cn.skipReply()
+		}
+		if err != nil {
+			cn.close()
+			cn = nil
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // writeUntilAcked sends LPUSH to addr until one is acknowledged, redialling

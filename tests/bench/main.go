@@ -32,7 +32,8 @@ type plan struct {
 	targets          map[string]bool // targets to drive (nil: all)
 	phases           map[string]bool
 	failoverTrials   int
-	failoverTimeouts []string // heartbeat=election timeout per failover series
+	failoverTimeouts []string      // heartbeat=election timeout per failover series
+	stability        time.Duration // heavy load with no fault, counting elections
 	snapshotSizes    []int64
 	memoryElements   int64
 	expiryKeys       int64
@@ -58,7 +59,8 @@ func parseFlags(args []string) (*plan, error) {
 	only := fs.String("workloads", "", "matrix workloads to run, comma-separated (default all)")
 	phases := fs.String("phases", strings.Join(allPhases, ","), "phases to run")
 	trials := fs.Int("failover-trials", 0, "failover trials per timeout setting (default 20, quick 3)")
-	timeouts := fs.String("failover-timeouts", "", "heartbeat/election timeouts to compare (default 1s,300ms; quick 300ms)")
+	stability := fs.Duration("stability-duration", 0, "heavy load (LPUSH 200 clients, pipeline 16) with no fault per failover setting, counting elections (default 20s, quick 1s)")
+	timeouts := fs.String("failover-timeouts", "", "heartbeat/election timeouts to compare, \"default\" for the build's own (default 1s,default; quick default); --compare-binary adds that build's defaults")
 	snaps := fs.String("snapshot-sizes", "", "list sizes snapshotted and restored in a cluster (default 1000000; quick 100000; fsm's BenchmarkSnapshot covers 1M and 10M)")
 	mem := fs.Int64("memory-elements", 0, "elements loaded to measure memory (default 1000000, quick 100000)")
 	blpop := fs.Int("blpop-iterations", 0, "BLPOP hand-offs per target (default 1000, quick 200)")
@@ -98,8 +100,11 @@ func parseFlags(args []string) (*plan, error) {
 	for _, s := range sizes {
 		p.snapshotSizes = append(p.snapshotSizes, int64(s))
 	}
-	p.failoverTimeouts = strings.Split(pick(*timeouts, "1s,300ms", "300ms"), ",")
+	p.failoverTimeouts = strings.Split(pick(*timeouts, "1s,default", "default"), ",")
 	for _, t := range p.failoverTimeouts {
+		if t == "default" {
+			continue
+		}
 		if _, err := time.ParseDuration(t); err != nil {
 			return nil, fmt.Errorf("--failover-timeouts: %w", err)
 		}
@@ -114,6 +119,8 @@ func parseFlags(args []string) (*plan, error) {
 	}
 	def(&p.measure, 800*time.Millisecond, 250*time.Millisecond)
 	def(&p.warmup, 200*time.Millisecond, 100*time.Millisecond)
+	p.stability = *stability
+	def(&p.stability, 20*time.Second, time.Second)
 	defInt := func(v *int, full, quick int) {
 		if *v == 0 {
 			*v = full
