@@ -197,7 +197,13 @@ func New(cfg Config) (*Node, error) {
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
 	rc.ElectionTimeout = cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = cfg.HeartbeatTimeout / 2
+	// A leader that has heard from no quorum for the lease steps down.
+	// Reads never rely on it (each is checked with VerifyLeader or a read
+	// index), so it is as long as raft allows, less the 1 ms watchSilence
+	// takes off the heartbeat timeout for a moment: a leader whose
+	// followers' answers are late under load keeps leading rather than
+	// causing the election it fears (half the heartbeat timeout before).
+	rc.LeaderLeaseTimeout = max(cfg.HeartbeatTimeout*9/10, min(cfg.HeartbeatTimeout, 5*time.Millisecond))
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/raftlist/raftlist/raftnode"
 )
 
 func main() {
@@ -91,6 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (options, string, error) {
 	fs.StringVar(&o.Out, "out", "", "report directory (default jepsen-report-<seed>)")
 	fs.BoolVar(&o.Short, "short", false, "CI's preset: 60s, tight bounds, and every fault kind at least once")
 	fs.StringVar(&o.Binary, "binary", "", "raftlist binary to test (default: build ./cmd/raftlist into the report directory)")
+	var timeout time.Duration
+	fs.DurationVar(&timeout, "raft-timeout", raftnode.DefaultElectionTimeout, "the nodes' --heartbeat-timeout and --election-timeout (default: the server's default)")
 	fs.StringVar(&tags, "tags", "", "build tags for the binary built when --binary is not given (e.g. jepsen_break_follower_local_reads)")
 	if err := fs.Parse(args); err != nil {
 		return o, "", err
@@ -130,6 +134,10 @@ func parseFlags(args []string, stderr io.Writer) (options, string, error) {
 		return o, "", err
 	}
 	o.Timing = defaultTiming(o.Short)
+	if timeout <= 0 {
+		return o, "", fmt.Errorf("--raft-timeout must be positive, not %s", timeout)
+	}
+	o.Timing.election = timeout
 	return o, tags, nil
 }
 

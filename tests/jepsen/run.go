@@ -36,7 +36,7 @@ type options struct {
 type timing struct {
 	quietMin, quietMax time.Duration // between faults
 	holdMin, holdMax   time.Duration // how long a fault lasts
-	election           time.Duration // the nodes' election timeout
+	election           time.Duration // the nodes' election and heartbeat timeouts (--raft-timeout)
 	opTimeout          time.Duration // a client's wait for one reply
 	think              time.Duration // upper bound of a worker's pause between operations
 	settle             time.Duration // waiting for a leader after healing one fault
@@ -53,7 +53,7 @@ func defaultTiming(short bool) timing {
 		return timing{
 			quietMin: 800 * time.Millisecond, quietMax: 1500 * time.Millisecond,
 			holdMin: 3 * time.Second, holdMax: 4 * time.Second,
-			election: time.Second, opTimeout: 3 * time.Second, think: 3 * time.Millisecond,
+			opTimeout: 3 * time.Second, think: 3 * time.Millisecond,
 			settle: 20 * time.Second, converge: 20 * time.Second, drain: 30 * time.Second,
 			opsPerKey: 80, linCheck: 20 * time.Second, linBudget: 60 * time.Second, overrun: 60 * time.Second,
 		}
@@ -61,7 +61,7 @@ func defaultTiming(short bool) timing {
 	return timing{
 		quietMin: 2 * time.Second, quietMax: 6 * time.Second,
 		holdMin: 4 * time.Second, holdMax: 12 * time.Second,
-		election: time.Second, opTimeout: 5 * time.Second, think: 5 * time.Millisecond,
+		opTimeout: 5 * time.Second, think: 5 * time.Millisecond,
 		settle: 30 * time.Second, converge: 120 * time.Second, drain: 60 * time.Second,
 		opsPerKey: 120, linCheck: 60 * time.Second, linBudget: 15 * time.Minute, overrun: 0,
 	}
