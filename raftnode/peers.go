@@ -90,8 +90,9 @@ const (
 
 // ContactBound is how long a member may go without contact before it counts
 // as unreachable: three heartbeat timeouts, that is about thirty missed
-// heartbeats, so a loaded machine does not flap.
-func (n *Node) ContactBound() time.Duration { return 3 * n.cfg.HeartbeatTimeout }
+// heartbeats, and at least 3 s (what three of the old 1 s default made), so
+// a loaded machine does not flap in status, INFO and /readyz.
+func (n *Node) ContactBound() time.Duration { return max(3*n.cfg.HeartbeatTimeout, 3*time.Second) }
 
 // Peers reports every member with this node's view of its link. On the
 // leader each follower is online when it answered within ContactBound; on

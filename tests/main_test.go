@@ -142,7 +142,8 @@ const startTimeout = 60 * time.Second
 // extraArgs added to every node's command line. The cluster is stopped when
 // the test ends; if the test failed, the tail of every node's log is
 // printed first.
-// testTimingArgs give test clusters Raft timeouts twice the default: a
+// testTimingArgs give test clusters Raft timeouts well above the default
+// (300 ms): a
 // two-core CI machine running race-detector tests beside three nodes starves
 // heartbeats, and a leader that steps down turns a differential comparison
 // into a (correct) UNCERTAIN. A test's own flags come later and win.

@@ -151,7 +151,7 @@ Asks the member at --addr for the cluster's members, the leader for when it
 last heard from each, and every member for its own state, and prints them.
 Exits 1, naming the problem on stderr, when there is no leader or a member
 is unreachable (its client port does not answer, or the leader has not heard
-from it for three heartbeat timeouts).`,
+from it for three heartbeat timeouts, and at least 3 s).`,
 }
 
 // topUsage is `raftlist --help`.
