@@ -50,3 +50,4 @@ func TestAStalledFollowerDoesNotDeposeTheLeader(t *testing.T) {
 	}
 	mustConverge(t, c)
 }
+

@@ -17,9 +17,10 @@ func (r *report) extrasText() string {
 	if len(r.failovers) > 0 {
 		b.WriteString("\nfailover: leader SIGKILL -> first acknowledged write\n")
 		for _, s := range r.failovers {
-			fmt.Fprintf(&b, "  timeouts %-6s n=%d p50=%s p90=%s p99=%s max=%s failed=%d; elections under load: %d (%s)\n",
+			fmt.Fprintf(&b, "  timeouts %-6s n=%d p50=%s p90=%s p99=%s max=%s; SIGSTOP n=%d p50=%s p99=%s; failed=%d; elections under load: %d (%s)\n",
 				s.timeout, len(s.trials), fmtDur(s.quantile(0.5)), fmtDur(s.quantile(0.9)), fmtDur(s.quantile(0.99)),
-				fmtDur(s.quantile(1)), len(s.failed), s.spurious, s.stabilityOp)
+				fmtDur(s.quantile(1)), len(s.stalls), fmtDur(quantileOf(s.stalls, 0.5)), fmtDur(quantileOf(s.stalls, 0.99)),
+				len(s.failed), s.spurious, s.stabilityOp)
 		}
 	}
 	if len(r.snapshots) > 0 || len(r.fsmSnapshots) > 0 {
@@ -61,13 +62,18 @@ func (r *report) extrasMarkdown() string {
 		b.WriteString("\n")
 	}
 	if len(r.failovers) > 0 {
-		b.WriteString("### Failover\n\nLeader SIGKILLed; time until a write (LPUSH, sent in a loop to both survivors, " +
-			"250 ms per attempt) is acknowledged. Each setting's cluster also ran a stretch of heavy load with no " +
-			"failure, to count the elections short timeouts cause on this machine.\n\n")
-		b.WriteString("| heartbeat = election timeout | trials | p50 | p90 | p99 | max | failed | elections under load, no failure |\n|---|--:|--:|--:|--:|--:|--:|---|\n")
+		fmt.Fprintf(&b, "### Failover\n\nLeader SIGKILLed while %d clients write (LPUSH, one at a time) through all three nodes; "+
+			"time until a write (LPUSH, sent in a loop to both survivors, 250 ms per attempt) is acknowledged. "+
+			"Then the same with the leader frozen (SIGSTOP, resumed after): its port still accepts connections, "+
+			"as with a dead host or a partition, so followers wait out the heartbeat timeout. "+
+			"\"default\" runs without timeout flags (the compared build's defaults too, with --compare-binary). "+
+			"Each setting's cluster first ran heavy load with no failure, to count the elections (term changes) "+
+			"short timeouts cause on this machine.\n\n", failoverLoadClients)
+		b.WriteString("| heartbeat = election timeout | SIGKILL trials | p50 | p90 | p99 | max | SIGSTOP trials | p50 | p99 | failed | elections under load, no failure |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
 		for _, s := range r.failovers {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %d | %d (%s) |\n", s.timeout, len(s.trials),
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %d | %s | %s | %d | %d (%s) |\n", s.timeout, len(s.trials),
 				fmtDur(s.quantile(0.5)), fmtDur(s.quantile(0.9)), fmtDur(s.quantile(0.99)), fmtDur(s.quantile(1)),
+				len(s.stalls), fmtDur(quantileOf(s.stalls, 0.5)), fmtDur(quantileOf(s.stalls, 0.99)),
 				len(s.failed), s.spurious, s.stabilityOp)
 		}
 		b.WriteString("\n")

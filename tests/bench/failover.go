@@ -17,17 +17,24 @@ type failoverSeries struct {
 	timeout string
 	trials  []time.Duration
 	failed  []string
+	// stalls are the same measurement with the leader frozen (SIGSTOP)
+	// instead of killed: its port still accepts connections, as a dead
+	// host's or a partitioned one's would not refuse them, so the
+	// followers must wait out the heartbeat timeout.
+	stalls []time.Duration
 	// spurious counts elections under load without any failure: the
 	// price of short timeouts on a busy machine.
 	spurious    uint64
 	stabilityOp string
 }
 
-func (s *failoverSeries) quantile(q float64) time.Duration {
-	if len(s.trials) == 0 {
+func (s *failoverSeries) quantile(q float64) time.Duration { return quantileOf(s.trials, q) }
+
+func quantileOf(trials []time.Duration, q float64) time.Duration {
+	if len(trials) == 0 {
 		return 0
 	}
-	t := slices.Clone(s.trials)
+	t := slices.Clone(trials)
 	slices.Sort(t)
 	i := int(q*float64(len(t))+0.999999) - 1
 	return t[max(0, min(len(t)-1, i))]
@@ -61,15 +68,20 @@ func runFailover(p *plan, rep *report, bin, dir string) error {
 		stop := onExit(c.Stop)
 		s := failoverSeries{timeout: se.name}
 		s.spurious, s.stabilityOp = stability(p, c)
-		for i := 0; i < p.failoverTrials; i++ {
-			d, err := failoverTrial(c)
+		for i := 0; i < 2*p.failoverTrials; i++ {
+			stall := i >= p.failoverTrials
+			d, err := failoverTrial(c, stall)
 			if err != nil {
 				s.failed = append(s.failed, err.Error())
 				logf("failover trial %d: %v", i+1, err)
 				continue
 			}
-			s.trials = append(s.trials, d)
-			logf("failover %s trial %d: %v", se.name, i+1, d.Round(time.Millisecond))
+			if stall {
+				s.stalls = append(s.stalls, d)
+			} else {
+				s.trials = append(s.trials, d)
+			}
+			logf("failover %s trial %d (stall %v): %v", se.name, i+1, stall, d.Round(time.Millisecond))
 		}
 		stop()
 		rep.failovers = append(rep.failovers, s)
@@ -102,10 +114,10 @@ func stability(p *plan, c *local.Cluster) (uint64, string) {
 	return clusterTerm(c) - before, desc
 }
 
-// failoverTrial kills the leader and returns the time until a write is
-// acknowledged through either survivor, then restarts the killed node and
-// waits until all three agree again.
-func failoverTrial(c *local.Cluster) (time.Duration, error) {
+// failoverTrial kills (stall: freezes) the leader and returns the time
+// until a write is acknowledged through either survivor, then restarts
+// (resumes) the node and waits until all three agree again.
+func failoverTrial(c *local.Cluster, stall bool) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	leader, err := c.Leader(ctx)
@@ -140,7 +152,11 @@ func failoverTrial(c *local.Cluster) (time.Duration, error) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	began := time.Now()
-	leader.Kill()
+	if stall {
+		leader.Pause()
+	} else {
+		leader.Kill()
+	}
 	for i, addr := range survivors {
 		wg.Add(1)
 		go func() {
@@ -159,7 +175,9 @@ func failoverTrial(c *local.Cluster) (time.Duration, error) {
 	}
 	close(stop)
 	wg.Wait()
-	if rerr := leader.Restart(ctx); rerr != nil {
+	if stall {
+		leader.Resume()
+	} else if rerr := leader.Restart(ctx); rerr != nil {
 		return 0, rerr
 	}
 	if werr := c.WaitConverged(ctx); werr != nil {
