@@ -50,4 +50,3 @@ func TestAStalledFollowerDoesNotDeposeTheLeader(t *testing.T) {
 	}
 	mustConverge(t, c)
 }
-
