@@ -193,45 +193,21 @@ const failoverLoadClients = 12
 // writeSteadily sends LPUSH to addr, one at a time, until stop, redialling
 // after errors.
 func writeSteadily(addr string, stop <-chan struct{}) {
-	o := newOp(words("LPUSH", "bench:failover-load", element))
-	var cn *rconn
-	defer func() {
-		if cn != nil {
-			cn.close()
-		}
-	}()
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		if cn == nil {
-			var err error
-			if cn, err = dial(addr); err != nil {
-				cn = nil
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-		}
-		cn.c.SetDeadline(time.Now().Add(time.Second))
-		_, err := cn.c.Write(o.wire)
-		if err == nil {
-			_, err = cn.skipReply()
-		}
-		if err != nil {
-			cn.close()
-			cn = nil
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	lpushLoop(addr, "bench:failover-load", nil, time.Second, 10*time.Millisecond, false, stop)
 }
 
 // writeUntilAcked sends LPUSH to addr until one is acknowledged, redialling
 // after any error; every attempt has a short deadline so a request lost
 // with the old leader does not hide the new one.
 func writeUntilAcked(addr string, cn *rconn, stop <-chan struct{}) (time.Time, bool) {
-	o := newOp(words("LPUSH", "bench:failover", element))
+	return lpushLoop(addr, "bench:failover", cn, 250*time.Millisecond, 2*time.Millisecond, true, stop)
+}
+
+// lpushLoop sends LPUSH key to addr over cn (dialled when nil, and again
+// after any error, pausing pause), each attempt with its own deadline,
+// until stop or, untilAcked, until one is acknowledged: it returns when.
+func lpushLoop(addr, key string, cn *rconn, deadline, pause time.Duration, untilAcked bool, stop <-chan struct{}) (time.Time, bool) {
+	o := newOp(words("LPUSH", key, element))
 	defer func() {
 		if cn != nil {
 			cn.close()
@@ -247,23 +223,25 @@ func writeUntilAcked(addr string, cn *rconn, stop <-chan struct{}) (time.Time, b
 			var err error
 			if cn, err = dial(addr); err != nil {
 				cn = nil
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(pause)
 				continue
 			}
 		}
-		cn.c.SetDeadline(time.Now().Add(250 * time.Millisecond))
+		cn.c.SetDeadline(time.Now().Add(deadline))
 		_, err := cn.c.Write(o.wire)
 		var kind byte
 		if err == nil {
 			kind, err = cn.skipReply()
 		}
-		if err == nil && kind == ':' {
+		if err == nil && kind == ':' && untilAcked {
 			return time.Now(), true
 		}
 		if err != nil {
 			cn.close()
 			cn = nil
 		}
-		time.Sleep(2 * time.Millisecond)
+		if err != nil || untilAcked {
+			time.Sleep(pause)
+		}
 	}
 }
