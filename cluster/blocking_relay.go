@@ -31,6 +31,11 @@ import (
 // still waits.
 const outcomeWait = 5 * time.Second
 
+// maxRelays bounds the long polls a follower keeps open to the leader (a
+// connection and a goroutine on each side per poll): clients blocked
+// beyond that many are answered by the follower's own apply alone.
+const maxRelays = 64
+
 // outcomeRelay is the leader's side: the waiters followers are asking
 // about, handed their outcome by deliverServed as the leader applies it.
 type outcomeRelay struct {
@@ -120,8 +125,13 @@ func raftOutcome(s *Server, r *request) resp.Reply {
 // until it has one, the leader cannot tell, or stop is called, and hands
 // it to the waiter's slot.
 func (s *Server) relayOutcome(owner string, seq uint64) (stop func()) {
+	if s.relays.Add(1) > maxRelays {
+		s.relays.Add(-1)
+		return func() {}
+	}
 	done := make(chan struct{})
 	go func() {
+		defer s.relays.Add(-1)
 		args := [][]byte{[]byte("raft"), []byte("outcome"), []byte(owner), []byte(strconv.FormatUint(seq, 10))}
 		for {
 			addr := s.node.LeaderAddr()

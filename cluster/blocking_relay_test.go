@@ -50,3 +50,16 @@ func TestOutcomeRelay(t *testing.T) {
 		t.Fatalf("relay still holds %d waiters", len(o.waits))
 	}
 }
+
+// A follower keeps at most maxRelays long polls open to the leader; a
+// client blocked beyond that is left to the follower's own apply, and the
+// count is not changed by the refused relay.
+func TestOutcomeRelaysAreBounded(t *testing.T) {
+	s := &Server{} // no node: a relay that started would dereference it
+	s.relays.Store(maxRelays)
+	stop := s.relayOutcome("owner", 1)
+	stop()
+	if got := s.relays.Load(); got != maxRelays {
+		t.Fatalf("relays in flight: %d, want %d", got, maxRelays)
+	}
+}
