@@ -123,6 +123,7 @@ func (b *blockRegistry) count() int {
 // waiter ends once, and a slot takes one answer, so an outcome heard both
 // ways (applied, then restored before its ACK) answers its client once.
 func (s *Server) deliverServed(served []fsm.Served) {
+	s.relay.deliver(served)
 	owner := s.node.Owner()
 	for _, sv := range served {
 		if sv.Owner == owner {
@@ -149,6 +150,9 @@ func (s *Server) blockingWrite(r *request) resp.Reply {
 		return reply
 	}
 	r.c.blocked.Store(true)
+	if !s.node.IsLeader() && !breakNoOutcomeRelay { // the switch: jepsen_break_* builds only (break.go)
+		defer s.relayOutcome(r.owner, r.seq)()
+	}
 	reply = s.awaitServed(r, slot, blockTimeout(r.args))
 	r.c.blocked.Store(false)
 	if r.c.killed.Load() && string(resp.AppendRESP(nil, reply)) == "*-1\r\n" {

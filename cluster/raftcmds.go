@@ -20,6 +20,7 @@ var raftSubcommands = []subcommand{
 	{"unblock", 5, raftUnblock, resp.Internal},
 	{"purgeowner", 4, raftPurgeOwner, resp.Internal},
 	{"ack", -4, raftAck, resp.Internal},
+	{"outcome", 4, raftOutcome, resp.Internal},
 	{"exec", -7, raftExec, resp.Internal},
 	{"exec3", -7, raftExec, resp.Internal},
 	{"readindex", 2, raftReadIndex, resp.Internal},

@@ -82,6 +82,11 @@ type Server struct {
 	started     time.Time
 
 	blocked blockRegistry
+	// relay hands followers' waiters their outcomes as this node applies
+	// them (RAFT OUTCOME, blocking_relay.go).
+	relay outcomeRelay
+	// relays counts this follower's RAFT OUTCOME polls in flight.
+	relays atomic.Int32
 	// acks queues the seqs of this process's ended waiters for RAFT ACK
 	// (blocking_ack.go).
 	acks *ackQueue

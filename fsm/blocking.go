@@ -177,6 +177,9 @@ func (s *State) removeWaiter(w *waiter) {
 // signalReady queues key for serving if anyone waits on it (Redis's
 // signalKeyAsReady).
 func (s *State) signalReady(db int, key []byte) {
+	if len(s.blk.queues) == 0 { // nobody waits: skip building the key
+		return
+	}
 	dk := dbKey{db, string(key)}
 	if len(s.blk.queues[dk]) == 0 || s.blk.readySet[dk] {
 		return

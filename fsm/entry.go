@@ -259,16 +259,30 @@ func DecodeEntry(data []byte) (*Entry, error) {
 	case KindCommands:
 		n := d.count()
 		e.Cmds = make([]Cmd, 0, n)
+		// The commands of an entry nearly always share one owner (the node
+		// that batched them) and have a few arguments each: one owner
+		// string while it repeats, and the argument lists carved from
+		// shared arrays (each capped, so appending to one copies it),
+		// instead of two allocations per owner and one per argument list.
+		var owner string
+		var slab [][]byte
 		for i := 0; i < n && d.err == nil; i++ {
 			// Check the database number before it becomes an int: a huge
 			// one would turn negative and pass the range check.
 			db := d.uvarint()
-			c := Cmd{DB: int(db), Owner: string(d.bytes()), Seq: d.uvarint()}
+			if raw := d.raw(); i == 0 || string(raw) != owner {
+				owner = string(raw)
+			}
+			c := Cmd{DB: int(db), Owner: owner, Seq: d.uvarint()}
 			nargs := d.count()
-			c.Args = make([][]byte, 0, nargs)
+			if cap(slab)-len(slab) < nargs {
+				slab = make([][]byte, 0, max(nargs, min(nargs*(n-i), len(d.buf))))
+			}
+			c.Args = slab[len(slab) : len(slab) : len(slab)+nargs]
 			for j := 0; j < nargs && d.err == nil; j++ {
 				c.Args = append(c.Args, d.bytes())
 			}
+			slab = slab[:len(slab)+len(c.Args)]
 			if db >= NumDBs || len(c.Args) == 0 {
 				d.fail("bad command")
 			}
@@ -393,13 +407,23 @@ func (d *decoder) count() int {
 }
 
 func (d *decoder) bytes() []byte {
+	raw := d.raw()
+	if raw == nil {
+		return nil
+	}
+	// A copy, so state built from an entry never pins the log's buffer.
+	return append([]byte(nil), raw...)
+}
+
+// raw reads a length-prefixed byte string without copying it: the result
+// aliases the entry's data and must not be kept (copy or convert it).
+func (d *decoder) raw() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.buf)) {
 		d.fail("length exceeds data")
 		return nil
 	}
-	// A copy, so state built from an entry never pins the log's buffer.
-	s := append([]byte(nil), d.buf[:n]...)
+	s := d.buf[:n:n]
 	d.buf = d.buf[n:]
 	return s
 }

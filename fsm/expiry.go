@@ -50,6 +50,20 @@ func (d *DB) expiredAt(k string, now int64) bool {
 	return ok && t <= now
 }
 
+// lookupBytes is lookup for a key still in bytes: a live key is found
+// without converting the key to a string (map indexes by string(key) do
+// not allocate); only an expired one takes lookup's path.
+func (d *DB) lookupBytes(key []byte) Value {
+	v := d.keys[string(key)]
+	if v == nil {
+		return nil
+	}
+	if t, ok := d.expires[string(key)]; !ok || t > d.now() {
+		return v
+	}
+	return d.lookup(string(key))
+}
+
 // lookup returns the value at k, treating an expired key as absent and,
 // outside a read view, deleting it.
 func (d *DB) lookup(k string) Value {

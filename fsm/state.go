@@ -61,7 +61,7 @@ func newDB(st *State, num int) *DB {
 }
 
 // Get returns the value at key, or nil when it is missing or expired.
-func (d *DB) Get(key []byte) Value { return d.lookup(string(key)) }
+func (d *DB) Get(key []byte) Value { return d.lookupBytes(key) }
 
 // Set stores v at key. A live key keeps its time to live (a push or an
 // in-place change is not a new key); storing over an expired one starts
@@ -80,7 +80,7 @@ func (d *DB) Set(key []byte, v Value) {
 // Delete removes key and reports whether it existed. An expired key did
 // not: DEL answers 0 for it, as in Redis, though it is removed too.
 func (d *DB) Delete(key []byte) bool {
-	if d.lookup(string(key)) == nil {
+	if d.lookupBytes(key) == nil {
 		return false
 	}
 	d.remove(string(key))
@@ -138,7 +138,7 @@ func (d *DB) SortedKeys() []string {
 // List returns the list at key; nil when the key is missing, ErrWrongType
 // when it holds something else.
 func (d *DB) List(key []byte) (*List, error) {
-	v := d.lookup(string(key))
+	v := d.lookupBytes(key)
 	if v == nil {
 		return nil, nil
 	}

@@ -45,10 +45,16 @@ func TestSmallRunWritesAReport(t *testing.T) {
 		t.Errorf("no plot next to the report: %v", err)
 	}
 	// LPUSH at 2 clients, pipeline 1: redis, redis-aof, redis-wait2,
-	// raftlist leader, raftlist follower each measured (a number, k or not).
-	row := regexp.MustCompile(`(?m)^\| LPUSH \| 2 \| 1 \|((?: [0-9.]+k? \|){5})`)
+	// redis-wait2-aof, raftlist leader, raftlist follower each measured (a
+	// number, k or not; WAIT timeouts may follow redis-wait2-aof's).
+	row := regexp.MustCompile(`(?m)^\| LPUSH \| 2 \| 1 \|((?: [0-9.]+k?(?: \(\d+ WAIT<2\))? \|){6})`)
 	if !row.MatchString(md) {
-		t.Errorf("no LPUSH 2x1 row with five measured targets in the report:\n%s", md)
+		t.Errorf("no LPUSH 2x1 row with six measured targets in the report:\n%s", md)
+	}
+	// And its CPU per command for each of them.
+	cpuRow := regexp.MustCompile(`(?m)^### CPU µs per command, all nodes[^#]*\| LPUSH \| 2 \| 1 \|((?: [0-9.]+ \|){6})`)
+	if !cpuRow.MatchString(md) {
+		t.Errorf("no CPU per command row for LPUSH 2x1 with six targets")
 	}
 	for _, want := range []string{"| LRANGE 0 99 | 2 | 4 |", "MULTI/EXEC (10 LPUSH)", "### Failover", "### Memory per element", "raftlist node1"} {
 		if !strings.Contains(md, want) {

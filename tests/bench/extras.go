@@ -150,7 +150,7 @@ func (r *report) compareRows(md bool) string {
 		}
 		if b.Len() == 0 {
 			if md {
-				b.WriteString("| workload | clients | pipeline | leader before → after | × | follower before → after | × | leader p50/p99 before → after |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+				b.WriteString("| workload | clients | pipeline | leader before → after | × | follower before → after | × | leader p50/p99 before → after | CPU µs/command (all nodes) leader before → after | follower before → after |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 			} else {
 				b.WriteString("\nthis build vs the compared cluster (ops/s before -> after)\n")
 			}
@@ -169,10 +169,17 @@ func (r *report) compareRows(md bool) string {
 			lat = fmtDur(x.hist.quantile(0.5)) + "/" + fmtDur(x.hist.quantile(0.99)) + " → " +
 				fmtDur(y.hist.quantile(0.5)) + "/" + fmtDur(y.hist.quantile(0.99))
 		}
+		cpu := func(base, cur string) string {
+			if x, y := cpuUS(g.by[base]), cpuUS(g.by[cur]); x != "" && y != "" {
+				return x + " → " + y
+			}
+			return ""
+		}
+		lc, fc := cpu(tBaseLeader, tRLLeader), cpu(tBaseFollower, tRLFollower)
 		if md {
-			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline, l, lx, f, fx, lat)
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline, l, lx, f, fx, lat, lc, fc)
 		} else {
-			fmt.Fprintf(&b, "  %-22s c=%-3d P=%-2d leader %-22s %-7s follower %-22s %-7s %s\n", g.workload, g.clients, g.pipeline, l, lx, f, fx, lat)
+			fmt.Fprintf(&b, "  %-22s c=%-3d P=%-2d leader %-22s %-7s follower %-22s %-7s %s cpu µs/cmd leader %s follower %s\n", g.workload, g.clients, g.pipeline, l, lx, f, fx, lat, lc, fc)
 		}
 	}
 	return b.String()

@@ -25,6 +25,9 @@ import (
 type op struct {
 	wire    []byte // the commands, RESP-encoded
 	replies int    // how many replies they produce
+	// waitLast: the last command is a WAIT for 2 replicas; a reply below 2
+	// (its timeout passed first) is counted in result.waitShort.
+	waitLast bool
 }
 
 func newOp(cmds ...[][]byte) op {
@@ -60,12 +63,14 @@ type cell struct {
 
 // result is what a cell measured.
 type result struct {
-	ops      int64 // ops completed inside the measuring window
-	elapsed  time.Duration
-	errors   int64  // ops whose replies held an error
-	nils     int64  // ops whose last reply was nil (a pop from an empty list)
-	firstErr string // the first error reply or I/O error seen
-	hist     histogram
+	ops     int64 // ops completed inside the measuring window
+	elapsed time.Duration
+	errors  int64 // ops whose replies held an error
+	nils    int64 // ops whose last reply was nil (a pop from an empty list)
+	// waitShort is how many ops' WAIT answered fewer than 2 replicas.
+	waitShort int64
+	firstErr  string // the first error reply or I/O error seen
+	hist      histogram
 	// cpu is the servers' CPU time in the window, gen the load generator's.
 	cpu, gen time.Duration
 	// entries is how many log entries raftlist committed in the window.
@@ -115,7 +120,7 @@ func (c cell) run() (*result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cn.drive(&parts[i], batch, c.op.replies, c.pipeline, begin, from, to)
+			cn.drive(&parts[i], batch, c.op, c.pipeline, begin, from, to)
 		}()
 	}
 	var cpu, gen [2]int64
@@ -146,6 +151,7 @@ func (c cell) run() (*result, error) {
 		total.ops += p.ops
 		total.errors += p.errors
 		total.nils += p.nils
+		total.waitShort += p.waitShort
 		if total.firstErr == "" {
 			total.firstErr = p.firstErr
 		}
@@ -155,7 +161,8 @@ func (c cell) run() (*result, error) {
 }
 
 // drive is one connection's loop.
-func (cn *rconn) drive(res *result, batch []byte, replies, pipeline int, begin, from, to time.Time) {
+func (cn *rconn) drive(res *result, batch []byte, o op, pipeline int, begin, from, to time.Time) {
+	replies := o.replies
 	time.Sleep(time.Until(begin))
 	for {
 		sent := time.Now()
@@ -188,6 +195,9 @@ func (cn *rconn) drive(res *result, batch []byte, replies, pipeline int, begin, 
 			if now.Before(from) || !now.Before(to) {
 				continue
 			}
+			if o.waitLast && kind == ':' && cn.lastInt < 2 {
+				res.waitShort++
+			}
 			switch {
 			case isErr:
 				res.errors++
@@ -217,6 +227,7 @@ type rconn struct {
 	r       *bufio.Reader
 	rd      *resp.Reader
 	lastErr string
+	lastInt int64 // the last integer reply skipReply saw
 }
 
 func dial(addr string) (*rconn, error) {
@@ -246,7 +257,9 @@ func (cn *rconn) skipReply() (byte, error) {
 		kind := line[0]
 		body := line[1 : len(line)-2]
 		switch kind {
-		case '+', ':':
+		case '+':
+		case ':':
+			cn.lastInt, _ = strconv.ParseInt(string(body), 10, 64)
 		case '-':
 			cn.lastErr = string(body)
 		case '$':

@@ -273,7 +273,7 @@ func run(p *plan, args []string) error {
 // runThroughput starts every Redis and the raftlist cluster, then runs the
 // matrix and the script and transaction workloads against all of them.
 func runThroughput(p *plan, rep *report, bin, dir string) error {
-	logf("starting redis-server x5 (plain, aof, primary + 2 replicas)")
+	logf("starting redis-server x8 (plain, aof, primary + 2 replicas, the same with aof)")
 	rs, err := startRedisSet(filepath.Join(dir, "redis"))
 	defer onExit(rs.stop)()
 	if err != nil {

@@ -38,25 +38,38 @@ func (r *report) generated(svgName string) string {
 	fmt.Fprintf(&b, "| load average (1/5/15 min) before | %s |\n| load average after | %s |\n\n", f.loadBefore, f.loadAfter)
 	fmt.Fprintf(&b, "Each cell ran %v after %v of warm-up; targets took turns cell by cell. "+
 		"Elements are 16 bytes. `redis-wait2` is a primary with two replicas, every write followed by `WAIT 2 0` "+
-		"(both counted as one op). Reads are the same on every Redis set-up, so only plain Redis serves them. "+
+		"(both counted as one op); `redis-wait2-aof` the same with `appendfsync always` on all three and `WAIT 2 1000` "+
+		"(a WAIT answering fewer than 2 replicas, its timeout, is counted as `WAIT<2`). Reads are the same on every Redis set-up, so only plain Redis serves them. "+
 		"raftlist leader: clients connect to the leader; follower: clients connect to a follower that forwards "+
 		"to the leader. Raft elections during the throughput phase: %d.\n\n", r.plan.measure, r.plan.warmup, r.elections)
 	if len(r.rows) > 0 {
 		fmt.Fprintf(&b, "![throughput vs clients](%s)\n\n", svgName)
 		b.WriteString("### Throughput (ops/s) and raftlist/Redis ratios\n\n")
-		b.WriteString("| workload | clients | pipeline | redis | redis-aof | redis-wait2 | raftlist leader | raftlist follower | leader/redis | leader/aof | leader/wait2 | follower/aof |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("| workload | clients | pipeline | redis | redis-aof | redis-wait2 | redis-wait2-aof | raftlist leader | raftlist follower | leader/redis | leader/aof | leader/wait2 | leader/wait2-aof | follower/aof |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, g := range r.groups() {
-			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline,
-				ops(g.by[tRedis]), ops(g.by[tRedisAOF]), ops(g.by[tRedisWait]), ops(g.by[tRLLeader]), ops(g.by[tRLFollower]),
-				g.ratio(tRLLeader, tRedis), g.ratio(tRLLeader, tRedisAOF), g.ratio(tRLLeader, tRedisWait), g.ratio(tRLFollower, tRedisAOF))
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline,
+				ops(g.by[tRedis]), ops(g.by[tRedisAOF]), ops(g.by[tRedisWait]), ops(g.by[tRedisWaitAOF]), ops(g.by[tRLLeader]), ops(g.by[tRLFollower]),
+				g.ratio(tRLLeader, tRedis), g.ratio(tRLLeader, tRedisAOF), g.ratio(tRLLeader, tRedisWait), g.ratio(tRLLeader, tRedisWaitAOF), g.ratio(tRLFollower, tRedisAOF))
 		}
 		b.WriteString("\n### Latency p50 / p99 / p999\n\n")
-		b.WriteString("| workload | clients | pipeline | redis | redis-aof | redis-wait2 | raftlist leader | raftlist follower |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		b.WriteString("| workload | clients | pipeline | redis | redis-aof | redis-wait2 | redis-wait2-aof | raftlist leader | raftlist follower |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, g := range r.groups() {
-			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline,
-				lat(g.by[tRedis]), lat(g.by[tRedisAOF]), lat(g.by[tRedisWait]), lat(g.by[tRLLeader]), lat(g.by[tRLFollower]))
+			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %s | %s | %s |\n", g.workload, g.clients, g.pipeline,
+				lat(g.by[tRedis]), lat(g.by[tRedisAOF]), lat(g.by[tRedisWait]), lat(g.by[tRedisWaitAOF]), lat(g.by[tRLLeader]), lat(g.by[tRLFollower]))
+		}
+		cts := r.cpuTargets()
+		b.WriteString("\n### CPU µs per command, all nodes\n\n")
+		b.WriteString("The user+system CPU time of all of a target's server processes (the three raftlist nodes; " +
+			"a Redis primary and its replicas) during the cell, over the commands acknowledged in it.\n\n")
+		b.WriteString("| workload | clients | pipeline | " + strings.Join(cts, " | ") + " |\n|---|--:|--:|" + strings.Repeat("--:|", len(cts)) + "\n")
+		for _, g := range r.groups() {
+			fmt.Fprintf(&b, "| %s | %d | %d |", g.workload, g.clients, g.pipeline)
+			for _, t := range cts {
+				fmt.Fprintf(&b, " %s |", cpuUS(g.by[t]))
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}

@@ -85,6 +85,9 @@ func (r *report) add(rw row) {
 	if res.nils > 0 {
 		extra += fmt.Sprintf(" nil=%d", res.nils)
 	}
+	if res.waitShort > 0 {
+		extra += fmt.Sprintf(" WAIT<2=%d", res.waitShort)
+	}
 	if res.entries > 0 {
 		extra += fmt.Sprintf(" entries %.0f/s (%.1f ops/entry)", float64(res.entries)/res.elapsed.Seconds(), float64(res.ops)/float64(res.entries))
 	}
@@ -185,7 +188,35 @@ func ops(res *result) string {
 	if res.nils > 0 {
 		s += " (" + fmt.Sprint(res.nils) + " nil)"
 	}
+	if res.waitShort > 0 {
+		s += " (" + fmt.Sprint(res.waitShort) + " WAIT<2)"
+	}
 	return s
+}
+
+// cpuUS is the servers' CPU time per op in µs (all processes of the
+// target: three nodes, or a Redis primary and its replicas).
+func cpuUS(res *result) string {
+	if res == nil || res.ops == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", float64(res.cpu.Nanoseconds())/float64(res.ops)/1e3)
+}
+
+// cpuTargets are the targets with a CPU-per-command column: every target
+// that measured a row, in table order, the compared cluster last.
+func (r *report) cpuTargets() []string {
+	seen := map[string]bool{}
+	for _, rw := range r.rows {
+		seen[rw.target] = true
+	}
+	var out []string
+	for _, t := range append(append([]string(nil), targetOrder...), tBaseLeader, tBaseFollower) {
+		if seen[t] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // text is the console summary.
@@ -209,19 +240,31 @@ func (r *report) text() string {
 // latency.
 func (r *report) tablesText(b *strings.Builder) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tclients\tpipe\tredis\tredis-aof\tredis-wait2\trl-leader\trl-follower\trl/redis\trl/aof\trl/wait2\trl-fol/aof\t")
+	fmt.Fprintln(tw, "workload\tclients\tpipe\tredis\tredis-aof\tredis-wait2\twait2-aof\trl-leader\trl-follower\trl/redis\trl/aof\trl/wait2\trl/wait2-aof\trl-fol/aof\t")
 	for _, g := range r.groups() {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.workload, g.clients, g.pipeline,
-			ops(g.by[tRedis]), ops(g.by[tRedisAOF]), ops(g.by[tRedisWait]), ops(g.by[tRLLeader]), ops(g.by[tRLFollower]),
-			g.ratio(tRLLeader, tRedis), g.ratio(tRLLeader, tRedisAOF), g.ratio(tRLLeader, tRedisWait), g.ratio(tRLFollower, tRedisAOF))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.workload, g.clients, g.pipeline,
+			ops(g.by[tRedis]), ops(g.by[tRedisAOF]), ops(g.by[tRedisWait]), ops(g.by[tRedisWaitAOF]), ops(g.by[tRLLeader]), ops(g.by[tRLFollower]),
+			g.ratio(tRLLeader, tRedis), g.ratio(tRLLeader, tRedisAOF), g.ratio(tRLLeader, tRedisWait), g.ratio(tRLLeader, tRedisWaitAOF), g.ratio(tRLFollower, tRedisAOF))
 	}
 	tw.Flush()
 	b.WriteString("\nlatency p50 / p99 / p999\n")
 	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\tclients\tpipe\tredis\tredis-aof\tredis-wait2\trl-leader\trl-follower\t")
+	fmt.Fprintln(tw, "workload\tclients\tpipe\tredis\tredis-aof\tredis-wait2\twait2-aof\trl-leader\trl-follower\t")
 	for _, g := range r.groups() {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", g.workload, g.clients, g.pipeline,
-			lat(g.by[tRedis]), lat(g.by[tRedisAOF]), lat(g.by[tRedisWait]), lat(g.by[tRLLeader]), lat(g.by[tRLFollower]))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.workload, g.clients, g.pipeline,
+			lat(g.by[tRedis]), lat(g.by[tRedisAOF]), lat(g.by[tRedisWait]), lat(g.by[tRedisWaitAOF]), lat(g.by[tRLLeader]), lat(g.by[tRLFollower]))
+	}
+	tw.Flush()
+	cts := r.cpuTargets()
+	b.WriteString("\nCPU µs per command, all nodes of the target\n")
+	tw = tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tclients\tpipe\t"+strings.Join(cts, "\t")+"\t")
+	for _, g := range r.groups() {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t", g.workload, g.clients, g.pipeline)
+		for _, t := range cts {
+			fmt.Fprintf(tw, "%s\t", cpuUS(g.by[t]))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 }

@@ -8,11 +8,12 @@ import (
 )
 
 var targetColors = map[string]string{
-	tRedis:      "#999999",
-	tRedisAOF:   "#d62728",
-	tRedisWait:  "#ff7f0e",
-	tRLLeader:   "#1f77b4",
-	tRLFollower: "#2ca02c",
+	tRedis:        "#999999",
+	tRedisAOF:     "#d62728",
+	tRedisWait:    "#ff7f0e",
+	tRedisWaitAOF: "#8c564b",
+	tRLLeader:     "#1f77b4",
+	tRLFollower:   "#2ca02c",
 }
 
 // svg draws throughput against client count: one panel per matrix

@@ -23,8 +23,9 @@ type target struct {
 	// addr is where the load goes; setup is where setup writes go (the
 	// leader, for raftlist through a follower).
 	addr, setup string
-	// wait makes every write "write; WAIT 2 0" (Redis with replicas).
-	wait bool
+	// wait, if set, follows every write ("write; WAIT 2 0" on Redis with
+	// replicas); its integer reply below 2 counts as a WAIT timeout.
+	wait [][]byte
 	// durable targets are compared with raftlist on writes; reads are the
 	// same on every Redis, so only the plain one serves read workloads.
 	readsToo bool
@@ -39,14 +40,17 @@ type target struct {
 
 // Target names, in the order tables show them.
 const (
-	tRedis      = "redis"
-	tRedisAOF   = "redis-aof"
-	tRedisWait  = "redis-wait2"
-	tRLLeader   = "raftlist-leader"
-	tRLFollower = "raftlist-follower"
+	tRedis     = "redis"
+	tRedisAOF  = "redis-aof"
+	tRedisWait = "redis-wait2"
+	// tRedisWaitAOF is the durability raftlist gives: primary and both
+	// replicas with appendfsync always, every write followed by WAIT 2 1000.
+	tRedisWaitAOF = "redis-wait2-aof"
+	tRLLeader     = "raftlist-leader"
+	tRLFollower   = "raftlist-follower"
 )
 
-var targetOrder = []string{tRedis, tRedisAOF, tRedisWait, tRLLeader, tRLFollower}
+var targetOrder = []string{tRedis, tRedisAOF, tRedisWait, tRedisWaitAOF, tRLLeader, tRLFollower}
 
 // With --compare-binary, a second cluster runs another raftlist build (the
 // code before a change) as these targets, interleaved with the others.
@@ -128,11 +132,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// redisSet is the three Redis set-ups: plain, AOF with fsync always, and a
-// primary with two replicas.
+// redisSet is the four Redis set-ups: plain, AOF with fsync always, a
+// primary with two replicas, and a primary with two replicas all three with
+// AOF and fsync always.
 type redisSet struct {
-	plain, aof, primary *redisProc
-	replicas            []*redisProc
+	plain, aof, primary, aofPrimary *redisProc
+	replicas, aofReplicas           []*redisProc
 }
 
 func startRedisSet(dir string) (*redisSet, error) {
@@ -144,18 +149,36 @@ func startRedisSet(dir string) (*redisSet, error) {
 	if s.aof, err = startRedis(filepath.Join(dir, "aof"), "--appendonly", "yes", "--appendfsync", "always"); err != nil {
 		return s, err
 	}
-	if s.primary, err = startRedis(filepath.Join(dir, "primary"), "--appendonly", "no"); err != nil {
+	if s.primary, s.replicas, err = startReplicated(dir, "", "--appendonly", "no"); err != nil {
 		return s, err
 	}
-	host, port, _ := net.SplitHostPort(s.primary.addr)
-	for i := 1; i <= 2; i++ {
-		r, err := startRedis(filepath.Join(dir, "replica"+strconv.Itoa(i)), "--appendonly", "no", "--replicaof", host, port)
-		if err != nil {
-			return s, err
-		}
-		s.replicas = append(s.replicas, r)
+	if s.aofPrimary, s.aofReplicas, err = startReplicated(dir, "aof-", "--appendonly", "yes", "--appendfsync", "always"); err != nil {
+		return s, err
 	}
-	return s, waitReplicas(s.primary.addr, 2)
+	if err := waitReplicas(s.primary.addr, 2); err != nil {
+		return s, err
+	}
+	return s, waitReplicas(s.aofPrimary.addr, 2)
+}
+
+// startReplicated starts a primary and two replicas of it, all with conf.
+func startReplicated(dir, prefix string, conf ...string) (*redisProc, []*redisProc, error) {
+	primary, err := startRedis(filepath.Join(dir, prefix+"primary"), conf...)
+	if err != nil {
+		return primary, nil, err
+	}
+	host, port, _ := net.SplitHostPort(primary.addr)
+	var replicas []*redisProc
+	for i := 1; i <= 2; i++ {
+		r, err := startRedis(filepath.Join(dir, prefix+"replica"+strconv.Itoa(i)), append(conf, "--replicaof", host, port)...)
+		if r != nil {
+			replicas = append(replicas, r)
+		}
+		if err != nil {
+			return primary, replicas, err
+		}
+	}
+	return primary, replicas, nil
 }
 
 // waitReplicas waits until the primary counts n connected replicas in sync.
@@ -179,7 +202,8 @@ func waitReplicas(addr string, n int) error {
 }
 
 func (s *redisSet) stop() {
-	for _, p := range append([]*redisProc{s.plain, s.aof, s.primary}, s.replicas...) {
+	ps := append([]*redisProc{s.plain, s.aof, s.primary, s.aofPrimary}, s.replicas...)
+	for _, p := range append(ps, s.aofReplicas...) {
 		if p != nil {
 			p.stop()
 		}
@@ -199,8 +223,10 @@ func (s *redisSet) targets() []*target {
 	return []*target{
 		{name: tRedis, addr: s.plain.addr, setup: s.plain.addr, readsToo: true, pids: pids(s.plain)},
 		{name: tRedisAOF, addr: s.aof.addr, setup: s.aof.addr, pids: pids(s.aof)},
-		{name: tRedisWait, addr: s.primary.addr, setup: s.primary.addr, wait: true,
+		{name: tRedisWait, addr: s.primary.addr, setup: s.primary.addr, wait: words("WAIT", "2", "0"),
 			pids: pids(append([]*redisProc{s.primary}, s.replicas...)...)},
+		{name: tRedisWaitAOF, addr: s.aofPrimary.addr, setup: s.aofPrimary.addr, wait: words("WAIT", "2", "1000"),
+			pids: pids(append([]*redisProc{s.aofPrimary}, s.aofReplicas...)...)},
 	}
 }
 

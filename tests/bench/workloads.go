@@ -43,13 +43,13 @@ var matrixWorkloads = []workload{
 	{name: "LMOVE", write: true, cmd: words("LMOVE", keyMove, keyMove, "RIGHT", "LEFT"), key: keyMove, need: func(int64) int64 { return 1000 }},
 }
 
-var waitCmd = words("WAIT", "2", "0")
-
-// opFor is w's timed op on t: the command, then WAIT 2 0 after a write on
-// the replicated Redis.
+// opFor is w's timed op on t: the command, then WAIT after a write on the
+// replicated Redis set-ups.
 func opFor(t *target, write bool, cmds ...[][]byte) op {
-	if t.wait && write {
-		cmds = append(cmds, waitCmd)
+	if t.wait != nil && write {
+		o := newOp(append(cmds, t.wait)...)
+		o.waitLast = true
+		return o
 	}
 	return newOp(cmds...)
 }
