@@ -15,10 +15,11 @@ import (
 const snapshotMagic = "RAFTLIST-SNAP"
 
 // snapshotVersion 2 added recEnded, 3 the log clock (recClock) and key
-// deadlines (recTTL), 4 the ACL users (recUser). Older snapshots read unchanged: they hold no ended
+// deadlines (recTTL), 4 the ACL users (recUser), 5 the function libraries
+// (recLibrary). Older snapshots read unchanged: they hold no ended
 // outcomes and no deadlines (their binaries kept none), and their clock
 // starts at zero, which the next entry moves forward.
-const snapshotVersion = 4
+const snapshotVersion = 5
 
 // oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
 const oldestSnapshotVersion = 1
@@ -48,6 +49,11 @@ const (
 	// build the user from a fresh one. A snapshot without them (older than
 	// version 4) holds only the default user as it starts.
 	recUser byte = 0x30 // name, rules
+	// The function libraries (function_cmds.go), in name order: the code,
+	// then what its loading registered (so a restore never reruns it):
+	// per function its name, whether it has a description, the
+	// description and its flags.
+	recLibrary byte = 0x21 // code, count, (name, hasDesc, desc, flags)...
 	recEnd  byte = 0xff
 )
 
@@ -136,6 +142,12 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	for _, sha := range st.sortedScripts() {
 		b = append(b, recScript)
 		b = appendBytes(b, []byte(st.scripts[sha]))
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	for _, name := range st.sortedLibraries() {
+		b = appendLibrary(b, st.libraries[name])
 		if err := flush(); err != nil {
 			return err
 		}
@@ -232,6 +244,10 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 		case recScript:
 			if body := sr.bytes(); sr.err == nil {
 				st.scripts[ScriptSHA(body)] = string(body)
+			}
+		case recLibrary:
+			if l := sr.library(); sr.err == nil {
+				st.linkLibrary(l)
 			}
 		case recUser:
 			name, rules := sr.bytes(), sr.byteSlices()
