@@ -54,7 +54,7 @@ const (
 	// per function its name, whether it has a description, the
 	// description and its flags.
 	recLibrary byte = 0x21 // code, count, (name, hasDesc, desc, flags)...
-	recEnd  byte = 0xff
+	recEnd     byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a
