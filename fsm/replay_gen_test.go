@@ -534,9 +534,9 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 	"eval_ro":    func(g *replayGen) []string { return g.eval("eval_ro", g.lua.script(true)) },
 	"evalsha":    func(g *replayGen) []string { return g.evalsha("evalsha") },
 	"evalsha_ro": func(g *replayGen) []string { return g.evalsha("evalsha_ro") },
-	"function": func(g *replayGen) []string { return g.function() },
-	"fcall":    func(g *replayGen) []string { return g.keysArgs([]string{"fcall", g.functionName()}) },
-	"fcall_ro": func(g *replayGen) []string { return g.keysArgs([]string{"fcall_ro", g.functionName()}) },
+	"function":   func(g *replayGen) []string { return g.function() },
+	"fcall":      func(g *replayGen) []string { return g.keysArgs([]string{"fcall", g.functionName()}) },
+	"fcall_ro":   func(g *replayGen) []string { return g.keysArgs([]string{"fcall_ro", g.functionName()}) },
 	"script": func(g *replayGen) []string {
 		switch g.r.IntN(10) {
 		case 0, 1, 2:
