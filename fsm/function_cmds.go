@@ -375,6 +375,8 @@ var functionHelp = resp.StatusLines([]string{
 	"    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
 	"      libraries with the new libraries (notice that even on this option there is a chance of failure",
 	"      in case of functions name collision with another library).",
+	"HELP",
+	"    Prints this help.",
 })
 
 // FUNCTION DUMP: every library's code in redis-server 7.0.15's format
