@@ -27,6 +27,9 @@ var routeSamples = map[string][]string{
 	"evalsha":    {"evalsha", "0123456789012345678901234567890123456789", "0"},
 	"evalsha_ro": {"evalsha_ro", "0123456789012345678901234567890123456789", "0"},
 	"script":     {"script", "flush"},
+	"function":   {"function", "flush"},
+	"fcall":      {"fcall", "f", "0"},
+	"fcall_ro":   {"fcall_ro", "f", "0"},
 	"scan":       {"scan", "0"},
 	"object":     {"object", "help"},
 }
