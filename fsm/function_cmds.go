@@ -130,7 +130,7 @@ func (s *State) loadLibrary(c *Ctx, lib *lua.Library, replace bool) error {
 	if _, ok := s.libraries[lib.Name()]; ok && !replace {
 		return resp.Error("ERR Library '" + lib.Name() + "' already exists")
 	}
-	l, err := s.runLibrary(c, lib)
+	l, err := s.runLibrary(c, lib, lua.DefaultBudget)
 	if err != nil {
 		return err
 	}
@@ -145,11 +145,11 @@ func (s *State) loadLibrary(c *Ctx, lib *lua.Library, replace bool) error {
 }
 
 // runLibrary compiles lib and runs its code as FUNCTION LOAD does, charged
-// to the script budget: a library that loops forever stops, at the same
-// instruction on every node.
-func (s *State) runLibrary(c *Ctx, lib *lua.Library) (*library, error) {
+// to budget: a library that loops forever stops, at the same instruction
+// on every node.
+func (s *State) runLibrary(c *Ctx, lib *lua.Library, budget lua.Budget) (*library, error) {
 	h := &scriptHost{ctx: c, db: c.DBNum, readOnly: true}
-	funcs, err := s.vms.LoadLibrary(lib, h, lua.DefaultBudget)
+	funcs, err := s.vms.LoadLibrary(lib, h, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -432,8 +432,15 @@ func functionRestore(args [][]byte) (Exec, error) {
 // read: the libraries load into a context of their own (a name twice is
 // "already exists"), which then replaces the current one (flush) or joins
 // it (append: a library of the same name fails; replace: it is replaced),
-// refusing a function name another library has.
+// refusing a function name another library has. The libraries share one
+// script budget (Redis loads them without a time limit): a payload of many
+// libraries that loop cannot hold every node's apply loop for long.
 func (s *State) restoreLibraries(c *Ctx, libs []*lua.Library, policy string) error {
+	budget := lua.DefaultBudget
+	if n := int64(len(libs)); n > 1 {
+		budget.Instructions /= n
+		budget.Bytes /= n
+	}
 	fresh := make(map[string]*library)
 	freshFuncs := make(map[string]bool)
 	var order []*library
@@ -441,7 +448,7 @@ func (s *State) restoreLibraries(c *Ctx, libs []*lua.Library, policy string) err
 		if _, ok := fresh[lib.Name()]; ok {
 			return resp.Error("ERR Library '" + lib.Name() + "' already exists")
 		}
-		l, err := s.runLibrary(c, lib)
+		l, err := s.runLibrary(c, lib, budget)
 		if err != nil {
 			return err
 		}

@@ -110,3 +110,27 @@ func TestFunctionCommandsAnswerAsRedis(t *testing.T) {
 		t.Fatalf("list after restore of dump:\nexp %q\ngot %q", listed, got)
 	}
 }
+
+// A RESTORE payload of many libraries costs one script budget in all,
+// not one per library (each library that loads under a budget of its own
+// here would not): a payload of many slow libraries cannot hold every
+// node's apply loop for long. Nothing is restored.
+func TestFunctionRestoreOfManyLibrariesSharesOneBudget(t *testing.T) {
+	n := scrNewNode(t)
+	var codes []string
+	for i := 0; i < 64; i++ {
+		name := string(rune('a'+i%26)) + string(rune('a'+i/26))
+		codes = append(codes, "#!lua name=l"+name+"\nfor i = 1, 400000 do end\nredis.register_function('f"+name+"', function() return 1 end)")
+	}
+	if got := scrWire(n.do("function", "load", codes[0])); got != "$3\r\nlaa\r\n" {
+		t.Fatalf("one such library loads alone: got %q", got)
+	}
+	n.do("function", "flush")
+	got := n.do("function", "restore", string(rdb.DumpFunctions(codes)))
+	if exp := resp.Error("ERR Error registering functions: ERR FUNCTION LOAD timeout"); scrWire(got) != scrWire(exp) {
+		t.Fatalf("exp %q, got %q", exp, got)
+	}
+	if got := scrWire(n.do("function", "list")); got != "*0\r\n" {
+		t.Fatalf("exp nothing restored, got %q", got)
+	}
+}
