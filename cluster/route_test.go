@@ -290,3 +290,23 @@ func TestForwardHopIsRoutedAsItsCommand(t *testing.T) {
 		}
 	}
 }
+
+// FUNCTION is one write row, but the subcommands it declares read-only
+// (LIST, DUMP, STATS, ...) are routed as reads: served behind the read
+// barrier on any node, never through the log.
+func TestFunctionReadSubcommandsRouteAsReads(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		args []string
+		want how
+	}{
+		{[]string{"function", "list"}, readBarrier}, {[]string{"FUNCTION", "Dump"}, readBarrier},
+		{[]string{"function", "stats"}, readBarrier}, {[]string{"function", "list", "withcode"}, readBarrier},
+		{[]string{"function", "flush"}, propose}, {[]string{"function", "delete", "x"}, propose},
+		{[]string{"function", "load", "#!lua name=x\nredis.register_function('f', function() end)"}, propose},
+	} {
+		if rt := s.route(&request{c: clusterClient(), args: toArgs(tc.args)}); rt.how != tc.want {
+			t.Errorf("%q: exp route %d, got %d (%s)", tc.args, tc.want, rt.how, rt.err)
+		}
+	}
+}

@@ -13,8 +13,9 @@ import (
 
 // functionCommands are Redis 7's functions, as redis-server 7.0.15 has
 // them. The libraries are replicated state like the script cache: FUNCTION
-// is one write row (every subcommand goes through the log, so LOAD, DELETE,
-// FLUSH and RESTORE are replicated and LIST, DUMP and STATS linearizable);
+// is one write row whose LOAD, DELETE, FLUSH and RESTORE go through the
+// log, and whose LIST, DUMP, STATS, KILL and HELP are routed as reads
+// (ReadSubcommands: linearizable, on any node);
 // FCALL goes through the log like EVAL, FCALL_RO is a read like EVAL_RO.
 var functionCommands = []Command{
 	// FUNCTION LOAD [REPLACE] code | DELETE name | FLUSH [ASYNC|SYNC] |
@@ -22,7 +23,7 @@ var functionCommands = []Command{
 	// [FLUSH|APPEND|REPLACE] | STATS | KILL | HELP
 	{Spec: resp.Spec{Name: "function", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "7.0.0", Summary: "A container for function commands",
-		Container: true}, Prepare: functionCommand},
+		Container: true, ReadSubcommands: []string{"list", "dump", "stats", "kill", "help"}}, Prepare: functionCommand},
 	// FCALL function numkeys [key [key ...]] [arg [arg ...]]
 	{Spec: resp.Spec{Name: "fcall", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Invoke a function",

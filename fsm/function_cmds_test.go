@@ -134,3 +134,20 @@ func TestFunctionRestoreOfManyLibrariesSharesOneBudget(t *testing.T) {
 		t.Fatalf("exp nothing restored, got %q", got)
 	}
 }
+
+// The subcommands FUNCTION routes as reads change nothing on the read
+// path (readonly_flags_test.go checks only rows flagged readonly).
+func TestFunctionReadSubcommandsNeverChangeState(t *testing.T) {
+	n := scrNewNode(t)
+	n.do("function", "load", fnCounterLib)
+	before := n.st.Digest()
+	sp := Lookup([]byte("function")).Spec
+	for _, sub := range sp.ReadSubcommands {
+		for _, args := range [][]string{{"function", sub}, {"function", sub, "withcode"}, {"function", sub, "libraryname", "*"}} {
+			n.st.Read(0, listBytes(args))
+			if got := n.st.Digest(); got != before {
+				t.Fatalf("%q on the read path changed the state", args)
+			}
+		}
+	}
+}

@@ -28,7 +28,7 @@ var routeFlagExceptions = map[string]string{
 	// Function libraries are replicated state like the script cache:
 	// FCALL and every FUNCTION subcommand go through the log.
 	"fcall":    "functions always go through the log, like EVAL",
-	"function": "the libraries are replicated state: one write row",
+	"function": "the libraries are replicated state: one write row (its read subcommands routed as reads)",
 	"fcall_ro": "Redis flags functions by their flags, not the command",
 	// EVAL_RO/EVALSHA_RO are reads in both, but Redis 7.0 does not flag
 	// them readonly either.
