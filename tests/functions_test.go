@@ -1,11 +1,8 @@
 package tests
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/raftlist/raftlist/fsm/resp"
 )
 
 // Redis 7 functions (issue 17): FUNCTION and FCALL answer byte for byte
@@ -56,16 +53,7 @@ func TestFunctionsAnswerAsRedis(t *testing.T) {
 		{"FUNCTION", "FLUSH", "bad"}, {"FUNCTION", "FLUSH", "SYNC", "x"}, {"FUNCTION", "FLUSH", "ASYNC"},
 		{"FUNCTION", "STATS"}, {"DEL", "fk"},
 	}
-	for _, proto := range []int{resp.RESP2, resp.RESP3} {
-		for _, n := range []struct{ name, addr string }{{"leader", leader.ClientAddr}, {"follower", follower.ClientAddr}} {
-			where := fmt.Sprintf("RESP%d through the %s", proto, n.name)
-			ref, got := mustDial(t, rs.Addr), mustDial(t, n.addr)
-			if proto == resp.RESP3 {
-				ref, got = mustHello3(t, rs.Addr), mustHello3(t, n.addr)
-			}
-			sameBytes(t, where, ref, got, cmds...)
-		}
-	}
+	sameBytesEverywhere(t, rs.Addr, leader, follower, cmds...)
 }
 
 // A FUNCTION DUMP of redis-server restores into raftlist, and raftlist's

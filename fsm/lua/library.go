@@ -219,11 +219,8 @@ func asErrorReply(err error) resp.Reply {
 // registered. The load phase of an FCALL (name != "") writes no log lines:
 // Redis writes them once, at FUNCTION LOAD.
 func (p *Pool) withLibrary(l *Library, host Host, budget Budget, name string, then func(*machine, *runState, *libLoad), funcs *[]Function) (err error) {
-	vm := p.get()
-	vm.last = runState{vm: vm, host: host, sha: name, rng: seedState(host.RandomSeed()), quiet: name != ""}
-	run := &vm.last
-	run.budget.reset(budget)
-	vm.run = run
+	vm, run := p.start(host, name, budget)
+	run.quiet = name != ""
 	L := vm.L
 	defer func() {
 		if r := recover(); r != nil {

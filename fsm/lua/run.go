@@ -75,11 +75,7 @@ var _ context.Context = (*runState)(nil)
 // the script's reply. Nothing the run does survives it except through
 // host: the machine goes back to the pool only if its seal still holds.
 func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (reply resp.Reply) {
-	vm := p.get()
-	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: seedState(host.RandomSeed())}
-	run := &vm.last
-	run.budget.reset(budget)
-	vm.run = run
+	vm, run := p.start(host, s.sha, budget)
 	L := vm.L
 	defer func() {
 		if r := recover(); r != nil {
@@ -122,6 +118,17 @@ func (r *runState) result(err error) resp.Reply {
 		return r.errorReply(r.errMsg)
 	}
 	return r.reply(L.Get(-1))
+}
+
+// start takes a machine for a run named name (a script's SHA1, a
+// function's name) with host and budget.
+func (p *Pool) start(host Host, name string, budget Budget) (*machine, *runState) {
+	vm := p.get()
+	vm.last = runState{vm: vm, host: host, sha: name, rng: seedState(host.RandomSeed())}
+	run := &vm.last
+	run.budget.reset(budget)
+	vm.run = run
+	return vm, run
 }
 
 // stringList makes KEYS or ARGV.
