@@ -151,3 +151,23 @@ func TestFunctionReadSubcommandsNeverChangeState(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot holds version 5 only when it holds a library: a binary from
+// before functions (version 4) still reads the others.
+func TestSnapshotWithoutLibrariesIsVersion4(t *testing.T) {
+	n := scrNewNode(t)
+	n.do("rpush", "k", "a")
+	for _, c := range []struct {
+		cmd []string
+		exp byte
+	}{{[]string{"ping"}, 4}, {[]string{"function", "load", fnCounterLib}, 5}, {[]string{"function", "flush"}, 4}} {
+		n.do(c.cmd...)
+		var buf bytes.Buffer
+		if err := WriteSnapshot(&buf, n.st); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.Bytes()[len(snapshotMagic)]; got != c.exp {
+			t.Fatalf("after %q: exp version %d, got %d", c.cmd, c.exp, got)
+		}
+	}
+}

@@ -21,6 +21,17 @@ const snapshotMagic = "RAFTLIST-SNAP"
 // starts at zero, which the next entry moves forward.
 const snapshotVersion = 5
 
+// snapshotVersionNeeded is the oldest version that holds st: a state
+// without function libraries is written as version 4, which a binary from
+// before them reads (a rolling upgrade's old followers take the new
+// leader's snapshots until a library is loaded).
+func (st *State) snapshotVersionNeeded() byte {
+	if len(st.libraries) == 0 {
+		return 4
+	}
+	return snapshotVersion
+}
+
 // oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
 const oldestSnapshotVersion = 1
 
@@ -71,7 +82,7 @@ func WriteSnapshot(w io.Writer, st *State) error {
 		return err
 	}
 	b = append(b, snapshotMagic...)
-	b = append(b, snapshotVersion, recMeta)
+	b = append(b, st.snapshotVersionNeeded(), recMeta)
 	b = binary.AppendUvarint(b, st.term)
 	b = binary.AppendUvarint(b, st.applied)
 	b = append(b, recClock)
