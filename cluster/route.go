@@ -75,7 +75,7 @@ func (s *Server) route(r *request) routing {
 	if _, err := fsm.Validate(r.args); err != nil {
 		return refused(r, errorReply(err))
 	}
-	return routing{how: byFlags(sp, r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
+	return routing{how: byFlags(sp.Routed(r.args), r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
 }
 
 // byFlags is the route of a valid state machine command, from its flags:

@@ -27,6 +27,9 @@ var routeSamples = map[string][]string{
 	"evalsha":    {"evalsha", "0123456789012345678901234567890123456789", "0"},
 	"evalsha_ro": {"evalsha_ro", "0123456789012345678901234567890123456789", "0"},
 	"script":     {"script", "flush"},
+	"function":   {"function", "flush"},
+	"fcall":      {"fcall", "f", "0"},
+	"fcall_ro":   {"fcall_ro", "f", "0"},
 	"scan":       {"scan", "0"},
 	"object":     {"object", "help"},
 }
@@ -284,6 +287,26 @@ func TestForwardHopIsRoutedAsItsCommand(t *testing.T) {
 		wantKind := map[how]runKind{propose: runWrite, readBarrier: runRead}[tc.want]
 		if kind != wantKind || (kind != runAlone && !r.forwarded) {
 			t.Errorf("%q: classify exp kind %d, got %d", tc.args, wantKind, kind)
+		}
+	}
+}
+
+// FUNCTION is one write row, but the subcommands it declares read-only
+// (LIST, DUMP, STATS, ...) are routed as reads: served behind the read
+// barrier on any node, never through the log.
+func TestFunctionReadSubcommandsRouteAsReads(t *testing.T) {
+	s := &Server{}
+	for _, tc := range []struct {
+		args []string
+		want how
+	}{
+		{[]string{"function", "list"}, readBarrier}, {[]string{"FUNCTION", "Dump"}, readBarrier},
+		{[]string{"function", "stats"}, readBarrier}, {[]string{"function", "list", "withcode"}, readBarrier},
+		{[]string{"function", "flush"}, propose}, {[]string{"function", "delete", "x"}, propose},
+		{[]string{"function", "load", "#!lua name=x\nredis.register_function('f', function() end)"}, propose},
+	} {
+		if rt := s.route(&request{c: clusterClient(), args: toArgs(tc.args)}); rt.how != tc.want {
+			t.Errorf("%q: exp route %d, got %d (%s)", tc.args, tc.want, rt.how, rt.err)
 		}
 	}
 }

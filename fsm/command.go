@@ -69,7 +69,7 @@ func (c *Ctx) DB() *DB {
 // commandTable is the one table of state machine commands, grouped by family
 // (one file each) the way Redis groups commands.def.
 var commandTable = buildTable(connectionCommands, listCommands, blockingCommands, keyspaceCommands, stringCommands,
-	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands, dumpCommands,
+	stringCounterCommands, stringRangeCommands, stringMultiCommands, expiryCommands, scriptCommands, functionCommands, dumpCommands,
 	sortCommands, keyspaceCopyCommands, objectCommands)
 
 func buildTable(groups ...[]Command) map[string]*Command {

@@ -62,6 +62,10 @@ func (s *State) Digest() string {
 		empty = false
 		h.Write(appendBytes(append(b[:0], recScript), []byte(sha)))
 	}
+	for _, name := range s.sortedLibraries() {
+		empty = false
+		h.Write(appendLibrary(b[:0], s.libraries[name]))
+	}
 	// The ACL users decide what every node lets clients do. Untouched
 	// (only the default user as it starts) they are left out, so a state
 	// without ACL changes digests as before ACLs existed.

@@ -336,7 +336,7 @@ var commandsSince = []struct {
 	names    []string
 }{
 	{format: formatExpiry, families: [][]Command{expiryCommands, stringCounterCommands, stringRangeCommands, stringMultiCommands}},
-	{format: formatV4, families: [][]Command{dumpCommands, sortCommands, keyspaceCopyCommands, objectCommands},
+	{format: formatV4, families: [][]Command{dumpCommands, sortCommands, keyspaceCopyCommands, objectCommands, functionCommands},
 		names: []string{"time"}},
 }
 

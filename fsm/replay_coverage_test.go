@@ -66,7 +66,7 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	// hold, would check little: one log must reach every way an entry ends.
 	st := NewState()
 	seen := map[string]int{}
-	log := replayGenerate(2, 3000)
+	log := replayGenerate(4, 3000)
 	for i, le := range log.entries {
 		due := replayExpiredHeld(st, max(st.clock, le.e.TimeMs))
 		res := st.Apply(uint64(i+1), le.term, le.e)
@@ -92,6 +92,10 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 			case r == resp.Blocked:
 				seen["a client blocked"]++
 			case le.e.Kind != KindCommands:
+			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "fcall") && !strings.HasPrefix(wire, "-"):
+				seen["an FCALL that ran"]++
+			case strings.EqualFold(string(le.e.Cmds[j].Args[0]), "function") && strings.HasPrefix(wire, "$"):
+				seen["a library loaded"]++
 			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "evalsha") && r != resp.ErrNoScript:
 				seen["an EVALSHA of a cached script"]++
 			case strings.HasPrefix(strings.ToLower(string(le.e.Cmds[j].Args[0])), "eval") && strings.HasPrefix(wire, "-"):
@@ -121,7 +125,8 @@ func TestReplayLogsReachEveryPath(t *testing.T) {
 	for _, path := range []string{"an EXEC aborted by a WATCH", "an EXEC that ran", "a client blocked", "an EVALSHA of a cached script",
 		"a script that failed", "a script that ran to its end", "a wrong arity", "a waiter purged by a new term",
 		"a waiter purged with its owner", "a waiter timed out", "a waiter unblocked with an error", "a waiter served",
-		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted", "a waiter timed out by an expiry entry"} {
+		"a key deleted by active expiry", "an expiry entry that left keys due", "a key a command found expired and deleted", "a waiter timed out by an expiry entry",
+		"an FCALL that ran", "a library loaded"} {
 		if seen[path] == 0 {
 			t.Errorf("%s: exp at least one in a log of 3000 entries, got none", path)
 		}

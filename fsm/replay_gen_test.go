@@ -279,6 +279,7 @@ var replayRunaways = []string{
 var replayCommandWeights = map[string]int{
 	"flushall": 1, "flushdb": 1, "script": 6, "swapdb": 3,
 	"eval": 60, "evalsha": 15, "eval_ro": 15, "evalsha_ro": 8,
+	"function": 12, "fcall": 25, "fcall_ro": 8,
 	// Enough deadlines that active expiry finds several keys due at once.
 	"pexpire": 30, "psetex": 25, "pexpireat": 15,
 }
@@ -533,6 +534,9 @@ var replayCommandGens = map[string]func(g *replayGen) []string{
 	"eval_ro":    func(g *replayGen) []string { return g.eval("eval_ro", g.lua.script(true)) },
 	"evalsha":    func(g *replayGen) []string { return g.evalsha("evalsha") },
 	"evalsha_ro": func(g *replayGen) []string { return g.evalsha("evalsha_ro") },
+	"function":   func(g *replayGen) []string { return g.function() },
+	"fcall":      func(g *replayGen) []string { return g.keysArgs([]string{"fcall", g.functionName()}) },
+	"fcall_ro":   func(g *replayGen) []string { return g.keysArgs([]string{"fcall_ro", g.functionName()}) },
 	"script": func(g *replayGen) []string {
 		switch g.r.IntN(10) {
 		case 0, 1, 2:
@@ -786,4 +790,83 @@ func (g *replayGen) sortArgs(name string, store bool) []string {
 		args = append(args, "store", g.key())
 	}
 	return args
+}
+
+// replayHostileLibraries try to keep state between FCALLs (an upvalue,
+// a table an upvalue holds, the globals, the string metatable, the
+// load-time redis table) or never finish loading: every node, warm or
+// cold, restored or not, must answer each call the same (NAME is the
+// function's name).
+var replayHostileLibraries = []string{
+	"local n = 0 redis.register_function('NAME', function(keys, args) n = n + 1 redis.call('set', keys[1], n) return n end)",
+	"local t = {} redis.register_function('NAME', function(keys, args) t[#t+1] = args[1] or 'x' return {#t, t[1]} end)",
+	"local r = redis redis.register_function('NAME', function(keys) pcall(function() getmetatable('').__index.x = 1 end) pcall(function() rawset(_G, 'y', 1) end) pcall(r.register_function, 'z', function() end) return redis.call('rpush', keys[1], tostring(rawget(_G, 'y')), tostring(('').x)) end)",
+	"redis.register_function('NAME', function(keys) return math.random(1000) end)",
+	"local s = '' redis.register_function{function_name='NAME', callback=function(keys) s = s .. 'x' return s end, flags={'no-writes'}}",
+	"while true do end",
+}
+
+// replayLibNames and replayFuncNames are few, so libraries replace each
+// other and their functions collide.
+var (
+	replayLibNames  = []string{"la", "lb", "lc"}
+	replayFuncNames = []string{"fa", "fb", "fc", "fd", "FA"}
+)
+
+func (g *replayGen) functionName() string {
+	if g.chance(0.05) {
+		return "nosuch"
+	}
+	return g.pick(replayFuncNames)
+}
+
+// library is a FUNCTION LOAD code: a generated script as a function
+// (KEYS and ARGV its parameters), or a hostile one.
+func (g *replayGen) library() string {
+	head := "#!lua name=" + g.pick(replayLibNames) + "\n"
+	if g.chance(0.25) {
+		return head + strings.ReplaceAll(g.pick(replayHostileLibraries), "NAME", g.functionName())
+	}
+	ro := g.chance(0.3)
+	body := g.lua.script(ro)
+	if strings.HasPrefix(body, "#!") {
+		body = body[strings.IndexByte(body, '\n')+1:]
+	}
+	flags := ""
+	if ro {
+		flags = ", flags={'no-writes'}"
+	}
+	out := head
+	for i := g.r.IntN(2); i >= 0; i-- {
+		out += "redis.register_function{function_name='" + g.functionName() + "', callback=function(KEYS, ARGV)\n" + body + "end" + flags + "}\n"
+	}
+	return out
+}
+
+// function is a FUNCTION subcommand, good or bad.
+func (g *replayGen) function() []string {
+	switch g.r.IntN(12) {
+	case 0, 1, 2, 3:
+		args := []string{"function", "load"}
+		if g.chance(0.5) {
+			args = append(args, "REPLACE")
+		}
+		return append(args, g.library())
+	case 4:
+		return []string{"function", "delete", g.pick(replayLibNames)}
+	case 5:
+		return append([]string{"function", "flush"}, g.pick([]string{"", "ASYNC", "SYNC", "x"}))[:3-g.r.IntN(2)]
+	case 6:
+		return []string{"function", "list", "libraryname", g.pick([]string{"l*", "la", "*b*"}), "withcode"}[:2+g.r.IntN(4)]
+	case 7:
+		return []string{"function", g.pick([]string{"dump", "stats", "kill", "help", "nosuch"})}
+	case 8:
+		codes := []string{g.library()}
+		if g.chance(0.3) {
+			codes = append(codes, g.library())
+		}
+		return append([]string{"function", "restore", string(rdb.DumpFunctions(codes))}, g.pick([]string{"", "FLUSH", "APPEND", "REPLACE"}))[:3+g.r.IntN(2)]
+	default:
+		return []string{"function", "load", g.pick([]string{"#!lua name=la\nreturn 1 +", "#!lua\n", "#!lua name=lb\nredis.register_function('fa', function() return 1 end)", "return 1"})}
+	}
 }

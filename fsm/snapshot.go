@@ -15,10 +15,22 @@ import (
 const snapshotMagic = "RAFTLIST-SNAP"
 
 // snapshotVersion 2 added recEnded, 3 the log clock (recClock) and key
-// deadlines (recTTL), 4 the ACL users (recUser). Older snapshots read unchanged: they hold no ended
+// deadlines (recTTL), 4 the ACL users (recUser), 5 the function libraries
+// (recLibrary). Older snapshots read unchanged: they hold no ended
 // outcomes and no deadlines (their binaries kept none), and their clock
 // starts at zero, which the next entry moves forward.
-const snapshotVersion = 4
+const snapshotVersion = 5
+
+// snapshotVersionNeeded is the oldest version that holds st: a state
+// without function libraries is written as version 4, which a binary from
+// before them reads (a rolling upgrade's old followers take the new
+// leader's snapshots until a library is loaded).
+func (st *State) snapshotVersionNeeded() byte {
+	if len(st.libraries) == 0 {
+		return 4
+	}
+	return snapshotVersion
+}
 
 // oldestSnapshotVersion is the oldest version ReadSnapshot still reads.
 const oldestSnapshotVersion = 1
@@ -48,7 +60,12 @@ const (
 	// build the user from a fresh one. A snapshot without them (older than
 	// version 4) holds only the default user as it starts.
 	recUser byte = 0x30 // name, rules
-	recEnd  byte = 0xff
+	// The function libraries (function_cmds.go), in name order: the code,
+	// then what its loading registered (so a restore never reruns it):
+	// per function its name, whether it has a description, the
+	// description and its flags.
+	recLibrary byte = 0x21 // code, count, (name, hasDesc, desc, flags)...
+	recEnd     byte = 0xff
 )
 
 // maxSnapshotString bounds any single length read from a snapshot so a
@@ -65,7 +82,7 @@ func WriteSnapshot(w io.Writer, st *State) error {
 		return err
 	}
 	b = append(b, snapshotMagic...)
-	b = append(b, snapshotVersion, recMeta)
+	b = append(b, st.snapshotVersionNeeded(), recMeta)
 	b = binary.AppendUvarint(b, st.term)
 	b = binary.AppendUvarint(b, st.applied)
 	b = append(b, recClock)
@@ -136,6 +153,12 @@ func WriteSnapshot(w io.Writer, st *State) error {
 	for _, sha := range st.sortedScripts() {
 		b = append(b, recScript)
 		b = appendBytes(b, []byte(st.scripts[sha]))
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	for _, name := range st.sortedLibraries() {
+		b = appendLibrary(b, st.libraries[name])
 		if err := flush(); err != nil {
 			return err
 		}
@@ -232,6 +255,10 @@ func ReadSnapshot(r io.Reader) (*State, error) {
 		case recScript:
 			if body := sr.bytes(); sr.err == nil {
 				st.scripts[ScriptSHA(body)] = string(body)
+			}
+		case recLibrary:
+			if l := sr.library(); sr.err == nil {
+				st.linkLibrary(l)
 			}
 		case recUser:
 			name, rules := sr.bytes(), sr.byteSlices()

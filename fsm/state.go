@@ -196,6 +196,10 @@ type State struct {
 	users map[string]*ACLUser
 	// scripts is the script cache: SHA1 (lowercase hex) to body.
 	scripts map[string]string
+	// libraries are the function libraries (function_cmds.go) by name;
+	// functions maps each function's lowercased name to its library's.
+	libraries map[string]*library
+	functions map[string]string
 	// scriptLog holds redis.log lines for the node to take; not
 	// replicated state (script_log.go).
 	scriptLog *scriptLogBuffer
@@ -215,7 +219,8 @@ type State struct {
 func NewState() *State {
 	s := &State{nodes: make(map[string]string), blk: newBlocking(), ver: newVersions(),
 		users:   map[string]*ACLUser{DefaultUserName: defaultUser()},
-		scripts: make(map[string]string), scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{},
+		scripts: make(map[string]string), libraries: make(map[string]*library), functions: make(map[string]string),
+		scriptLog: &scriptLogBuffer{}, vms: &lua.Pool{},
 		vmsBeforeLibs: &lua.Pool{WithoutLibraries: true}}
 	for i := range s.dbs {
 		s.dbs[i] = newDB(s, i)
@@ -258,6 +263,9 @@ func (s *State) Clone() *State {
 	s.cloneVersions(c)
 	for sha, body := range s.scripts {
 		c.scripts[sha] = body
+	}
+	for _, l := range s.libraries {
+		c.linkLibrary(l) // libraries are never modified, only replaced
 	}
 	for name, u := range s.users {
 		c.users[name] = u.Clone()

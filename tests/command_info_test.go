@@ -25,14 +25,16 @@ var infoCompareExceptions = map[string]struct {
 	fields []int // 2 flags, 6 ACL categories, 7 tips, 8 key specs
 	why    string
 }{
-	"eval":    {[]int{2, 6}, "scripts always go through the log: flagged write (command_routes_test.go)"},
-	"evalsha": {[]int{2, 6}, "scripts always go through the log: flagged write"},
-	"script":  {[]int{2, 6}, "the script cache is replicated state: SCRIPT is one write row, not a container of subcommand rows"},
-	"get":     {[]int{8}, "string rows are another family's: their key flags (RO access) are not declared yet; GETKEYS positions are still compared"},
-	"set":     {[]int{8}, "string rows are another family's: SET's key flags vary with GET (variable_flags); GETKEYS positions are still compared"},
-	"client":  {[]int{2, 6, 7}, "CLIENT's subcommand rows are another helper's; their names and arities are compared"},
-	"config":  {[]int{2, 6, 7}, "CONFIG's subcommand rows do not declare Redis's admin flags yet; names and arities are compared"},
-	"memory":  {[]int{9}, "MEMORY's subcommands are not declared as rows (Redis knows ones raftlist lacks)"},
+	"eval":     {[]int{2, 6}, "scripts always go through the log: flagged write (command_routes_test.go)"},
+	"evalsha":  {[]int{2, 6}, "scripts always go through the log: flagged write"},
+	"script":   {[]int{2, 6}, "the script cache is replicated state: SCRIPT is one write row, not a container of subcommand rows"},
+	"fcall":    {[]int{2, 6}, "functions always go through the log, like EVAL: flagged write"},
+	"function": {[]int{2, 6}, "the function libraries are replicated state: FUNCTION is one write row, not a container of subcommand rows"},
+	"get":      {[]int{8}, "string rows are another family's: their key flags (RO access) are not declared yet; GETKEYS positions are still compared"},
+	"set":      {[]int{8}, "string rows are another family's: SET's key flags vary with GET (variable_flags); GETKEYS positions are still compared"},
+	"client":   {[]int{2, 6, 7}, "CLIENT's subcommand rows are another helper's; their names and arities are compared"},
+	"config":   {[]int{2, 6, 7}, "CONFIG's subcommand rows do not declare Redis's admin flags yet; names and arities are compared"},
+	"memory":   {[]int{9}, "MEMORY's subcommands are not declared as rows (Redis knows ones raftlist lacks)"},
 	// Subcommand rows (cluster/subcommand.go) have no tips field yet:
 	// they are positional literals in several files.
 	"command|list": {[]int{7}, "subcommand rows declare no tips"},

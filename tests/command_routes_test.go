@@ -25,6 +25,11 @@ var routeFlagExceptions = map[string]string{
 	"eval":    "scripts always go through the log",
 	"evalsha": "scripts always go through the log",
 	"script":  "the script cache is replicated state",
+	// Function libraries are replicated state like the script cache:
+	// FCALL and every FUNCTION subcommand go through the log.
+	"fcall":    "functions always go through the log, like EVAL",
+	"function": "the libraries are replicated state: one write row (its read subcommands routed as reads)",
+	"fcall_ro": "Redis flags functions by their flags, not the command",
 	// EVAL_RO/EVALSHA_RO are reads in both, but Redis 7.0 does not flag
 	// them readonly either.
 	"eval_ro":    "Redis flags scripts by their shebang",
@@ -37,11 +42,12 @@ var routeFlagExceptions = map[string]string{
 // multiArgs are arguments that make a command valid at queue time in both
 // servers (containers need a subcommand both know).
 var multiArgs = map[string][]string{
-	"client":  {"CLIENT", "ID"},
-	"command": {"COMMAND", "COUNT"},
-	"config":  {"CONFIG", "HELP"},
-	"memory":  {"MEMORY", "PURGE"},
-	"script":  {"SCRIPT", "FLUSH"},
+	"client":   {"CLIENT", "ID"},
+	"command":  {"COMMAND", "COUNT"},
+	"config":   {"CONFIG", "HELP"},
+	"memory":   {"MEMORY", "PURGE"},
+	"script":   {"SCRIPT", "FLUSH"},
+	"function": {"FUNCTION", "FLUSH"},
 }
 
 // multiSkip are commands not sent inside MULTI, with why.

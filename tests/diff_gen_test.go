@@ -301,6 +301,10 @@ func genEntries() []genEntry {
 		{6, func(g *gen) op { return g.command() }},
 		{2, func(g *gen) op { return g.debug() }},
 		{2, func(g *gen) op { return g.configGet() }},
+		// Functions: two one-function libraries (FUNCTION LIST and DUMP of
+		// several libraries follow Redis's hash order).
+		{4, func(g *gen) op { return g.functionOp() }},
+		{8, func(g *gen) op { return g.fcall() }},
 		// Scripts whose replies differ between the protocols.
 		{6, func(g *gen) op { return g.protoScript() }},
 		// A blocking pop that pops at once or times out (a null).
@@ -1070,6 +1074,40 @@ var protoScripts = []string{
 	"redis.setresp(3); return redis.call('lpop', KEYS[1], 2) == nil", "return type(redis.call('lpop', KEYS[1], 2))",
 	"redis.setresp(3); return redis.call('lrange', KEYS[1], 0, -1)", "redis.setresp(3); return redis.call('mget', KEYS[1], 'nosuchkey')",
 	"redis.setresp(4)", "return {verbatim_string={string='hi'}}", "return {double='3.5'}",
+}
+
+// diffLibraries are the libraries the generator loads, one function
+// each, without state (raftlist runs a library afresh at every FCALL).
+var diffLibraries = []string{
+	"#!lua name=diffw\nredis.register_function('dpush', function(keys, args) return redis.call('rpush', keys[1], unpack(args)) end)",
+	"#!lua name=diffr\nredis.register_function{function_name='drange', callback=function(keys, args) return redis.call('lrange', keys[1], 0, -1) end, flags={'no-writes'}, description='range'}",
+}
+
+func (g *gen) functionOp() op {
+	lib := []string{"diffw", "diffr", "nosuch"}
+	switch g.r.IntN(6) {
+	case 0, 1:
+		args := [][]byte{g.name("load")}
+		if g.chance(50) {
+			args = append(args, g.name("replace"))
+		}
+		return g.cmd("function", append(args, []byte(g.pick(diffLibraries)))...)
+	case 2:
+		return g.cmd("function", g.name("delete"), []byte(g.pick(lib)))
+	case 3:
+		return g.cmd("function", g.name("list"), g.name("libraryname"), []byte(g.pick(lib)), g.name("withcode"))
+	case 4:
+		return g.cmd("function", g.name("stats"))
+	}
+	return g.cmd("function", g.name("flush"))
+}
+
+func (g *gen) fcall() op {
+	name := g.pick([]string{"fcall", "fcall_ro"})
+	if g.chance(50) {
+		return g.cmd(name, []byte(g.pick([]string{"dpush", "DPUSH", "nosuch"})), []byte("1"), g.key(), g.value())
+	}
+	return g.cmd(name, []byte(g.pick([]string{"drange", "Drange"})), []byte("1"), g.key())
 }
 
 func (g *gen) protoScript() op {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/raftlist/raftlist/cluster/local"
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
@@ -74,12 +75,20 @@ func TestRESP3TransactionsAndScriptsAnswerAsRedis(t *testing.T) {
 		{"ACL", "DELUSER", "r3u"},
 		{"DEL", "k", "w", "d"},
 	}
+	sameBytesEverywhere(t, rs.Addr, leader, follower, cmds...)
+}
+
+// sameBytesEverywhere runs cmds on redis-server at redisAddr and on the
+// leader and a follower, in RESP2 and in RESP3, each reply compared byte
+// for byte.
+func sameBytesEverywhere(t *testing.T, redisAddr string, leader, follower *local.Node, cmds ...[]string) {
+	t.Helper()
 	for _, proto := range []int{resp.RESP2, resp.RESP3} {
 		for _, n := range []struct{ name, addr string }{{"leader", leader.ClientAddr}, {"follower", follower.ClientAddr}} {
 			where := fmt.Sprintf("RESP%d through the %s", proto, n.name)
-			ref, got := mustDial(t, rs.Addr), mustDial(t, n.addr)
+			ref, got := mustDial(t, redisAddr), mustDial(t, n.addr)
 			if proto == resp.RESP3 {
-				ref, got = mustHello3(t, rs.Addr), mustHello3(t, n.addr)
+				ref, got = mustHello3(t, redisAddr), mustHello3(t, n.addr)
 			}
 			sameBytes(t, where, ref, got, cmds...)
 		}

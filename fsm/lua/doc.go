@@ -7,8 +7,12 @@
 // byte budget, the conversion of replies
 // both ways, and a Pool of machines to run on.
 //
-// Its one entry point is Pool.Run: run this Script with these KEYS and
-// ARGV, against this Host, within this Budget, and get the reply. The
+// Its entry point is Pool.Run: run this Script with these KEYS and
+// ARGV, against this Host, within this Budget, and get the reply. Redis 7
+// function libraries have two more (library.go): Pool.LoadLibrary runs a
+// library's code as FUNCTION LOAD does and returns what it registered,
+// and Pool.CallFunction (FCALL) runs the library's code afresh and then
+// the callback, so a callback keeps nothing between calls. The
 // Host is the state machine as a script sees it (redis.call and
 // redis.pcall, redis.acl_check_cmd, redis.log); whether a command may
 // write, which database it uses and what it does are the host's to

@@ -331,6 +331,8 @@ func (r *runState) log(L *lua.LState) int {
 		}
 	}
 	r.budget.charge(L, 1+int64(b.Len())/64, int64(b.Len()))
-	r.host.Log(int(level), b.String())
+	if !r.quiet {
+		r.host.Log(int(level), b.String())
+	}
 	return 0
 }

@@ -28,6 +28,11 @@ type runState struct {
 	resp3  bool
 	budget meter
 	rng    uint64
+	// lib collects what redis.register_function registers while a
+	// library's code loads (library.go); nil otherwise.
+	lib *libLoad
+	// quiet drops redis.log lines: FCALL's rerun of a library's code.
+	quiet bool
 	// cjson is the shared cjson table's settings for this run, made on
 	// first use.
 	cjson *cjsonCfg
@@ -70,11 +75,7 @@ var _ context.Context = (*runState)(nil)
 // the script's reply. Nothing the run does survives it except through
 // host: the machine goes back to the pool only if its seal still holds.
 func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (reply resp.Reply) {
-	vm := p.get()
-	vm.last = runState{vm: vm, host: host, sha: s.sha, rng: seedState(host.RandomSeed())}
-	run := &vm.last
-	run.budget.reset(budget)
-	vm.run = run
+	vm, run := p.start(host, s.sha, budget)
 	L := vm.L
 	defer func() {
 		if r := recover(); r != nil {
@@ -95,21 +96,39 @@ func (p *Pool) Run(s *Script, keys, argv [][]byte, host Host, budget Budget) (re
 	L.Push(fn)
 	err := L.PCall(0, 1, vm.errHandler)
 	L.RemoveContext()
-	run.budget.settle()
+	return run.result(err)
+}
+
+// result is the reply of a run whose protected call returned err, its
+// value on the top of the stack.
+func (r *runState) result(err error) resp.Reply {
+	vm, L := r.vm, r.vm.L
+	r.budget.settle()
 	if aerr, ok := err.(*lua.ApiError); ok && aerr.Type == lua.ApiErrorPanic {
 		vm.broken = true // a Go panic inside gopher-lua: do not reuse the state
 	}
 	switch {
-	case run.budget.stop != nil:
-		return run.errorReply("ERR " + run.budget.stop.Error())
-	case err != nil && run.errMsg == "":
+	case r.budget.stop != nil:
+		return r.errorReply("ERR " + r.budget.stop.Error())
+	case err != nil && r.errMsg == "":
 		// The handler could not run (the call stack was full): take the
 		// position from the message, as the handler would have found it.
-		return run.errorReply(run.unhandled(err))
+		return r.errorReply(r.unhandled(err))
 	case err != nil:
-		return run.errorReply(run.errMsg)
+		return r.errorReply(r.errMsg)
 	}
-	return run.reply(L.Get(-1))
+	return r.reply(L.Get(-1))
+}
+
+// start takes a machine for a run named name (a script's SHA1, a
+// function's name) with host and budget.
+func (p *Pool) start(host Host, name string, budget Budget) (*machine, *runState) {
+	vm := p.get()
+	vm.last = runState{vm: vm, host: host, sha: name, rng: seedState(host.RandomSeed())}
+	run := &vm.last
+	run.budget.reset(budget)
+	vm.run = run
+	return vm, run
 }
 
 // stringList makes KEYS or ARGV.
@@ -152,8 +171,8 @@ func (vm *machine) handleError(L *lua.LState) int {
 // sourceName is the source Redis shows for a chunk: "@user_script", or
 // the text loadstring compiled.
 func (r *runState) sourceName(chunkID string) string {
-	if chunkID == chunkName {
-		return "@" + chunkName
+	if chunkID == chunkName || chunkID == libChunkName {
+		return "@" + chunkID
 	}
 	if src, ok := r.chunks[chunkID]; ok {
 		return src

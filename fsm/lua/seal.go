@@ -59,7 +59,7 @@ func (vm *machine) sealShared() sealRec {
 	strMeta := vm.L.GetMetatable(lua.LString(""))
 	seal := sealRec{realViews: len(vm.real), strMeta: strMeta}
 	seen := make(map[*lua.LTable]bool)
-	queue := []lua.LValue{vm.code, vm.globals, vm.env, vm.gmeta, vm.strMeta, strMeta}
+	queue := []lua.LValue{vm.code, vm.globals, vm.env, vm.gmeta, vm.strMeta, strMeta, vm.libCode, vm.libAPI}
 	for len(queue) > 0 {
 		t, ok := queue[0].(*lua.LTable)
 		queue = queue[1:]

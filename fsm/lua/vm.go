@@ -47,6 +47,10 @@ type machine struct {
 	// strMeta is the read-only view getmetatable("") answers.
 	strMeta    *lua.LTable
 	errHandler *lua.LFunction
+	// libCode is the environment a library's code runs in (library.go):
+	// the helpers, then libMeta's __index, libAPI while it loads and the
+	// globals while a callback runs.
+	libCode, libMeta, libAPI *lua.LTable
 	// null is cjson.null.
 	null *lua.LUserData
 	// threads are idle threads for protected calls; pcallDepth counts
@@ -105,6 +109,7 @@ func newVM(libraries bool) *machine {
 	L.Env = vm.env
 	vm.code = vm.codeEnv()
 	vm.errHandler = L.NewFunction(vm.handleError)
+	vm.libraryEnv()
 	// KEYS and ARGV take their places in the globals' key order now, as
 	// every run sets them: the first run must not change the shape sealed.
 	for _, name := range []string{"KEYS", "ARGV"} {

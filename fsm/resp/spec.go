@@ -118,6 +118,10 @@ type Spec struct {
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
 	Container bool
+	// ReadSubcommands are, for a Write container row whose subcommands
+	// have no rows (FUNCTION), the subcommands that only read: they are
+	// routed as reads (behind the read barrier, on any node).
+	ReadSubcommands []string
 	// KeysProc, when set, is the row's getkeys_proc: COMMAND GETKEYS finds
 	// its keys by it instead of by the key specs (Redis's sortGetKeys).
 	KeysProc func(args [][]byte) []KeyRef
@@ -225,4 +229,20 @@ func KeyRange(first, lastKey int, flags KeyFlags) KeySpec {
 // following it (EVAL's and LMPOP's numkeys).
 func KeysCounted(pos int, flags KeyFlags) KeySpec {
 	return KeySpec{Flags: flags, Begin: pos, NumKeys: true, FirstKey: 1, KeyStep: 1}
+}
+
+// Routed is the row a request is routed by: the row itself, or for one
+// of its ReadSubcommands the row flagged ReadOnly instead of Write.
+func (sp *Spec) Routed(args [][]byte) *Spec {
+	if len(sp.ReadSubcommands) == 0 || len(args) < 2 {
+		return sp
+	}
+	for _, sub := range sp.ReadSubcommands {
+		if IsOption(args[1], sub) {
+			read := *sp
+			read.Flags = read.Flags&^Write | ReadOnly
+			return &read
+		}
+	}
+	return sp
 }
