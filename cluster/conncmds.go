@@ -56,6 +56,10 @@ var connCommandList = []*connCommand{
 	{Spec: spec("config", -2, 0, "server", "2.0.0", "A container for server configuration commands"), run: configCommand, subs: configSubcommands},
 	// MEMORY PURGE
 	{Spec: container(spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands")), run: memoryCommand},
+	// MONITOR
+	{Spec: spec("monitor", 1, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "Listen for all requests received by the server in real time"), run: monitorCommand},
+	// RESET
+	{Spec: atOnce(spec("reset", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.NoAuth|resp.AllowBusy, "connection", "6.2.0", "Reset the connection")), run: resetCommand},
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...

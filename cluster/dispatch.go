@@ -39,6 +39,16 @@ type request struct {
 	rejected bool
 	// resent is set once toLeader has sent the request a second time.
 	resent bool
+	// ranInTx are the commands an EXEC ran, for MONITOR (monitor.go);
+	// queued marks a command queued in MULTI, shown only once EXEC ran it.
+	ranInTx []shownCmd
+	queued  bool
+}
+
+// shownCmd is a command as MONITOR shows it: its database and arguments.
+type shownCmd struct {
+	db   int
+	args [][]byte
 }
 
 // handle is redcon's callback, run in the connection's goroutine. It serves

@@ -47,6 +47,11 @@ func (s *Server) route(r *request) routing {
 	if err := s.gate(r.c, r.args); err != nil {
 		return routing{how: refuse, r: r, err: err.(resp.Error)}
 	}
+	if r.c.mon != nil && !r.forwarded && r.c.monitoring.Load() {
+		if sp, _ := findCommand(r.args[0]); sp != nil && sp.CheckArity(r.args) == nil && sp.Flags&(resp.Write|resp.ReadOnly) != 0 {
+			return refused(r, errMonitorKeyspace)
+		}
+	}
 	if r.c.tx != nil && !r.forwarded {
 		return routeInMulti(r)
 	}
