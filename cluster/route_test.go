@@ -166,9 +166,9 @@ func checkLocalStateMachineRow(t *testing.T, s *Server, sp *resp.Spec) {
 
 func TestConnectionRowsRunAtTheFrontDoor(t *testing.T) {
 	s := &Server{}
-	// Redis's processCommand runs these at once inside MULTI (RESET is not
-	// supported); every other command is queued or refused.
-	atOnce := map[string]bool{"multi": true, "exec": true, "discard": true, "watch": true, "quit": true}
+	// Redis's processCommand runs these at once inside MULTI; every other
+	// command is queued or refused.
+	atOnce := map[string]bool{"multi": true, "exec": true, "discard": true, "watch": true, "quit": true, "reset": true}
 	for name, cc := range connCommands {
 		t.Run(name, func(t *testing.T) {
 			if !cc.IsLocal() {

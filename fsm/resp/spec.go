@@ -67,7 +67,7 @@ const (
 	// door the rest.
 	Local
 	// LocalAtOnce is Local, run at once even inside MULTI rather than
-	// queued: MULTI, EXEC, DISCARD, WATCH and QUIT (Redis's processCommand
+	// queued: MULTI, EXEC, DISCARD, WATCH, QUIT and RESET (Redis's processCommand
 	// exceptions).
 	LocalAtOnce
 )
