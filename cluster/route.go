@@ -80,18 +80,20 @@ func (s *Server) route(r *request) routing {
 	if _, err := fsm.Validate(r.args); err != nil {
 		return refused(r, errorReply(err))
 	}
-	return routing{how: byFlags(sp, r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
+	return routing{how: byFlags(sp, r.args, r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
 }
 
 // byFlags is the route of a valid state machine command, from its flags:
 // a blocking command is proposed alone (it may park the client) unless a
-// follower already forwarded it; any other write is proposed; a read waits
-// for the read barrier unless the client asked for local reads (READONLY).
-func byFlags(sp *resp.Spec, forwarded, readonly bool) how {
+// follower already forwarded it; any other write is proposed, unless its
+// row says these arguments write nothing (WritesWith: SORT without
+// STORE); a read waits for the read barrier unless the client asked for
+// local reads (READONLY).
+func byFlags(sp *resp.Spec, args [][]byte, forwarded, readonly bool) how {
 	switch {
 	case sp.Flags&resp.Blocking != 0 && !forwarded:
 		return proposeAlone
-	case sp.Flags&resp.Write != 0:
+	case sp.Flags&resp.Write != 0 && (sp.WritesWith == nil || sp.WritesWith(args)):
 		return propose
 	case readonly && !forwarded:
 		return readLocal

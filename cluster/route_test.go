@@ -104,6 +104,11 @@ func TestStateMachineRowsRouteByTheirFlags(t *testing.T) {
 			if write == read {
 				t.Fatalf("exp exactly one of write and readonly, got write=%v readonly=%v: the route follows from it", write, read)
 			}
+			if write && sp.WritesWith != nil && !sp.WritesWith(routeArgs(sp, "0")) {
+				// A write row whose sample writes nothing (SORT without
+				// STORE) is served as a read: TestWritesWithRoutesAsARead.
+				write, read = false, true
+			}
 			if sp.Flags&resp.Blocking != 0 && !write {
 				t.Fatalf("exp a blocking command to be a write: serving a waiter pops through the log")
 			}
@@ -161,6 +166,30 @@ func checkLocalStateMachineRow(t *testing.T, s *Server, sp *resp.Spec) {
 	c.tx = &txState{}
 	if rt := s.route(&request{c: c, args: routeArgs(sp, "0")}); rt.how != queue || rt.run != nil {
 		t.Errorf("in MULTI: exp queued for the state machine, got route %d (front door: %v)", rt.how, rt.run != nil)
+	}
+}
+
+// A write row that says its arguments write nothing (SORT without STORE)
+// is served as a read; with STORE it is proposed.
+func TestWritesWithRoutesAsARead(t *testing.T) {
+	s := &Server{}
+	sp, _ := findCommand([]byte("sort"))
+	for _, tc := range []struct {
+		args []string
+		want how
+	}{
+		{[]string{"sort", "k"}, readBarrier},
+		{[]string{"sort", "k", "BY", "store", "GET", "store", "LIMIT", "0", "1", "DESC", "ALPHA"}, readBarrier},
+		{[]string{"sort", "k", "STORE", "d"}, propose},
+		{[]string{"sort", "k", "by", "x", "store", "d"}, propose},
+	} {
+		args := make([][]byte, len(tc.args))
+		for i, a := range tc.args {
+			args[i] = []byte(a)
+		}
+		if got := byFlags(sp, args, false, false); got != tc.want {
+			t.Errorf("%q: exp route %d, got %d", tc.args, tc.want, got)
+		}
 	}
 }
 

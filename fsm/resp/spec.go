@@ -118,6 +118,12 @@ type Spec struct {
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
 	Container bool
+	// WritesWith, when set on a Write row, says whether the command writes
+	// with these (valid) arguments; when it does not (SORT without
+	// STORE), the front door serves it as a read, behind the read
+	// barrier, instead of through the log. COMMAND INFO still shows the
+	// row's flags, as Redis declares them.
+	WritesWith func(args [][]byte) bool
 	// KeysProc, when set, is the row's getkeys_proc: COMMAND GETKEYS finds
 	// its keys by it instead of by the key specs (Redis's sortGetKeys).
 	KeysProc func(args [][]byte) []KeyRef
