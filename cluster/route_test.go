@@ -172,7 +172,6 @@ func checkLocalStateMachineRow(t *testing.T, s *Server, sp *resp.Spec) {
 // A write row that says its arguments write nothing (SORT without STORE)
 // is served as a read; with STORE it is proposed.
 func TestWritesWithRoutesAsARead(t *testing.T) {
-	s := &Server{}
 	sp, _ := findCommand([]byte("sort"))
 	for _, tc := range []struct {
 		args []string
