@@ -33,6 +33,26 @@ var connCommands map[string]*connCommand
 
 func init() {
 	connCommands = buildConnTable(append(append(connCommandList, txConnCommands...), authConnCommands...))
+	fsm.FrontDoorCommand = frontDoorCommand
+}
+
+// frontDoorCommand tells scripts (fsm.FrontDoorCommand) whether args name
+// a command of this table, as Redis's lookup finds a command or a
+// container's subcommand, and whether their number is right.
+func frontDoorCommand(args [][]byte) (known, arityOK bool) {
+	cc := lookupConnCommand(args[0])
+	if cc == nil || cc.Flags&resp.Internal != 0 {
+		return false, false
+	}
+	if cc.subs == nil || len(args) < 2 {
+		return true, cc.CheckArity(args) == nil
+	}
+	sc := subcommandNamed(cc.subs, args[1])
+	if sc == nil || sc.flags&resp.Internal != 0 {
+		return false, false // Redis: an unknown subcommand is an unknown command
+	}
+	sp := subcommandSpec(&cc.Spec, sc)
+	return true, sp.CheckArity(args) == nil
 }
 
 var connCommandList = []*connCommand{
