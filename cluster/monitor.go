@@ -166,7 +166,7 @@ func (m *monitor) push(b []byte, fed bool) {
 
 func (m *monitor) dropLocked(pending int64) {
 	m.s.log.Warn("Client scheduled to be closed ASAP for overcoming of output buffer limits",
-		"id", m.c.id, "addr", m.c.conn.RemoteAddr(), "omem", pending)
+		"id", m.c.id, "addr", m.conn.RemoteAddr().String(), "omem", pending)
 	m.s.outputLimited.Add(1)
 	m.closeLocked()
 }
