@@ -29,7 +29,7 @@ func TestMonitorLineQuotesAndRedactsAsRedis(t *testing.T) {
 		{[]string{"hello", "2", "SETNAME", "n", "AUTH", "u", "p"}, `"hello" "2" "SETNAME" "n" "AUTH" "(redacted)" "(redacted)"`},
 		{[]string{"hello", "2", "bogus", "AUTH", "u", "p"}, `"hello" "2" "bogus" "AUTH" "u" "p"`},
 	} {
-		line := string(monitorLine(nil, time.Unix(1700000000, 1500), 3, "127.0.0.1:5", redacted(bargsOf(tc.args))))
+		line := string(monitorLine(nil, time.Unix(1700000000, 1500), 3, "127.0.0.1:5", redacted(toArgs(tc.args))))
 		want := "+1700000000.000001 [3 127.0.0.1:5] " + tc.want + "\r\n"
 		if line != want {
 			t.Errorf("%q:\n got %q\nwant %q", tc.args, line, want)
@@ -44,18 +44,10 @@ func TestShownToMonitorHidesAdminCommands(t *testing.T) {
 		"client list": false, "client kill id 1": false, "config get x": false, "debug digest": false,
 		"monitor": false, "nosuch": false,
 	} {
-		if got := shownToMonitor(bargsOf(strings.Fields(cmd))); got != want {
+		if got := shownToMonitor(toArgs(strings.Fields(cmd))); got != want {
 			t.Errorf("%q: exp shown=%v, got %v", cmd, want, got)
 		}
 	}
-}
-
-func bargsOf(args []string) [][]byte {
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		out[i] = []byte(a)
-	}
-	return out
 }
 
 // Many goroutines feed one monitor while its reader reads and then stops
@@ -71,7 +63,7 @@ func TestMonitorStreamUnderConcurrentFeedsAndAStalledReader(t *testing.T) {
 	m.drained = sync.NewCond(&m.mu)
 	go m.write()
 	s.addMonitor(m)
-	line := monitorLine(nil, time.Unix(1, 0), 0, "a:1", bargsOf([]string{"rpush", "k", strings.Repeat("v", 100)}))
+	line := monitorLine(nil, time.Unix(1, 0), 0, "a:1", toArgs([]string{"rpush", "k", strings.Repeat("v", 100)}))
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)

@@ -182,11 +182,7 @@ func TestWritesWithRoutesAsARead(t *testing.T) {
 		{[]string{"sort", "k", "STORE", "d"}, propose},
 		{[]string{"sort", "k", "by", "x", "store", "d"}, propose},
 	} {
-		args := make([][]byte, len(tc.args))
-		for i, a := range tc.args {
-			args[i] = []byte(a)
-		}
-		if got := byFlags(sp, args, false, false); got != tc.want {
+		if got := byFlags(sp, toArgs(tc.args), false, false); got != tc.want {
 			t.Errorf("%q: exp route %d, got %d", tc.args, tc.want, got)
 		}
 	}
