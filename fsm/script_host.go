@@ -93,9 +93,12 @@ func (h *scriptHost) Call(args [][]byte) resp.Reply {
 		}
 	}
 	switch {
+	case cmd == nil && h.ctx.oldFormat != 0:
+		// An entry of an older format answers as its binary did.
+		return resp.ErrScriptUnknownCmd
 	case cmd == nil:
 		return frontDoorInScript(args)
-	case cmd.CheckSubcommand != nil && len(args) > 1 && cmd.CheckSubcommand(args) != nil:
+	case h.ctx.oldFormat == 0 && cmd.CheckSubcommand != nil && len(args) > 1 && cmd.CheckSubcommand(args) != nil:
 		// Redis looks a container's subcommand up as a command of its own.
 		if strings.HasPrefix(cmd.CheckSubcommand(args).Error(), "ERR unknown subcommand") {
 			return resp.ErrScriptUnknownCmd
