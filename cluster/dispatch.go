@@ -43,6 +43,9 @@ type request struct {
 	// queued marks a command queued in MULTI, shown only once EXEC ran it.
 	ranInTx []shownCmd
 	queued  bool
+	// inExec marks a queued front-door command EXEC runs (Redis's
+	// CLIENT_DENY_BLOCKING while EXEC runs).
+	inExec bool
 }
 
 // shownCmd is a command as MONITOR shows it: its database and arguments.

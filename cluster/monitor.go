@@ -72,6 +72,9 @@ type monitor struct {
 // monitorCommand is MONITOR: the connection starts receiving the stream.
 func monitorCommand(s *Server, r *request) resp.Reply {
 	c := r.c
+	if r.inExec {
+		return resp.Error("ERR MONITOR isn't allowed for DENY BLOCKING client")
+	}
 	if c.mon != nil {
 		if c.mon.isListening() {
 			return resp.Raw(nil) // Redis ignores MONITOR from a monitor: no reply

@@ -281,7 +281,7 @@ func execCommand(s *Server, r *request) resp.Reply {
 	out := make(resp.Array, 0, len(tx.cmds))
 	modes := c.newReplyModes(tx.cmds)
 	for _, q := range tx.cmds {
-		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}
+		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now(), inExec: true}
 		if q.local != nil {
 			out = append(out, q.local(s, here))
 			modes.note(c)

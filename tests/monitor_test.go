@@ -29,7 +29,7 @@ var monitorScript = [][]string{
 	{"AUTH", "x"}, {"AUTH", "u", "p"}, {"AUTH", "a", "b", "c"},
 	{"HELLO", "4", "AUTH", "u", "p"}, {"HELLO", "2", "SETNAME", "n", "AUTH", "u", "p"},
 	{"MULTI"}, {"RPUSH", "mon:l", "x"}, {"SELECT", "2"}, {"LPOP", "mon:l"}, {"EXEC"},
-	{"SELECT", "0"}, {"MULTI"}, {"LPUSH", "mon:l"}, {"EXEC"},
+	{"SELECT", "0"}, {"MULTI"}, {"LPUSH", "mon:l"}, {"EXEC"}, {"MULTI"}, {"MONITOR"}, {"EXEC"},
 	{"WATCH", "mon:l"}, {"MULTI"}, {"RPUSH", "mon:l", "w"}, {"EXEC"}, {"UNWATCH"},
 	{"EVAL", "redis.call('rpush', KEYS[1], 'z'); return redis.pcall('lpop', KEYS[1])", "1", "mon:l"},
 	{"CONFIG", "GET", "maxclients"}, {"CLIENT", "LIST"}, {"CLIENT", "SETNAME", "x"}, {"CLIENT", "GETNAME"},
