@@ -46,6 +46,9 @@ type request struct {
 	// inExec marks a queued front-door command EXEC runs (Redis's
 	// CLIENT_DENY_BLOCKING while EXEC runs).
 	inExec bool
+	// failedArgs marks a command refused for its arguments before the
+	// log, which Redis would have run and failed (MONITOR shows it).
+	failedArgs bool
 }
 
 // shownCmd is a command as MONITOR shows it: its database and arguments.
@@ -108,6 +111,7 @@ func hopReply(r *request, reply resp.Reply) resp.Reply {
 func (s *Server) executeRouted(rt routing) resp.Reply {
 	switch rt.how {
 	case refuse:
+		rt.r.failedArgs = rt.ranInRedis
 		return rejected(rt.r, rt.err)
 	case runHere:
 		return rt.run(s, rt.r)

@@ -24,9 +24,9 @@ import (
 //     leader does not show the hops followers forward to it (their
 //     clients are another node's).
 //   - not what Redis refuses before running (unknown command, arity,
-//     NOAUTH/NOPERM, a command refused at queue time in MULTI; raftlist
-//     also refuses bad arguments at the front door, before the log, so
-//     those are not shown either), not admin commands (Redis finds them
+//     NOAUTH/NOPERM, a command refused at queue time in MULTI; a command
+//     raftlist refuses for its arguments before the log is shown, as
+//     Redis shows it once it ran and failed), not admin commands (Redis finds them
 //     too dangerous to show: CONFIG, DEBUG, CLIENT LIST/KILL, MONITOR…).
 //   - AUTH and HELLO's AUTH arguments as "(redacted)", as Redis does.
 //   - inside MULTI: MULTI when it runs, the queued commands when EXEC ran
@@ -252,7 +252,7 @@ func (m *monitor) flush(d time.Duration) {
 // feedMonitors shows r, which this node just served, to every monitor.
 func (s *Server) feedMonitors(r *request) {
 	mons := s.monitorList()
-	if len(mons) == 0 || r.c.node.Load() || r.forwarded || r.rejected || r.queued {
+	if len(mons) == 0 || r.c.node.Load() || r.forwarded || (r.rejected && !r.failedArgs) || r.queued {
 		return
 	}
 	for _, q := range r.ranInTx {

@@ -39,6 +39,9 @@ type routing struct {
 	// spec is the command's row (nil only for an unknown command).
 	spec *resp.Spec
 	err  resp.Error // why, for refuse
+	// ranInRedis marks a refusal Redis makes only once the command runs
+	// (bad arguments), not before (processCommand): MONITOR shows it.
+	ranInRedis bool
 }
 
 // route decides how r is served. It has no effects, so the pipeline can
@@ -78,7 +81,11 @@ func (s *Server) route(r *request) routing {
 		return routing{how: runHere, r: r, run: runnerOf(cc), spec: sp}
 	}
 	if _, err := fsm.Validate(r.args); err != nil {
-		return refused(r, errorReply(err))
+		rt := refused(r, errorReply(err))
+		// Redis runs the command and it fails: MONITOR shows it (an
+		// arity error Redis refuses before, and hides).
+		rt.ranInRedis = sp.CheckArity(r.args) == nil
+		return rt
 	}
 	return routing{how: byFlags(sp, r.args, r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
 }

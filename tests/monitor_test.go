@@ -33,7 +33,7 @@ var monitorScript = [][]string{
 	{"WATCH", "mon:l"}, {"MULTI"}, {"RPUSH", "mon:l", "w"}, {"EXEC"}, {"UNWATCH"},
 	{"EVAL", "redis.call('rpush', KEYS[1], 'z'); return redis.pcall('lpop', KEYS[1])", "1", "mon:l"},
 	{"CONFIG", "GET", "maxclients"}, {"CLIENT", "LIST"}, {"CLIENT", "SETNAME", "x"}, {"CLIENT", "GETNAME"},
-	{"NOSUCH"}, {"LPUSH", "mon:x"}, {"LPUSH", "mon:k", "1"}, {"SORT", "mon:l", "ALPHA"},
+	{"NOSUCH"}, {"LPUSH", "mon:x"}, {"LPOS", "mon:l", "x", "RANK", "0"}, {"LRANGE", "mon:l", "a", "1"}, {"SET", "mon:k", "v", "EX", "-1"}, {"LPUSH", "mon:k", "1"}, {"SORT", "mon:l", "ALPHA"},
 	{"OBJECT", "ENCODING", "mon:l"}, {"DEBUG", "DIGEST"}, {"ECHO", "monitor-end"},
 }
 
