@@ -43,6 +43,9 @@ type client struct {
 	run     []request
 	one     [1]redcon.Command
 	closing bool
+	// mon is the connection's MONITOR stream (monitor.go), nil until it
+	// sends MONITOR; from then on its replies go out through it too.
+	mon *monitor
 
 	// queued is the size of the commands of the pipeline being served
 	// that have not finished, the one running included: with what redcon
@@ -83,6 +86,8 @@ type client struct {
 	// CLIENT NO-EVICT and NO-TOUCH, and blocked in a blocking command:
 	// shown in CLIENT LIST's flags.
 	noEvict, noTouch, blocked atomic.Bool
+	// monitoring is set while the connection monitors (flag O).
+	monitoring atomic.Bool
 	// nodeLink marks a connection that carried another node's traffic
 	// (RAFT FORWARD and the other internal subcommands): CLIENT KILL
 	// never closes it, as it serves the clients of another node.
@@ -196,6 +201,9 @@ func (c *client) infoLine() string {
 	}
 	if c.noTouch.Load() {
 		flags += "T"
+	}
+	if c.monitoring.Load() {
+		flags += "O"
 	}
 	if flags == "" {
 		flags = "N"

@@ -6,19 +6,21 @@ import (
 	"github.com/raftlist/raftlist/fsm/resp"
 )
 
+// Flags are Redis 7.0's (7.2's for SETINFO and NO-TOUCH): MONITOR hides the
+// admin ones, and COMMAND INFO shows them.
 var clientSubcommands = []subcommand{
-	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }, 0},
-	{"getname", 2, clientGetName, 0},
-	{"setname", 3, clientSetName, 0},
-	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Text(r.c.infoLine() + "\n") }, 0},
-	{"list", -2, clientList, 0},
-	{"unblock", -3, clientUnblock, 0},
-	{"kill", -3, clientKill, 0},
-	{"reply", 3, clientReply, 0},
-	{"no-evict", 3, clientNoEvict, 0},
-	{"no-touch", 3, clientNoTouch, 0},
-	{"setinfo", 4, clientSetInfo, 0},
-	{"help", 2, clientHelp, 0},
+	{"id", 2, func(_ *Server, r *request) resp.Reply { return resp.Int(r.c.id) }, resp.NoScript | resp.Loading | resp.Stale},
+	{"getname", 2, clientGetName, resp.NoScript | resp.Loading | resp.Stale},
+	{"setname", 3, clientSetName, resp.NoScript | resp.Loading | resp.Stale},
+	{"info", 2, func(_ *Server, r *request) resp.Reply { return resp.Text(r.c.infoLine() + "\n") }, resp.NoScript | resp.Loading | resp.Stale},
+	{"list", -2, clientList, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"unblock", -3, clientUnblock, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"kill", -3, clientKill, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"reply", 3, clientReply, resp.NoScript | resp.Loading | resp.Stale},
+	{"no-evict", 3, clientNoEvict, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"no-touch", 3, clientNoTouch, resp.NoScript | resp.Loading | resp.Stale},
+	{"setinfo", 4, clientSetInfo, resp.NoScript | resp.Loading | resp.Stale},
+	{"help", 2, clientHelp, resp.Loading | resp.Stale},
 }
 
 // CLIENT ID | GETNAME | SETNAME name | LIST [TYPE type] [ID id ...] | INFO |

@@ -15,11 +15,11 @@ import (
 // from what CONFIG SET changed since (config_set.go).
 
 var configSubcommands = []subcommand{
-	{"get", -3, configGet, 0},
-	{"help", 2, configHelp, 0},
-	{"resetstat", 2, configResetStat, 0},
-	{"rewrite", 2, configRewrite, 0},
-	{"set", -4, configSet, 0},
+	{"get", -3, configGet, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"help", 2, configHelp, resp.Loading | resp.Stale},
+	{"resetstat", 2, configResetStat, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"rewrite", 2, configRewrite, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
+	{"set", -4, configSet, resp.Admin | resp.NoScript | resp.Loading | resp.Stale},
 }
 
 // redisFacts are Redis config keys whose values follow from how raftlist

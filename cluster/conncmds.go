@@ -33,6 +33,26 @@ var connCommands map[string]*connCommand
 
 func init() {
 	connCommands = buildConnTable(append(append(connCommandList, txConnCommands...), authConnCommands...))
+	fsm.FrontDoorCommand = frontDoorCommand
+}
+
+// frontDoorCommand tells scripts (fsm.FrontDoorCommand) whether args name
+// a command of this table, as Redis's lookup finds a command or a
+// container's subcommand, and whether their number is right.
+func frontDoorCommand(args [][]byte) (known, arityOK bool) {
+	cc := lookupConnCommand(args[0])
+	if cc == nil || cc.Flags&resp.Internal != 0 {
+		return false, false
+	}
+	if cc.subs == nil || len(args) < 2 {
+		return true, cc.CheckArity(args) == nil
+	}
+	sc := subcommandNamed(cc.subs, args[1])
+	if sc == nil || sc.flags&resp.Internal != 0 {
+		return false, false // Redis: an unknown subcommand is an unknown command
+	}
+	sp := subcommandSpec(&cc.Spec, sc)
+	return true, sp.CheckArity(args) == nil
 }
 
 var connCommandList = []*connCommand{
@@ -56,6 +76,10 @@ var connCommandList = []*connCommand{
 	{Spec: spec("config", -2, 0, "server", "2.0.0", "A container for server configuration commands"), run: configCommand, subs: configSubcommands},
 	// MEMORY PURGE
 	{Spec: container(spec("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands")), run: memoryCommand},
+	// MONITOR
+	{Spec: spec("monitor", 1, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "Listen for all requests received by the server in real time"), run: monitorCommand},
+	// RESET
+	{Spec: atOnce(spec("reset", 1, resp.NoScript|resp.Loading|resp.Stale|resp.Fast|resp.NoAuth|resp.AllowBusy, "connection", "6.2.0", "Reset the connection")), run: resetCommand},
 	// DEBUG DIGEST
 	{Spec: spec("debug", -2, resp.Admin|resp.NoScript|resp.Loading|resp.Stale, "server", "1.0.0", "A container for debugging commands"), run: debugCommand},
 	// RAFT ADDNODE|REMOVENODE|NODES|FORWARD ...

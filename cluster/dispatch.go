@@ -39,6 +39,22 @@ type request struct {
 	rejected bool
 	// resent is set once toLeader has sent the request a second time.
 	resent bool
+	// ranInTx are the commands an EXEC ran, for MONITOR (monitor.go);
+	// queued marks a command queued in MULTI, shown only once EXEC ran it.
+	ranInTx []shownCmd
+	queued  bool
+	// inExec marks a queued front-door command EXEC runs (Redis's
+	// CLIENT_DENY_BLOCKING while EXEC runs).
+	inExec bool
+	// failedArgs marks a command refused for its arguments before the
+	// log, which Redis would have run and failed (MONITOR shows it).
+	failedArgs bool
+}
+
+// shownCmd is a command as MONITOR shows it: its database and arguments.
+type shownCmd struct {
+	db   int
+	args [][]byte
 }
 
 // handle is redcon's callback, run in the connection's goroutine. It serves
@@ -95,6 +111,7 @@ func hopReply(r *request, reply resp.Reply) resp.Reply {
 func (s *Server) executeRouted(rt routing) resp.Reply {
 	switch rt.how {
 	case refuse:
+		rt.r.failedArgs = rt.ranInRedis
 		return rejected(rt.r, rt.err)
 	case runHere:
 		return rt.run(s, rt.r)

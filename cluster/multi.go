@@ -99,6 +99,7 @@ func (s *Server) queueInMulti(rt routing) resp.Reply {
 	}
 	tx.args += len(r.args)
 	tx.bytes += size
+	r.queued = true
 	q := txCmd{args: cloneArgs(r.args), local: rt.run}
 	// A Local command of the state machine (SELECT) also acts on the
 	// connection once EXEC ran it.
@@ -269,6 +270,7 @@ func execCommand(s *Server, r *request) resp.Reply {
 	if len(t.Cmds) > 0 || len(t.Watches) > 0 {
 		reply := s.proposeTx(r, t)
 		if !needsParse {
+			s.noteRanInTx(r, tx.cmds, reply)
 			return reply
 		}
 		var ok bool
@@ -279,7 +281,7 @@ func execCommand(s *Server, r *request) resp.Reply {
 	out := make(resp.Array, 0, len(tx.cmds))
 	modes := c.newReplyModes(tx.cmds)
 	for _, q := range tx.cmds {
-		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now()}
+		here := &request{c: c, db: int(c.db.Load()), args: q.args, received: time.Now(), inExec: true}
 		if q.local != nil {
 			out = append(out, q.local(s, here))
 			modes.note(c)
@@ -293,7 +295,28 @@ func execCommand(s *Server, r *request) resp.Reply {
 		out = append(out, reply)
 		modes.note(c)
 	}
+	s.noteRanInTx(r, tx.cmds, out)
 	return modes.wire(c, out)
+}
+
+// noteRanInTx keeps, for MONITOR, the commands of a transaction that ran
+// (its reply is their array), each with the database it ran in.
+func (s *Server) noteRanInTx(r *request, cmds []txCmd, reply resp.Reply) {
+	if len(s.monitorList()) == 0 {
+		return
+	}
+	if _, ok := execElements(reply, len(cmds)); !ok {
+		return
+	}
+	db := r.db
+	for _, q := range cmds {
+		if q.onConn && len(q.args) == 2 && isName(q.args[0], "select") {
+			if n, err := strconv.Atoi(string(q.args[1])); err == nil && n >= 0 && n < fsm.NumDBs {
+				db = n // shown in the database it selected, as after it ran
+			}
+		}
+		r.ranInTx = append(r.ranInTx, shownCmd{db: db, args: q.args})
+	}
 }
 
 // execElements splits EXEC's reply (local, or relayed from the leader) into

@@ -108,8 +108,12 @@ func (s *Server) serveAlone(conn redcon.Conn, c *client, args [][]byte) {
 	reply := s.execute(req)
 	s.stats.observe(commandName(args), reply, req.rejected, time.Since(req.received))
 	s.reply(conn, c, reply)
+	s.feedMonitors(req)
 	if cc := lookupConnCommand(args[0]); (cc != nil && cc.closeAfter) || c.closeAfterReply.Load() {
 		c.closing = true
+		if c.mon != nil {
+			c.mon.flush(time.Second)
+		}
 		conn.Close()
 	}
 }
@@ -132,6 +136,7 @@ func (s *Server) serveRun(conn redcon.Conn, c *client, kind runKind, run []reque
 	for i, r := range replies {
 		s.stats.observe(run[i].args[0], r, false, took)
 		s.reply(conn, c, hopReply(&run[i], r))
+		s.feedMonitors(&run[i])
 	}
 }
 
@@ -163,6 +168,11 @@ func (s *Server) reply(conn redcon.Conn, c *client, r resp.Reply) {
 	c.out = resp.AppendReply(c.out[:0], r, c.protocol())
 	if c.node.Load() {
 		c.out = s.limitNodeReply(c.out)
+	}
+	if c.mon != nil {
+		// A monitor's one writer sends its replies too (monitor.go).
+		c.mon.push(c.out, false)
+		return
 	}
 	conn.WriteRaw(c.out)
 	if cap(c.out) > 64<<10 {

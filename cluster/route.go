@@ -39,6 +39,9 @@ type routing struct {
 	// spec is the command's row (nil only for an unknown command).
 	spec *resp.Spec
 	err  resp.Error // why, for refuse
+	// ranInRedis marks a refusal Redis makes only once the command runs
+	// (bad arguments), not before (processCommand): MONITOR shows it.
+	ranInRedis bool
 }
 
 // route decides how r is served. It has no effects, so the pipeline can
@@ -46,6 +49,11 @@ type routing struct {
 func (s *Server) route(r *request) routing {
 	if err := s.gate(r.c, r.args); err != nil {
 		return routing{how: refuse, r: r, err: err.(resp.Error)}
+	}
+	if r.c.mon != nil && !r.forwarded && r.c.monitoring.Load() {
+		if sp, _ := findCommand(r.args[0]); sp != nil && sp.CheckArity(r.args) == nil && sp.Flags&(resp.Write|resp.ReadOnly) != 0 {
+			return refused(r, errMonitorKeyspace)
+		}
 	}
 	if r.c.tx != nil && !r.forwarded {
 		return routeInMulti(r)
@@ -73,20 +81,26 @@ func (s *Server) route(r *request) routing {
 		return routing{how: runHere, r: r, run: runnerOf(cc), spec: sp}
 	}
 	if _, err := fsm.Validate(r.args); err != nil {
-		return refused(r, errorReply(err))
+		rt := refused(r, errorReply(err))
+		// Redis runs the command and it fails: MONITOR shows it (an
+		// arity error Redis refuses before, and hides).
+		rt.ranInRedis = sp.CheckArity(r.args) == nil
+		return rt
 	}
-	return routing{how: byFlags(sp.Routed(r.args), r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
+	return routing{how: byFlags(sp, r.args, r.forwarded, r.c.readonly.Load()), r: r, spec: sp}
 }
 
 // byFlags is the route of a valid state machine command, from its flags:
 // a blocking command is proposed alone (it may park the client) unless a
-// follower already forwarded it; any other write is proposed; a read waits
-// for the read barrier unless the client asked for local reads (READONLY).
-func byFlags(sp *resp.Spec, forwarded, readonly bool) how {
+// follower already forwarded it; any other write is proposed, unless its
+// row says these arguments write nothing (WritesWith: SORT without
+// STORE); a read waits for the read barrier unless the client asked for
+// local reads (READONLY).
+func byFlags(sp *resp.Spec, args [][]byte, forwarded, readonly bool) how {
 	switch {
 	case sp.Flags&resp.Blocking != 0 && !forwarded:
 		return proposeAlone
-	case sp.Flags&resp.Write != 0:
+	case sp.Flags&resp.Write != 0 && (sp.WritesWith == nil || sp.WritesWith(args)):
 		return propose
 	case readonly && !forwarded:
 		return readLocal

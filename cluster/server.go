@@ -111,6 +111,11 @@ type Server struct {
 
 	limitedClients atomic.Int64
 	outputLimited  atomic.Uint64
+
+	// monitors are the MONITOR connections (monitor.go), copied on change
+	// so that feeding reads them without a lock.
+	monMu    sync.Mutex
+	monitors atomic.Pointer[[]*monitor]
 }
 
 // New builds a front door over node. Call Serve to accept clients.
@@ -226,6 +231,9 @@ func (s *Server) closed(conn redcon.Conn, _ error) {
 	s.clientsMu.Lock()
 	delete(s.clients, c.id)
 	s.clientsMu.Unlock()
+	if c.mon != nil {
+		c.mon.close()
+	}
 	if !c.node.Load() {
 		s.limitedClients.Add(-1)
 	}

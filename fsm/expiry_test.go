@@ -765,3 +765,32 @@ func TestMemoryComesBackAfterKeysExpire(t *testing.T) {
 		t.Errorf("exp under half of the keys' %.1f MB kept after they expired, got %.1f MB", took/1e6, kept/1e6)
 	}
 }
+
+func TestAFormat3ScriptGetsUnknownForFrontDoorCommands(t *testing.T) {
+	// Before format 4's binaries knew the front door's commands, a script
+	// calling INFO or SCRIPT BOGUS got "Unknown Redis command" and "not
+	// allowed from script": a format 3 entry must still, a format 4 one
+	// gets Redis's words.
+	old := FrontDoorCommand
+	FrontDoorCommand = func(args [][]byte) (bool, bool) { return strings.EqualFold(string(args[0]), "info"), true }
+	defer func() { FrontDoorCommand = old }()
+	script := ksArgv([]string{"EVAL", "return {redis.pcall('info')['err'], redis.pcall('script', 'bogus')['err']}", "0"})
+	for _, tc := range []struct {
+		format byte
+		want   string
+	}{
+		{formatExpiry, "*2\r\n$44\r\nERR Unknown Redis command called from script\r\n$49\r\nERR This Redis command is not allowed from script\r\n"},
+		{FormatVersion, "*2\r\n$49\r\nERR This Redis command is not allowed from script\r\n$44\r\nERR Unknown Redis command called from script\r\n"},
+	} {
+		n := exNewNode(t)
+		e := &Entry{Kind: KindCommands, TimeMs: 1000, Cmds: []Cmd{{Owner: "ex", Seq: 1, Args: script}}}
+		b := e.Encode()
+		data := append([]byte{tc.format}, b[1:len(b)-checksumLen]...)
+		data = binary.LittleEndian.AppendUint32(data, crc32.Checksum(data, castagnoli))
+		n.index++
+		res := n.m.Apply(&raft.Log{Index: n.index, Term: 1, Type: raft.LogCommand, Data: data}).(*Result)
+		if got := ksRESP(res.Replies[0]); got != tc.want {
+			t.Errorf("format %d: exp %q, got %q", tc.format, tc.want, got)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // them. The libraries are replicated state like the script cache: FUNCTION
 // is one write row whose LOAD, DELETE, FLUSH and RESTORE go through the
 // log, and whose LIST, DUMP, STATS, KILL and HELP are routed as reads
-// (ReadSubcommands: linearizable, on any node);
+// (WritesWith: linearizable, on any node);
 // FCALL goes through the log like EVAL, FCALL_RO is a read like EVAL_RO.
 var functionCommands = []Command{
 	// FUNCTION LOAD [REPLACE] code | DELETE name | FLUSH [ASYNC|SYNC] |
@@ -23,7 +23,7 @@ var functionCommands = []Command{
 	// [FLUSH|APPEND|REPLACE] | STATS | KILL | HELP
 	{Spec: resp.Spec{Name: "function", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "7.0.0", Summary: "A container for function commands",
-		Container: true, ReadSubcommands: []string{"list", "dump", "stats", "kill", "help"}}, Prepare: functionCommand},
+		Container: true, WritesWith: functionWrites}, Prepare: functionCommand},
 	// FCALL function numkeys [key [key ...]] [arg [arg ...]]
 	{Spec: resp.Spec{Name: "fcall", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Invoke a function",
@@ -32,6 +32,23 @@ var functionCommands = []Command{
 	{Spec: resp.Spec{Name: "fcall_ro", Arity: -3, Flags: resp.ReadOnly | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Invoke a read-only function",
 		Keys: []resp.KeySpec{{Flags: resp.KeyRO | resp.KeyAccess, Notes: "We cannot tell how the keys will be used so we assume the worst, RO and ACCESS", Begin: 2, NumKeys: true, FirstKey: 1, KeyStep: 1}}}, Prepare: fcallCommand(true)},
+}
+
+// functionReadSubcommands are FUNCTION's subcommands that change nothing.
+var functionReadSubcommands = []string{"list", "dump", "stats", "kill", "help"}
+
+// functionWrites is FUNCTION's WritesWith: every subcommand but the ones
+// that only read goes through the log.
+func functionWrites(args [][]byte) bool {
+	if len(args) < 2 {
+		return true
+	}
+	for _, sub := range functionReadSubcommands {
+		if resp.IsOption(args[1], sub) {
+			return false
+		}
+	}
+	return true
 }
 
 // library is one loaded library: its code (compiled once, immutable) and

@@ -141,8 +141,7 @@ func TestFunctionReadSubcommandsNeverChangeState(t *testing.T) {
 	n := scrNewNode(t)
 	n.do("function", "load", fnCounterLib)
 	before := n.st.Digest()
-	sp := Lookup([]byte("function")).Spec
-	for _, sub := range sp.ReadSubcommands {
+	for _, sub := range functionReadSubcommands {
 		for _, args := range [][]string{{"function", sub}, {"function", sub, "withcode"}, {"function", sub, "libraryname", "*"}} {
 			n.st.Read(0, listBytes(args))
 			if got := n.st.Digest(); got != before {

@@ -35,7 +35,25 @@ var scriptCommands = []Command{
 	// and FLUSH are replicated and EXISTS is linearizable.
 	{Spec: resp.Spec{Name: "script", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "2.6.0", Summary: "A container for Lua scripts management commands",
-		Container: true}, Prepare: scriptCommand},
+		Container: true}, Prepare: scriptCommand, CheckSubcommand: checkScriptSubcommand},
+}
+
+// scriptSubcommandArity are SCRIPT's subcommands with Redis 7.0's arities:
+// what Redis checks before running SCRIPT, also when MULTI queues it.
+var scriptSubcommandArity = map[string]int{"debug": 3, "exists": -3, "flush": -2, "help": 2, "kill": 2, "load": 3}
+
+// checkScriptSubcommand is Redis's check of a SCRIPT subcommand's name and
+// arity, which inside MULTI refuses it at queue time.
+func checkScriptSubcommand(args [][]byte) error {
+	sub := string(lowerASCII(args[1]))
+	arity, ok := scriptSubcommandArity[sub]
+	if !ok {
+		return resp.ErrUnknownSubcommand(args[0], args[1])
+	}
+	if (arity > 0 && len(args) != arity) || len(args) < -arity {
+		return resp.ErrWrongArity("script|" + sub)
+	}
+	return nil
 }
 
 // scriptKeysArgs splits EVAL's arguments after the script into KEYS and ARGV.

@@ -7,6 +7,7 @@ package fsm
 import (
 	"github.com/raftlist/raftlist/fsm/lua"
 	"github.com/raftlist/raftlist/fsm/resp"
+	"strings"
 )
 
 // Script limits, the lua package's: every node runs every script with
@@ -92,8 +93,17 @@ func (h *scriptHost) Call(args [][]byte) resp.Reply {
 		}
 	}
 	switch {
-	case cmd == nil:
+	case cmd == nil && h.ctx.oldFormat != 0:
+		// An entry of an older format answers as its binary did.
 		return resp.ErrScriptUnknownCmd
+	case cmd == nil:
+		return frontDoorInScript(args)
+	case h.ctx.oldFormat == 0 && cmd.CheckSubcommand != nil && len(args) > 1 && cmd.CheckSubcommand(args) != nil:
+		// Redis looks a container's subcommand up as a command of its own.
+		if strings.HasPrefix(cmd.CheckSubcommand(args).Error(), "ERR unknown subcommand") {
+			return resp.ErrScriptUnknownCmd
+		}
+		return resp.ErrScriptArity
 	case cmd.CheckArity(args) != nil:
 		return resp.ErrScriptArity
 	case cmd.Flags&resp.NoScript != 0:
@@ -110,6 +120,29 @@ func (h *scriptHost) Call(args [][]byte) resp.Reply {
 	reply := exec(&c)
 	h.db = c.DBNum // SELECT switches the script's database
 	return reply
+}
+
+// FrontDoorCommand, set once by the front door at init, says whether
+// args name one of its commands (a container's known subcommand included)
+// and whether their number is right. The state machine cannot run those
+// (they concern a connection or the node), so a script that calls one
+// gets Redis's answer for a command not allowed from scripts, not for an
+// unknown one. It is a property of the binary, the same on every node.
+var FrontDoorCommand func(args [][]byte) (known, arityOK bool)
+
+// frontDoorInScript answers a script's call of a command the state
+// machine's table lacks, with Redis's checks in Redis's order.
+func frontDoorInScript(args [][]byte) resp.Reply {
+	if FrontDoorCommand == nil {
+		return resp.ErrScriptUnknownCmd
+	}
+	switch known, arityOK := FrontDoorCommand(args); {
+	case !known:
+		return resp.ErrScriptUnknownCmd
+	case !arityOK:
+		return resp.ErrScriptArity
+	}
+	return resp.ErrScriptNoScript
 }
 
 // Known is redis.acl_check_cmd's question: raftlist has no ACLs, so every

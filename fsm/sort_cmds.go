@@ -10,14 +10,15 @@ import (
 // sortCommands are SORT and SORT_RO on what raftlist holds (lists; a
 // string is WRONGTYPE, a missing key an empty list), as redis-server
 // 7.0.15's sort.c answers them. SORT is a write, as Redis flags it: with
-// STORE it stores through the log and serves blocked clients like a push,
-// and without it it is still proposed (linearizable, like EVAL): a row's
-// route comes from its flags alone.
+// STORE it stores through the log and serves blocked clients like a push;
+// without it it writes nothing (sortWrites), and the front door serves it
+// as a read (linearizable: behind the read barrier, on a follower with
+// the leader's read index).
 var sortCommands = []Command{
 	// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]
 	{Spec: resp.Spec{Name: "sort", Arity: -2, Flags: resp.Write | resp.DenyOOM | resp.MovableKeys, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "1.0.0", Summary: "Sort the elements in a list, set or sorted set",
-		ACL: []string{"set", "sortedset", "list", "dangerous"}, NoGroupACL: true, Keys: sortKeySpecs(true), KeysProc: sortKeys}, Prepare: sortCommand(false)},
+		ACL: []string{"set", "sortedset", "list", "dangerous"}, NoGroupACL: true, Keys: sortKeySpecs(true), KeysProc: sortKeys, WritesWith: sortWrites}, Prepare: sortCommand(false)},
 	// SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]
 	{Spec: resp.Spec{Name: "sort_ro", Arity: -2, Flags: resp.ReadOnly | resp.MovableKeys, FirstKey: 1, LastKey: 1, KeyStep: 1,
 		Group: "generic", Since: "7.0.0", Summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
@@ -55,6 +56,13 @@ func sortKeys(args [][]byte) []resp.KeyRef {
 		keys = append(keys, resp.KeyRef{Pos: store, Flags: resp.KeyOW | resp.KeyUpdate})
 	}
 	return keys
+}
+
+// sortWrites reports whether SORT with these arguments writes: only with
+// STORE (or with arguments it refuses, which never reach the log).
+func sortWrites(args [][]byte) bool {
+	o, err := parseSort(args, false)
+	return err != nil || o.storing
 }
 
 // sortOptions are SORT's parsed arguments.

@@ -221,6 +221,16 @@ var genTable []genEntry
 
 func init() { genTable = genEntries() }
 
+// Commands raftlist has that the generator leaves out, and why:
+// WATCH/UNWATCH (a key expired before WATCH aborts EXEC in raftlist only,
+// an intentional difference), MONITOR (a stream: tests/monitor_test.go),
+// RESET (it switches the connection to RESP2 and database 0 under the
+// harness: connection_commands and monitor tests), TIME (the clock),
+// CONFIG SET/RESETSTAT/REWRITE (they change the node, not the data:
+// config_set_test.go), ACL (acl_test.go), READONLY/READWRITE (standalone
+// Redis refuses them), RAFT and MEMORY (raftlist's own), CLIENT LIST/INFO/
+// KILL by address (addresses differ; CLIENT's deterministic subcommands
+// are in client()), SHUTDOWN.
 func genEntries() []genEntry {
 	return []genEntry{
 		// Lists.
@@ -309,6 +319,17 @@ func genEntries() []genEntry {
 		{6, func(g *gen) op { return g.protoScript() }},
 		// A blocking pop that pops at once or times out (a null).
 		{3, func(g *gen) op { return g.cmd("blpop", g.key(), []byte("0.01")) }},
+		{2, func(g *gen) op { return g.cmd("brpop", g.key(), g.key(), []byte("0.01")) }},
+		{2, func(g *gen) op { return g.cmd("brpoplpush", g.key(), g.key(), []byte("0.01")) }},
+		{2, func(g *gen) op { return g.cmd("blmove", g.key(), g.key(), g.end(), g.end(), []byte("0.01")) }},
+		{2, func(g *gen) op {
+			o := g.lmpop()
+			o.args = append([][]byte{g.name("blmpop"), []byte("0.01")}, o.args[1:]...)
+			return o
+		}},
+		// Transactions: MULTI, queued commands (refused ones abort EXEC),
+		// then EXEC or DISCARD, on one connection.
+		{6, func(g *gen) op { return g.transaction() }},
 		// Pipelines of data commands.
 		{10, func(g *gen) op { return g.pipeline() }},
 		// Bad input.
@@ -345,6 +366,24 @@ func (g *gen) pipeline() op {
 		}
 	}
 	return op{pipeline: cmds, selectDB: -1}
+}
+
+// transaction is MULTI, up to six data commands, and EXEC (or DISCARD),
+// sent as one pipeline. WATCH is left out: a key that expired before
+// WATCH aborts EXEC in raftlist, not in Redis (intentionalDifferences).
+func (g *gen) transaction() op {
+	cmds := []op{g.cmd("multi")}
+	for n := 1 + g.r.IntN(6); len(cmds) <= n; {
+		o := g.next()
+		if o.kind == cmpExact && o.pipeline == nil && o.selectDB < 0 && o.setName == nil {
+			cmds = append(cmds, o)
+		}
+	}
+	end := "exec"
+	if g.chance(15) {
+		end = "discard"
+	}
+	return op{pipeline: append(cmds, g.cmd(end)), selectDB: -1}
 }
 
 func (g *gen) push(name string) op {

@@ -67,7 +67,7 @@ const (
 	// door the rest.
 	Local
 	// LocalAtOnce is Local, run at once even inside MULTI rather than
-	// queued: MULTI, EXEC, DISCARD, WATCH and QUIT (Redis's processCommand
+	// queued: MULTI, EXEC, DISCARD, WATCH, QUIT and RESET (Redis's processCommand
 	// exceptions).
 	LocalAtOnce
 )
@@ -118,10 +118,12 @@ type Spec struct {
 	// whose subcommands have no rows here; one whose subcommands have rows
 	// (CLIENT, COMMAND) is known as a container by them.
 	Container bool
-	// ReadSubcommands are, for a Write container row whose subcommands
-	// have no rows (FUNCTION), the subcommands that only read: they are
-	// routed as reads (behind the read barrier, on any node).
-	ReadSubcommands []string
+	// WritesWith, when set on a Write row, says whether the command writes
+	// with these (valid) arguments; when it does not (SORT without
+	// STORE), the front door serves it as a read, behind the read
+	// barrier, instead of through the log. COMMAND INFO still shows the
+	// row's flags, as Redis declares them.
+	WritesWith func(args [][]byte) bool
 	// KeysProc, when set, is the row's getkeys_proc: COMMAND GETKEYS finds
 	// its keys by it instead of by the key specs (Redis's sortGetKeys).
 	KeysProc func(args [][]byte) []KeyRef
@@ -231,18 +233,3 @@ func KeysCounted(pos int, flags KeyFlags) KeySpec {
 	return KeySpec{Flags: flags, Begin: pos, NumKeys: true, FirstKey: 1, KeyStep: 1}
 }
 
-// Routed is the row a request is routed by: the row itself, or for one
-// of its ReadSubcommands the row flagged ReadOnly instead of Write.
-func (sp *Spec) Routed(args [][]byte) *Spec {
-	if len(sp.ReadSubcommands) == 0 || len(args) < 2 {
-		return sp
-	}
-	for _, sub := range sp.ReadSubcommands {
-		if IsOption(args[1], sub) {
-			read := *sp
-			read.Flags = read.Flags&^Write | ReadOnly
-			return &read
-		}
-	}
-	return sp
-}
