@@ -150,6 +150,8 @@ var noEffectKnobs = map[string]noEffectKnob{
 	"latency-tracking":        {check: yesNo, show: showString},
 	// RDB save points: raftlist's persistence is the Raft log.
 	"save": {check: saveParams, show: showString},
+	// Redis's sort unit sets it; raftlist holds no sets.
+	"set-max-intset-entries": {check: intIn(0, math.MaxInt64), show: showInt},
 }
 
 // noEffectDefaults are those knobs' values before any CONFIG SET, Redis
@@ -158,7 +160,7 @@ var noEffectDefaults = map[string]string{
 	"list-max-listpack-size": "-2", "list-max-ziplist-size": "-2", "list-compress-depth": "0",
 	"lua-time-limit": "5000", "busy-reply-threshold": "5000", "hz": "10", "dynamic-hz": "yes",
 	"activerehashing": "yes", "slowlog-log-slower-than": "10000", "slowlog-max-len": "128",
-	"latency-tracking": "yes", "save": "",
+	"latency-tracking": "yes", "save": "", "set-max-intset-entries": "512",
 }
 
 func showInt(v any) string    { return strconv.FormatInt(v.(int64), 10) }
