@@ -27,8 +27,7 @@ import (
 // redisSuiteUnits are the units run, in this order.
 var redisSuiteUnits = []string{
 	"unit/type/list", "unit/type/list-2", "unit/type/list-3", "unit/multi",
-	"unit/type/incr", "unit/type/string", "unit/expire", "unit/sort",
-	"unit/dump", "unit/keyspace", "unit/scripting", "unit/protocol",
+	"unit/type/incr", "unit/type/string", "unit/expire", "unit/dump", "unit/keyspace", "unit/scripting", "unit/protocol",
 	"unit/info-command",
 }
 
@@ -50,6 +49,8 @@ var redisSuiteSlowTests = []string{
 	"Stress tester for #3343-alike bugs comp: 2",
 	"SETBIT fuzzing",
 	"GETRANGE fuzzing",
+	"SET 10000 numeric keys and access all them in reverse order",
+	"SETNX against expired volatile key",
 }
 
 func TestRedisSuiteThroughFollower(t *testing.T) {
