@@ -148,6 +148,10 @@ var noEffectKnobs = map[string]noEffectKnob{
 	"slowlog-log-slower-than": {check: intIn(-1, math.MaxInt64), show: showInt},
 	"slowlog-max-len":         {check: intIn(0, math.MaxInt64), show: showInt},
 	"latency-tracking":        {check: yesNo, show: showString},
+	// RDB save points: raftlist's persistence is the Raft log.
+	"save": {check: saveParams, show: showString},
+	// Redis's sort unit sets it; raftlist holds no sets.
+	"set-max-intset-entries": {check: intIn(0, math.MaxInt64), show: showInt},
 }
 
 // noEffectDefaults are those knobs' values before any CONFIG SET, Redis
@@ -156,7 +160,7 @@ var noEffectDefaults = map[string]string{
 	"list-max-listpack-size": "-2", "list-max-ziplist-size": "-2", "list-compress-depth": "0",
 	"lua-time-limit": "5000", "busy-reply-threshold": "5000", "hz": "10", "dynamic-hz": "yes",
 	"activerehashing": "yes", "slowlog-log-slower-than": "10000", "slowlog-max-len": "128",
-	"latency-tracking": "yes",
+	"latency-tracking": "yes", "save": "", "set-max-intset-entries": "512",
 }
 
 func showInt(v any) string    { return strconv.FormatInt(v.(int64), 10) }
@@ -183,6 +187,27 @@ func clampedHz(v string) (any, string) {
 		return nil, msg
 	}
 	return min(max(n.(int64), 1), 500), ""
+}
+
+// saveParams checks RDB save points as Redis 7.0 does: "" or pairs of
+// seconds (>= 1) and changes (>= 0), split on single spaces.
+func saveParams(v string) (any, string) {
+	if v == "" {
+		return "", ""
+	}
+	f := strings.Split(v, " ")
+	if len(f)%2 != 0 {
+		return nil, "Invalid save parameters"
+	}
+	shown := make([]string, len(f))
+	for i, s := range f {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || (i%2 == 0 && n < 1) || n < 0 {
+			return nil, "Invalid save parameters"
+		}
+		shown[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(shown, " "), ""
 }
 
 func yesNo(v string) (any, string) {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/raftlist/raftlist/fsm"
 	"github.com/raftlist/raftlist/fsm/resp"
@@ -114,7 +115,7 @@ func byFlags(sp *resp.Spec, args [][]byte, forwarded, readonly bool) how {
 func routeInMulti(r *request) routing {
 	sp, cc := findCommand(r.args[0])
 	if sp == nil {
-		return refused(r, resp.ErrUnknownCommand(r.args))
+		return refused(r, absentInMulti(r.args))
 	}
 	if err := checkDeclared(sp, cc, r.args); err != "" {
 		return refused(r, err)
@@ -130,6 +131,25 @@ func routeInMulti(r *request) routing {
 		rt.run = cc.run
 	}
 	return rt
+}
+
+// noMultiAbsent are Redis's no-multi commands raftlist does not have, by
+// arity: inside MULTI Redis refuses them as not allowed in a transaction
+// (after its arity check), which clients and Redis's own tests expect.
+var noMultiAbsent = map[string]int{"save": 1, "shutdown": -1, "sync": 1, "psync": -3}
+
+// absentInMulti is the refusal of a command raftlist does not have, inside
+// MULTI.
+func absentInMulti(args [][]byte) resp.Error {
+	name := strings.ToLower(string(args[0]))
+	arity, ok := noMultiAbsent[name]
+	switch {
+	case !ok:
+		return resp.ErrUnknownCommand(args)
+	case arity > 0 && len(args) != arity, arity < 0 && len(args) < -arity:
+		return resp.ErrWrongArity(name)
+	}
+	return resp.ErrNotInMulti
 }
 
 // checkDeclared checks what Redis checks from a command's table entry

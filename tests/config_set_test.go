@@ -44,6 +44,11 @@ var configScript = [][]string{
 	{"CONFIG", "HELP"},
 	{"MULTI"}, {"CONFIG", "SET", "maxclients", "60"}, {"CONFIG", "SET", "maxclients", "x"}, {"EXEC"},
 	{"CONFIG", "GET", "maxclients"},
+	// Redis's own test suite sets save "" before every unit (docs/testing/redis-suite.md).
+	{"CONFIG", "SET", "save", "0 1"}, {"CONFIG", "SET", "save", "  3600   1 "}, {"CONFIG", "SET", "save", "1"},
+	{"CONFIG", "SET", "set-max-intset-entries", "-1"}, {"CONFIG", "SET", "set-max-intset-entries", "32"},
+	{"CONFIG", "GET", "set-max-intset-entries"},
+	{"CONFIG", "SET", "save", "+5 1 07 2"}, {"CONFIG", "GET", "save"}, {"CONFIG", "SET", "save", ""}, {"CONFIG", "GET", "save"},
 }
 
 func TestConfigSetAnswersAsRedis(t *testing.T) {

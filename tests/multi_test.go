@@ -387,6 +387,8 @@ var txSessions = []txSession{
 	{"QUIT takes any arguments", []txStep{txS("MULTI"), txS("QUIT", "x")}},
 	{"run-time errors do not stop the rest", []txStep{txS("SET", "s", "x"), txS("MULTI"), txS("LPUSH", "s", "a"), txS("LPOP", "l", "-1"),
 		txS("RPUSH", "l", "a", "b"), txS("LINDEX", "l", "x"), txS("LPOP", "l", "5"), txS("GET", "l"), txS("EXEC")}},
+	{"SAVE and SHUTDOWN inside MULTI are not allowed and abort", []txStep{txS("MULTI"), txS("SAVE"), txS("SHUTDOWN", "NOSAVE"),
+		txS("SAVE", "x"), txS("RPUSH", "l", "a"), txS("EXEC"), txS("LLEN", "l")}},
 	{"an unknown command aborts", []txStep{txS("MULTI"), txS("NOSUCH", "x"), txS("RPUSH", "l", "a"), txS("EXEC"), txS("LLEN", "l")}},
 	{"a wrong arity aborts", []txStep{txS("MULTI"), txS("RPUSH", "l", "a"), txS("LPUSH", "l"), txS("EXEC"), txS("LLEN", "l")}},
 	{"a wrong arity checked at run time does not abort", []txStep{txS("MULTI"), txS("LPOP", "l", "1", "2"), txS("RPUSH", "l", "a"), txS("EXEC")}},
