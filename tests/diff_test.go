@@ -124,6 +124,8 @@ type differ struct {
 	history   []string
 	// bytes counts traffic, for the log.
 	bytes int64
+	// ttl is the record of short times to live (diff_short_ttl_test.go).
+	ttl deadlines
 }
 
 func TestDifferentialAgainstRedis(t *testing.T) {
@@ -206,19 +208,23 @@ func runDiff(t *testing.T, seed uint64, ops int, redisAddr string, nodeAddrs []s
 	for i := 0; i < ops; i++ {
 		d.run(i, i%len(d.nodes), next())
 	}
-	t.Logf("%d operations in %v (%d MB of replies)", ops, time.Since(start).Round(time.Millisecond), d.bytes>>20)
+	t.Logf("%d operations in %v (%d MB of replies; %v waiting for deadlines, %d commands ran across one)",
+		ops, time.Since(start).Round(time.Millisecond), d.bytes>>20, d.ttl.settled.Round(time.Millisecond), d.ttl.crossings)
+	d.ttl.wait()
 	d.compareDatasets()
 }
 
 // run sends one command to Redis and to raftlist node j and compares.
 func (d *differ) run(i, j int, o op) {
 	d.syncConn(i, j)
+	o = d.ttl.settle(o)
+	start := time.Now()
 	if o.pipeline != nil && o.kind == cmpRaw {
-		d.runRawPipeline(i, j, o.pipeline)
+		d.runRawPipeline(i, j, o, start)
 		return
 	}
 	if o.pipeline != nil {
-		d.runPipeline(i, j, o.pipeline)
+		d.runPipeline(i, j, o, start)
 		return
 	}
 	d.remember(fmt.Sprintf("op %d node %d: %s", i, j, quoteCommand(o.args)))
@@ -229,6 +235,7 @@ func (d *differ) run(i, j int, o op) {
 		if !ok {
 			d.failf(i, j, o, nil, got, "raftlist must answer %q here (intentional difference: not sent to Redis)", o.want)
 		}
+		d.ttl.ran(o, start, time.Now())
 		return
 	}
 	if o.kind == cmpShape {
@@ -248,10 +255,16 @@ func (d *differ) run(i, j int, o op) {
 		if isDebugDigest(o.args) && !digestReply.Match(got) {
 			d.failf(i, j, o, nil, got, "DEBUG DIGEST must answer 40 hex digits")
 		}
+		d.ttl.ran(o, start, time.Now())
 		return
 	}
 	want := d.redisDo(i, j, o)
 	got := d.raftlistDo(i, j, o.args)
+	if end := time.Now(); d.ttl.ran(o, start, end) {
+		d.crossedDeadline(i, j, o, end.Sub(start))
+		d.track(j, o, want)
+		return
+	}
 	switch o.kind {
 	case cmpKeys:
 		d.compareNormalised(i, j, o, want, got, func(r reply) string {
@@ -263,6 +276,8 @@ func (d *differ) run(i, j int, o op) {
 		d.compareNormalised(i, j, o, want, got, maskHello)
 	case cmpCommandInfo:
 		d.compareNormalised(i, j, o, want, got, commandInfoKey)
+	case cmpDBSize:
+		d.compareDBSize(i, j, o, want, got)
 	case cmpTTL:
 		if !ttlClose(want, got, o.tolerance) {
 			d.failf(i, j, o, want, got, "times differ by more than %d (or in kind)", o.tolerance)
@@ -279,7 +294,8 @@ func (d *differ) run(i, j int, o op) {
 // write, and compares the replies one by one. A -TRYAGAIN inside a
 // pipeline cannot be retried alone without reordering, so it fails the
 // test like any other difference.
-func (d *differ) runPipeline(i, j int, cmds []op) {
+func (d *differ) runPipeline(i, j int, o op, start time.Time) {
+	cmds := o.pipeline
 	all := make([][][]byte, len(cmds))
 	for k, o := range cmds {
 		all[k] = o.args
@@ -291,6 +307,10 @@ func (d *differ) runPipeline(i, j int, cmds []op) {
 	got, err := d.nodes[j].pipeline(all)
 	if err != nil {
 		d.failf(i, j, cmds[len(got)], nil, nil, "raftlist node %s, in a pipeline of %d: %v", d.nodes[j].addr, len(cmds), err)
+	}
+	if end := time.Now(); d.ttl.ran(o, start, end) {
+		d.crossedDeadline(i, j, o, end.Sub(start))
+		return
 	}
 	for k, o := range cmds {
 		d.remember(fmt.Sprintf("op %d node %d: pipeline %d/%d: %s", i, j, k+1, len(cmds), quoteCommand(o.args)))
@@ -308,7 +328,8 @@ var rawPipelineEnd = [][][]byte{bargs("client", "reply", "on"), bargs("echo", "\
 // runRawPipeline sends commands that may drop their replies (CLIENT REPLY)
 // to Redis and to node j, each side in one write, and compares every byte
 // each writes up to the closing ECHO.
-func (d *differ) runRawPipeline(i, j int, cmds []op) {
+func (d *differ) runRawPipeline(i, j int, o op, start time.Time) {
+	cmds := o.pipeline
 	var buf []byte
 	for k, o := range cmds {
 		d.remember(fmt.Sprintf("op %d node %d: raw pipeline %d/%d: %s", i, j, k+1, len(cmds), quoteCommand(o.args)))
@@ -341,6 +362,10 @@ func (d *differ) runRawPipeline(i, j int, cmds []op) {
 		d.failf(i, j, cmds[0], want, got, "raftlist node %s, in a raw pipeline of %d: %v", d.nodes[j].addr, len(cmds), err)
 	}
 	d.bytes += int64(len(want) + len(got))
+	if end := time.Now(); d.ttl.ran(o, start, end) {
+		d.crossedDeadline(i, j, o, end.Sub(start))
+		return
+	}
 	if !bytes.Equal(want, got) {
 		d.failf(i, j, cmds[0], want, got, "bytes written differ for a pipeline with CLIENT REPLY")
 	}
