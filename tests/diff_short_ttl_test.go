@@ -154,7 +154,7 @@ type deadlines struct {
 	windows   []window
 	latencies []time.Duration // the last commands', slowest first out
 	crossings int
-	made      int // windows recorded
+	made      int           // windows recorded
 	settled   time.Duration // time spent waiting
 }
 
