@@ -47,41 +47,26 @@ func TestWatchAcrossAnExpiryBurst(t *testing.T) {
 		}
 		return s
 	}
-	run := func(s setup, key string) string {
-		return ksRESP(s.n.exec(0, s.watches[key], "PING").Replies[0])
-	}
 	aborted, ran := "*-1\r\n", "*1\r\n+PONG\r\n"
-	t.Run("a key deleted then recreated after WATCH aborts EXEC, its tombstone pruned in between", func(t *testing.T) {
-		s := prepare(t)
-		s.n.do(0, "SET recreated 2")
-		if got := run(s, "recreated"); got != aborted {
-			t.Fatalf("exp %q, got %q", aborted, got)
-		}
-	})
-	t.Run("a key deleted after WATCH whose tombstone is gone aborts EXEC (the floor)", func(t *testing.T) {
-		s := prepare(t)
-		if got := run(s, "deleted"); got != aborted {
-			t.Fatalf("exp %q, got %q", aborted, got)
-		}
-	})
-	t.Run("a key changed after WATCH aborts EXEC", func(t *testing.T) {
-		s := prepare(t)
-		if got := run(s, "changed"); got != aborted {
-			t.Fatalf("exp %q, got %q", aborted, got)
-		}
-	})
-	t.Run("a key nobody touched runs EXEC, whatever expired around it", func(t *testing.T) {
-		s := prepare(t)
-		if got := run(s, "untouched"); got != ran {
-			t.Fatalf("exp %q, got %q", ran, got)
-		}
-	})
-	t.Run("a key that never existed aborts EXEC: the one spurious abort, documented", func(t *testing.T) {
-		s := prepare(t)
-		if got := run(s, "never"); got != aborted {
-			t.Fatalf("exp %q, got %q", aborted, got)
-		}
-	})
+	for _, c := range []struct {
+		name, key, then, want string
+	}{
+		{"a key deleted then recreated after WATCH aborts EXEC, its tombstone pruned in between", "recreated", "SET recreated 2", aborted},
+		{"a key deleted after WATCH whose tombstone is gone aborts EXEC (the floor)", "deleted", "", aborted},
+		{"a key changed after WATCH aborts EXEC", "changed", "", aborted},
+		{"a key nobody touched runs EXEC, whatever expired around it", "untouched", "", ran},
+		{"a key that never existed aborts EXEC: the one spurious abort, documented", "never", "", aborted},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := prepare(t)
+			if c.then != "" {
+				s.n.do(0, c.then)
+			}
+			if got := ksRESP(s.n.exec(0, s.watches[c.key], "PING").Replies[0]); got != c.want {
+				t.Fatalf("exp %q, got %q", c.want, got)
+			}
+		})
+	}
 	t.Run("a WATCH taken after the burst runs EXEC", func(t *testing.T) {
 		s := prepare(t)
 		w := s.n.watch(0, "never", "deleted")
