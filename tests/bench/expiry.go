@@ -101,14 +101,15 @@ func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr st
 	}
 	// The deadlines must fall after the load, whose length the machine's
 	// load decides: measure the rate on a probe (a tenth of the keys, as
-	// many clients as the load), and allow twice that.
+	// many clients as the load), and allow three times that (twice was
+	// too little: the load slows as the dataset and the heaps grow).
 	probe := min(res.keys/10, 100_000)
 	began := time.Now()
 	if _, err := loadTTLKeys(addr, probe, 0, time.Now().Add(time.Hour).UnixMilli()); err != nil {
 		return 0, err
 	}
 	perKey := time.Since(began) / time.Duration(max(probe, 1))
-	anchor := time.Now().Add(2*perKey*time.Duration(res.keys) + 10*time.Second)
+	anchor := time.Now().Add(3*perKey*time.Duration(res.keys) + 5*time.Second)
 	took, err := loadTTLKeys(addr, res.keys, 0, anchor.UnixMilli())
 	if err != nil {
 		return 0, err
