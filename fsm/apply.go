@@ -71,7 +71,7 @@ func (s *State) Apply(index, term uint64, e *Entry) *Result {
 	case KindExec:
 		res.Replies = []resp.Reply{s.applyExec(index, term, now, e.OldFormat, &e.Tx)}
 	}
-	s.pruneVersions(index)
+	s.pruneVersions(index, e.OldFormat)
 	res.Served = s.takeServed()
 	return res
 }

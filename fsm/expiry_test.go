@@ -729,9 +729,11 @@ func TestCommandsThatReplaceAValueDropItsTTL(t *testing.T) {
 }
 
 // Keys that expire give their memory back: Go maps keep the room of
-// deleted entries, so the state rebuilds them once sparse. What stays is
-// WATCH's tombstones of the deleted keys (bounded, pruned by
-// versionHorizon), under half of what the keys took.
+// deleted entries, so the state rebuilds them (keys, deadlines, WATCH
+// versions) once sparse. What stays is WATCH's tombstones of the last
+// maxTombstones deleted keys: a fixed bound (about 1.5 MB at most with the
+// map's room), whatever the number of keys that expired — 100,000 here,
+// which took about 25 MB.
 func TestMemoryComesBackAfterKeysExpire(t *testing.T) {
 	heapNow := func() float64 {
 		runtime.GC()
@@ -742,7 +744,7 @@ func TestMemoryComesBackAfterKeysExpire(t *testing.T) {
 	st := NewState()
 	base := heapNow()
 	now, idx := int64(1_700_000_000_000), uint64(1)
-	for b := 0; b < 50; b++ {
+	for b := 0; b < 100; b++ {
 		var cmds []Cmd
 		for j := 0; j < 1000; j++ {
 			k := strconv.Itoa(b*1000 + j)
@@ -761,8 +763,8 @@ func TestMemoryComesBackAfterKeysExpire(t *testing.T) {
 	kept, took := heapNow()-base, loaded-base
 	runtime.KeepAlive(st)
 	t.Logf("keys took %.1f MB, kept %.1f MB", took/1e6, kept/1e6)
-	if kept > took/2 {
-		t.Errorf("exp under half of the keys' %.1f MB kept after they expired, got %.1f MB", took/1e6, kept/1e6)
+	if kept > 2e6 || kept > took/10 {
+		t.Errorf("exp at most 2 MB and a tenth of the keys' %.1f MB kept after they expired, got %.1f MB", took/1e6, kept/1e6)
 	}
 }
 

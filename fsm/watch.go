@@ -11,7 +11,9 @@ package fsm
 //     after the log index its WATCH read (Watch.Since).
 //   - (*State).pruneVersions: after every entry, forget deleted keys whose
 //     deletion is older than versionHorizon log indexes, or the oldest ones
-//     while more than maxTombstones are remembered.
+//     while more than maxTombstones are remembered (maxTombstonesFormat3
+//     after an entry of format 3 or older, as the binaries that wrote
+//     those pruned), and give back the room of forgotten ones.
 //
 // Why versions and not Redis's watched_keys dict: WATCH runs on whichever
 // node holds the client and never goes through the log, so no node knows
@@ -35,8 +37,18 @@ const (
 	// versionHorizon is how many log indexes a deleted key's version is
 	// kept at least (while maxTombstones allows).
 	versionHorizon = 1 << 17
-	// maxTombstones bounds the deleted keys remembered at once.
-	maxTombstones = 1 << 17
+	// maxTombstones bounds the deleted keys remembered at once. Each
+	// costs about 70 bytes, and a million keys expiring would otherwise
+	// leave the whole bound behind on a cluster that then goes quiet
+	// (the horizon passes only as entries are written): 8192 keep the
+	// memory a node gets back within about half a megabyte of where it
+	// started. A WATCH outliving 8192 deletions of other keys may then
+	// abort where it would not have (the floor), never the reverse.
+	maxTombstones = 1 << 13
+	// maxTombstonesFormat3 is the bound the binaries that wrote format 3
+	// entries pruned with: an entry of that format prunes with it, so a
+	// cluster in a rolling upgrade decides every WATCH as one binary.
+	maxTombstonesFormat3 = 1 << 17
 	// tombQueueCompact is how many popped slots the tombstone queue keeps
 	// before it is copied down.
 	tombQueueCompact = 1024
@@ -63,6 +75,9 @@ type versions struct {
 	tombHead int
 	// floor is the newest version pruned so far.
 	floor uint64
+	// peak is the most versions last held since it was last rebuilt
+	// (shrinkVersions); not replicated state, only when to rebuild.
+	peak int
 }
 
 type tomb struct {
@@ -77,7 +92,9 @@ func (d *DB) touch(key string) {
 	if d.st == nil {
 		return
 	}
-	d.st.ver.last[dbKey{d.num, key}] = d.st.applied
+	v := &d.st.ver
+	v.last[dbKey{d.num, key}] = d.st.applied
+	v.peak = max(v.peak, len(v.last))
 }
 
 // Touch records that a command changed the value at key in place (Redis's
@@ -142,11 +159,15 @@ func (s *State) tombstones() int {
 // indexes at a time, so which keys go does not depend on the order of
 // deletions within one entry (a node restored from a snapshot rebuilt its
 // queue in key order).
-func (s *State) pruneVersions(index uint64) {
+func (s *State) pruneVersions(index uint64, format byte) {
+	limit := maxTombstones
+	if format != 0 && format < formatV4 {
+		limit = maxTombstonesFormat3
+	}
 	v := &s.ver
 	for v.tombHead < len(v.tombs) {
 		head := v.tombs[v.tombHead].version
-		if head+versionHorizon >= index && s.tombstones() <= maxTombstones {
+		if head+versionHorizon >= index && s.tombstones() <= limit {
 			break
 		}
 		for v.tombHead < len(v.tombs) && v.tombs[v.tombHead].version == head {
@@ -171,6 +192,27 @@ func (s *State) pruneVersions(index uint64) {
 	// horizon passes them, so the queue would grow with the deletion rate.
 	if len(v.tombs)-v.tombHead > 2*s.tombstones()+tombQueueCompact {
 		s.compactTombs()
+	}
+	s.shrinkVersions()
+}
+
+// shrinkVersions rebuilds the version map once it holds half of its peak
+// and the deletion queue once it holds a quarter of its array, as
+// (*DB).shrinkIfSparse does for the keys: Go maps and slices keep the
+// room of what was removed, and a million keys that expired would
+// otherwise leave ~90 MB behind in the map alone. The contents are
+// unchanged: nothing replicated can tell.
+func (s *State) shrinkVersions() {
+	v := &s.ver
+	if v.peak >= shrinkMin && len(v.last) <= v.peak/2 {
+		last := make(map[dbKey]uint64, len(v.last))
+		for k, x := range v.last {
+			last[k] = x
+		}
+		v.last, v.peak = last, len(last)
+	}
+	if n := len(v.tombs) - v.tombHead; cap(v.tombs) >= shrinkMin && n <= cap(v.tombs)/4 {
+		v.tombs, v.tombHead = append(make([]tomb, 0, 2*n), v.tombs[v.tombHead:]...), 0
 	}
 }
 

@@ -217,7 +217,7 @@ func New(cfg Config) (*Node, error) {
 	// Per-peer metrics only with a peer_id label, never in the name.
 	rc.NoLegacyTelemetry = true
 
-	logs, err := raft.NewLogCache(1024, n.disk)
+	logs, err := newLogCache(n.disk, logCacheEntries, logCacheBytes)
 	if err != nil {
 		n.closeStores()
 		return nil, fmt.Errorf("create log cache: %w", err)

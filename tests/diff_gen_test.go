@@ -43,6 +43,9 @@ const (
 	// cmpRaw: a pipeline (CLIENT REPLY may drop replies) compared on
 	// every byte each server writes, up to a closing CLIENT REPLY ON.
 	cmpRaw
+	// cmpDBSize: DBSIZE, byte for byte, asked again while a recent
+	// deadline's key may be deleted on one server only (compareDBSize).
+	cmpDBSize
 )
 
 // op is one generated command.
@@ -59,6 +62,9 @@ type op struct {
 	pipeline []op
 	// tolerance is cmpTTL's: how far apart two times may be.
 	tolerance int64
+	// short, when set, is a time to live that ends during the run
+	// (diff_short_ttl_test.go).
+	short *shortTime
 }
 
 // gen produces commands from a seeded generator.
@@ -260,7 +266,7 @@ func genEntries() []genEntry {
 		{8, func(g *gen) op { return g.scan() }},
 		{8, func(g *gen) op { return g.cmd("rename", g.key(), g.key()) }},
 		{8, func(g *gen) op { return g.cmd("renamenx", g.key(), g.key()) }},
-		{5, func(g *gen) op { return g.cmd("dbsize") }},
+		{5, func(g *gen) op { o := g.cmd("dbsize"); o.kind = cmpDBSize; return o }},
 		{3, func(g *gen) op { return g.flush("flushdb") }},
 		{1, func(g *gen) op { return g.flush("flushall") }},
 		// Strings.
@@ -290,6 +296,7 @@ func genEntries() []genEntry {
 		{5, func(g *gen) op { return g.cmd("psetex", g.key(), g.relMs(), g.value()) }},
 		{10, func(g *gen) op { return g.getex() }},
 		{6, func(g *gen) op { return g.cmd("getdel", g.key()) }},
+		{30, func(g *gen) op { return g.shortExpiry() }},
 		// Serialization.
 		{8, func(g *gen) op { return g.cmd("dump", g.key()) }},
 		{8, func(g *gen) op { return g.restore() }},
@@ -361,7 +368,7 @@ func (g *gen) pipeline() op {
 	var cmds []op
 	for len(cmds) < n {
 		o := g.next()
-		if o.kind == cmpExact && o.pipeline == nil && o.selectDB < 0 && o.setName == nil {
+		if o.kind == cmpExact && o.pipeline == nil && o.selectDB < 0 && o.setName == nil && o.short == nil {
 			cmds = append(cmds, o)
 		}
 	}

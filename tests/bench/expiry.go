@@ -30,6 +30,7 @@ type expiryResult struct {
 	snapTook             time.Duration
 	emptyAfter           []string // per process: time from the last deadline to no key with a TTL
 	memory               []string // per process: used_memory baseline -> loaded -> after expiry
+	rss                  []string // per process: RSS baseline -> peak (loaded or expiring) -> after expiry
 	expireEntries        int64    // log entries committed while the keys expired (all are expiry entries)
 	expiredKeys          int64    // keys the leader's expiry entries deleted
 	expireLogBytesApprox int64
@@ -79,8 +80,8 @@ func runExpiry(p *plan, rep *report, bin, dir string) error {
 	// An expiry entry is a header, a kind, a timestamp, a limit and a
 	// checksum: about 16 bytes before Raft's own framing.
 	res.expireLogBytesApprox = res.expireEntries * 16
-	logf("expiry of %d keys: load raftlist %v, redis %v; empty after the last deadline: %s; used_memory: %s; %d entries, %d keys expired by entries; snapshot %s in %v",
-		res.keys, res.rlLoad, res.redisLoad, strings.Join(res.emptyAfter, ", "), strings.Join(res.memory, "; "),
+	logf("expiry of %d keys: load raftlist %v, redis %v; empty after the last deadline: %s; used_memory: %s; rss: %s; %d entries, %d keys expired by entries; snapshot %s in %v",
+		res.keys, res.rlLoad, res.redisLoad, strings.Join(res.emptyAfter, ", "), strings.Join(res.memory, "; "), strings.Join(res.rss, "; "),
 		res.expireEntries, res.expiredKeys, fmtBytes(res.snapBytes), res.snapTook)
 	rep.expiry = res
 	return nil
@@ -91,22 +92,24 @@ func runExpiry(p *plan, rep *report, bin, dir string) error {
 // until it holds no key with a TTL. loaded, if set, runs once the load and
 // the snapshot are done.
 func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr string, loaded func()) (time.Duration, error) {
-	base := make([]int64, len(procs))
+	base, baseRSS := make([]int64, len(procs)), make([]int64, len(procs))
 	var err error
 	for i, pr := range procs {
-		if base[i], _, err = memoryOf(pr); err != nil {
+		if base[i], baseRSS[i], err = memoryOf(pr); err != nil {
 			return 0, err
 		}
 	}
 	// The deadlines must fall after the load, whose length the machine's
-	// load decides: measure the rate on a probe, and allow twice that.
-	probe := min(res.keys/20, 5000)
+	// load decides: measure the rate on a probe (a tenth of the keys, as
+	// many clients as the load), and allow three times that (twice was
+	// too little: the load slows as the dataset and the heaps grow).
+	probe := min(res.keys/10, 100_000)
 	began := time.Now()
 	if _, err := loadTTLKeys(addr, probe, 0, time.Now().Add(time.Hour).UnixMilli()); err != nil {
 		return 0, err
 	}
 	perKey := time.Since(began) / time.Duration(max(probe, 1))
-	anchor := time.Now().Add(2*perKey*time.Duration(res.keys) + 2*time.Second)
+	anchor := time.Now().Add(3*perKey*time.Duration(res.keys) + 5*time.Second)
 	took, err := loadTTLKeys(addr, res.keys, 0, anchor.UnixMilli())
 	if err != nil {
 		return 0, err
@@ -115,9 +118,9 @@ func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr st
 	if time.Now().After(anchor) {
 		logf("the load outlasted the first deadline by %v: keys expired while loading", time.Since(anchor))
 	}
-	full := make([]int64, len(procs))
+	full, peakRSS := make([]int64, len(procs)), make([]int64, len(procs))
 	for i, pr := range procs {
-		if full[i], _, err = memoryOf(pr); err != nil {
+		if full[i], peakRSS[i], err = memoryOf(pr); err != nil {
 			return 0, err
 		}
 	}
@@ -133,6 +136,7 @@ func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr st
 			return 0, ctx.Err()
 		}
 		for i, pr := range procs {
+			peakRSS[i] = max(peakRSS[i], vmRSS(pr.pid()))
 			if emptied[i].IsZero() && ttlKeysHeld(pr.addr) == 0 {
 				emptied[i] = time.Now()
 				left--
@@ -141,51 +145,79 @@ func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr st
 		time.Sleep(20 * time.Millisecond)
 	}
 	for i, pr := range procs {
-		used, _, err := memoryOf(pr)
+		used, rss, err := memoryOf(pr)
 		if err != nil {
 			return 0, err
 		}
 		res.emptyAfter = append(res.emptyAfter, fmt.Sprintf("%s %+.2fs", pr.name, emptied[i].Sub(lastDeadline).Seconds()))
 		res.memory = append(res.memory, fmt.Sprintf("%s %s -> %s -> %s", pr.name, fmtBytes(base[i]), fmtBytes(full[i]), fmtBytes(used)))
+		res.rss = append(res.rss, fmt.Sprintf("%s %s -> %s -> %s", pr.name, fmtBytes(baseRSS[i]), fmtBytes(peakRSS[i]), fmtBytes(rss)))
 	}
 	return took, nil
 }
 
 func atoi(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 
-// loadTTLKeys writes n keys with SET k v PXAT, 1000 per pipeline, key i's
-// deadline at i/n of expirySpread after anchorMs (keys from first on).
+// The load: loadClients connections, each with pipelines of loadBatch
+// commands on keys of its own (key i goes to client i/loadBatch mod
+// loadClients). raftlist's throughput comes from many proposals in flight
+// (a node carries many commands in one entry); one connection with one
+// pipeline at a time loaded ~1,200 keys/s on the loaded machine.
+const (
+	loadClients = 16
+	loadBatch   = 256
+)
+
+// loadTTLKeys writes n keys with SET k v PXAT, key i's deadline at i/n of
+// expirySpread after anchorMs (keys from first on).
 func loadTTLKeys(addr string, n, first, anchorMs int64) (time.Duration, error) {
-	cn, err := dial(addr)
-	if err != nil {
-		return 0, err
-	}
-	defer cn.close()
 	start := time.Now()
-	const batch = 1000
-	for i := int64(0); i < n; i += batch {
-		var wire []byte
-		m := min(batch, n-i)
-		for j := i; j < i+m; j++ {
-			at := anchorMs + expirySpread.Milliseconds()*j/n
-			wire = resp.AppendCommand(wire, []byte("SET"), []byte("bench:ttl:"+strconv.FormatInt(first+j, 10)), []byte(element),
-				[]byte("PXAT"), []byte(strconv.FormatInt(at, 10)))
-		}
-		for try := 0; ; try++ {
-			retry, err := sendBatch(cn, wire, m)
+	errs := make(chan error, loadClients)
+	for c := int64(0); c < loadClients; c++ {
+		go func() {
+			cn, err := dial(addr)
 			if err != nil {
-				return 0, err
+				errs <- err
+				return
 			}
-			if !retry {
-				break
+			defer cn.close()
+			for i := c * loadBatch; i < n; i += loadClients * loadBatch {
+				if err := loadTTLBatch(cn, i, min(loadBatch, n-i), n, first, anchorMs); err != nil {
+					errs <- err
+					return
+				}
 			}
-			if try == 20 {
-				return 0, fmt.Errorf("SET refused 20 times (no leader)")
-			}
-			time.Sleep(500 * time.Millisecond) // an election on a loaded machine: send the batch again
+			errs <- nil
+		}()
+	}
+	var firstErr error
+	for range loadClients {
+		if err := <-errs; err != nil && firstErr == nil {
+			firstErr = err
 		}
 	}
-	return time.Since(start), nil
+	return time.Since(start), firstErr
+}
+
+// loadTTLBatch sends keys i..i+m-1 in one pipeline, again while a leader
+// change refuses them.
+func loadTTLBatch(cn *rconn, i, m, n, first, anchorMs int64) error {
+	var wire []byte
+	for j := i; j < i+m; j++ {
+		at := anchorMs + expirySpread.Milliseconds()*j/n
+		wire = resp.AppendCommand(wire, []byte("SET"), []byte("bench:ttl:"+strconv.FormatInt(first+j, 10)), []byte(element),
+			[]byte("PXAT"), []byte(strconv.FormatInt(at, 10)))
+	}
+	for try := 0; ; try++ {
+		retry, err := sendBatch(cn, wire, m)
+		if err != nil || !retry {
+			return err
+		}
+		if try == 20 {
+			return fmt.Errorf("SET refused 20 times (no leader)")
+		}
+		time.Sleep(500 * time.Millisecond) // an election on a loaded machine: send the batch again
+	}
 }
 
 // sendBatch writes m commands and reads their replies; retry says one was
@@ -234,10 +266,11 @@ func ttlKeysHeld(addr string) int64 {
 // expiryMarkdown is the phase's section of the report.
 func (r *expiryResult) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d keys, `SET k v PXAT` with deadlines spread over %v after the load's expected end (loading: raftlist %v through the leader, Redis %v; 1000 per pipeline); Redis, then raftlist, each alone.\n\n",
-		r.keys, expirySpread, r.rlLoad.Round(time.Millisecond), r.redisLoad.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%d keys, `SET k v PXAT` with deadlines spread over %v after the load's expected end (loading: raftlist %v through the leader, Redis %v; %d clients, pipelines of %d); Redis, then raftlist, each alone.\n\n",
+		r.keys, expirySpread, r.rlLoad.Round(time.Millisecond), r.redisLoad.Round(time.Millisecond), loadClients, loadBatch)
 	fmt.Fprintf(&b, "- no key with a TTL left (INFO keyspace `expires=`), relative to the last deadline: %s\n", strings.Join(r.emptyAfter, ", "))
-	fmt.Fprintf(&b, "- `used_memory` before the load -> loaded -> after expiry: %s\n", strings.Join(r.memory, "; "))
+	fmt.Fprintf(&b, "- `used_memory` (raftlist: Go heap in use) before the load -> loaded -> after expiry: %s\n", strings.Join(r.memory, "; "))
+	fmt.Fprintf(&b, "- RSS before the load -> peak -> after expiry (after `MEMORY PURGE`): %s\n", strings.Join(r.rss, "; "))
 	fmt.Fprintf(&b, "- active expiry: %d log entries (about %s of entry bodies), %d keys deleted by them (the rest by commands that found them expired: none here)\n",
 		r.expireEntries, fmtBytes(r.expireLogBytesApprox), r.expiredKeys)
 	fmt.Fprintf(&b, "- `RAFT SNAPSHOT` of the loaded keys on the leader: %s in %v\n", fmtBytes(r.snapBytes), r.snapTook.Round(time.Millisecond))
