@@ -232,4 +232,3 @@ func KeyRange(first, lastKey int, flags KeyFlags) KeySpec {
 func KeysCounted(pos int, flags KeyFlags) KeySpec {
 	return KeySpec{Flags: flags, Begin: pos, NumKeys: true, FirstKey: 1, KeyStep: 1}
 }
-
