@@ -209,13 +209,22 @@ func memoryOf(pr memProc) (used, rss int64, err error) {
 }
 
 // vmRSS is a process's resident set size in bytes, from /proc.
-func vmRSS(pid int) int64 {
+func vmRSS(pid int) int64 { return procStatusBytes(pid, "VmRSS:") }
+
+// rssAnon is the anonymous part of a process's resident set: its heap and
+// stacks, without the file pages it maps (the binary's text, and for
+// raftlist the Raft log's bolt file, which bolt maps and the kernel may
+// drop at any time).
+func rssAnon(pid int) int64 { return procStatusBytes(pid, "RssAnon:") }
+
+// procStatusBytes reads one "kB" field of /proc/<pid>/status in bytes.
+func procStatusBytes(pid int, field string) int64 {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

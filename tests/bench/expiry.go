@@ -31,6 +31,7 @@ type expiryResult struct {
 	emptyAfter           []string // per process: time from the last deadline to no key with a TTL
 	memory               []string // per process: used_memory baseline -> loaded -> after expiry
 	rss                  []string // per process: RSS baseline -> peak (loaded or expiring) -> after expiry
+	anon                 []string // per process: anonymous RSS baseline -> after expiry (rssAnon)
 	expireEntries        int64    // log entries committed while the keys expired (all are expiry entries)
 	expiredKeys          int64    // keys the leader's expiry entries deleted
 	expireLogBytesApprox int64
@@ -80,8 +81,8 @@ func runExpiry(p *plan, rep *report, bin, dir string) error {
 	// An expiry entry is a header, a kind, a timestamp, a limit and a
 	// checksum: about 16 bytes before Raft's own framing.
 	res.expireLogBytesApprox = res.expireEntries * 16
-	logf("expiry of %d keys: load raftlist %v, redis %v; empty after the last deadline: %s; used_memory: %s; rss: %s; %d entries, %d keys expired by entries; snapshot %s in %v",
-		res.keys, res.rlLoad, res.redisLoad, strings.Join(res.emptyAfter, ", "), strings.Join(res.memory, "; "), strings.Join(res.rss, "; "),
+	logf("expiry of %d keys: load raftlist %v, redis %v; empty after the last deadline: %s; used_memory: %s; rss: %s; anon rss: %s; %d entries, %d keys expired by entries; snapshot %s in %v",
+		res.keys, res.rlLoad, res.redisLoad, strings.Join(res.emptyAfter, ", "), strings.Join(res.memory, "; "), strings.Join(res.rss, "; "), strings.Join(res.anon, "; "),
 		res.expireEntries, res.expiredKeys, fmtBytes(res.snapBytes), res.snapTook)
 	rep.expiry = res
 	return nil
@@ -92,12 +93,13 @@ func runExpiry(p *plan, rep *report, bin, dir string) error {
 // until it holds no key with a TTL. loaded, if set, runs once the load and
 // the snapshot are done.
 func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr string, loaded func()) (time.Duration, error) {
-	base, baseRSS := make([]int64, len(procs)), make([]int64, len(procs))
+	base, baseRSS, baseAnon := make([]int64, len(procs)), make([]int64, len(procs)), make([]int64, len(procs))
 	var err error
 	for i, pr := range procs {
 		if base[i], baseRSS[i], err = memoryOf(pr); err != nil {
 			return 0, err
 		}
+		baseAnon[i] = rssAnon(pr.pid())
 	}
 	// The deadlines must fall after the load, whose length the machine's
 	// load decides: measure the rate on a probe (a tenth of the keys, as
@@ -152,6 +154,8 @@ func expireSide(ctx context.Context, res *expiryResult, procs []memProc, addr st
 		res.emptyAfter = append(res.emptyAfter, fmt.Sprintf("%s %+.2fs", pr.name, emptied[i].Sub(lastDeadline).Seconds()))
 		res.memory = append(res.memory, fmt.Sprintf("%s %s -> %s -> %s", pr.name, fmtBytes(base[i]), fmtBytes(full[i]), fmtBytes(used)))
 		res.rss = append(res.rss, fmt.Sprintf("%s %s -> %s -> %s", pr.name, fmtBytes(baseRSS[i]), fmtBytes(peakRSS[i]), fmtBytes(rss)))
+		anon := rssAnon(pr.pid())
+		res.anon = append(res.anon, fmt.Sprintf("%s %s -> %s (%+.0f%%)", pr.name, fmtBytes(baseAnon[i]), fmtBytes(anon), 100*float64(anon-baseAnon[i])/float64(max(baseAnon[i], 1))))
 	}
 	return took, nil
 }
@@ -271,6 +275,7 @@ func (r *expiryResult) markdown() string {
 	fmt.Fprintf(&b, "- no key with a TTL left (INFO keyspace `expires=`), relative to the last deadline: %s\n", strings.Join(r.emptyAfter, ", "))
 	fmt.Fprintf(&b, "- `used_memory` (raftlist: Go heap in use) before the load -> loaded -> after expiry: %s\n", strings.Join(r.memory, "; "))
 	fmt.Fprintf(&b, "- RSS before the load -> peak -> after expiry (after `MEMORY PURGE`): %s\n", strings.Join(r.rss, "; "))
+	fmt.Fprintf(&b, "- anonymous RSS (heap and stacks, without mapped files such as the binary and the Raft log's bolt file) before the load -> after expiry: %s\n", strings.Join(r.anon, "; "))
 	fmt.Fprintf(&b, "- active expiry: %d log entries (about %s of entry bodies), %d keys deleted by them (the rest by commands that found them expired: none here)\n",
 		r.expireEntries, fmtBytes(r.expireLogBytesApprox), r.expiredKeys)
 	fmt.Fprintf(&b, "- `RAFT SNAPSHOT` of the loaded keys on the leader: %s in %v\n", fmtBytes(r.snapBytes), r.snapTook.Round(time.Millisecond))
