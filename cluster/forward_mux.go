@@ -47,8 +47,8 @@ type muxCall struct {
 	// onWritten, if not nil, is called by the writer once the run is
 	// flushed (or failed to be): the next forwarded write may go.
 	onWritten func()
-	err     error
-	done    chan struct{}
+	err       error
+	done      chan struct{}
 }
 
 // maxMuxPerLeader is how many shared connections a follower keeps to the
