@@ -40,15 +40,7 @@ func execAborts(t *testing.T, addr string, tries int) int {
 	t.Helper()
 	aborts := 0
 	for try := 0; try < tries; try++ {
-		conns := make([]*rawConn, 3)
-		for i := range conns {
-			c, err := dialRaw(addr, 10*time.Second)
-			if err != nil {
-				t.Fatalf("dial %s: %v", addr, err)
-			}
-			defer c.Close()
-			conns[i] = c
-		}
+		conns := dialRawN(t, addr, 3)
 		blocked, watching, r := conns[0], conns[1], conns[2]
 		mustRaw(t, r, "DEL", "srclist{t}", "dstlist{t}", "somekey{t}")
 		mustRaw(t, r, "SET", "somekey{t}", "somevalue")
