@@ -25,8 +25,8 @@ import (
 // that order: the batcher keeps its queue sorted by arrival and holds a
 // proposal back until arrivalWindow after its arrival, so that an earlier
 // command whose goroutine ran later still goes first (raftnode/batch.go).
-// A follower sends the commands it forwards on their own connections in
-// the same order (arrivalGate), and the leader stamps them as they arrive.
+// A follower sends the writes it forwards, on their own connections or
+// on the shared ones, in the same order (arrivalGate), and the leader stamps them as they arrive.
 // Where the kernel gives no stamp, the time the read returned stands in.
 
 // stamped is a connection that knows when the bytes of its last read
@@ -66,9 +66,11 @@ func (s *Server) withArrival(ctx context.Context, r *request) context.Context {
 // when it is the earliest waiting and either ArrivalWindow has passed since
 // it arrived or no other connection's command may still be on its way, and
 // the next passes once it is written. The leader stamps them as they arrive
-// and orders its proposals the same way. Runs of plain writes (the shared
-// mux connections) do not pass here: only what is forwarded on a
-// connection of its own, blocking commands and transactions among it.
+// and orders its proposals the same way. Every forwarded write passes
+// here: what goes on a connection of its own (blocking commands,
+// transactions) and runs of plain writes on the shared mux connections
+// alike, released once their mux has flushed them, so that an LPUSH read
+// after an EXEC cannot reach the log first (issue 17). Reads do not wait.
 type arrivalGate struct {
 	mu      sync.Mutex
 	waiting []*gateTicket // in arrival order

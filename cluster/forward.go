@@ -135,7 +135,16 @@ func (f *forwarder) do(ctx context.Context, addr string, args [][]byte, written 
 // A run its mux never wrote (the mux broke first, for a reason of another
 // run's) has not reached the leader: it goes on another mux to the same
 // leader rather than failing, a few times at most.
-func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte) (raws [][]byte, sent bool, err error) {
+//
+// written, if not nil, is called once, as soon as the run is written or
+// has failed to be (the order of forwarded writes, arrival.go): a run
+// queued on a mux that broke before writing it is queued on the next one
+// with its turn still held.
+func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte, written func()) (raws [][]byte, sent bool, err error) {
+	if written != nil {
+		written = sync.OnceFunc(written)
+		defer written()
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
@@ -146,7 +155,7 @@ func (f *forwarder) doMany(ctx context.Context, addr string, reqs [][][]byte) (r
 		if err != nil {
 			return nil, false, err
 		}
-		raws, sent, err = m.call(ctx, reqs)
+		raws, sent, err = m.call(ctx, reqs, written)
 		if err == nil || sent || attempt == maxMuxAttempts || ctx.Err() != nil ||
 			errors.Is(err, errLeaderChanged) || errors.Is(err, errForwarderClosed) {
 			return raws, sent, err

@@ -44,8 +44,11 @@ type muxCall struct {
 	reqs    [][][]byte
 	replies [][]byte // filled by the reader, in order
 	written bool     // some byte of it may have reached the leader
-	err     error
-	done    chan struct{}
+	// onWritten, if not nil, is called by the writer once the run is
+	// flushed (or failed to be): the next forwarded write may go.
+	onWritten func()
+	err       error
+	done      chan struct{}
 }
 
 // maxMuxPerLeader is how many shared connections a follower keeps to the
@@ -71,8 +74,8 @@ func newMux(f *forwarder, addr string, conn net.Conn) *mux {
 }
 
 // call sends reqs as one run and waits for their replies; see doMany.
-func (m *mux) call(ctx context.Context, reqs [][][]byte) ([][]byte, bool, error) {
-	c := &muxCall{reqs: reqs, done: make(chan struct{})}
+func (m *mux) call(ctx context.Context, reqs [][][]byte, written func()) ([][]byte, bool, error) {
+	c := &muxCall{reqs: reqs, onWritten: written, done: make(chan struct{})}
 	m.mu.Lock()
 	if m.err != nil {
 		err := m.err
@@ -162,7 +165,13 @@ func (m *mux) writeLoop(w *bufio.Writer) {
 				w.Write(buf)
 			}
 		}
-		if err := w.Flush(); err != nil {
+		err := w.Flush()
+		for _, c := range batch {
+			if c.onWritten != nil {
+				c.onWritten()
+			}
+		}
+		if err != nil {
 			m.fail(fmt.Errorf("send: %w", err))
 			return
 		}

@@ -65,13 +65,13 @@ func TestMuxDeeplyNestedReplyDoesNotFailAnotherRunInFlight(t *testing.T) {
 			}
 			deep := make(chan callResult, 1)
 			go func() {
-				raws, sent, err := m.call(context.Background(), [][][]byte{{[]byte("deep-" + strconv.Itoa(depth))}})
+				raws, sent, err := m.call(context.Background(), [][][]byte{{[]byte("deep-" + strconv.Itoa(depth))}}, nil)
 				deep <- callResult{raws, sent, err}
 			}()
 			waitMux(t, m, func(_, sent int) bool { return sent == 1 })
 			other := make(chan callResult, 1)
 			go func() {
-				raws, sent, err := m.call(context.Background(), run("other", 1))
+				raws, sent, err := m.call(context.Background(), run("other", 1), nil)
 				other <- callResult{raws, sent, err}
 			}()
 			waitMux(t, m, func(queued, sent int) bool { return queued == 0 && sent == 2 })
@@ -122,13 +122,13 @@ func TestMuxRunNotYetWrittenWhenTheConnectionBreaksIsSentOnANewOne(t *testing.T)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		raws, sent, err := m.call(ctx, [][][]byte{{[]byte("big"), payload}})
+		raws, sent, err := m.call(ctx, [][][]byte{{[]byte("big"), payload}}, nil)
 		big <- callResult{raws, sent, err}
 	}()
 	waitMux(t, m, func(_, sent int) bool { return sent == 1 })
 	queued := make(chan callResult, 1)
 	go func() {
-		raws, sent, err := f.doMany(context.Background(), addr, run("queued", 2))
+		raws, sent, err := f.doMany(context.Background(), addr, run("queued", 2), nil)
 		queued <- callResult{raws, sent, err}
 	}()
 	waitMux(t, m, func(queued, _ int) bool { return queued == 1 })
@@ -173,11 +173,11 @@ func TestMuxReplyOverTheLimitsFailsOnlyItsOwnRequest(t *testing.T) {
 	}
 	mixed := make(chan callResult, 1)
 	go func() {
-		raws, sent, err := m.call(context.Background(), [][][]byte{{[]byte("deep-2")}, {[]byte("huge")}, {[]byte("after")}})
+		raws, sent, err := m.call(context.Background(), [][][]byte{{[]byte("deep-2")}, {[]byte("huge")}, {[]byte("after")}}, nil)
 		mixed <- callResult{raws, sent, err}
 	}()
 	waitMux(t, m, func(_, sent int) bool { return sent == 1 })
-	raws, _, err := m.call(context.Background(), run("other", 2))
+	raws, _, err := m.call(context.Background(), run("other", 2), nil)
 	if err != nil || len(raws) != 2 || string(raws[1]) != "$7\r\nother-1\r\n" {
 		t.Errorf("other run: exp its 2 replies, got %q, %v", raws, err)
 	}
@@ -231,11 +231,11 @@ func TestMuxCallerGivingUpBeforeItsRunIsWrittenLeavesTheConnection(t *testing.T)
 		t.Fatal(err)
 	}
 	payload := bytes.Repeat([]byte("x"), 32<<20)
-	go m.call(context.Background(), [][][]byte{{[]byte("big"), payload}})
+	go m.call(context.Background(), [][][]byte{{[]byte("big"), payload}}, nil)
 	waitMux(t, m, func(_, sent int) bool { return sent == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, sent, err := m.call(ctx, run("impatient", 1))
+	_, sent, err := m.call(ctx, run("impatient", 1), nil)
 	if err == nil || sent {
 		t.Fatalf("exp a not-sent error, got sent=%v, %v", sent, err)
 	}

@@ -129,7 +129,7 @@ func TestMuxMatchesRepliesToRunsInOrderUnderConcurrency(t *testing.T) {
 			for k := 0; k < 20; k++ {
 				prefix := fmt.Sprintf("g%d.%d", g, k)
 				reqs := run(prefix, 1+(g+k)%7)
-				raws, sent, err := f.doMany(context.Background(), leader.ln.Addr().String(), reqs)
+				raws, sent, err := f.doMany(context.Background(), leader.ln.Addr().String(), reqs, nil)
 				if err != nil || !sent || len(raws) != len(reqs) {
 					errs <- fmt.Errorf("%s: %d replies, sent %v, %v", prefix, len(raws), sent, err)
 					return
@@ -164,7 +164,7 @@ func TestMuxRunCutOffByTheLeaderReturnsWhatCameBackAndSaysTheRestWasSent(t *test
 	leader.mu.Unlock()
 	f := newForwarder(1<<20, 5*time.Second)
 	defer f.close()
-	raws, sent, err := f.doMany(context.Background(), leader.ln.Addr().String(), run("a", 5))
+	raws, sent, err := f.doMany(context.Background(), leader.ln.Addr().String(), run("a", 5), nil)
 	if err == nil || !sent {
 		t.Fatalf("exp an error with sent=true, got sent=%v err=%v", sent, err)
 	}
@@ -175,7 +175,7 @@ func TestMuxRunCutOffByTheLeaderReturnsWhatCameBackAndSaysTheRestWasSent(t *test
 	leader.mu.Lock()
 	leader.hangUp = 0
 	leader.mu.Unlock()
-	raws, _, err = f.doMany(context.Background(), leader.ln.Addr().String(), run("b", 2))
+	raws, _, err = f.doMany(context.Background(), leader.ln.Addr().String(), run("b", 2), nil)
 	if err != nil || len(raws) != 2 {
 		t.Fatalf("exp a fresh connection to serve the next run, got %d replies, %v", len(raws), err)
 	}
@@ -195,7 +195,7 @@ func TestMuxTimeoutClosesTheSharedConnectionForEveryRunOnIt(t *testing.T) {
 	}
 	other := make(chan error, 1)
 	go func() {
-		_, sent, err := m.call(context.Background(), run("waiting", 1))
+		_, sent, err := m.call(context.Background(), run("waiting", 1), nil)
 		if err == nil || !sent {
 			err = fmt.Errorf("exp the other run to fail as sent, got sent=%v err=%v", sent, err)
 		} else {
@@ -208,7 +208,7 @@ func TestMuxTimeoutClosesTheSharedConnectionForEveryRunOnIt(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, _, err := m.call(ctx, run("timed", 1)); err == nil {
+	if _, _, err := m.call(ctx, run("timed", 1), nil); err == nil {
 		t.Fatal("exp a timeout")
 	}
 	if err := <-other; err != nil {

@@ -338,7 +338,15 @@ func (s *Server) forwardRun(ctx context.Context, run []request, write bool) []re
 	for i := range run {
 		reqs[i] = s.forwardArgs(&run[i])
 	}
-	raws, sent, err := s.fwd.doMany(ctx, addr, reqs)
+	// A run of writes takes its turn at the arrival gate like a forwarded
+	// transaction or blocking command, so that the leader receives every
+	// forwarded write in the order this node read it (issue 17: an EXEC
+	// read before a plain write must not be applied after it).
+	written, err := s.forwardOrder(ctx, &run[0], write)
+	if err != nil {
+		return fill(len(run), forwardFailure(err, false, write))
+	}
+	raws, sent, err := s.fwd.doMany(ctx, addr, reqs, written)
 	replies := make([]resp.Reply, len(run))
 	for i := range replies {
 		if i < len(raws) {

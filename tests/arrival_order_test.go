@@ -57,15 +57,7 @@ func arrivalInversions(t *testing.T, addr string, tries int) int {
 	t.Helper()
 	inversions := 0
 	for try := 0; try < tries; try++ {
-		conns := make([]*rawConn, 4)
-		for i := range conns {
-			c, err := dialRaw(addr, 10*time.Second)
-			if err != nil {
-				t.Fatalf("dial %s: %v", addr, err)
-			}
-			defer c.Close()
-			conns[i] = c
-		}
+		conns := dialRawN(t, addr, 4)
 		admin := conns[3]
 		mustRaw(t, admin, "DEL", "blist", "target1", "target2")
 		// Written one after the other without reading, as the issue's
@@ -105,4 +97,19 @@ func arrivalInversions(t *testing.T, addr string, tries int) int {
 		}
 	}
 	return inversions
+}
+
+// dialRawN opens n raw connections to addr, closed when t ends.
+func dialRawN(t *testing.T, addr string, n int) []*rawConn {
+	t.Helper()
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		c, err := dialRaw(addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("dial %s: %v", addr, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
 }

@@ -290,7 +290,7 @@ func (vm *machine) registerFunction(L *lua.LState) int {
 	default:
 		L.Error(errorTable(L, "wrong number of arguments to redis.register_function"), 0)
 	}
-	if !ValidName(string(resp.CString([]byte(f.Name)))) {
+	if !ValidName(f.Name) { // a NUL is part of the name, as in Redis
 		L.Error(errorTable(L, string(ErrLibraryName[len("ERR "):])), 0)
 	}
 	if run.lib.callback(f.Name) != nil {

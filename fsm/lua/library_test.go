@@ -38,6 +38,8 @@ func TestLibraryLoadErrorsAreRedis(t *testing.T) {
 		{"#!lua name=l\nredis.call('ping')", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'"},
 		{"#!lua name=l\nredis.register_function()", "ERR Error registering functions: ERR wrong number of arguments to redis.register_function"},
 		{"#!lua name=l\nredis.register_function('a-b', function() end)", "ERR Error registering functions: ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"},
+		// A NUL is part of the name (luaGetStringSds), not its end.
+		{"#!lua name=l\nredis.register_function('a\\0b', function() end)", "ERR Error registering functions: ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"},
 		{"#!lua name=l\nerror('boom')", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'error'"},
 		// Redis: "'=' expected near 'error'": gopher-lua's parser words it as for EVAL.
 		{"#!lua name=l\nsyntax error here", "ERR Error compiling function: user_function:2: unexpected symbol near 'error'"},

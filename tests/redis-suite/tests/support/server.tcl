@@ -358,7 +358,7 @@ proc run_external_server_test {code overrides} {
     }
 
     r flushall
-    catch {r function flush} ;# raftlist: FUNCTION may be absent (PATCHES.md)
+    r function flush
 
     # store overrides
     set saved_config {}
