@@ -33,10 +33,7 @@ func TestDumpFunctionsIsRedisBytes(t *testing.T) {
 // decodes to the same codes.
 func FuzzDecodeFunctions(f *testing.F) {
 	seeds := [][]byte{redisFunctionDump, DumpFunctions([]string{"#!lua name=a\n" + string(bytes.Repeat([]byte("x = 1 "), 40)), "#!lua name=b\n"})}
-	for _, p := range seeds {
-		f.Add(p, false)
-		f.Add(p[:len(p)-10], true)
-	}
+	addPayloadSeeds(f, seeds)
 	const limit = 1 << 20
 	f.Fuzz(func(t *testing.T, payload []byte, seal bool) {
 		if seal {
