@@ -45,12 +45,20 @@ type blockSlot struct {
 	// ended is closed once the client's blocking command has its answer
 	// (the waiter ended through the log): CLIENT KILL waits for it.
 	ended chan struct{}
+	// waiting is set once the command blocked: its waiter is in the log.
+	waiting bool
 }
 
 // blockRegistry maps this process's request seq to its slot.
 type blockRegistry struct {
 	mu    sync.Mutex
 	slots map[uint64]*blockSlot
+	// waiting counts the slots whose command blocked: INFO's
+	// blocked_clients. A slot exists from before its command is proposed,
+	// and Redis counts a client only once it has blocked; a client that
+	// waits for the count (Redis's own tests do) must then find its
+	// waiter in the log before anything it sends next.
+	waiting int
 }
 
 func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
@@ -65,11 +73,24 @@ func (b *blockRegistry) register(seq uint64, c *client) *blockSlot {
 	return slot
 }
 
+// blocked notes that seq's command blocked.
+func (b *blockRegistry) blocked(seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if slot := b.slots[seq]; slot != nil && !slot.waiting {
+		slot.waiting = true
+		b.waiting++
+	}
+}
+
 func (b *blockRegistry) drop(seq uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if slot := b.slots[seq]; slot != nil {
 		close(slot.ended)
+		if slot.waiting {
+			b.waiting--
+		}
 	}
 	delete(b.slots, seq)
 }
@@ -113,7 +134,7 @@ func (b *blockRegistry) byClient(id int64) *blockSlot {
 func (b *blockRegistry) count() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.slots)
+	return b.waiting
 }
 
 // deliverServed runs on every node inside the state machine's Apply, with
@@ -150,6 +171,7 @@ func (s *Server) blockingWrite(r *request) resp.Reply {
 		return reply
 	}
 	r.c.blocked.Store(true)
+	s.blocked.blocked(r.seq)
 	if !s.node.IsLeader() && !breakNoOutcomeRelay { // the switch: jepsen_break_* builds only (break.go)
 		defer s.relayOutcome(r.owner, r.seq)()
 	}

@@ -63,3 +63,26 @@ func TestOutcomeRelaysAreBounded(t *testing.T) {
 		t.Fatalf("relays in flight: %d, want %d", got, maxRelays)
 	}
 }
+
+// blocked_clients counts a client once its command blocked (its waiter is
+// in the log), not from when its slot was made before the proposal: Redis's
+// own tests wait for the count and then push, and the push must find the
+// waiter ("Circular BRPOPLPUSH" through a follower).
+func TestBlockedClientsCountsOnlyCommandsThatBlocked(t *testing.T) {
+	var b blockRegistry
+	b.register(1, &client{})
+	b.register(2, &client{})
+	if n := b.count(); n != 0 {
+		t.Fatalf("exp 0 blocked before any command blocked, got %d", n)
+	}
+	b.blocked(1)
+	b.blocked(1)
+	if n := b.count(); n != 1 {
+		t.Fatalf("exp 1 blocked, got %d", n)
+	}
+	b.drop(2)
+	b.drop(1)
+	if n := b.count(); n != 0 {
+		t.Fatalf("exp 0 blocked after both ended, got %d", n)
+	}
+}

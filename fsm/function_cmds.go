@@ -23,7 +23,7 @@ var functionCommands = []Command{
 	// [FLUSH|APPEND|REPLACE] | STATS | KILL | HELP
 	{Spec: resp.Spec{Name: "function", Arity: -2, Flags: resp.Write | resp.NoScript,
 		Group: "scripting", Since: "7.0.0", Summary: "A container for function commands",
-		Container: true, WritesWith: functionWrites}, Prepare: functionCommand},
+		Container: true, WritesWith: functionWrites}, Prepare: functionCommand, CheckSubcommand: checkFunctionSubcommand},
 	// FCALL function numkeys [key [key ...]] [arg [arg ...]]
 	{Spec: resp.Spec{Name: "fcall", Arity: -3, Flags: resp.Write | resp.NoScript | resp.Stale | resp.SkipMonitor | resp.NoMandatoryKeys | resp.MovableKeys,
 		Group: "scripting", Since: "7.0.0", Summary: "Invoke a function",
@@ -81,16 +81,24 @@ func errFunctionSyntax(sub []byte) resp.Error {
 var functionArity = map[string]int{"load": -3, "delete": 3, "flush": -2, "list": -2, "dump": 2,
 	"restore": -3, "stats": 2, "kill": 2, "help": 2}
 
-// FUNCTION subcommand [arg ...]
-func functionCommand(args [][]byte) (Exec, error) {
+// checkFunctionSubcommand is Redis's check of a FUNCTION subcommand's
+// name and arity, which inside MULTI refuses it at queue time and in a
+// script makes an unknown subcommand an unknown command.
+func checkFunctionSubcommand(args [][]byte) error {
 	sub := strings.ToLower(string(resp.CString(args[1])))
 	arity := functionArity[sub]
 	if arity == 0 || !resp.IsOption(args[1], sub) {
-		return nil, resp.ErrUnknownSubcommand(args[0], args[1])
+		return resp.ErrUnknownSubcommand(args[0], args[1])
 	}
-	if err := (&resp.Spec{Name: "function|" + sub, Arity: arity}).CheckArity(args); err != nil {
+	return (&resp.Spec{Name: "function|" + sub, Arity: arity}).CheckArity(args)
+}
+
+// FUNCTION subcommand [arg ...]
+func functionCommand(args [][]byte) (Exec, error) {
+	if err := checkFunctionSubcommand(args); err != nil {
 		return nil, err
 	}
+	sub := strings.ToLower(string(resp.CString(args[1])))
 	switch sub {
 	case "load":
 		return functionLoad(args)
