@@ -489,7 +489,12 @@ func (g *gen) scan() op {
 			}
 			args = append(args, g.name("count"), c)
 		case 6, 7, 8:
-			args = append(args, g.name("type"), []byte(g.pick([]string{"list", "string", "LIST", "none", "hash", "bogus", ""})))
+			// Not "none": redis-server 7.0.15 lists under TYPE none a key
+			// whose deadline has passed and that active expiry has not
+			// deleted yet (lookupKeyRead finds no key, whose type name is
+			// "none", and expireIfNeeded then finds it already gone), where
+			// raftlist lists no key; a short TTL makes that a race.
+			args = append(args, g.name("type"), []byte(g.pick([]string{"list", "string", "LIST", "hash", "bogus", ""})))
 		default:
 			args = append(args, []byte(g.pick([]string{"match", "COUNT", "type", "bogus"})))
 		}
